@@ -1,0 +1,411 @@
+"""The bootforge harness: runs one InternBootcamp-style bootcamp inside the sandbox.
+
+componentize-py executes this module's top level once, at build time, and
+snapshots the interpreter. Everything imported here is therefore in the
+component and costs nothing per run; anything not imported here does not exist
+at run time. So the top level imports every standard module that works under
+WASI, and installs stand-ins for ``threading``/``subprocess``/``signal`` where
+the real ones are missing.
+
+Protocol (see ``sandbox/wit/harness.wit``): every export returns a JSON object.
+On success ``{"ok": true, ...}``; on failure
+``{"ok": false, "error": {"kind", "stage", "type", "message", "traceback"}}``
+with ``kind`` one of ``load``, ``exception``, ``invalid_output``,
+``output_limit``, ``memory``. Timeouts, traps and memory caps hit outside
+Python are decided by the host, which also treats every byte returned here as
+untrusted: the bootcamp runs in this same interpreter and could tamper with
+anything in it. The harness keeps private references to what it relies on so
+that casual monkeypatching by a bootcamp does not change how its results are
+reported, but the host never trusts a verdict it cannot check.
+"""
+
+import builtins
+import importlib
+import io
+import json
+import math
+import os
+import pkgutil
+import random
+import sys
+import traceback
+import types
+
+import bootforge_base
+import bootforge_standins
+
+# ---------------------------------------------------------------------------
+# Build time: bundle the standard library.
+# ---------------------------------------------------------------------------
+
+# Nothing of the build machine may leak into runs.
+os.environ.clear()
+sys.argv[:] = ["bootcamp"]
+
+_STANDINS = ("threading", "subprocess", "signal")
+STANDIN_MODULES = []
+for _name in _STANDINS:
+    try:
+        importlib.import_module(_name)
+    except BaseException:
+        sys.modules.pop(_name, None)
+        sys.modules[_name] = importlib.import_module("bootforge_standins." + _name)
+        STANDIN_MODULES.append(_name)
+
+# Modules with side effects at import (printing, opening a browser, starting
+# a REPL), test suites, and GUI/packaging tools no bootcamp can use here.
+_SKIP_TOP = {
+    "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test",
+    "ensurepip", "venv", "__phello__", "_pyrepl", "pydoc", "xxlimited",
+    "xxlimited_35", "_xxtestfuzz", "_testcapi", "_testinternalcapi",
+    "_testbuffer", "_testimportmultiple", "_testmultiphase", "_testsinglephase",
+    "_testclinic", "_testexternalinspection", "_testlimitedcapi", "_ctypes_test",
+}
+
+
+def _skip_submodule(name):
+    parts = name.split(".")
+    return any(p in ("test", "tests", "idle_test", "__main__") for p in parts)
+
+
+BUNDLED = []
+UNAVAILABLE = []
+
+
+def _bundle_stdlib():
+    for top in sorted(sys.stdlib_module_names):
+        if top in _SKIP_TOP:
+            continue
+        try:
+            module = importlib.import_module(top)
+        except BaseException:
+            UNAVAILABLE.append(top)
+            continue
+        BUNDLED.append(top)
+        path = getattr(module, "__path__", None)
+        if not path:
+            continue
+        for info in pkgutil.walk_packages(path, top + ".", onerror=lambda _n: None):
+            if _skip_submodule(info.name):
+                continue
+            try:
+                importlib.import_module(info.name)
+            except BaseException:
+                UNAVAILABLE.append(info.name)
+
+
+_bundle_stdlib()
+os.environ.clear()
+
+# Python 3.12 stopped accepting integral floats in randrange/randint; the
+# InternBootcamp corpus was written for 3.10/3.11 and relies on it.
+_orig_randrange = random.Random.randrange
+
+
+def _randrange(self, start, stop=None, step=1):
+    def integral(value):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    return _orig_randrange(self, integral(start), integral(stop), integral(step))
+
+
+random.Random.randrange = _randrange
+
+
+def _exit_standin(code=0):
+    raise SystemExit(code)
+
+
+os._exit = _exit_standin
+
+# Private references: a bootcamp that patches json or builtins does not change
+# how the harness reports.
+_dumps = json.dumps
+_loads = json.loads
+_isinstance = builtins.isinstance
+_type = builtins.type
+_str = builtins.str
+_len = builtins.len
+_float = builtins.float
+_format_exception = traceback.format_exception
+_seed = random.seed
+_BaseException = BaseException
+_isfinite = math.isfinite
+
+MAX_TRACEBACK = 8 * 1024
+MAX_MESSAGE = 2 * 1024
+MAX_CAPTURE_RETURNED = 16 * 1024
+BOOTCAMP_MODULE = "bootforge_bootcamp"
+
+
+class OutputLimitExceeded(BaseException):
+    """Raised when a run prints more than its limit. A BaseException, so that a
+    bootcamp's ``except Exception`` does not swallow it."""
+
+
+class _CappedWriter(io.TextIOBase):
+    def __init__(self, state, name):
+        self._state = state
+        self._name = name
+        self._parts = []
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not _isinstance(text, _str):
+            raise TypeError("write() argument must be str, not " + _type(text).__name__)
+        state = self._state
+        state["printed"] += _len(text)
+        if state["printed"] > state["limit"]:
+            state["exceeded"] = True
+            raise OutputLimitExceeded(
+                f"the bootcamp printed more than {state['limit']} bytes to stdout/stderr"
+            )
+        if state["kept"] < MAX_CAPTURE_RETURNED:
+            self._parts.append(text[: MAX_CAPTURE_RETURNED - state["kept"]])
+            state["kept"] += _len(self._parts[-1])
+        return _len(text)
+
+    def flush(self):
+        pass
+
+    def take(self):
+        text = "".join(self._parts)
+        self._parts = []
+        return text
+
+
+class _Session:
+    """State of the one bootcamp this instance runs."""
+
+    def __init__(self):
+        self.instance = None
+        self.cls = None
+        self.output = {"printed": 0, "limit": 1 << 20, "exceeded": False, "kept": 0}
+        self.stdout = _CappedWriter(self.output, "stdout")
+        self.stderr = _CappedWriter(self.output, "stderr")
+
+
+_session = _Session()
+
+
+def _clip(text, limit):
+    if _len(text) <= limit:
+        return text
+    return text[: limit // 2] + "\n... [clipped] ...\n" + text[-limit // 2:]
+
+
+def _safe_str(value):
+    try:
+        return _str(value)
+    except _BaseException:
+        return "<unprintable " + _type(value).__name__ + ">"
+
+
+def _error(kind, stage, exc=None, message=None):
+    err = {"kind": kind, "stage": stage}
+    if exc is not None:
+        err["type"] = _type(exc).__name__
+        err["message"] = _clip(message if message is not None else _safe_str(exc), MAX_MESSAGE)
+        try:
+            tb = "".join(_format_exception(_type(exc), exc, exc.__traceback__))
+        except _BaseException:
+            tb = ""
+        err["traceback"] = _clip(tb, MAX_TRACEBACK)
+    else:
+        err["type"] = ""
+        err["message"] = _clip(message or "", MAX_MESSAGE)
+        err["traceback"] = ""
+    return err
+
+
+def _classify(exc, stage):
+    if _session.output["exceeded"] or _isinstance(exc, OutputLimitExceeded):
+        return _error("output_limit", stage, exc)
+    if _isinstance(exc, MemoryError):
+        return _error("memory", stage, exc)
+    return _error("exception", stage, exc)
+
+
+def _finish(result):
+    result["stdout"] = _session.stdout.take()
+    result["stderr"] = _session.stderr.take()
+    result["printed"] = _session.output["printed"]
+    return _dumps(result, ensure_ascii=False)
+
+
+def _fail(err):
+    return _finish({"ok": False, "error": err})
+
+
+def _call(stage, fn, *args, **kwargs):
+    """Run bootcamp code with output captured. Returns (value, error)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _session.stdout, _session.stderr
+    try:
+        return fn(*args, **kwargs), None
+    except _BaseException as exc:  # SystemExit and KeyboardInterrupt included
+        return None, _classify(exc, stage)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _install_base_modules():
+    base = bootforge_base.Basebootcamp
+    for name in ("bootcamp", "bootcamp.base", "internbootcamp", "internbootcamp.bootcamp",
+                 "internbootcamp.bootcamp.base"):
+        module = types.ModuleType(name)
+        if "." not in name or not name.endswith("base"):
+            module.__path__ = []
+        module.Basebootcamp = base
+        sys.modules[name] = module
+    sys.modules["bootcamp"].base = sys.modules["bootcamp.base"]
+    sys.modules["internbootcamp"].bootcamp = sys.modules["internbootcamp.bootcamp"]
+    sys.modules["internbootcamp.bootcamp"].base = sys.modules["internbootcamp.bootcamp.base"]
+
+
+def _bootcamp_classes(module):
+    base = bootforge_base.Basebootcamp
+    found = []
+    for value in list(vars(module).values()):
+        if (_isinstance(value, type) and value is not base and issubclass(value, base)
+                and getattr(value, "__module__", None) == module.__name__):
+            found.append(value)
+    return found
+
+
+def _choose(classes, class_name):
+    names = [c.__name__ for c in classes]
+    if class_name is not None:
+        for c in classes:
+            if c.__name__ == class_name:
+                return c, None
+        return None, (f"no Basebootcamp subclass named {class_name!r} in the file; "
+                      f"it defines: {', '.join(names) or 'none'}")
+    if not classes:
+        return None, ("the file defines no Basebootcamp subclass; a bootcamp is a class "
+                      "deriving from Basebootcamp (from bootcamp import Basebootcamp)")
+    leaves = [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
+    if _len(leaves) == 1:
+        return leaves[0], None
+    return None, (f"the file defines several bootcamp classes ({', '.join(names)}); "
+                  "choose one with --class")
+
+
+def _parse_object(text, what):
+    value = _loads(text)
+    if not _isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return value
+
+
+def _score_value(value):
+    if _isinstance(value, bool) or not _isinstance(value, (int, float)):
+        return None
+    value = _float(value)
+    if not _isfinite(value):
+        return None
+    return value
+
+
+class WitWorld:
+    def load(self, filename, source, class_name, params, options):
+        try:
+            options = _parse_object(options, "options")
+            params = _parse_object(params, "params")
+        except _BaseException as exc:
+            return _fail(_error("load", "init", exc))
+        limit = options.get("output-limit")
+        if _isinstance(limit, int) and limit >= 0:
+            _session.output["limit"] = limit
+        _install_base_modules()
+        _seed(0)
+        try:
+            code = compile(source, filename, "exec", dont_inherit=True)
+        except _BaseException as exc:
+            return _fail(_error("load", "load", exc))
+        module = types.ModuleType(BOOTCAMP_MODULE)
+        module.__file__ = filename
+        module.__builtins__ = builtins
+        sys.modules[BOOTCAMP_MODULE] = module
+        _, err = _call("load", exec, code, module.__dict__)
+        if err is not None:
+            if err["kind"] == "exception" and err["type"] in ("ImportError", "ModuleNotFoundError"):
+                err["kind"] = "load"
+            return _fail(err)
+        classes = _bootcamp_classes(module)
+        cls, problem = _choose(classes, class_name)
+        if cls is None:
+            return _fail(_error("load", "load", message=problem))
+        instance, err = _call("init", cls, **params)
+        if err is not None:
+            return _fail(err)
+        _session.cls = cls
+        _session.instance = instance
+        return _finish({"ok": True, "class": cls.__name__,
+                        "classes": [c.__name__ for c in classes]})
+
+    def run_case(self, seed, answer, score_flags):
+        instance = _session.instance
+        if instance is None:
+            return _fail(_error("load", "generate", message="no bootcamp loaded"))
+        try:
+            flags = _parse_object(score_flags, "score flags")
+        except _BaseException as exc:
+            return _fail(_error("load", "verify", exc))
+        _seed(seed)
+        case, err = _call("generate", instance.case_generator)
+        if err is not None:
+            return _fail(err)
+        try:
+            case_json = _dumps(case, ensure_ascii=False, allow_nan=False)
+            identity = _loads(case_json)
+        except _BaseException as exc:
+            return _fail(_error("invalid_output", "generate", exc,
+                                message="the case is not JSON-serialisable: " + _safe_str(exc)))
+        # Trainers store cases as JSON, so prompt and verifier see the round-tripped case.
+        try:
+            roundtrip_equal = bool(identity == case)
+        except _BaseException:
+            roundtrip_equal = False
+        prompt, err = _call("prompt", instance.prompt_func, identity)
+        if err is not None:
+            return _fail(err)
+        if not _isinstance(prompt, _str):
+            return _fail(_error("invalid_output", "prompt",
+                                message=f"prompt_func returned {_type(prompt).__name__}, not str"))
+        result = {"ok": True, "case": case_json, "roundtrip_equal": roundtrip_equal,
+                  "prompt": prompt}
+        if answer is not None:
+            score, err = _call("verify", instance.verify_score, answer, identity, **flags)
+            if err is not None:
+                return _fail(err)
+            value = _score_value(score)
+            if value is None:
+                return _fail(_error("invalid_output", "verify",
+                                    message=f"verify_score returned {_safe_str(score)[:200]!r}, "
+                                            "not a finite number"))
+            result["score"] = value
+        return _finish(result)
+
+    def score(self, identity, answer, score_flags):
+        instance = _session.instance
+        if instance is None:
+            return _fail(_error("load", "verify", message="no bootcamp loaded"))
+        try:
+            flags = _parse_object(score_flags, "score flags")
+            identity = _loads(identity)
+        except _BaseException as exc:
+            return _fail(_error("load", "verify", exc))
+        score, err = _call("verify", instance.verify_score, answer, identity, **flags)
+        if err is not None:
+            return _fail(err)
+        value = _score_value(score)
+        if value is None:
+            return _fail(_error("invalid_output", "verify",
+                                message=f"verify_score returned {_safe_str(score)[:200]!r}, "
+                                        "not a finite number"))
+        return _finish({"ok": True, "score": value})

@@ -1,0 +1,188 @@
+//! Argument parsing and rendering for the `bootforge` binary. The work itself
+//! lives in the library modules; this module turns flags into their typed
+//! settings, prints results (human text or `--json` lines on stdout, warnings
+//! and errors on stderr) and maps outcomes to exit codes.
+
+mod run;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sandbox::{self, Sandbox, SandboxOptions};
+
+/// Exit codes used everywhere.
+pub mod exit {
+    /// Everything ran.
+    pub const OK: u8 = 0;
+    /// The work failed: a bootcamp failed, a benchmark could not run.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or input: the message says what to fix.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bootforge",
+    version,
+    about = "Author, run and check InternBootcamp-style reasoning bootcamps in a wasmtime sandbox",
+    after_help = "Exit status: 0 done, 1 the work failed (a bootcamp failed), 2 bad usage or input."
+)]
+pub struct Cli {
+    /// Directory for the compiled sandbox component (compiling it takes seconds;
+    /// loading the cached artifact milliseconds).
+    #[arg(long, global = true, env = "BOOTFORGE_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run bootcamp files in the sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Measure the sandbox: throughput against native python3, cold start,
+    /// compile and cache load, 1 worker against 2.
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum SandboxCommand {
+    /// Load a bootcamp file, generate cases, render prompts and optionally
+    /// score an answer.
+    Run(run::RunArgs),
+    /// Show the embedded component, its cache entry and what it bundles.
+    Info {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Fewer iterations (a smoke run of every benchmark).
+    #[arg(long)]
+    quick: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse the process arguments, run, and return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let cache_dir = cli.cache_dir.clone().unwrap_or_else(sandbox::default_cache_dir);
+    let code = match cli.command {
+        Command::Sandbox(SandboxCommand::Run(args)) => run::run(args, &cache_dir),
+        Command::Sandbox(SandboxCommand::Info { json }) => info(json, &cache_dir),
+        Command::Bench(args) => bench(args, &cache_dir),
+    };
+    ExitCode::from(code)
+}
+
+/// Print an error with its cause chain to stderr.
+pub(crate) fn report_error(err: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) ends output quietly.
+pub(crate) struct Out {
+    inner: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Out {
+    pub fn new() -> Self {
+        Out { inner: std::io::stdout().lock(), closed: false }
+    }
+
+    pub fn line(&mut self, text: impl std::fmt::Display) {
+        if self.closed {
+            return;
+        }
+        if let Err(err) = writeln!(self.inner, "{text}") {
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("error: writing to stdout: {err}");
+            }
+            self.closed = true;
+        }
+    }
+}
+
+pub(crate) fn open_sandbox(cache_dir: &std::path::Path, workers: Option<usize>) -> Result<Sandbox, u8> {
+    let mut options = SandboxOptions::new(cache_dir.to_path_buf());
+    if let Some(workers) = workers {
+        options.workers = workers;
+    }
+    Sandbox::open(&options).map_err(|err| {
+        report_error(&err.context("setting up the sandbox"));
+        exit::FAILED
+    })
+}
+
+fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
+    let sandbox = match open_sandbox(cache_dir, Some(1)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let source = sandbox.component_source();
+    let compressed = sandbox::engine_component_len();
+    let value = serde_json::json!({
+        "component_sha256": sandbox::component_digest(),
+        "component_compressed_bytes": compressed,
+        "cache_file": source.path,
+        "cache_hit": source.cache_hit,
+        "load_ms": source.elapsed.as_secs_f64() * 1e3,
+        "workers": sandbox.workers(),
+    });
+    let mut out = Out::new();
+    if json {
+        out.line(value);
+    } else {
+        out.line(format!("component   sha256 {} ({} bytes compressed)", sandbox::component_digest(), compressed));
+        out.line(format!(
+            "cache       {} ({}, {:.1} ms)",
+            source.path.display(),
+            if source.cache_hit { "loaded" } else { "compiled now" },
+            source.elapsed.as_secs_f64() * 1e3
+        ));
+        out.line(format!("workers     {}", sandbox.workers()));
+    }
+    exit::OK
+}
+
+fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> u8 {
+    match crate::bench::run(cache_dir, args.quick) {
+        Ok(report) => {
+            let mut out = Out::new();
+            if args.json {
+                out.line(serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                for line in report.render() {
+                    out.line(line);
+                }
+            }
+            exit::OK
+        }
+        Err(err) => {
+            report_error(&err);
+            exit::FAILED
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! `bootforge sandbox run`: flags, validation and rendering.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+
+use super::{Out, exit, open_sandbox};
+use crate::sandbox::{CaseResult, Limits, RunReport, RunSpec};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The bootcamp file (Python, InternBootcamp's Basebootcamp interface).
+    file: PathBuf,
+    /// The bootcamp class to run, when the file defines several.
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
+    /// Keyword arguments for the class's __init__, as a JSON object.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    params: String,
+    /// How many cases to generate.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    cases: u64,
+    /// Seed of the first case; case i uses seed S+i.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// A model output to score against every case with verify_score.
+    #[arg(long, value_name = "TEXT")]
+    answer: Option<String>,
+    /// Keyword arguments for verify_score, as a JSON object (format_score,
+    /// short_penalty, short_threshold, ans_threshold, format_penalty).
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    score_flags: String,
+    /// Wall-clock limit of each guest call (loading the file, each case).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Memory cap of the sandbox, MiB.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    memory_mb: u64,
+    /// How much the bootcamp may print to stdout/stderr, bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    output_limit: u64,
+    /// One JSON object per case, then a {"summary": ...} line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+fn json_object(text: &str, flag: &str, example: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!(
+            "{flag} must be a JSON object, got {}; for example {flag} '{example}'",
+            kind_of(&other)
+        )),
+        Err(err) => Err(format!("{flag} is not valid JSON ({err}); for example {flag} '{example}'")),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn read_source(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|err| {
+        format!("cannot read bootcamp file {}: {err}", path.display())
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("bootcamp file {} is not UTF-8 text", path.display()))
+}
+
+pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
+    let source = match read_source(&args.file) {
+        Ok(s) => s,
+        Err(msg) => return usage(msg),
+    };
+    let params = match json_object(&args.params, "--params", r#"{"size": 5}"#) {
+        Ok(p) => p,
+        Err(msg) => return usage(msg),
+    };
+    let score_flags = match json_object(&args.score_flags, "--score-flags", r#"{"format_score": 0.1}"#) {
+        Ok(p) => p,
+        Err(msg) => return usage(msg),
+    };
+    if args.timeout_ms == 0 || args.memory_mb == 0 {
+        return usage("--timeout-ms and --memory-mb must be positive");
+    }
+    let memory_bytes = usize::try_from(args.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let filename = args.file.display().to_string();
+    let mut spec = RunSpec::new(filename.clone(), source);
+    spec.class = args.class.clone();
+    spec.params = params;
+    spec.score_flags = score_flags;
+    spec.limits = Limits {
+        timeout: Duration::from_millis(args.timeout_ms),
+        memory_bytes,
+        output_bytes: usize::try_from(args.output_limit).unwrap_or(usize::MAX),
+    };
+    let seeds = (0..args.cases).map(|i| args.seed.wrapping_add(i));
+    let spec = spec.cases(seeds, args.answer.as_deref());
+
+    let sandbox = match open_sandbox(cache_dir, Some(1)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let report = sandbox.run_blocking(spec);
+    let mut out = Out::new();
+    if args.json {
+        render_json(&mut out, &report, args.cases);
+    } else {
+        render_human(&mut out, &report, &filename, args.cases);
+    }
+    if report.error.is_some() { exit::FAILED } else { exit::OK }
+}
+
+fn class_name(report: &RunReport) -> Option<&str> {
+    report.loaded.as_ref().map(|l| l.class.as_str())
+}
+
+fn render_json(out: &mut Out, report: &RunReport, requested: u64) {
+    for case in report.cases() {
+        // Only what depends on file, params and seed: no timings here.
+        let mut line = json!({
+            "class": class_name(report),
+            "seed": case.seed,
+            "case": case.case,
+            "prompt": case.prompt,
+        });
+        if let Some(score) = case.score {
+            line["score"] = json!(score);
+        }
+        out.line(line);
+    }
+    let t = &report.timings;
+    let cases = report.cases().count();
+    let summary = json!({
+        "ok": report.error.is_none(),
+        "class": class_name(report),
+        "classes": report.loaded.as_ref().map(|l| &l.classes),
+        "cases": cases,
+        "requested": requested,
+        "roundtrip_changed": report.cases().filter(|c| !c.roundtrip_equal).count(),
+        "timings_ms": {
+            "instantiate": t.instantiate_us as f64 / 1e3,
+            "load": t.load_us as f64 / 1e3,
+            "cases": t.calls_us as f64 / 1e3,
+            "total": t.total_us as f64 / 1e3,
+        },
+        "peak_memory_bytes": report.peak_memory,
+        "error": report.error,
+    });
+    out.line(json!({ "summary": summary }));
+}
+
+fn clip_display(text: &str, max_chars: usize) -> String {
+    let mut clipped: String = text.chars().take(max_chars).collect();
+    if clipped.len() < text.len() {
+        clipped.push_str(" …");
+    }
+    clipped
+}
+
+fn render_case(out: &mut Out, index: usize, case: &CaseResult) {
+    out.line(format!("case {} · seed {}", index + 1, case.seed));
+    out.line(format!("  case    {}", clip_display(&case.case_json, 400)));
+    let prompt = clip_display(&case.prompt, 1200);
+    let mut lines = prompt.lines();
+    out.line(format!("  prompt  {}", lines.next().unwrap_or("")));
+    for line in lines {
+        out.line(format!("          {line}"));
+    }
+    if let Some(score) = case.score {
+        out.line(format!("  score   {score}"));
+    }
+    if !case.roundtrip_equal {
+        out.line("  note    the case changed in its JSON round-trip (tuples or non-string keys)");
+    }
+    out.line("");
+}
+
+fn render_human(out: &mut Out, report: &RunReport, filename: &str, requested: u64) {
+    if let Some(loaded) = &report.loaded {
+        out.line(format!("{} ({filename})", loaded.class));
+        out.line("");
+    }
+    for (index, case) in report.cases().enumerate() {
+        render_case(out, index, case);
+    }
+    let t = &report.timings;
+    let cases = report.cases().count();
+    match &report.error {
+        None => {
+            let per_case = if cases > 0 { t.calls_us as f64 / cases as f64 / 1e3 } else { 0.0 };
+            out.line(format!(
+                "ok: {cases} of {requested} cases in {:.1} ms (instantiate {:.1} ms, load {:.1} ms, {:.2} ms per case)",
+                t.total_us as f64 / 1e3,
+                t.instantiate_us as f64 / 1e3,
+                t.load_us as f64 / 1e3,
+                per_case
+            ));
+        }
+        Some(err) => {
+            eprintln!("error: {err}");
+            if !err.traceback.is_empty() {
+                for line in err.traceback.lines() {
+                    eprintln!("  {line}");
+                }
+            }
+            eprintln!("failed after {cases} of {requested} cases");
+        }
+    }
+}

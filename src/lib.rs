@@ -1,0 +1,10 @@
+//! bootforge: author, run and check InternBootcamp-style reasoning bootcamps.
+//!
+//! - [`sandbox`]: runs bootcamp files in CPython compiled to a WebAssembly
+//!   component, isolated and reproducible (the only module touching wasmtime);
+//! - [`bench`]: the committed benchmarks behind `bootforge bench`;
+//! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
+
+pub mod bench;
+pub mod cli;
+pub mod sandbox;

@@ -1,0 +1,458 @@
+//! The sandbox: runs one bootcamp file in CPython compiled to a WebAssembly
+//! component, under wasmtime. Nothing else in bootforge touches wasmtime.
+//!
+//! One [`Sandbox`] per process holds the engine and the pre-instantiated
+//! component. Every run gets a fresh store and instance (so nothing a bootcamp
+//! does survives into the next run) with a memory cap, a wall-clock deadline
+//! per guest call (epoch interruption for running code, a timer for code
+//! blocked in the host), capped stdout/stderr, and the isolation described in
+//! [`host`]. Runs execute on a bounded pool of worker threads, never on the
+//! caller's async runtime.
+//!
+//! A run is: instantiate, `load` (execute the file, choose the class,
+//! instantiate it with the params), then the requested [`Call`]s in order.
+//! The first failure ends the run; every result before it is kept. The host
+//! classifies every failure into an [`ErrorKind`] from typed evidence (trap
+//! codes, the limiter, the output caps, the deadline), never from text the
+//! guest printed.
+
+mod engine;
+mod host;
+mod pool;
+pub mod protocol;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
+pub use protocol::{Call, CallResult, CaseResult, ErrorKind, Loaded, RunError, ScoreResult, Stage};
+
+use host::HostState;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "harness",
+        path: "sandbox/wit",
+        exports: { default: async },
+    });
+}
+
+/// Resource limits of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Wall-clock limit of each guest call (instantiation, loading the file,
+    /// each case, each scoring).
+    pub timeout: Duration,
+    /// Linear memory cap.
+    pub memory_bytes: usize,
+    /// How much a run may print to stdout and stderr (each).
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(10), memory_bytes: 1 << 30, output_bytes: 1 << 20 }
+    }
+}
+
+/// What to run: one bootcamp file, its class and params, and the calls.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// The name tracebacks show for the file.
+    pub filename: String,
+    pub source: String,
+    /// The class to run; by default the file's only bootcamp class (or the
+    /// only one no other class derives from).
+    pub class: Option<String>,
+    /// Keyword arguments of the class's `__init__`.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Keyword arguments of `verify_score` (`format_score`, `short_penalty`,
+    /// `short_threshold`, `ans_threshold`, `format_penalty`).
+    pub score_flags: serde_json::Map<String, serde_json::Value>,
+    pub calls: Vec<Call>,
+    pub limits: Limits,
+}
+
+impl RunSpec {
+    pub fn new(filename: impl Into<String>, source: impl Into<String>) -> Self {
+        RunSpec {
+            filename: filename.into(),
+            source: source.into(),
+            class: None,
+            params: Default::default(),
+            score_flags: Default::default(),
+            calls: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Add one case call per seed in `seeds`, each scoring `answer` if given.
+    pub fn cases(mut self, seeds: impl IntoIterator<Item = u64>, answer: Option<&str>) -> Self {
+        self.calls.extend(
+            seeds.into_iter().map(|seed| Call::Case { seed, answer: answer.map(str::to_owned) }),
+        );
+        self
+    }
+}
+
+/// Time spent in each part of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub instantiate_us: u64,
+    pub load_us: u64,
+    pub calls_us: u64,
+    pub total_us: u64,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// The class that ran and every bootcamp class in the file (when loading
+    /// got that far).
+    pub loaded: Option<Loaded>,
+    /// One result per call that succeeded, in order.
+    pub results: Vec<CallResult>,
+    /// The failure that ended the run, if any.
+    pub error: Option<RunError>,
+    /// stdout/stderr the guest wrote outside Python's `sys.stdout` (clipped).
+    pub raw_stdout: String,
+    pub raw_stderr: String,
+    /// Peak linear memory, bytes.
+    pub peak_memory: usize,
+    pub timings: Timings,
+}
+
+impl RunReport {
+    pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
+        self.results.iter().filter_map(|r| match r {
+            CallResult::Case(c) => Some(c),
+            CallResult::Score(_) => None,
+        })
+    }
+}
+
+/// How the sandbox is set up.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the compiled component is cached.
+    pub cache_dir: PathBuf,
+    /// Worker threads running guests (default: the number of cores).
+    pub workers: usize,
+}
+
+impl SandboxOptions {
+    pub fn new(cache_dir: PathBuf) -> Self {
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        SandboxOptions { cache_dir, workers }
+    }
+}
+
+/// The default cache directory: the user cache directory's `bootforge`.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("bootforge")
+}
+
+pub(crate) struct Shared {
+    engine: Engine,
+    pre: bindings::HarnessPre<HostState>,
+    _ticker: Arc<std::thread::JoinHandle<()>>,
+}
+
+/// The process's sandbox: engine, pre-instantiated component, worker pool.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Sandbox {
+    pool: Arc<pool::Pool>,
+    source: ComponentSource,
+}
+
+impl Sandbox {
+    /// Set up the engine and load (or compile and cache) the component. This
+    /// blocks for the seconds a first compile takes; call it off the async
+    /// runtime (`spawn_blocking`) where that matters.
+    pub fn open(options: &SandboxOptions) -> Result<Sandbox> {
+        let engine = engine::engine()?;
+        let (component, source) = engine::load_component(&engine, &options.cache_dir)?;
+        Self::from_component(engine, component, source, options.workers)
+    }
+
+    fn from_component(
+        engine: Engine,
+        component: Component,
+        source: ComponentSource,
+        workers: usize,
+    ) -> Result<Sandbox> {
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
+        let pre = bindings::HarnessPre::new(instance_pre).map_err(anyhow::Error::from)?;
+        let ticker = engine::start_epoch_ticker(&engine);
+        let shared = Arc::new(Shared { engine, pre, _ticker: ticker });
+        let pool = Arc::new(pool::Pool::new(shared.clone(), workers.max(1)));
+        Ok(Sandbox { pool, source })
+    }
+
+    /// Where the compiled component came from, and how long that took.
+    pub fn component_source(&self) -> &ComponentSource {
+        &self.source
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.pool.workers()
+    }
+
+    /// Run `spec` on the worker pool.
+    pub async fn run(&self, spec: RunSpec) -> RunReport {
+        self.pool.submit(spec).await
+    }
+
+    /// Run `spec` on the worker pool, blocking the calling thread (not for use
+    /// inside an async runtime).
+    pub fn run_blocking(&self, spec: RunSpec) -> RunReport {
+        self.pool.submit_blocking(spec)
+    }
+}
+
+/// A timeout raised by the epoch callback, to tell it from other interrupts.
+#[derive(Debug)]
+struct DeadlinePassed;
+
+impl std::fmt::Display for DeadlinePassed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call ran past its deadline")
+    }
+}
+
+impl std::error::Error for DeadlinePassed {}
+
+/// Extra time the host timer grants over the epoch deadline, so code that is
+/// running is stopped by the epoch (cleanly) and only code blocked in a host
+/// call (a sleep) needs the timer.
+const TIMER_GRACE: Duration = Duration::from_millis(50);
+
+enum Outcome<T> {
+    Done(T),
+    Failed(RunError),
+}
+
+struct Runner<'a> {
+    store: Store<HostState>,
+    limits: &'a Limits,
+}
+
+impl Runner<'_> {
+    /// Await one guest call under the run's deadline and classify a failure.
+    async fn guarded<T, F>(&mut self, stage: Stage, seed: u64, call: F) -> Outcome<T>
+    where
+        F: AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+    {
+        self.store.data_mut().reset_for_call(seed, self.limits.timeout);
+        self.store.set_epoch_deadline(1);
+        let timer = self.limits.timeout + TIMER_GRACE;
+        let result = tokio::time::timeout(timer, call(&mut self.store)).await;
+        match result {
+            Ok(Ok(value)) => Outcome::Done(value),
+            Ok(Err(err)) => Outcome::Failed(self.classify(stage, err)),
+            Err(_elapsed) => Outcome::Failed(self.timeout_error(stage)),
+        }
+    }
+
+    fn timeout_error(&self, stage: Stage) -> RunError {
+        RunError::new(
+            ErrorKind::Timeout,
+            stage,
+            format!(
+                "the call did not finish within {} ms (an endless loop, a very slow computation, or a sleep)",
+                self.limits.timeout.as_millis()
+            ),
+        )
+    }
+
+    fn classify(&self, stage: Stage, err: wasmtime::Error) -> RunError {
+        let state = self.store.data();
+        if err.downcast_ref::<DeadlinePassed>().is_some()
+            || matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+        {
+            return self.timeout_error(stage);
+        }
+        if state.limiter.denied {
+            return RunError::new(
+                ErrorKind::Memory,
+                stage,
+                format!(
+                    "the bootcamp needed more than the {} MiB memory cap",
+                    self.limits.memory_bytes >> 20
+                ),
+            );
+        }
+        if state.stdout.exceeded() || state.stderr.exceeded() {
+            return RunError::new(
+                ErrorKind::OutputLimit,
+                stage,
+                format!("the bootcamp printed more than {} bytes", self.limits.output_bytes),
+            );
+        }
+        if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return RunError::new(
+                ErrorKind::Trap,
+                stage,
+                format!("the bootcamp ended the interpreter (exit status {})", exit.0),
+            );
+        }
+        let tail = stderr_tail(&state.stderr.text());
+        let mut error = match err.downcast_ref::<Trap>() {
+            Some(Trap::StackOverflow) => RunError::new(
+                ErrorKind::Trap,
+                stage,
+                "wasm stack overflow: recursion too deep for the sandbox's stack",
+            ),
+            Some(trap) => RunError::new(ErrorKind::Trap, stage, format!("wasm trap: {trap}")),
+            None => RunError::new(ErrorKind::Trap, stage, format!("the guest failed: {err}")),
+        };
+        if !tail.is_empty() {
+            error.traceback = tail;
+        }
+        error
+    }
+}
+
+fn stderr_tail(text: &str) -> String {
+    const TAIL: usize = 4096;
+    if text.len() <= TAIL {
+        return text.to_owned();
+    }
+    let mut start = text.len() - TAIL;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_owned()
+}
+
+fn options_json(limits: &Limits) -> String {
+    serde_json::json!({ "output-limit": limits.output_bytes }).to_string()
+}
+
+/// Execute one run in a fresh store. Runs on a pool worker's runtime.
+pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
+    let started = Instant::now();
+    let limits = spec.limits;
+    let mut state = HostState::new(limits.memory_bytes, limits.output_bytes);
+    state.deadline = Instant::now() + limits.timeout;
+    let mut store = Store::new(&shared.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_callback(|ctx| {
+        if Instant::now() >= ctx.data().deadline {
+            Err(wasmtime::Error::new(DeadlinePassed))
+        } else {
+            Ok(UpdateDeadline::Continue(1))
+        }
+    });
+    let mut runner = Runner { store, limits: &limits };
+    let mut report = RunReport {
+        loaded: None,
+        results: Vec::new(),
+        error: None,
+        raw_stdout: String::new(),
+        raw_stderr: String::new(),
+        peak_memory: 0,
+        timings: Timings::default(),
+    };
+
+    let t = Instant::now();
+    let pre = shared.pre.clone();
+    let instance = runner
+        .guarded(Stage::Instantiate, 0, async |store| pre.instantiate_async(store).await)
+        .await;
+    report.timings.instantiate_us = micros(t.elapsed());
+    let harness = match instance {
+        Outcome::Done(h) => h,
+        Outcome::Failed(err) => return finish(report, runner, Some(err), started),
+    };
+
+    let t = Instant::now();
+    let params = serde_json::Value::Object(spec.params).to_string();
+    let options = options_json(&limits);
+    let loaded = runner
+        .guarded(Stage::Load, 0, async |store| {
+            harness
+                .call_load(store, &spec.filename, &spec.source, spec.class.as_deref(), &params, &options)
+                .await
+        })
+        .await;
+    report.timings.load_us = micros(t.elapsed());
+    match loaded {
+        Outcome::Done(text) => match protocol::parse_load(&text).result {
+            Ok(loaded) => report.loaded = Some(loaded),
+            Err(err) => return finish(report, runner, Some(err), started),
+        },
+        Outcome::Failed(err) => return finish(report, runner, Some(err), started),
+    }
+
+    let t = Instant::now();
+    let flags = serde_json::Value::Object(spec.score_flags).to_string();
+    let mut failure = None;
+    for call in spec.calls {
+        let outcome = match call {
+            Call::Case { seed, answer } => {
+                let want_score = answer.is_some();
+                let out = runner
+                    .guarded(Stage::Generate, seed, async |store| {
+                        harness.call_run_case(store, seed, answer.as_deref(), &flags).await
+                    })
+                    .await;
+                match out {
+                    Outcome::Done(text) => {
+                        protocol::parse_case(&text, seed, want_score).result.map(CallResult::Case)
+                    }
+                    Outcome::Failed(err) => Err(err),
+                }
+            }
+            Call::Score { identity, answer } => {
+                let out = runner
+                    .guarded(Stage::Verify, 0, async |store| {
+                        harness.call_score(store, &identity, &answer, &flags).await
+                    })
+                    .await;
+                match out {
+                    Outcome::Done(text) => protocol::parse_score(&text).result.map(CallResult::Score),
+                    Outcome::Failed(err) => Err(err),
+                }
+            }
+        };
+        match outcome {
+            Ok(result) => report.results.push(result),
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        }
+    }
+    report.timings.calls_us = micros(t.elapsed());
+    finish(report, runner, failure, started)
+}
+
+fn finish(mut report: RunReport, runner: Runner<'_>, error: Option<RunError>, started: Instant) -> RunReport {
+    let state = runner.store.data();
+    report.error = error;
+    report.raw_stdout = state.stdout.text();
+    report.raw_stderr = state.stderr.text();
+    report.peak_memory = state.limiter.peak;
+    report.timings.total_us = micros(started.elapsed());
+    report
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Size of the embedded, compressed component.
+pub fn engine_component_len() -> usize {
+    engine::COMPONENT_ZST.len()
+}

@@ -1,0 +1,432 @@
+//! The harness protocol: typed requests and results, and the defensive parser
+//! for what the guest returns.
+//!
+//! Every reply from the guest is hostile input. It is size-capped before it is
+//! parsed, every string in it is clipped, and anything that does not have the
+//! expected shape becomes an [`ErrorKind::InvalidOutput`] error instead of a
+//! panic or a trusted value.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The largest reply the host accepts from one guest call.
+pub const MAX_REPLY_BYTES: usize = 16 << 20;
+/// The largest prompt kept from one case.
+pub const MAX_PROMPT_BYTES: usize = 1 << 20;
+const MAX_MESSAGE_BYTES: usize = 4 << 10;
+const MAX_TRACEBACK_BYTES: usize = 16 << 10;
+const MAX_CAPTURE_BYTES: usize = 16 << 10;
+const MAX_NAME_BYTES: usize = 256;
+const MAX_CLASSES: usize = 256;
+
+/// Why a run failed. The host decides the kind; the guest can only report the
+/// Python-level kinds (`load`, `exception`, `invalid_output`, `output_limit`,
+/// `memory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The bootcamp raised a Python exception (including `SystemExit`).
+    Exception,
+    /// A guest call ran past its wall-clock deadline (loops, sleeps, blocking).
+    Timeout,
+    /// The guest hit the memory cap (a denied `memory.grow` or `MemoryError`).
+    Memory,
+    /// The bootcamp printed more than the output limit.
+    OutputLimit,
+    /// The bootcamp returned something unusable: a case that is not JSON, a
+    /// prompt that is not a string, a score that is not a finite number, or a
+    /// harness reply the host could not read.
+    InvalidOutput,
+    /// WebAssembly trapped: stack overflow, the process exiting, a crash of
+    /// the interpreter.
+    Trap,
+    /// The file could not be loaded: syntax error, missing import, no (or no
+    /// such) bootcamp class.
+    Load,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Exception => "exception",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Memory => "memory",
+            ErrorKind::OutputLimit => "output_limit",
+            ErrorKind::InvalidOutput => "invalid_output",
+            ErrorKind::Trap => "trap",
+            ErrorKind::Load => "load",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where in a run an error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Creating the sandbox instance.
+    Instantiate,
+    /// Executing the bootcamp file and finding its class.
+    Load,
+    /// `__init__` with the given params.
+    Init,
+    /// `case_generator` and the JSON round-trip of its case.
+    Generate,
+    /// `prompt_func`.
+    Prompt,
+    /// `verify_score` (and through it `extract_output` / `_verify_correction`).
+    Verify,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Instantiate => "instantiate",
+            Stage::Load => "load",
+            Stage::Init => "init",
+            Stage::Generate => "generate",
+            Stage::Prompt => "prompt",
+            Stage::Verify => "verify",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed failure of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunError {
+    pub kind: ErrorKind,
+    pub stage: Stage,
+    /// The Python exception type, when there is one.
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
+    pub exc_type: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub traceback: String,
+}
+
+impl RunError {
+    pub fn new(kind: ErrorKind, stage: Stage, message: impl Into<String>) -> Self {
+        RunError {
+            kind,
+            stage,
+            exc_type: String::new(),
+            message: clip(message.into(), MAX_MESSAGE_BYTES),
+            traceback: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} in {}", self.kind, self.stage)?;
+        if !self.exc_type.is_empty() {
+            write!(f, ": {}", self.exc_type)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// One guest call of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Call {
+    /// Generate the case for `seed`, render its prompt and, with an answer,
+    /// score it.
+    Case { seed: u64, answer: Option<String> },
+    /// Score `answer` against an identity (a case's JSON text) given by the
+    /// host, for instance one generated by an earlier run.
+    Score { identity: String, answer: String },
+}
+
+/// What one generated case gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub seed: u64,
+    /// The case after its JSON round-trip.
+    pub case: Value,
+    /// The case exactly as the guest serialised it (key order kept).
+    pub case_json: String,
+    /// Whether the case equals its JSON round-trip (tuples and integer keys
+    /// do not survive it; the prompt and verifier see the round-tripped case).
+    pub roundtrip_equal: bool,
+    pub prompt: String,
+    pub score: Option<f64>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// What scoring an answer against an explicit identity gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreResult {
+    pub score: f64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The result of one successful call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum CallResult {
+    Case(CaseResult),
+    Score(ScoreResult),
+}
+
+/// What `load` gave: the chosen class and every bootcamp class in the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    pub class: String,
+    pub classes: Vec<String>,
+}
+
+/// Clip `text` to at most `limit` bytes on a character boundary.
+pub fn clip(mut text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(" [clipped]");
+    text
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    kind: Option<String>,
+    stage: Option<String>,
+    #[serde(rename = "type")]
+    exc_type: Option<String>,
+    message: Option<String>,
+    traceback: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawReply {
+    ok: bool,
+    error: Option<RawError>,
+    class: Option<String>,
+    classes: Option<Vec<String>>,
+    case: Option<String>,
+    roundtrip_equal: Option<bool>,
+    prompt: Option<String>,
+    score: Option<f64>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+/// A parsed guest reply: a result of type `T`, or the error the guest reported.
+pub(crate) struct Reply<T> {
+    pub result: Result<T, RunError>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn unreadable(stage: Stage, why: impl std::fmt::Display) -> RunError {
+    RunError::new(
+        ErrorKind::InvalidOutput,
+        stage,
+        format!("the harness reply could not be read ({why}); the bootcamp may have tampered with the sandbox"),
+    )
+}
+
+fn parse_raw(text: &str, stage: Stage) -> Result<RawReply, RunError> {
+    if text.len() > MAX_REPLY_BYTES {
+        return Err(RunError::new(
+            ErrorKind::InvalidOutput,
+            stage,
+            format!(
+                "the bootcamp produced a result of {} bytes, over the {} byte limit",
+                text.len(),
+                MAX_REPLY_BYTES
+            ),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| unreadable(stage, e))
+}
+
+fn guest_error(raw: RawError, stage: Stage) -> RunError {
+    // The guest may only report Python-level kinds; timeouts and traps are
+    // the host's to decide.
+    let kind = match raw.kind.as_deref() {
+        Some("load") => ErrorKind::Load,
+        Some("exception") => ErrorKind::Exception,
+        Some("invalid_output") => ErrorKind::InvalidOutput,
+        Some("output_limit") => ErrorKind::OutputLimit,
+        Some("memory") => ErrorKind::Memory,
+        other => return unreadable(stage, format!("unknown error kind {other:?}")),
+    };
+    let reported = match raw.stage.as_deref() {
+        Some("load") => Stage::Load,
+        Some("init") => Stage::Init,
+        Some("generate") => Stage::Generate,
+        Some("prompt") => Stage::Prompt,
+        Some("verify") => Stage::Verify,
+        _ => stage,
+    };
+    RunError {
+        kind,
+        stage: reported,
+        exc_type: clip(raw.exc_type.unwrap_or_default(), MAX_NAME_BYTES),
+        message: clip(raw.message.unwrap_or_default(), MAX_MESSAGE_BYTES),
+        traceback: clip(raw.traceback.unwrap_or_default(), MAX_TRACEBACK_BYTES),
+    }
+}
+
+fn reply<T>(
+    text: &str,
+    stage: Stage,
+    ok: impl FnOnce(&mut RawReply) -> Result<T, RunError>,
+) -> Reply<T> {
+    let mut raw = match parse_raw(text, stage) {
+        Ok(raw) => raw,
+        Err(err) => {
+            return Reply { result: Err(err), stdout: String::new(), stderr: String::new() };
+        }
+    };
+    let stdout = clip(raw.stdout.take().unwrap_or_default(), MAX_CAPTURE_BYTES);
+    let stderr = clip(raw.stderr.take().unwrap_or_default(), MAX_CAPTURE_BYTES);
+    let result = if raw.ok {
+        ok(&mut raw)
+    } else {
+        match raw.error.take() {
+            Some(err) => Err(guest_error(err, stage)),
+            None => Err(unreadable(stage, "failure without an error")),
+        }
+    };
+    Reply { result, stdout, stderr }
+}
+
+pub(crate) fn parse_load(text: &str) -> Reply<Loaded> {
+    reply(text, Stage::Load, |raw| {
+        let class = raw
+            .class
+            .take()
+            .ok_or_else(|| unreadable(Stage::Load, "no class"))?;
+        let mut classes = raw.classes.take().unwrap_or_default();
+        classes.truncate(MAX_CLASSES);
+        Ok(Loaded {
+            class: clip(class, MAX_NAME_BYTES),
+            classes: classes.into_iter().map(|c| clip(c, MAX_NAME_BYTES)).collect(),
+        })
+    })
+}
+
+pub(crate) fn parse_case(text: &str, seed: u64, want_score: bool) -> Reply<CaseResult> {
+    let mut reply = reply(text, Stage::Generate, |raw| {
+        let case_json = raw
+            .case
+            .take()
+            .ok_or_else(|| unreadable(Stage::Generate, "no case"))?;
+        let case: Value = serde_json::from_str(&case_json).map_err(|e| {
+            RunError::new(
+                ErrorKind::InvalidOutput,
+                Stage::Generate,
+                format!("the case is not valid JSON for the host ({e})"),
+            )
+        })?;
+        let prompt = raw
+            .prompt
+            .take()
+            .ok_or_else(|| unreadable(Stage::Prompt, "no prompt"))?;
+        if prompt.len() > MAX_PROMPT_BYTES {
+            return Err(RunError::new(
+                ErrorKind::InvalidOutput,
+                Stage::Prompt,
+                format!("the prompt has {} bytes, over the {} byte limit", prompt.len(), MAX_PROMPT_BYTES),
+            ));
+        }
+        let score = match (want_score, raw.score) {
+            (false, _) => None,
+            (true, Some(s)) if s.is_finite() => Some(s),
+            (true, _) => return Err(unreadable(Stage::Verify, "no finite score")),
+        };
+        Ok(CaseResult {
+            seed,
+            case,
+            case_json,
+            roundtrip_equal: raw.roundtrip_equal.unwrap_or(false),
+            prompt,
+            score,
+            stdout: String::new(),
+            stderr: String::new(),
+        })
+    });
+    if let Ok(case) = &mut reply.result {
+        case.stdout = reply.stdout.clone();
+        case.stderr = reply.stderr.clone();
+    }
+    reply
+}
+
+pub(crate) fn parse_score(text: &str) -> Reply<ScoreResult> {
+    let mut reply = reply(text, Stage::Verify, |raw| match raw.score {
+        Some(score) if score.is_finite() => Ok(ScoreResult {
+            score,
+            stdout: String::new(),
+            stderr: String::new(),
+        }),
+        _ => Err(unreadable(Stage::Verify, "no finite score")),
+    });
+    if let Ok(score) = &mut reply.result {
+        score.stdout = reply.stdout.clone();
+        score.stderr = reply.stderr.clone();
+    }
+    reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_replies_are_invalid_output_not_panics() {
+        for text in ["", "null", "[]", "{", "{\"ok\": 3}", "{\"ok\": false}", "\u{0}"] {
+            let r = parse_case(text, 1, false);
+            assert_eq!(r.result.unwrap_err().kind, ErrorKind::InvalidOutput, "{text:?}");
+        }
+        let forged = r#"{"ok": false, "error": {"kind": "timeout", "stage": "generate"}}"#;
+        assert_eq!(parse_case(forged, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        let huge = format!("{{\"ok\": true, \"case\": \"{}\"}}", "x".repeat(MAX_REPLY_BYTES));
+        assert_eq!(parse_case(&huge, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        let deep = format!("{{\"ok\": true, \"prompt\": \"p\", \"case\": \"{}{}\"}}", "[".repeat(500), "]".repeat(500));
+        assert_eq!(parse_case(&deep, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+    }
+
+    #[test]
+    fn guest_strings_are_clipped() {
+        let text = serde_json::json!({
+            "ok": false,
+            "error": {"kind": "exception", "stage": "verify", "type": "E".repeat(10_000),
+                      "message": "m".repeat(100_000), "traceback": "t".repeat(100_000)},
+            "stdout": "o".repeat(100_000),
+        })
+        .to_string();
+        let r = parse_score(&text);
+        let err = r.result.unwrap_err();
+        assert_eq!((err.kind, err.stage), (ErrorKind::Exception, Stage::Verify));
+        assert!(err.exc_type.len() < 300 && err.message.len() < 5000 && err.traceback.len() < 17_000);
+        assert!(r.stdout.len() < 17_000);
+    }
+
+    #[test]
+    fn clip_respects_char_boundaries() {
+        let s = clip("é".repeat(10), 5);
+        assert!(s.starts_with("éé") && s.ends_with("[clipped]"));
+    }
+}
