@@ -1,1 +1,11 @@
+//! bootforge's one integration-test binary (every extra binary would link
+//! wasmtime again). Everything here runs the real sandbox with the real
+//! component; the CLI tests run the real binary.
 
+mod util;
+
+mod cli;
+mod component;
+mod sandbox_compat;
+mod sandbox_determinism;
+mod sandbox_isolation;

@@ -98,20 +98,38 @@ _bundle_stdlib()
 os.environ.clear()
 
 # Python 3.12 stopped accepting integral floats in randrange/randint; the
-# InternBootcamp corpus was written for 3.10/3.11 and relies on it.
+# InternBootcamp corpus was written for 3.10/3.11 and relies on it. As in 3.11,
+# an integral float is taken as its int and any other float is a ValueError.
+_FLOAT, _INT = float, int
+
+
+def _integral(value, position, name):
+    if isinstance(value, _FLOAT):
+        if value.is_integer():
+            return _INT(value)
+        raise ValueError(f"non-integer arg {position} for {name}()")
+    return value
+
+
 _orig_randrange = random.Random.randrange
+_orig_randint = random.Random.randint
 
 
 def _randrange(self, start, stop=None, step=1):
-    def integral(value):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
+    return _orig_randrange(self, _integral(start, 1, "randrange"),
+                           _integral(stop, 2, "randrange"), _integral(step, 3, "randrange"))
 
-    return _orig_randrange(self, integral(start), integral(stop), integral(step))
+
+def _randint(self, a, b):
+    return _orig_randint(self, _integral(a, 1, "randint"), _integral(b, 2, "randint"))
 
 
 random.Random.randrange = _randrange
+random.Random.randint = _randint
+# The module-level functions are methods bound to the hidden global instance
+# at import time: bind them again.
+random.randrange = random._inst.randrange
+random.randint = random._inst.randint
 
 
 def _exit_standin(code=0):
@@ -133,8 +151,12 @@ _format_exception = traceback.format_exception
 _seed = random.seed
 _BaseException = BaseException
 _isfinite = math.isfinite
+_bool = builtins.bool
+_int = builtins.int
+_dict = builtins.dict
 
 MAX_TRACEBACK = 8 * 1024
+TRACEBACK_FRAMES = 30
 MAX_MESSAGE = 2 * 1024
 MAX_CAPTURE_RETURNED = 16 * 1024
 BOOTCAMP_MODULE = "bootforge_bootcamp"
@@ -211,7 +233,10 @@ def _error(kind, stage, exc=None, message=None):
         err["type"] = _type(exc).__name__
         err["message"] = _clip(message if message is not None else _safe_str(exc), MAX_MESSAGE)
         try:
-            tb = "".join(_format_exception(_type(exc), exc, exc.__traceback__))
+            # Only the innermost frames: a RecursionError carries a traceback
+            # of a million frames, and formatting all of it takes minutes.
+            tb = "".join(_format_exception(_type(exc), exc, exc.__traceback__,
+                                           limit=-TRACEBACK_FRAMES))
         except _BaseException:
             tb = ""
         err["traceback"] = _clip(tb, MAX_TRACEBACK)
@@ -297,13 +322,13 @@ def _choose(classes, class_name):
 
 def _parse_object(text, what):
     value = _loads(text)
-    if not _isinstance(value, dict):
+    if not _isinstance(value, _dict):
         raise ValueError(f"{what} must be a JSON object")
     return value
 
 
 def _score_value(value):
-    if _isinstance(value, bool) or not _isinstance(value, (int, float)):
+    if _isinstance(value, _bool) or not _isinstance(value, (_int, _float)):
         return None
     value = _float(value)
     if not _isfinite(value):
@@ -311,15 +336,33 @@ def _score_value(value):
     return value
 
 
+def _guarded(stage, body, *args):
+    """Run an export's body; whatever a bootcamp broke in the interpreter
+    (builtins, random, json) becomes a reported failure, not a trap."""
+    try:
+        return body(*args)
+    except _BaseException as exc:
+        return _fail(_classify(exc, stage))
+
+
 class WitWorld:
     def load(self, filename, source, class_name, params, options):
+        return _guarded("load", self._load, filename, source, class_name, params, options)
+
+    def run_case(self, seed, answer, score_flags):
+        return _guarded("generate", self._run_case, seed, answer, score_flags)
+
+    def score(self, identity, answer, score_flags):
+        return _guarded("verify", self._score, identity, answer, score_flags)
+
+    def _load(self, filename, source, class_name, params, options):
         try:
             options = _parse_object(options, "options")
             params = _parse_object(params, "params")
         except _BaseException as exc:
             return _fail(_error("load", "init", exc))
         limit = options.get("output-limit")
-        if _isinstance(limit, int) and limit >= 0:
+        if _isinstance(limit, _int) and limit >= 0:
             _session.output["limit"] = limit
         _install_base_modules()
         _seed(0)
@@ -348,7 +391,7 @@ class WitWorld:
         return _finish({"ok": True, "class": cls.__name__,
                         "classes": [c.__name__ for c in classes]})
 
-    def run_case(self, seed, answer, score_flags):
+    def _run_case(self, seed, answer, score_flags):
         instance = _session.instance
         if instance is None:
             return _fail(_error("load", "generate", message="no bootcamp loaded"))
@@ -368,7 +411,7 @@ class WitWorld:
                                 message="the case is not JSON-serialisable: " + _safe_str(exc)))
         # Trainers store cases as JSON, so prompt and verifier see the round-tripped case.
         try:
-            roundtrip_equal = bool(identity == case)
+            roundtrip_equal = _bool(identity == case) and _type(identity) is _type(case)
         except _BaseException:
             roundtrip_equal = False
         prompt, err = _call("prompt", instance.prompt_func, identity)
@@ -391,7 +434,7 @@ class WitWorld:
             result["score"] = value
         return _finish(result)
 
-    def score(self, identity, answer, score_flags):
+    def _score(self, identity, answer, score_flags):
         instance = _session.instance
         if instance is None:
             return _fail(_error("load", "verify", message="no bootcamp loaded"))

@@ -264,6 +264,20 @@ impl Runner<'_> {
         }
     }
 
+    /// A failure the guest reported can hide a limit the host saw: a write
+    /// refused at the output cap surfaces in Python as an `OSError`.
+    fn refine(&self, mut err: RunError) -> RunError {
+        let state = self.store.data();
+        if err.kind == ErrorKind::Exception && (state.stdout.exceeded() || state.stderr.exceeded()) {
+            err.kind = ErrorKind::OutputLimit;
+            err.message = format!(
+                "the bootcamp printed more than {} bytes ({})",
+                self.limits.output_bytes, err.message
+            );
+        }
+        err
+    }
+
     fn timeout_error(&self, stage: Stage) -> RunError {
         RunError::new(
             ErrorKind::Timeout,
@@ -390,7 +404,10 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     match loaded {
         Outcome::Done(text) => match protocol::parse_load(&text).result {
             Ok(loaded) => report.loaded = Some(loaded),
-            Err(err) => return finish(report, runner, Some(err), started),
+            Err(err) => {
+                let err = runner.refine(err);
+                return finish(report, runner, Some(err), started);
+            }
         },
         Outcome::Failed(err) => return finish(report, runner, Some(err), started),
     }
@@ -401,17 +418,37 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     for call in spec.calls {
         let outcome = match call {
             Call::Case { seed, answer } => {
-                let want_score = answer.is_some();
+                // Scoring is a call of its own, so that a trap or timeout in
+                // the verifier is reported at the verify stage.
                 let out = runner
                     .guarded(Stage::Generate, seed, async |store| {
-                        harness.call_run_case(store, seed, answer.as_deref(), &flags).await
+                        harness.call_run_case(store, seed, None, &flags).await
                     })
                     .await;
-                match out {
-                    Outcome::Done(text) => {
-                        protocol::parse_case(&text, seed, want_score).result.map(CallResult::Case)
-                    }
+                let case = match out {
+                    Outcome::Done(text) => protocol::parse_case(&text, seed, false).result,
                     Outcome::Failed(err) => Err(err),
+                };
+                match (case, answer) {
+                    (Ok(mut case), Some(answer)) => {
+                        let identity = case.case_json.clone();
+                        let out = runner
+                            .guarded(Stage::Verify, seed, async |store| {
+                                harness.call_score(store, &identity, &answer, &flags).await
+                            })
+                            .await;
+                        let scored = match out {
+                            Outcome::Done(text) => protocol::parse_score(&text).result,
+                            Outcome::Failed(err) => Err(err),
+                        };
+                        scored.map(|s| {
+                            case.score = Some(s.score);
+                            case.stdout.push_str(&s.stdout);
+                            case.stderr.push_str(&s.stderr);
+                            CallResult::Case(case)
+                        })
+                    }
+                    (case, _) => case.map(CallResult::Case),
                 }
             }
             Call::Score { identity, answer } => {
@@ -429,7 +466,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         match outcome {
             Ok(result) => report.results.push(result),
             Err(err) => {
-                failure = Some(err);
+                failure = Some(runner.refine(err));
                 break;
             }
         }
