@@ -60,7 +60,7 @@ fn parse_json(stdout: &str) -> (Vec<CaseLine>, Summary) {
 }
 
 fn example() -> String {
-    repo_path("examples/arithmetic_chain.py").display().to_string()
+    repo_path("sandbox/examples/arithmetic_chain.py").display().to_string()
 }
 
 #[test]
@@ -175,4 +175,18 @@ fn help_texts_name_the_commands() {
     for needle in ["--params", "--seed", "--answer", "--score-flags", "--timeout-ms", "--memory-mb", "--json"] {
         assert!(out.stdout.contains(needle), "{needle}");
     }
+}
+
+#[test]
+fn bench_quick_runs_every_benchmark() {
+    let out = bootforge(&["bench", "--quick", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(report["quick"], true);
+    assert!(report["compile"]["compile_ms"].as_f64().unwrap() > report["compile"]["cache_load_ms"].as_f64().unwrap());
+    assert!(report["cold_start"]["median_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["throughput"]["sandbox_cases_per_s"].as_f64().unwrap() > 0.0);
+    // python3 is on every machine this runs on; the ratio compares the same loop.
+    assert!(report["throughput"]["ratio"].as_f64().unwrap() > 0.0, "{}", out.stdout);
+    assert!(report["workers"]["speedup"].as_f64().unwrap() > 0.0);
 }

@@ -104,6 +104,8 @@ pub fn run(source: &str, seeds: std::ops::Range<u64>, answer: Option<&str>) -> R
 /// The bootforge binary, with the shared cache and nothing inherited that
 /// could change its behaviour.
 pub fn bin() -> Command {
+    // Fill the shared cache first, so concurrent binaries do not each compile.
+    let _ = sandbox();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootforge"));
     cmd.env_remove("BOOTFORGE_CACHE_DIR").arg("--cache-dir").arg(cache_dir());
     cmd
