@@ -2,9 +2,15 @@
 //!
 //! - [`sandbox`]: runs bootcamp files in CPython compiled to a WebAssembly
 //!   component, isolated and reproducible (the only module touching wasmtime);
+//! - [`evaluate`]: the staged self-consistency checks behind `bootforge check`
+//!   and `bootforge audit`;
+//! - [`llm`]: OpenAI-compatible model clients (retries, limits, accounting)
+//!   and a scripted fake server;
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
 
 pub mod bench;
 pub mod cli;
+pub mod evaluate;
+pub mod llm;
 pub mod sandbox;

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod check;
 mod cli;
 mod component;
 mod sandbox_compat;

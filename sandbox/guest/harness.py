@@ -19,6 +19,7 @@ that casual monkeypatching by a bootcamp does not change how its results are
 reported, but the host never trusts a verdict it cannot check.
 """
 
+import ast
 import builtins
 import importlib
 import io
@@ -156,6 +157,7 @@ _int = builtins.int
 _dict = builtins.dict
 
 MAX_TRACEBACK = 8 * 1024
+_HARNESS_FRAME = f'  File "{__file__}"'
 TRACEBACK_FRAMES = 30
 MAX_MESSAGE = 2 * 1024
 MAX_CAPTURE_RETURNED = 16 * 1024
@@ -235,8 +237,9 @@ def _error(kind, stage, exc=None, message=None):
         try:
             # Only the innermost frames: a RecursionError carries a traceback
             # of a million frames, and formatting all of it takes minutes.
-            tb = "".join(_format_exception(_type(exc), exc, exc.__traceback__,
-                                           limit=-TRACEBACK_FRAMES))
+            lines = _format_exception(_type(exc), exc, exc.__traceback__, limit=-TRACEBACK_FRAMES)
+            # The harness's own frames say nothing about the bootcamp.
+            tb = "".join(l for l in lines if not l.startswith(_HARNESS_FRAME))
         except _BaseException:
             tb = ""
         err["traceback"] = _clip(tb, MAX_TRACEBACK)
@@ -345,6 +348,58 @@ def _guarded(stage, body, *args):
         return _fail(_classify(exc, stage))
 
 
+def _is_placeholder(func):
+    """A verifier body that cannot check anything: only a docstring and
+    `pass`, `...`, `return True`/`return 1`, or `raise NotImplementedError`."""
+    body = list(func.body)
+    if body and _isinstance(body[0], ast.Expr) and _isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and _isinstance(body[0].value.value, str):
+        body = body[1:]
+    if not body:
+        return True
+    if _len(body) != 1:
+        return False
+    stmt = body[0]
+    if _isinstance(stmt, ast.Pass):
+        return True
+    if _isinstance(stmt, ast.Expr) and _isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis:
+        return True
+    if _isinstance(stmt, ast.Return) and _isinstance(stmt.value, ast.Constant) \
+            and stmt.value.value in (True, 1, 1.0) and stmt.value.value is not False:
+        return True
+    if _isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        exc = stmt.exc.func if _isinstance(stmt.exc, ast.Call) else stmt.exc
+        return _isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
+
+
+def _base_name(node):
+    if _isinstance(node, ast.Name):
+        return node.id
+    if _isinstance(node, ast.Attribute):
+        return node.attr
+    return ast.unparse(node)
+
+
+def _inspect(filename, source):
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError as exc:
+        return _dumps({"ok": True, "parses": False, "syntax_error": {
+            "message": _safe_str(exc.msg), "line": exc.lineno or 0, "column": exc.offset or 0}})
+    classes = []
+    for node in tree.body:
+        if not _isinstance(node, ast.ClassDef):
+            continue
+        methods = {}
+        for item in node.body:
+            if _isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods[item.name] = {"line": item.lineno, "placeholder": _is_placeholder(item)}
+        classes.append({"name": node.name, "line": node.lineno,
+                        "bases": [_base_name(b) for b in node.bases], "methods": methods})
+    return _dumps({"ok": True, "parses": True, "classes": classes})
+
+
 class WitWorld:
     def load(self, filename, source, class_name, params, options):
         return _guarded("load", self._load, filename, source, class_name, params, options)
@@ -354,6 +409,12 @@ class WitWorld:
 
     def score(self, identity, answer, score_flags):
         return _guarded("verify", self._score, identity, answer, score_flags)
+
+    def reference(self, identity):
+        return _guarded("reference", self._reference, identity)
+
+    def inspect(self, filename, source):
+        return _guarded("load", _inspect, filename, source)
 
     def _load(self, filename, source, class_name, params, options):
         try:
@@ -452,3 +513,22 @@ class WitWorld:
                                 message=f"verify_score returned {_safe_str(score)[:200]!r}, "
                                         "not a finite number"))
         return _finish({"ok": True, "score": value})
+
+    def _reference(self, identity):
+        instance = _session.instance
+        if instance is None:
+            return _fail(_error("load", "reference", message="no bootcamp loaded"))
+        method = getattr(instance, "reference_output", None)
+        if method is None:
+            return _finish({"ok": True, "present": False})
+        try:
+            identity = _loads(identity)
+        except _BaseException as exc:
+            return _fail(_error("load", "reference", exc))
+        output, err = _call("reference", method, identity)
+        if err is not None:
+            return _fail(err)
+        if not _isinstance(output, _str):
+            return _fail(_error("invalid_output", "reference",
+                                message=f"reference_output returned {_type(output).__name__}, not str"))
+        return _finish({"ok": True, "present": True, "output": output})

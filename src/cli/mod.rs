@@ -3,6 +3,7 @@
 //! settings, prints results (human text or `--json` lines on stdout, warnings
 //! and errors on stderr) and maps outcomes to exit codes.
 
+mod check;
 mod run;
 
 use std::io::Write;
@@ -28,7 +29,7 @@ pub mod exit {
     name = "bootforge",
     version,
     about = "Author, run and check InternBootcamp-style reasoning bootcamps in a wasmtime sandbox",
-    after_help = "Exit status: 0 done, 1 the work failed (a bootcamp failed), 2 bad usage or input."
+    after_help = "Exit status: 0 done, 1 the work failed (a bootcamp failed its checks), 2 bad usage or input."
 )]
 pub struct Cli {
     /// Directory for the compiled sandbox component (compiling it takes seconds;
@@ -45,6 +46,12 @@ enum Command {
     /// Run bootcamp files in the sandbox.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Check one bootcamp: static checks, load, generation (determinism,
+    /// diversity), prompts, self-consistency, verifier discrimination and,
+    /// with --model, solver accuracy against a band.
+    Check(check::CheckCommand),
+    /// Check every bootcamp file under some paths, in parallel.
+    Audit(check::AuditCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -87,6 +94,8 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Sandbox(SandboxCommand::Run(args)) => run::run(args, &cache_dir),
         Command::Sandbox(SandboxCommand::Info { json }) => info(json, &cache_dir),
+        Command::Check(cmd) => check::check(cmd, &cache_dir),
+        Command::Audit(cmd) => check::audit(cmd, &cache_dir),
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)

@@ -51,7 +51,7 @@ fn usage(message: impl std::fmt::Display) -> u8 {
     exit::USAGE
 }
 
-fn json_object(text: &str, flag: &str, example: &str) -> Result<Map<String, Value>, String> {
+pub(crate) fn json_object(text: &str, flag: &str, example: &str) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(format!(

@@ -37,6 +37,7 @@ pub(crate) struct HostState {
     pub clock: VirtualClock,
     pub stdout: CappedOutput,
     pub stderr: CappedOutput,
+    salt: u64,
 }
 
 impl WasiView for HostState {
@@ -46,9 +47,9 @@ impl WasiView for HostState {
 }
 
 impl HostState {
-    pub fn new(memory_bytes: usize, output_bytes: usize) -> Self {
-        let rng = SharedRng::new(0);
-        let clock = VirtualClock::default();
+    pub fn new(memory_bytes: usize, output_bytes: usize, salt: u64) -> Self {
+        let rng = SharedRng::new(salt);
+        let clock = VirtualClock::with_offset(salt.wrapping_mul(86_400_000_000_000));
         let stdout = CappedOutput::new(output_bytes);
         let stderr = CappedOutput::new(output_bytes);
         let mut builder = WasiCtxBuilder::new();
@@ -75,12 +76,13 @@ impl HostState {
             clock,
             stdout,
             stderr,
+            salt,
         }
     }
 
     /// Put the guest's world back to where every call with `seed` starts.
     pub fn reset_for_call(&mut self, seed: u64, timeout: Duration) {
-        self.rng.reseed(seed);
+        self.rng.reseed(seed ^ self.salt.rotate_left(32).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         self.clock.reset();
         self.deadline = Instant::now() + timeout;
     }
@@ -173,14 +175,20 @@ impl rand::TryRng for SharedRng {
     }
 }
 
-/// A clock that starts at [`VIRTUAL_EPOCH_SECS`] for every call and moves
-/// [`CLOCK_STEP_NANOS`] per read.
+/// A clock that starts at [`VIRTUAL_EPOCH_SECS`] (plus a run's offset) for
+/// every call and moves [`CLOCK_STEP_NANOS`] per read.
 #[derive(Clone, Default)]
-pub(crate) struct VirtualClock(Arc<AtomicU64>);
+pub(crate) struct VirtualClock(Arc<AtomicU64>, u64);
 
 impl VirtualClock {
+    fn with_offset(nanos: u64) -> Self {
+        let clock = VirtualClock(Arc::new(AtomicU64::new(0)), nanos);
+        clock.reset();
+        clock
+    }
+
     pub fn reset(&self) {
-        self.0.store(0, Ordering::Relaxed);
+        self.0.store(self.1, Ordering::Relaxed);
     }
 
     fn tick(&self) -> u64 {

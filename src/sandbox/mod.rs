@@ -31,7 +31,10 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
-pub use protocol::{Call, CallResult, CaseResult, ErrorKind, Loaded, RunError, ScoreResult, Stage};
+pub use protocol::{
+    Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
+    ScoreResult, Stage, SyntaxProblem,
+};
 
 use host::HostState;
 
@@ -77,6 +80,13 @@ pub struct RunSpec {
     pub score_flags: serde_json::Map<String, serde_json::Value>,
     pub calls: Vec<Call>,
     pub limits: Limits,
+    /// Mixed into the OS random source and the clock (never into the seed of
+    /// the global `random`): a run with another salt shows whether cases
+    /// depend on entropy other than their seed.
+    pub entropy_salt: u64,
+    /// Only read the file's syntax tree (into [`RunReport::inspection`]);
+    /// execute nothing of it.
+    pub inspect_only: bool,
 }
 
 impl RunSpec {
@@ -89,6 +99,8 @@ impl RunSpec {
             score_flags: Default::default(),
             calls: Vec::new(),
             limits: Limits::default(),
+            entropy_salt: 0,
+            inspect_only: false,
         }
     }
 
@@ -120,6 +132,8 @@ pub struct RunReport {
     pub results: Vec<CallResult>,
     /// The failure that ended the run, if any.
     pub error: Option<RunError>,
+    /// Static facts, for an `inspect_only` run.
+    pub inspection: Option<Inspection>,
     /// stdout/stderr the guest wrote outside Python's `sys.stdout` (clipped).
     pub raw_stdout: String,
     pub raw_stderr: String,
@@ -132,7 +146,7 @@ impl RunReport {
     pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
         self.results.iter().filter_map(|r| match r {
             CallResult::Case(c) => Some(c),
-            CallResult::Score(_) => None,
+            CallResult::Score(_) | CallResult::Reference { .. } => None,
         })
     }
 }
@@ -357,7 +371,7 @@ fn options_json(limits: &Limits) -> String {
 pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let started = Instant::now();
     let limits = spec.limits;
-    let mut state = HostState::new(limits.memory_bytes, limits.output_bytes);
+    let mut state = HostState::new(limits.memory_bytes, limits.output_bytes, spec.entropy_salt);
     state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -373,6 +387,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         loaded: None,
         results: Vec::new(),
         error: None,
+        inspection: None,
         raw_stdout: String::new(),
         raw_stderr: String::new(),
         peak_memory: 0,
@@ -389,6 +404,27 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         Outcome::Done(h) => h,
         Outcome::Failed(err) => return finish(report, runner, Some(err), started),
     };
+
+    if spec.inspect_only {
+        let t = Instant::now();
+        let out = runner
+            .guarded(Stage::Inspect, 0, async |store| {
+                harness.call_inspect(store, &spec.filename, &spec.source).await
+            })
+            .await;
+        report.timings.load_us = micros(t.elapsed());
+        let result = match out {
+            Outcome::Done(text) => protocol::parse_inspection(&text),
+            Outcome::Failed(err) => Err(err),
+        };
+        return match result {
+            Ok(inspection) => {
+                report.inspection = Some(inspection);
+                finish(report, runner, None, started)
+            }
+            Err(err) => finish(report, runner, Some(err), started),
+        };
+    }
 
     let t = Instant::now();
     let params = serde_json::Value::Object(spec.params).to_string();
@@ -449,6 +485,17 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         })
                     }
                     (case, _) => case.map(CallResult::Case),
+                }
+            }
+            Call::Reference { identity } => {
+                let out = runner
+                    .guarded(Stage::Reference, 0, async |store| harness.call_reference(store, &identity).await)
+                    .await;
+                match out {
+                    Outcome::Done(text) => protocol::parse_reference(&text)
+                        .result
+                        .map(|output| CallResult::Reference { output }),
+                    Outcome::Failed(err) => Err(err),
                 }
             }
             Call::Score { identity, answer } => {

@@ -72,6 +72,7 @@ fn lost_worker() -> RunReport {
     RunReport {
         loaded: None,
         results: Vec::new(),
+        inspection: None,
         error: Some(super::RunError::new(
             super::ErrorKind::Trap,
             super::Stage::Instantiate,

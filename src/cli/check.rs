@@ -1,0 +1,362 @@
+//! `bootforge check` and `bootforge audit`: flags, rendering, exit codes.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::json;
+
+use super::run::json_object;
+use super::{Out, exit, open_sandbox};
+use crate::evaluate::audit::{self, AuditSummary};
+use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
+use crate::llm::openai::OpenAiModel;
+use crate::llm::{ChatModel, EndpointConfig};
+use crate::sandbox::Limits;
+
+/// The solver model: any OpenAI-compatible endpoint.
+#[derive(Args, Debug, Clone)]
+pub struct SolverArgs {
+    /// Solver model name; without it the solver-accuracy stage is skipped.
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
+    /// OpenAI-compatible API base of the solver.
+    #[arg(long, value_name = "URL", env = "OPENAI_BASE_URL", default_value = "https://api.openai.com/v1")]
+    base_url: String,
+    /// Environment variable holding the API key (none needed for local servers).
+    #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
+    api_key_env: String,
+    /// Solver requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    concurrency: usize,
+    /// Limit of each solver request attempt, seconds.
+    #[arg(long, value_name = "S", default_value_t = 600.0)]
+    request_timeout_s: f64,
+    /// Retries of a request on 429, 5xx, timeouts and unreadable bodies.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    max_retries: u32,
+    /// Sampling temperature (the server's default when not given).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Completion token limit (the server's default when not given).
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    /// Grade with verify_score's format_penalty (a <think> block required):
+    /// auto = when the solver produced reasoning, on, or off.
+    #[arg(long, value_enum, default_value_t = ThinkMode::Auto)]
+    think: ThinkMode,
+}
+
+impl SolverArgs {
+    fn model(&self) -> Result<Option<Arc<dyn ChatModel>>, String> {
+        let Some(model) = &self.model else { return Ok(None) };
+        if !(self.request_timeout_s > 0.0) || self.concurrency == 0 {
+            return Err("--request-timeout-s and --concurrency must be positive".into());
+        }
+        if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
+            return Err(format!("--base-url must be an http:// or https:// URL, got {:?}", self.base_url));
+        }
+        let mut config = EndpointConfig::new(self.base_url.clone(), model.clone());
+        config.api_key = std::env::var(&self.api_key_env).ok().filter(|k| !k.is_empty());
+        config.concurrency = self.concurrency;
+        config.timeout = Duration::from_secs_f64(self.request_timeout_s);
+        config.max_retries = self.max_retries;
+        config.temperature = self.temperature;
+        config.max_tokens = self.max_tokens;
+        Ok(Some(Arc::new(OpenAiModel::new(config))))
+    }
+}
+
+/// What a check runs, shared by `check` and `audit`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The bootcamp class, when a file defines several.
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
+    /// Keyword arguments for the class's __init__, as a JSON object.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    params: String,
+    /// Cases generated and checked (seeds 0..N).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    cases: u32,
+    /// Cases the solver answers.
+    #[arg(long, value_name = "S", default_value_t = 40)]
+    solver_cases: u32,
+    /// Lower bound of the solver-accuracy band.
+    #[arg(long, value_name = "X", default_value_t = 0.03)]
+    accuracy_min: f64,
+    /// Upper bound of the solver-accuracy band.
+    #[arg(long, value_name = "X", default_value_t = 0.85)]
+    accuracy_max: f64,
+    /// verify_score keyword arguments for grading solver answers and junk.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    score_flags: String,
+    /// Wall-clock limit of each guest call, ms.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Memory cap of the sandbox, MiB.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    memory_mb: u64,
+    #[command(flatten)]
+    solver: SolverArgs,
+}
+
+impl CheckArgs {
+    fn config(&self) -> Result<CheckConfig, String> {
+        let params = json_object(&self.params, "--params", r#"{"size": 5}"#)?;
+        let score_flags = json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0.1}"#)?;
+        if self.cases == 0 {
+            return Err("--cases must be at least 1".into());
+        }
+        let band_ok = (0.0..=1.0).contains(&self.accuracy_min)
+            && (0.0..=1.0).contains(&self.accuracy_max)
+            && self.accuracy_min <= self.accuracy_max;
+        if !band_ok {
+            return Err(format!(
+                "the accuracy band must satisfy 0 <= --accuracy-min <= --accuracy-max <= 1, got [{}, {}]",
+                self.accuracy_min, self.accuracy_max
+            ));
+        }
+        if self.timeout_ms == 0 || self.memory_mb == 0 {
+            return Err("--timeout-ms and --memory-mb must be positive".into());
+        }
+        Ok(CheckConfig {
+            class: self.class.clone(),
+            params,
+            cases: self.cases,
+            solver_cases: self.solver_cases,
+            accuracy_min: self.accuracy_min,
+            accuracy_max: self.accuracy_max,
+            score_flags,
+            think: self.solver.think,
+            limits: Limits {
+                timeout: Duration::from_millis(self.timeout_ms),
+                memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+                ..Limits::default()
+            },
+            ..CheckConfig::default()
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CheckCommand {
+    /// The bootcamp file.
+    file: PathBuf,
+    #[command(flatten)]
+    args: CheckArgs,
+    /// Print one JSON object: verdict, findings, stages, metrics.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditCommand {
+    /// Bootcamp files or directories to search (recursively) for them.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Checks running at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    args: CheckArgs,
+    /// One JSON object per bootcamp, then a {"summary": ...} line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: starting the async runtime: {e}");
+        exit::FAILED
+    })
+}
+
+pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
+    let config = match cmd.args.config() {
+        Ok(c) => c,
+        Err(msg) => return usage(msg),
+    };
+    let solver = match cmd.args.solver.model() {
+        Ok(s) => s,
+        Err(msg) => return usage(msg),
+    };
+    let source = match std::fs::read(&cmd.file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(_) => return usage(format!("bootcamp file {} is not UTF-8 text", cmd.file.display())),
+        },
+        Err(err) => return usage(format!("cannot read bootcamp file {}: {err}", cmd.file.display())),
+    };
+    let sandbox = match open_sandbox(cache_dir, None) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let file = cmd.file.display().to_string();
+    let report = runtime.block_on(crate::evaluate::check(&sandbox, solver, &file, &source, &config));
+    let mut out = Out::new();
+    if cmd.json {
+        out.line(serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        render_report(&mut out, &report);
+    }
+    if report.verdict == Verdict::Pass { exit::OK } else { exit::FAILED }
+}
+
+fn clip_line(text: &str, max: usize) -> String {
+    let flat = text.replace('\n', "⏎");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut s: String = flat.chars().take(max).collect();
+    s.push('…');
+    s
+}
+
+fn render_report(out: &mut Out, report: &CheckReport) {
+    let verdict = match report.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let class = report.class.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+    out.line(format!("{verdict}  {}{class}", report.file));
+    for finding in &report.findings {
+        let mark = if finding.severity == Severity::Error { "✗" } else { "!" };
+        out.line(format!("  {mark} {:<16} {}: {}", finding.stage.as_str(), finding.kind, clip_line(&finding.message, 160)));
+        if let Some(map) = finding.evidence.as_object() {
+            for key in ["seed", "junk", "answer", "score", "case", "first", "second", "response", "traceback", "line", "text"] {
+                if let Some(value) = map.get(key) {
+                    let text = match value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if !text.is_empty() {
+                        out.line(format!("      {key}: {}", clip_line(&text, 140)));
+                    }
+                }
+            }
+        }
+    }
+    let stages: Vec<String> = report
+        .stages
+        .iter()
+        .map(|s| {
+            let status = match s.status {
+                StageStatus::Passed => "passed",
+                StageStatus::Failed => "FAILED",
+                StageStatus::Skipped => "skipped",
+            };
+            format!("{} {status}", s.stage.as_str())
+        })
+        .collect();
+    out.line(format!("  stages   {}", stages.join(" · ")));
+    let m = &report.metrics;
+    let mut metrics = vec![format!("{} cases", m.cases), format!("{} distinct", m.distinct_cases)];
+    if let Some(d) = m.deterministic {
+        metrics.push(if d { "deterministic".into() } else { "NOT deterministic".into() });
+    }
+    if m.references_checked > 0 {
+        metrics.push(format!("references {}/{} score 1", m.references_passed, m.references_checked));
+    }
+    metrics.push(format!("junk {}/{} accepted", m.junk_accepted, m.junk_tried));
+    if let Some(s) = &m.solver {
+        metrics.push(format!(
+            "solver accuracy {:.3} (95% CI {:.3}-{:.3}, {}/{}; band [{}, {}]; {} errors)",
+            s.accuracy, s.wilson_low, s.wilson_high, s.correct, s.cases, s.band[0], s.band[1], s.errors
+        ));
+    }
+    out.line(format!("  metrics  {}", metrics.join(", ")));
+}
+
+pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
+    let config = match cmd.args.config() {
+        Ok(c) => c,
+        Err(msg) => return usage(msg),
+    };
+    let solver = match cmd.args.solver.model() {
+        Ok(s) => s,
+        Err(msg) => return usage(msg),
+    };
+    let files = match audit::collect(&cmd.paths) {
+        Ok(f) => f,
+        Err(msg) => return usage(msg),
+    };
+    let jobs = cmd
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        .max(1);
+    let sandbox = match open_sandbox(cache_dir, Some(jobs)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let total = files.bootcamps.len();
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = move |done: usize, failed: usize| {
+        if show_progress {
+            let width = 30;
+            let filled = if total > 0 { done * width / total } else { width };
+            eprint!("\raudit [{}{}] {done}/{total}  failed {failed} ", "#".repeat(filled), " ".repeat(width - filled));
+        }
+    };
+    let started = Instant::now();
+    let reports = runtime.block_on(audit::audit(&sandbox, solver, &files.bootcamps, &config, jobs, &progress));
+    if show_progress {
+        eprintln!();
+    }
+    let summary = audit::summarize(&reports, files.skipped, started.elapsed().as_secs_f64(), jobs);
+    let mut out = Out::new();
+    if cmd.json {
+        for report in &reports {
+            out.line(serde_json::to_string(report).unwrap_or_default());
+        }
+        out.line(json!({ "summary": summary }));
+    } else {
+        render_audit(&mut out, &reports, &summary);
+    }
+    if summary.failed == 0 { exit::OK } else { exit::FAILED }
+}
+
+fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) {
+    let width = reports.iter().map(|r| r.file.chars().count()).max().unwrap_or(4).clamp(4, 60);
+    out.line(format!("{:<7} {:<width$} {:<28} main finding", "verdict", "file", "class"));
+    for report in reports {
+        let verdict = if report.verdict == Verdict::Pass { "pass" } else { "FAIL" };
+        let main = report
+            .main_finding()
+            .map(|f| format!("{}: {}", f.kind, clip_line(&f.message, 90)))
+            .unwrap_or_else(|| "-".into());
+        let file = clip_line(&report.file, width);
+        out.line(format!("{verdict:<7} {file:<width$} {:<28} {main}", report.class.as_deref().unwrap_or("-")));
+    }
+    out.line("");
+    out.line(format!(
+        "{} bootcamps: {} pass, {} fail ({} other Python files skipped) in {:.1} s, {:.1} files/s with {} jobs",
+        summary.files, summary.passed, summary.failed, summary.skipped_non_bootcamps, summary.elapsed_s, summary.files_per_s, summary.jobs
+    ));
+    if !summary.findings.is_empty() {
+        let mut counts: Vec<(&String, &usize)> = summary.findings.iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        out.line(format!("findings: {}", counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")));
+    }
+    if !summary.warnings.is_empty() {
+        out.line(format!(
+            "warnings: {}",
+            summary.warnings.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}

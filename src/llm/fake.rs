@@ -1,0 +1,253 @@
+//! A scripted OpenAI-compatible server on `127.0.0.1:0`, for tests and
+//! benchmarks: it answers `POST .../chat/completions` with whatever its script
+//! says (answers, reasoning, HTTP errors, garbage, truncated bodies, delays,
+//! silence) and records every request. It runs on its own thread and runtime
+//! and stops when dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the server was asked.
+#[derive(Debug, Clone)]
+pub struct FakeRequest {
+    /// 0-based position among all requests the server received.
+    pub index: usize,
+    /// How many times the same prompt was received before this request
+    /// (0 on the first try, 1 on the first retry...).
+    pub repeat: usize,
+    /// The last user message.
+    pub prompt: String,
+    pub body: Value,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone)]
+pub enum FakeReply {
+    /// A chat completion with this content (and separate reasoning).
+    Answer { content: String, reasoning: Option<String> },
+    /// An HTTP status with a JSON error body.
+    Error(u16),
+    /// A status with this body as it is (garbage, HTML, empty).
+    Raw(u16, String),
+    /// A 200 whose body stops halfway, then the connection closes.
+    Truncated,
+    /// Wait, then reply.
+    Delay(Duration, Box<FakeReply>),
+    /// Never answer (until the client gives up).
+    Hang,
+}
+
+impl FakeReply {
+    pub fn answer(content: impl Into<String>) -> FakeReply {
+        FakeReply::Answer { content: content.into(), reasoning: None }
+    }
+}
+
+type Script = Arc<dyn Fn(&FakeRequest) -> FakeReply + Send + Sync>;
+
+struct State {
+    script: Script,
+    requests: Mutex<Vec<FakeRequest>>,
+    seen: Mutex<HashMap<String, usize>>,
+}
+
+/// The running server.
+pub struct FakeServer {
+    base_url: String,
+    state: Arc<State>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Start a server answering with `script`.
+    pub fn start(script: impl Fn(&FakeRequest) -> FakeReply + Send + Sync + 'static) -> std::io::Result<FakeServer> {
+        let state = Arc::new(State {
+            script: Arc::new(script),
+            requests: Mutex::new(Vec::new()),
+            seen: Mutex::new(HashMap::new()),
+        });
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread_state = state.clone();
+        let thread = std::thread::Builder::new().name("fake-openai".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("fake server runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("fake server listener");
+                tokio::select! {
+                    _ = stop_rx => {}
+                    _ = accept_loop(listener, thread_state) => {}
+                }
+            });
+            runtime.shutdown_timeout(Duration::from_millis(100));
+        })?;
+        Ok(FakeServer {
+            base_url: format!("http://{addr}/v1"),
+            state,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The API base to give a client, `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<FakeRequest> {
+        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _ = serve(stream, state).await;
+        });
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Serve one keep-alive connection.
+async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        let header_end = loop {
+            if let Some(end) = find(&buf, b"\r\n\r\n") {
+                break end;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+        let length = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let body_start = header_end + 4;
+        while buf.len() < body_start + length {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body: Value = serde_json::from_slice(&buf[body_start..body_start + length]).unwrap_or(Value::Null);
+        buf.drain(..body_start + length);
+        let prompt = body["messages"]
+            .as_array()
+            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let request = {
+            let mut seen = state.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let repeat = seen.entry(prompt.clone()).or_insert(0);
+            let mut requests = state.requests.lock().unwrap_or_else(|p| p.into_inner());
+            let request = FakeRequest { index: requests.len(), repeat: *repeat, prompt, body };
+            *repeat += 1;
+            requests.push(request.clone());
+            request
+        };
+        let mut reply = (state.script)(&request);
+        loop {
+            match reply {
+                FakeReply::Delay(d, next) => {
+                    tokio::time::sleep(d).await;
+                    reply = *next;
+                }
+                FakeReply::Hang => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return Ok(());
+                }
+                _ => break,
+            }
+        }
+        let model = request.body["model"].as_str().unwrap_or("fake").to_owned();
+        let (status, text) = match reply {
+            FakeReply::Answer { content, reasoning } => {
+                let mut message = json!({"role": "assistant", "content": content});
+                if let Some(r) = reasoning {
+                    message["reasoning_content"] = json!(r);
+                }
+                let body = json!({
+                    "id": format!("chatcmpl-fake-{}", request.index),
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": model,
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": request.prompt.len() / 4 + 1, "completion_tokens": 7, "total_tokens": request.prompt.len() / 4 + 8},
+                });
+                (200, body.to_string())
+            }
+            FakeReply::Error(status) => {
+                let body = json!({"error": {"message": format!("scripted HTTP {status}"), "type": "fake", "param": null, "code": null}});
+                (status, body.to_string())
+            }
+            FakeReply::Raw(status, body) => (status, body),
+            FakeReply::Truncated => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"choices\": [{\"mess";
+                stream.write_all(head.as_bytes()).await?;
+                stream.flush().await?;
+                return Ok(());
+            }
+            FakeReply::Delay(..) | FakeReply::Hang => unreachable!("resolved above"),
+        };
+        let response = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{text}",
+            reason(status),
+            text.len()
+        );
+        stream.write_all(response.as_bytes()).await?;
+        stream.flush().await?;
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
