@@ -11,7 +11,12 @@
 //!   bootcamp, median over many runs (target: 15 ms or less);
 //! - **compile**: the first compile of the component into an empty cache, then
 //!   loading it from the cache;
-//! - **workers**: the same batch of runs on a pool of 1 worker and of 2.
+//! - **workers**: the same batch of runs on a pool of 1 worker and of 2;
+//! - **audit**: `bootforge audit` over 1,000 generated bootcamp files (variants
+//!   of the examples and the check tests' bootcamps), 20 cases each, no
+//!   solver: wall time and files per second per core (target: under 2 min);
+//! - **solver**: the client's overhead per call over a fake server's own
+//!   latency, at concurrency 64.
 
 use std::path::Path;
 use std::process::Command;
@@ -74,12 +79,41 @@ pub struct Workers {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Audit {
+    pub files: usize,
+    pub cases_per_file: u32,
+    pub jobs: usize,
+    pub wall_s: f64,
+    pub files_per_s: f64,
+    pub files_per_s_per_core: f64,
+    pub passed: usize,
+    pub failed: usize,
+    pub target_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SolverOverhead {
+    pub calls: usize,
+    pub concurrency: usize,
+    pub server_latency_ms: f64,
+    pub wall_ms: f64,
+    /// calls / concurrency x latency: the wall time with zero overhead.
+    pub ideal_wall_ms: f64,
+    pub mean_call_ms: f64,
+    pub p99_call_ms: f64,
+    /// Mean call latency minus the server's latency.
+    pub mean_overhead_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
 pub struct BenchReport {
     pub quick: bool,
     pub compile: Compile,
     pub cold_start: ColdStart,
     pub throughput: Throughput,
     pub workers: Workers,
+    pub audit: Audit,
+    pub solver: SolverOverhead,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -253,6 +287,92 @@ fn bench_workers(cache_dir: &Path, runs: usize, cases: u64) -> Result<Workers> {
     })
 }
 
+/// Bootcamps the audit corpus is made from: the shipped examples and the
+/// check tests' bootcamps (good and broken, as a real corpus is).
+const CORPUS: [(&str, &str); 8] = [
+    ("latin_square.py", PUZZLE),
+    ("arithmetic_chain.py", include_str!("../sandbox/examples/arithmetic_chain.py")),
+    ("good.py", include_str!("../tests/bootcamps/check/good.py")),
+    ("knapsack.py", include_str!("../tests/bootcamps/knapsack_compat.py")),
+    ("narrow.py", include_str!("../tests/bootcamps/check/narrow.py")),
+    ("accepts_empty.py", include_str!("../tests/bootcamps/check/accepts_empty.py")),
+    ("bad_reference.py", include_str!("../tests/bootcamps/check/bad_reference.py")),
+    ("crash_generator.py", include_str!("../tests/bootcamps/check/crash_generator.py")),
+];
+
+fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
+    let dir = tempfile::tempdir()?;
+    let mut paths = Vec::with_capacity(files);
+    for i in 0..files {
+        let (name, source) = CORPUS[i % CORPUS.len()];
+        // Distinct files: a header comment, like a corpus of siblings.
+        let path = dir.path().join(format!("{i:04}_{name}"));
+        std::fs::write(&path, format!("# corpus file {i}\n{source}"))?;
+        paths.push(path);
+    }
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let sandbox = open(cache_dir, jobs)?;
+    let config = crate::evaluate::CheckConfig::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let started = Instant::now();
+    let reports = runtime.block_on(crate::evaluate::audit::audit(&sandbox, None, &paths, &config, jobs, &|_, _| {}));
+    let wall = started.elapsed().as_secs_f64();
+    let passed = reports.iter().filter(|r| r.verdict == crate::evaluate::Verdict::Pass).count();
+    Ok(Audit {
+        files,
+        cases_per_file: config.cases,
+        jobs,
+        wall_s: wall,
+        files_per_s: files as f64 / wall,
+        files_per_s_per_core: files as f64 / wall / jobs as f64,
+        passed,
+        failed: files - passed,
+        target_s: 120.0,
+    })
+}
+
+fn bench_solver(calls: usize) -> Result<SolverOverhead> {
+    use crate::llm::ChatModel;
+    use crate::llm::fake::{FakeReply, FakeServer};
+    let latency = Duration::from_millis(50);
+    let server = FakeServer::start(move |_| {
+        FakeReply::Delay(latency, Box::new(FakeReply::answer("[answer]42[/answer]")))
+    })?;
+    let concurrency = 64;
+    let mut config = crate::llm::EndpointConfig::new(server.base_url(), "bench");
+    config.concurrency = concurrency;
+    let model = std::sync::Arc::new(crate::llm::openai::OpenAiModel::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (wall, mut latencies) = runtime.block_on(async {
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..calls {
+            let model = model.clone();
+            tasks.spawn(async move { model.complete(&format!("question {i}")).await });
+        }
+        let mut latencies = Vec::with_capacity(calls);
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(completion)) => latencies.push(completion.latency_ms),
+                Ok(Err(failure)) => bail!("a benchmark solver call failed: {}", failure.error),
+                Err(err) => bail!("a benchmark task failed: {err}"),
+            }
+        }
+        Ok((ms(started.elapsed()), latencies))
+    })?;
+    let mean = latencies.iter().sum::<f64>() / latencies.len().max(1) as f64;
+    Ok(SolverOverhead {
+        calls,
+        concurrency,
+        server_latency_ms: ms(latency),
+        wall_ms: wall,
+        ideal_wall_ms: (calls as f64 / concurrency as f64).ceil() * ms(latency),
+        mean_call_ms: mean,
+        p99_call_ms: percentile(&mut latencies, 0.99),
+        mean_overhead_ms: mean - ms(latency),
+    })
+}
+
 /// Run every benchmark. `quick` runs few iterations (a smoke test).
 pub fn run(cache_dir: &Path, quick: bool) -> Result<BenchReport> {
     eprintln!("bench: compiling the component into an empty cache...");
@@ -264,7 +384,11 @@ pub fn run(cache_dir: &Path, quick: bool) -> Result<BenchReport> {
     let throughput = bench_throughput(&sandbox, if quick { 100 } else { 2000 })?;
     eprintln!("bench: 1 worker against 2...");
     let workers = if quick { bench_workers(cache_dir, 2, 20)? } else { bench_workers(cache_dir, 8, 250)? };
-    Ok(BenchReport { quick, compile, cold_start, throughput, workers })
+    eprintln!("bench: audit of a generated corpus...");
+    let audit = bench_audit(cache_dir, if quick { 16 } else { 1000 })?;
+    eprintln!("bench: solver client overhead...");
+    let solver = bench_solver(if quick { 128 } else { 1280 })?;
+    Ok(BenchReport { quick, compile, cold_start, throughput, workers, audit, solver })
 }
 
 impl BenchReport {
@@ -306,6 +430,16 @@ impl BenchReport {
         lines.push(format!(
             "workers      {} runs x {} cases: 1 worker {:.0} cases/s, 2 workers {:.0} cases/s ({:.2}x)",
             w.runs, w.cases_per_run, w.one_worker_cases_per_s, w.two_workers_cases_per_s, w.speedup
+        ));
+        let a = &self.audit;
+        lines.push(format!(
+            "audit        {} files x {} cases, {} jobs: {:.1} s ({:.1} files/s, {:.1} per core; {} pass, {} fail); target < {} s",
+            a.files, a.cases_per_file, a.jobs, a.wall_s, a.files_per_s, a.files_per_s_per_core, a.passed, a.failed, a.target_s
+        ));
+        let s = &self.solver;
+        lines.push(format!(
+            "solver       {} calls at concurrency {} against {} ms server latency: wall {:.0} ms (ideal {:.0} ms), per call mean {:.1} ms, p99 {:.1} ms: overhead {:.2} ms per call",
+            s.calls, s.concurrency, s.server_latency_ms, s.wall_ms, s.ideal_wall_ms, s.mean_call_ms, s.p99_call_ms, s.mean_overhead_ms
         ));
         lines
     }

@@ -189,4 +189,7 @@ fn bench_quick_runs_every_benchmark() {
     // python3 is on every machine this runs on; the ratio compares the same loop.
     assert!(report["throughput"]["ratio"].as_f64().unwrap() > 0.0, "{}", out.stdout);
     assert!(report["workers"]["speedup"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["audit"]["files"], 16);
+    assert_eq!(report["audit"]["passed"], 8, "the corpus is half good, half broken: {}", report["audit"]);
+    assert!(report["solver"]["mean_overhead_ms"].as_f64().unwrap() > -1.0);
 }
