@@ -6,11 +6,16 @@
 //!   and `bootforge audit`;
 //! - [`llm`]: OpenAI-compatible model clients (retries, limits, accounting)
 //!   and a scripted fake server;
+//! - [`campaign`]: the evolutionary authoring loop (task descriptions in,
+//!   accepted bootcamps out), resumable from what [`store`] holds;
+//! - [`store`]: the SQLite lineage store (the only module writing SQL);
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
 
 pub mod bench;
+pub mod campaign;
 pub mod cli;
 pub mod evaluate;
 pub mod llm;
 pub mod sandbox;
+pub mod store;

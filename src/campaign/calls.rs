@@ -1,0 +1,305 @@
+//! Every LLM call of a campaign goes through a [`Router`]: it serves a call the
+//! store already finished (so a resumed campaign never repeats one), enforces
+//! the budget, calls the live endpoint or replays a cassette, records the
+//! exchange to a cassette when asked, and hands back the record to store.
+//!
+//! Calls are content-addressed: the key is a hash of the role, the model and
+//! what the request depends on, so the same campaign asks the same keys in
+//! any order, live, resumed or replayed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError, Usage};
+use crate::store::{CallRecord, Store};
+
+/// A content-addressed call key.
+pub fn call_key(role: &str, parts: &[&str]) -> String {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    let hex: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{role}:{hex}")
+}
+
+/// One recorded exchange.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CassetteEntry {
+    pub key: String,
+    pub role: String,
+    pub model: String,
+    pub prompt: String,
+    pub content: String,
+    #[serde(default)]
+    pub reasoning: Option<String>,
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+}
+
+/// A cassette being replayed.
+pub struct Replay {
+    entries: HashMap<String, CassetteEntry>,
+}
+
+impl Replay {
+    pub fn parse(text: &str, origin: &str) -> Result<Replay, String> {
+        let mut entries = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: CassetteEntry = serde_json::from_str(line).map_err(|e| format!("{origin}:{}: {e}", index + 1))?;
+            entries.insert(entry.key.clone(), entry);
+        }
+        Ok(Replay { entries })
+    }
+
+    pub fn load(path: &Path) -> Result<Replay, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read cassette {}: {e}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+}
+
+/// A cassette being recorded (appended line by line, flushed each time).
+pub struct Recorder {
+    file: Mutex<std::fs::File>,
+}
+
+impl Recorder {
+    pub fn create(path: &Path) -> Result<Recorder, String> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot write cassette {}: {e}", path.display()))?;
+        Ok(Recorder { file: Mutex::new(file) })
+    }
+
+    fn append(&self, entry: &CassetteEntry) {
+        let line = serde_json::to_string(entry).unwrap_or_default();
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(file, "{line}");
+        let _ = file.flush();
+    }
+}
+
+/// Where answers come from.
+pub enum Backend {
+    Live(Arc<dyn ChatModel>),
+    Replay(Arc<Replay>),
+}
+
+/// The campaign's spend, shared by its routers.
+pub struct Budget {
+    calls: AtomicI64,
+    tokens: AtomicI64,
+    max_calls: i64,
+    max_tokens: i64,
+    exhausted: AtomicBool,
+}
+
+impl Budget {
+    pub fn new(spent: crate::store::Usage, max_calls: u64, max_tokens: u64) -> Budget {
+        Budget {
+            calls: AtomicI64::new(spent.llm_calls),
+            tokens: AtomicI64::new(spent.tokens),
+            max_calls: i64::try_from(max_calls).unwrap_or(i64::MAX),
+            max_tokens: i64::try_from(max_tokens).unwrap_or(i64::MAX),
+            exhausted: AtomicBool::new(false),
+        }
+    }
+
+    /// Reserve one call; false (and exhausted from then on) when spent.
+    fn take(&self) -> bool {
+        if self.tokens.load(Ordering::Relaxed) >= self.max_tokens
+            || self.calls.fetch_add(1, Ordering::Relaxed) >= self.max_calls
+        {
+            self.exhausted.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn spend(&self, usage: Usage) {
+        self.tokens.fetch_add((usage.prompt_tokens + usage.completion_tokens) as i64, Ordering::Relaxed);
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.exhausted.load(Ordering::Relaxed)
+    }
+
+    pub fn spent(&self) -> (i64, i64) {
+        (self.calls.load(Ordering::Relaxed).min(self.max_calls), self.tokens.load(Ordering::Relaxed))
+    }
+}
+
+/// Why a call could not be made at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    Budget,
+    /// The cassette has no answer for this request.
+    Replay(String),
+    Store(String),
+}
+
+/// The outcome of a routed call: the record to store and the answer.
+pub struct Routed {
+    pub record: CallRecord,
+    pub answer: Result<Completion, Failure>,
+    /// The store already had it (nothing new to write).
+    pub from_store: bool,
+}
+
+/// Routes one role's calls.
+pub struct Router {
+    pub role: &'static str,
+    pub model: String,
+    pub store: Store,
+    pub campaign: i64,
+    pub backend: Backend,
+    pub budget: Arc<Budget>,
+    pub recorder: Option<Arc<Recorder>>,
+    pub stop: Mutex<Option<Stop>>,
+}
+
+impl Router {
+    fn halt(&self, stop: Stop) -> Stop {
+        let mut slot = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(stop.clone());
+        stop
+    }
+
+    /// The first reason this router refused a call, if any.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub async fn call(&self, key: &str, prompt: &str, draft: Option<i64>) -> Result<Routed, Stop> {
+        match self.store.finished_call(self.campaign, key).await {
+            Ok(Some(record)) => {
+                let answer = Ok(Completion {
+                    content: record.content.clone().unwrap_or_default(),
+                    reasoning: record.reasoning.clone(),
+                    usage: Usage { prompt_tokens: record.prompt_tokens as u64, completion_tokens: record.completion_tokens as u64 },
+                    attempts: record.attempts as u32,
+                    latency_ms: record.latency_ms,
+                });
+                return Ok(Routed { record, answer, from_store: true });
+            }
+            Ok(None) => {}
+            Err(err) => return Err(self.halt(Stop::Store(err.to_string()))),
+        }
+        if !self.budget.take() {
+            return Err(self.halt(Stop::Budget));
+        }
+        let (answer, status) = match &self.backend {
+            Backend::Live(model) => (model.complete(prompt).await, "ok"),
+            Backend::Replay(replay) => match replay.entries.get(key) {
+                Some(e) => (
+                    Ok(Completion {
+                        content: e.content.clone(),
+                        reasoning: e.reasoning.clone(),
+                        usage: Usage { prompt_tokens: e.prompt_tokens, completion_tokens: e.completion_tokens },
+                        attempts: 1,
+                        latency_ms: 0.0,
+                    }),
+                    "replayed",
+                ),
+                None => {
+                    return Err(self.halt(Stop::Replay(format!(
+                        "the cassette has no answer for this {} request ({key}); it was recorded for other tasks, prompts or settings",
+                        self.role
+                    ))));
+                }
+            },
+        };
+        let mut record = CallRecord {
+            call_key: key.to_owned(),
+            role: self.role.to_owned(),
+            model: self.model.clone(),
+            draft_id: draft,
+            ..Default::default()
+        };
+        match &answer {
+            Ok(done) => {
+                self.budget.spend(done.usage);
+                record.status = status.into();
+                record.content = Some(done.content.clone());
+                record.reasoning = done.reasoning.clone();
+                record.prompt_tokens = done.usage.prompt_tokens as i64;
+                record.completion_tokens = done.usage.completion_tokens as i64;
+                record.latency_ms = done.latency_ms;
+                record.attempts = done.attempts as i64;
+                if let Some(recorder) = &self.recorder {
+                    recorder.append(&CassetteEntry {
+                        key: key.to_owned(),
+                        role: self.role.to_owned(),
+                        model: self.model.clone(),
+                        prompt: prompt.to_owned(),
+                        content: done.content.clone(),
+                        reasoning: done.reasoning.clone(),
+                        prompt_tokens: done.usage.prompt_tokens,
+                        completion_tokens: done.usage.completion_tokens,
+                    });
+                }
+            }
+            Err(failure) => {
+                record.status = "failed".into();
+                record.error = Some(failure.error.to_string());
+                record.attempts = failure.attempts as i64;
+            }
+        }
+        Ok(Routed { record, answer, from_store: false })
+    }
+}
+
+/// The solver as the checks see it, for one draft: calls keyed by the draft's
+/// code and the prompt, stored as they finish (a resumed evaluation gets
+/// them back from the store).
+pub struct DraftSolver {
+    pub router: Arc<Router>,
+    pub draft: i64,
+    pub code_sha: String,
+    pub template: Arc<super::prompts::Prompts>,
+}
+
+impl ChatModel for DraftSolver {
+    fn complete<'a>(&'a self, prompt: &'a str) -> BoxFuture<'a, Result<Completion, Failure>> {
+        Box::pin(async move {
+            let rendered = self
+                .template
+                .render(super::prompts::SOLVER, serde_json::json!({ "prompt": prompt }))
+                .unwrap_or_else(|_| prompt.to_owned());
+            let key = call_key("solver", &[&self.router.model, &self.code_sha, &rendered]);
+            match self.router.call(&key, &rendered, Some(self.draft)).await {
+                Ok(routed) => {
+                    if !routed.from_store
+                        && let Err(err) = self.router.store.record_call(self.router.campaign, &routed.record).await
+                    {
+                        self.router.halt(Stop::Store(err.to_string()));
+                    }
+                    routed.answer
+                }
+                Err(stop) => Err(Failure { error: LlmError::Refused { status: 0, message: format!("{stop:?}") }, attempts: 0 }),
+            }
+        })
+    }
+
+    fn accounting(&self) -> AccountingSnapshot {
+        AccountingSnapshot::default()
+    }
+
+    fn describe(&self) -> String {
+        self.router.model.clone()
+    }
+}

@@ -1,0 +1,213 @@
+//! What to do next for a task, computed only from its stored drafts: the loop
+//! holds no state of its own, so a resumed campaign continues where it
+//! stopped. Pure functions, tested without a database.
+
+use crate::store::DraftRow;
+
+use super::config::EvolutionConfig;
+
+/// A draft to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub generation: i64,
+    pub sample: i64,
+    pub parent: Option<i64>,
+}
+
+/// The next step of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Create these drafts (then call the author for each).
+    Create(Vec<Planned>),
+    /// Call the author for these pending drafts, evaluate these drafted ones.
+    Work { call: Vec<i64>, evaluate: Vec<i64> },
+    /// An evaluated draft passed every check.
+    Accepted(i64),
+    /// Out of generations; the best draft, if any.
+    Rejected(Option<i64>),
+}
+
+/// How good a draft is, for choosing parents and the best draft: the
+/// furthest stage reached, then closeness to the accuracy band.
+pub fn rank(draft: &DraftRow, band: (f64, f64)) -> (i64, f64) {
+    let stage = draft.furthest_stage.unwrap_or(-1);
+    let distance = match draft.accuracy {
+        Some(a) if a < band.0 => band.0 - a,
+        Some(a) if a > band.1 => a - band.1,
+        Some(_) => 0.0,
+        None => 1.0,
+    };
+    (stage, -distance)
+}
+
+fn better(a: &DraftRow, b: &DraftRow, band: (f64, f64)) -> std::cmp::Ordering {
+    let (sa, da) = rank(a, band);
+    let (sb, db) = rank(b, band);
+    sa.cmp(&sb).then(da.total_cmp(&db)).then(b.id.cmp(&a.id))
+}
+
+/// The best evaluated draft.
+pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
+    drafts.iter().filter(|d| d.status == "evaluated").max_by(|a, b| better(a, b, band)).map(|d| d.id)
+}
+
+pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
+    if let Some(accepted) = drafts.iter().filter(|d| d.verdict.as_deref() == Some("pass")).map(|d| d.id).min() {
+        return Next::Accepted(accepted);
+    }
+    let call: Vec<i64> = drafts.iter().filter(|d| d.status == "pending").map(|d| d.id).collect();
+    let evaluate: Vec<i64> = drafts.iter().filter(|d| d.status == "drafted").map(|d| d.id).collect();
+    if !call.is_empty() || !evaluate.is_empty() {
+        return Next::Work { call, evaluate };
+    }
+    let Some(generation) = drafts.iter().map(|d| d.generation).max() else {
+        return Next::Create(
+            (0..evo.drafts_per_task as i64).map(|sample| Planned { generation: 0, sample, parent: None }).collect(),
+        );
+    };
+    let next = generation + 1;
+    if next >= evo.max_generations as i64 {
+        return Next::Rejected(best(drafts, band));
+    }
+    // Only drafts that loaded can be parents; each is used once.
+    let used: Vec<i64> = drafts.iter().filter_map(|d| d.parent_id).collect();
+    let mut candidates: Vec<&DraftRow> = drafts
+        .iter()
+        .filter(|d| d.status == "evaluated" && d.loaded == Some(true) && !used.contains(&d.id))
+        .collect();
+    candidates.sort_by(|a, b| better(b, a, band));
+    candidates.truncate(evo.parents_per_generation as usize);
+    if candidates.is_empty() {
+        // Nothing loaded: draft afresh.
+        return Next::Create(
+            (0..evo.drafts_per_task as i64).map(|sample| Planned { generation: next, sample, parent: None }).collect(),
+        );
+    }
+    Next::Create(
+        candidates
+            .iter()
+            .flat_map(|p| {
+                (0..evo.children_per_parent as i64).map(move |sample| Planned { generation: next, sample, parent: Some(p.id) })
+            })
+            .collect(),
+    )
+}
+
+/// The Python code in an author's answer: the last fenced block that defines
+/// a Basebootcamp subclass, else the longest Python block, else the whole text
+/// when it is bare code. Reasoning (`<think>...</think>`) is ignored.
+pub fn extract_code(response: &str) -> Option<String> {
+    let text = match response.rfind("</think>") {
+        Some(end) => &response[end + "</think>".len()..],
+        None => response,
+    };
+    let mut blocks: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        let Some(newline) = after.find('\n') else { break };
+        let lang = after[..newline].trim().to_lowercase();
+        let body = &after[newline + 1..];
+        let Some(end) = body.find("```") else { break };
+        if lang.is_empty() || lang == "python" || lang == "py" || lang == "python3" {
+            blocks.push(&body[..end]);
+        }
+        rest = &body[end + 3..];
+    }
+    let is_bootcamp = |code: &str| code.contains("class ") && code.contains("Basebootcamp");
+    if let Some(code) = blocks.iter().rev().find(|b| is_bootcamp(b)) {
+        return Some(code.trim_end().to_owned() + "\n");
+    }
+    if let Some(code) = blocks.iter().max_by_key(|b| b.len()).filter(|b| b.contains("def ")) {
+        return Some(code.trim_end().to_owned() + "\n");
+    }
+    let bare = text.trim();
+    if blocks.is_empty() && is_bootcamp(bare) && bare.contains("def case_generator") {
+        return Some(bare.to_owned() + "\n");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(id: i64, generation: i64, parent: Option<i64>, status: &str, verdict: Option<&str>, stage: Option<i64>, loaded: Option<bool>, accuracy: Option<f64>) -> DraftRow {
+        DraftRow {
+            id,
+            task_id: "t".into(),
+            generation,
+            sample: 0,
+            parent_id: parent,
+            operator: "draft".into(),
+            template: String::new(),
+            model: String::new(),
+            prompt: String::new(),
+            response: None,
+            code: None,
+            status: status.into(),
+            verdict: verdict.map(Into::into),
+            furthest_stage: stage,
+            loaded,
+            accuracy,
+            main_finding: None,
+        }
+    }
+
+    const EVO: EvolutionConfig = EvolutionConfig { drafts_per_task: 3, children_per_parent: 2, max_generations: 3, parents_per_generation: 1 };
+    const BAND: (f64, f64) = (0.03, 0.85);
+
+    #[test]
+    fn a_new_task_samples_generation_zero() {
+        let Next::Create(planned) = decide(&[], &EVO, BAND) else { panic!() };
+        assert_eq!(planned.len(), 3);
+        assert!(planned.iter().all(|p| p.generation == 0 && p.parent.is_none()));
+    }
+
+    #[test]
+    fn pending_and_drafted_drafts_are_worked_on_first() {
+        let drafts = [d(1, 0, None, "pending", None, None, None, None), d(2, 0, None, "drafted", None, None, None, None), d(3, 0, None, "evaluated", Some("fail"), Some(2), Some(true), None)];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Work { call: vec![1], evaluate: vec![2] });
+    }
+
+    #[test]
+    fn the_first_passing_draft_ends_the_task() {
+        let drafts = [d(4, 0, None, "evaluated", Some("pass"), Some(7), Some(true), Some(0.5)), d(5, 0, None, "pending", None, None, None, None)];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
+    }
+
+    #[test]
+    fn parents_are_the_best_loaded_drafts() {
+        let drafts = [
+            d(1, 0, None, "evaluated", Some("fail"), Some(1), Some(false), None),
+            d(2, 0, None, "evaluated", Some("fail"), Some(6), Some(true), Some(0.97)),
+            d(3, 0, None, "evaluated", Some("fail"), Some(6), Some(true), Some(0.90)),
+            d(4, 0, None, "no_code", None, None, None, None),
+        ];
+        let Next::Create(planned) = decide(&drafts, &EVO, BAND) else { panic!() };
+        assert_eq!(planned, vec![Planned { generation: 1, sample: 0, parent: Some(3) }, Planned { generation: 1, sample: 1, parent: Some(3) }]);
+        // Nothing loaded: fresh drafts.
+        let none = [d(1, 0, None, "evaluated", Some("fail"), Some(1), Some(false), None), d(2, 0, None, "llm_failed", None, None, None, None)];
+        let Next::Create(planned) = decide(&none, &EVO, BAND) else { panic!() };
+        assert!(planned.len() == 3 && planned.iter().all(|p| p.parent.is_none() && p.generation == 1));
+    }
+
+    #[test]
+    fn out_of_generations_the_best_draft_is_named() {
+        let drafts = [
+            d(1, 0, None, "evaluated", Some("fail"), Some(3), Some(true), None),
+            d(2, 1, Some(1), "evaluated", Some("fail"), Some(6), Some(true), Some(0.9)),
+            d(3, 2, Some(2), "evaluated", Some("fail"), Some(5), Some(true), None),
+        ];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Rejected(Some(2)));
+    }
+
+    #[test]
+    fn code_is_extracted_from_answers() {
+        let answer = "<think>```python\nnot this\n```</think>Here:\n```python\nimport re\n```\nand\n```python\nfrom bootcamp import Basebootcamp\nclass A(Basebootcamp):\n    def case_generator(self):\n        return {}\n```\n";
+        assert!(extract_code(answer).unwrap().starts_with("from bootcamp import Basebootcamp\nclass A"));
+        assert_eq!(extract_code("I cannot help with that."), None);
+        let bare = "from bootcamp import Basebootcamp\nclass A(Basebootcamp):\n    def case_generator(self):\n        return {}";
+        assert!(extract_code(bare).is_some());
+    }
+}

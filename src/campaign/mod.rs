@@ -1,0 +1,424 @@
+//! Campaigns: task descriptions in, evaluated and accepted bootcamps out,
+//! every step stored.
+//!
+//! Per task, generation 0 samples `drafts_per_task` drafts from the author;
+//! each is evaluated by the staged checks of [`crate::evaluate`]; the first
+//! draft that passes ends the task (`accepted`). Otherwise the best drafts that
+//! loaded (furthest stage reached, then closeness to the accuracy band) become
+//! parents of `children_per_parent` refined children each, whose prompt
+//! carries the parent's code and concrete failures, until `max_generations`;
+//! then the task ends `rejected` with its best draft named.
+//!
+//! The loop keeps no state of its own: [`decide::decide`] computes each step
+//! from the stored drafts, every completed step is one transaction, and every
+//! LLM call is content-addressed, so `campaign resume` after a crash (even
+//! `kill -9`) finishes without repeating a finished call or evaluation.
+
+pub mod calls;
+pub mod config;
+pub mod decide;
+pub mod prompts;
+pub mod tasks;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::evaluate::{CheckConfig, CheckReport, CheckStage, Severity, StageStatus, Verdict};
+use crate::sandbox::{Limits, Sandbox};
+use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
+use calls::{Budget, DraftSolver, Router, Stop, call_key};
+use config::CampaignConfig;
+use decide::{Next, decide};
+use prompts::Prompts;
+use tasks::Task;
+
+/// How one task ended (or where it stands).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskOutcome {
+    pub task: String,
+    /// accepted | rejected | running
+    pub status: String,
+    /// The accepted draft, else the best one.
+    pub draft: Option<i64>,
+    pub generation: Option<i64>,
+    pub accuracy: Option<f64>,
+}
+
+/// How a campaign run ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignOutcome {
+    pub campaign: i64,
+    /// done | stopped
+    pub status: String,
+    pub reason: Option<String>,
+    pub tasks: Vec<TaskOutcome>,
+}
+
+/// Everything a run needs besides the config.
+pub struct Engines {
+    pub store: Store,
+    pub sandbox: Sandbox,
+    pub author: calls::Backend,
+    pub solver: calls::Backend,
+    pub recorder: Option<Arc<calls::Recorder>>,
+    /// Print progress to stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// Start a campaign: store it and its tasks, then run it.
+pub async fn start(engines: Engines, config: CampaignConfig, config_path: Option<String>, tasks: Vec<Task>) -> Result<CampaignOutcome> {
+    let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let config_json = serde_json::to_string(&config)?;
+    let id = engines.store.create_campaign(&config.name, &config_json, config_path.as_deref()).await?;
+    for task in &tasks {
+        let extra = json!({"examples": task.examples, "reference_solution": task.reference_solution, "tags": task.tags});
+        engines.store.insert_task(id, &task.id, task.title.as_deref(), &task.description, &extra.to_string()).await?;
+    }
+    drive(engines, id, config, prompts).await
+}
+
+/// Resume a stored campaign where it stopped.
+pub async fn resume(engines: Engines, id: i64) -> Result<CampaignOutcome> {
+    let row = engines
+        .store
+        .campaign(id)
+        .await?
+        .with_context(|| format!("no campaign {id} in this database (see `bootforge campaign list`)"))?;
+    let config: CampaignConfig = serde_json::from_str(&row.config_json).context("reading the stored campaign configuration")?;
+    let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    engines.store.set_campaign_status(id, "running", None).await?;
+    drive(engines, id, config, prompts).await
+}
+
+fn check_config(config: &CampaignConfig) -> CheckConfig {
+    CheckConfig {
+        cases: config.selftest.cases,
+        solver_cases: config.selftest.solver_cases,
+        accuracy_min: config.selftest.accuracy_min,
+        accuracy_max: config.selftest.accuracy_max,
+        limits: Limits { timeout: Duration::from_millis(config.selftest.timeout_ms), ..Limits::default() },
+        ..CheckConfig::default()
+    }
+}
+
+struct Shared {
+    store: Store,
+    sandbox: Sandbox,
+    campaign: i64,
+    config: CampaignConfig,
+    check: CheckConfig,
+    prompts: Arc<Prompts>,
+    author: Arc<Router>,
+    solver: Arc<Router>,
+}
+
+async fn drive(engines: Engines, id: i64, config: CampaignConfig, prompts: Prompts) -> Result<CampaignOutcome> {
+    let spent = engines.store.usage(id).await?;
+    let budget = Arc::new(Budget::new(spent, config.budget.max_llm_calls, config.budget.max_tokens));
+    let router = |role: &'static str, model: &str, backend| {
+        Arc::new(Router {
+            role,
+            model: model.to_owned(),
+            store: engines.store.clone(),
+            campaign: id,
+            backend,
+            budget: budget.clone(),
+            recorder: engines.recorder.clone(),
+            stop: std::sync::Mutex::new(None),
+        })
+    };
+    let author = router("author", &config.author.model, engines.author);
+    let solver = router("solver", &config.solver.model, engines.solver);
+    let shared = Arc::new(Shared {
+        store: engines.store.clone(),
+        sandbox: engines.sandbox.clone(),
+        campaign: id,
+        check: check_config(&config),
+        config,
+        prompts: Arc::new(prompts),
+        author,
+        solver,
+    });
+
+    let tasks = shared.store.tasks(id).await?;
+    let total = tasks.len();
+    let progress = (engines.progress && std::io::stderr().is_terminal()).then(|| {
+        let shared = shared.clone();
+        let budget = budget.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
+                    let done = shared.store.tasks(shared.campaign).await.map(|t| t.iter().filter(|t| t.status != "running").count()).unwrap_or(0);
+                    let (calls, tokens) = budget.spent();
+                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens ", shared.campaign);
+                }
+            }
+        })
+    });
+
+    let permits = Arc::new(Semaphore::new(shared.config.task_concurrency));
+    let mut running = tokio::task::JoinSet::new();
+    for task in tasks.into_iter().filter(|t| t.status == "running") {
+        let shared = shared.clone();
+        let permits = permits.clone();
+        running.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let id = task.id.clone();
+            (id, run_task(&shared, task).await)
+        });
+    }
+    let mut failure: Option<String> = None;
+    while let Some(joined) = running.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((task, Err(err))) => {
+                failure.get_or_insert(format!("task {task}: {err:#}"));
+            }
+            Err(err) => {
+                failure.get_or_insert(format!("a task crashed: {err}"));
+            }
+        }
+    }
+    if let Some(p) = progress {
+        p.abort();
+        eprintln!();
+    }
+    let stop = shared.author.stopped().or_else(|| shared.solver.stopped());
+    let reason = match (&stop, &failure) {
+        (Some(Stop::Budget), _) => Some("the budget is spent (budget.max_llm_calls / budget.max_tokens)".to_owned()),
+        (Some(Stop::Replay(msg)), _) => Some(msg.clone()),
+        (Some(Stop::Store(msg)), _) => Some(format!("the store failed: {msg}")),
+        (None, Some(msg)) => Some(msg.clone()),
+        (None, None) => None,
+    };
+    let tasks = shared.store.tasks(id).await?;
+    let finished = tasks.iter().all(|t| t.status != "running");
+    let status = if finished && reason.is_none() { "done" } else { "stopped" };
+    shared.store.set_campaign_status(id, status, reason.as_deref()).await?;
+    Ok(CampaignOutcome { campaign: id, status: status.into(), reason, tasks: outcomes(&shared.store, id, &tasks).await? })
+}
+
+/// The outcome of each task as stored.
+pub async fn outcomes(store: &Store, campaign: i64, tasks: &[TaskRow]) -> Result<Vec<TaskOutcome>> {
+    let mut out = Vec::new();
+    for task in tasks {
+        let drafts = store.drafts(campaign, &task.id).await?;
+        let draft = task.accepted_draft.or(task.best_draft);
+        let row = draft.and_then(|id| drafts.iter().find(|d| d.id == id));
+        out.push(TaskOutcome {
+            task: task.id.clone(),
+            status: task.status.clone(),
+            draft,
+            generation: row.map(|d| d.generation),
+            accuracy: row.and_then(|d| d.accuracy),
+        });
+    }
+    Ok(out)
+}
+
+fn stopped(shared: &Shared) -> bool {
+    shared.author.stopped().is_some() || shared.solver.stopped().is_some()
+}
+
+async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
+    let band = (shared.config.selftest.accuracy_min, shared.config.selftest.accuracy_max);
+    loop {
+        if stopped(shared) {
+            return Ok(());
+        }
+        let drafts = shared.store.drafts(shared.campaign, &task.id).await?;
+        match decide(&drafts, &shared.config.evolution, band) {
+            Next::Accepted(draft) => {
+                shared.store.set_task_status(shared.campaign, &task.id, "accepted", Some(draft), Some(draft)).await?;
+                return Ok(());
+            }
+            Next::Rejected(best) => {
+                shared.store.set_task_status(shared.campaign, &task.id, "rejected", None, best).await?;
+                return Ok(());
+            }
+            Next::Create(planned) => {
+                for plan in planned {
+                    let parent = plan.parent.and_then(|p| drafts.iter().find(|d| d.id == p));
+                    let (operator, template, prompt) = match parent {
+                        None => ("draft", prompts::DRAFT, draft_prompt(shared, &task)?),
+                        Some(parent) => ("refine", prompts::REFINE, refine_prompt(shared, &task, parent).await?),
+                    };
+                    shared
+                        .store
+                        .insert_draft(&NewDraft {
+                            campaign_id: shared.campaign,
+                            task_id: task.id.clone(),
+                            generation: plan.generation,
+                            sample: plan.sample,
+                            parent_id: plan.parent,
+                            operator: operator.into(),
+                            template: template.into(),
+                            template_sha: shared.prompts.sha(template),
+                            model: shared.config.author.model.clone(),
+                            prompt,
+                        })
+                        .await?;
+                }
+            }
+            Next::Work { call, evaluate } => {
+                let calls = call.iter().map(|&id| author_call(shared, drafts.iter().find(|d| d.id == id).expect("listed")));
+                let evals = evaluate.iter().map(|&id| evaluate_draft(shared, drafts.iter().find(|d| d.id == id).expect("listed")));
+                let (a, b) = tokio::join!(futures::future::join_all(calls), futures::future::join_all(evals));
+                for result in a.into_iter().chain(b) {
+                    result?;
+                }
+            }
+        }
+    }
+}
+
+fn task_context(task: &TaskRow) -> Value {
+    let extra: Value = serde_json::from_str(&task.extra_json).unwrap_or(Value::Null);
+    json!({
+        "id": task.id,
+        "title": task.title,
+        "description": task.description,
+        "examples": extra.get("examples").cloned().filter(|v| !v.is_null()).map(|v| v.to_string()),
+        "reference_solution": extra.get("reference_solution").cloned().filter(|v| !v.is_null()),
+    })
+}
+
+fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
+    shared
+        .prompts
+        .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task)}))
+        .map_err(anyhow::Error::msg)
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push_str(" …[clipped]");
+    out
+}
+
+/// The refine prompt: the parent's code and its concrete failures, capped.
+async fn refine_prompt(shared: &Shared, task: &TaskRow, parent: &crate::store::DraftRow) -> Result<String> {
+    let stored = shared.store.evaluation_report(parent.id).await?.unwrap_or_default();
+    let report: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    let mut failures = Vec::new();
+    let mut traceback = None;
+    let mut notes = Vec::new();
+    for finding in report["findings"].as_array().into_iter().flatten() {
+        if finding["severity"] != "error" || failures.len() >= 8 {
+            continue;
+        }
+        let mut evidence = finding["evidence"].clone();
+        if let Some(tb) = evidence.get("traceback").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            traceback.get_or_insert_with(|| clip(tb, 3000));
+        }
+        if let Some(map) = evidence.as_object_mut() {
+            map.remove("traceback");
+        }
+        match finding["kind"].as_str() {
+            Some("too_easy") => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
+            Some("too_hard_or_broken") => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
+            _ => {}
+        }
+        failures.push(json!({
+            "stage": finding["stage"],
+            "kind": finding["kind"],
+            "message": clip(finding["message"].as_str().unwrap_or(""), 600),
+            "evidence": if evidence.as_object().is_some_and(|m| m.is_empty()) { Value::Null } else { Value::String(clip(&evidence.to_string(), 600)) },
+        }));
+    }
+    let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
+        json!({"case": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
+    });
+    shared
+        .prompts
+        .render(
+            prompts::REFINE,
+            json!({
+                "interface": prompts::INTERFACE,
+                "example": prompts::EXAMPLE,
+                "task": task_context(task),
+                "parent_code": clip(parent.code.as_deref().unwrap_or(""), 20_000),
+                "failures": failures,
+                "traceback": traceback,
+                "sample": sample,
+                "notes": notes,
+            }),
+        )
+        .map_err(anyhow::Error::msg)
+}
+
+async fn author_call(shared: &Shared, draft: &crate::store::DraftRow) -> Result<()> {
+    let key = call_key("author", &[&draft.model, &draft.sample.to_string(), &draft.prompt]);
+    let routed = match shared.author.call(&key, &draft.prompt, Some(draft.id)).await {
+        Ok(r) => r,
+        Err(_) => return Ok(()), // the router recorded why; the campaign stops
+    };
+    match &routed.answer {
+        Ok(done) => {
+            let response = done.graded_text();
+            let code = decide::extract_code(&done.content);
+            shared.store.complete_draft(shared.campaign, draft.id, &response, code.as_deref(), &routed.record).await?;
+        }
+        Err(_) => shared.store.fail_draft(shared.campaign, draft.id, &routed.record).await?,
+    }
+    Ok(())
+}
+
+fn furthest_stage(report: &CheckReport) -> i64 {
+    let mut reached = 0;
+    for stage in CheckStage::ALL {
+        match report.stages.iter().find(|s| s.stage == stage).map(|s| s.status) {
+            Some(StageStatus::Failed) | None => break,
+            Some(_) => reached += 1,
+        }
+    }
+    reached
+}
+
+async fn evaluate_draft(shared: &Shared, draft: &crate::store::DraftRow) -> Result<()> {
+    let code = draft.code.clone().unwrap_or_default();
+    let code_sha = call_key("code", &[&code]);
+    let solver: Arc<dyn crate::llm::ChatModel> = Arc::new(DraftSolver {
+        router: shared.solver.clone(),
+        draft: draft.id,
+        code_sha,
+        template: shared.prompts.clone(),
+    });
+    let file = format!("{}-draft{}.py", draft.task_id, draft.id);
+    let report = crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
+    if stopped(shared) {
+        // The budget ran out (or the cassette missed) mid-evaluation: the
+        // evaluation is incomplete, so it is not stored; resume redoes it,
+        // with the solver calls already made served from the store.
+        return Ok(());
+    }
+    let solver_attempts = report
+        .metrics
+        .solver
+        .as_ref()
+        .map(|s| s.attempts.iter().map(|a| (a.seed as i64, a.prompt.clone(), a.response.clone(), a.score, a.error.clone())).collect())
+        .unwrap_or_default();
+    let loaded = report.stages.iter().any(|s| s.stage == CheckStage::Load && s.status == StageStatus::Passed);
+    let main = report.findings.iter().find(|f| f.severity == Severity::Error).map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
+    let record = EvaluationRecord {
+        verdict: if report.verdict == Verdict::Pass { "pass".into() } else { "fail".into() },
+        furthest_stage: furthest_stage(&report),
+        loaded,
+        accuracy: report.metrics.solver.as_ref().map(|s| s.accuracy),
+        main_finding: main,
+        report_json: serde_json::to_string(&report)?,
+        solver_attempts,
+    };
+    shared.store.save_evaluation(draft.id, &record).await?;
+    Ok(())
+}

@@ -1,0 +1,507 @@
+//! The lineage store: SQLite through sqlx, in WAL mode with a busy timeout,
+//! migrations run at open. Nothing else in bootforge writes SQL.
+//!
+//! Every write that completes a step (a draft's LLM answer with its call
+//! record, an evaluation with its solver attempts) is one transaction, so a
+//! crash at any moment leaves either the whole step or none of it.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A campaign row.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub config_json: String,
+    pub config_path: Option<String>,
+    pub status: String,
+    pub stop_reason: Option<String>,
+    pub created_at: String,
+}
+
+/// A task of a campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub title: Option<String>,
+    pub description: String,
+    pub extra_json: String,
+    pub status: String,
+    pub accepted_draft: Option<i64>,
+    pub best_draft: Option<i64>,
+}
+
+/// A draft with its evaluation summary, if evaluated.
+#[derive(Debug, Clone, Serialize)]
+pub struct DraftRow {
+    pub id: i64,
+    pub task_id: String,
+    pub generation: i64,
+    pub sample: i64,
+    pub parent_id: Option<i64>,
+    pub operator: String,
+    pub template: String,
+    pub model: String,
+    pub prompt: String,
+    pub response: Option<String>,
+    pub code: Option<String>,
+    pub status: String,
+    pub verdict: Option<String>,
+    pub furthest_stage: Option<i64>,
+    pub loaded: Option<bool>,
+    pub accuracy: Option<f64>,
+    pub main_finding: Option<String>,
+}
+
+/// A draft to create.
+#[derive(Debug, Clone)]
+pub struct NewDraft {
+    pub campaign_id: i64,
+    pub task_id: String,
+    pub generation: i64,
+    pub sample: i64,
+    pub parent_id: Option<i64>,
+    pub operator: String,
+    pub template: String,
+    pub template_sha: String,
+    pub model: String,
+    pub prompt: String,
+}
+
+/// An LLM exchange to record.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecord {
+    pub call_key: String,
+    pub role: String,
+    pub model: String,
+    pub draft_id: Option<i64>,
+    /// ok | failed | replayed
+    pub status: String,
+    pub content: Option<String>,
+    pub reasoning: Option<String>,
+    pub error: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: f64,
+    pub attempts: i64,
+}
+
+/// An evaluation to record.
+#[derive(Debug, Clone)]
+pub struct EvaluationRecord {
+    pub verdict: String,
+    pub furthest_stage: i64,
+    pub loaded: bool,
+    pub accuracy: Option<f64>,
+    pub main_finding: Option<String>,
+    pub report_json: String,
+    pub solver_attempts: Vec<(i64, String, Option<String>, f64, Option<String>)>,
+}
+
+/// Spend of a campaign so far.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Usage {
+    pub llm_calls: i64,
+    pub tokens: i64,
+}
+
+
+impl Store {
+    /// Open (creating if needed) the database at `path` and migrate it.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .with_context(|| format!("database path {}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        Self::connect(options, 4).await.with_context(|| format!("opening the database {}", path.display()))
+    }
+
+    /// A private in-memory database (unit tests).
+    pub async fn memory() -> Result<Store> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        Self::connect(options, 1).await
+    }
+
+    async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Store> {
+        let pool = SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await.context("migrating the database")?;
+        Ok(Store { pool })
+    }
+
+    pub async fn create_campaign(&self, name: &str, config_json: &str, config_path: Option<&str>) -> Result<i64> {
+        let id = sqlx::query(
+            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        ).bind(name).bind(config_json).bind(config_path).execute(&self.pool).await?.last_insert_rowid();
+        Ok(id)
+    }
+
+    pub async fn insert_task(&self, campaign: i64, id: &str, title: Option<&str>, description: &str, extra_json: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
+        )
+        .bind(campaign)
+        .bind(id)
+        .bind(title)
+        .bind(description)
+        .bind(extra_json)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT id, name, config_json, config_path, status, stop_reason, created_at FROM campaigns WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| CampaignRow {
+            id: r.get(0),
+            name: r.get(1),
+            config_json: r.get(2),
+            config_path: r.get(3),
+            status: r.get(4),
+            stop_reason: r.get(5),
+            created_at: r.get(6),
+        }))
+    }
+
+    pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        let rows = sqlx::query("SELECT id FROM campaigns ORDER BY id").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(c) = self.campaign(row.get(0)).await? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn set_campaign_status(&self, id: i64, status: &str, reason: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        ).bind(status).bind(reason).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn tasks(&self, campaign: i64) -> Result<Vec<TaskRow>> {
+        let rows = sqlx::query(
+            "SELECT id, title, description, extra_json, status, accepted_draft, best_draft FROM tasks WHERE campaign_id = ? ORDER BY id",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TaskRow {
+                id: r.get(0),
+                title: r.get(1),
+                description: r.get(2),
+                extra_json: r.get(3),
+                status: r.get(4),
+                accepted_draft: r.get(5),
+                best_draft: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn set_task_status(&self, campaign: i64, task: &str, status: &str, accepted: Option<i64>, best: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE tasks SET status = ?, accepted_draft = ?, best_draft = ? WHERE campaign_id = ? AND id = ?")
+            .bind(status)
+            .bind(accepted)
+            .bind(best)
+            .bind(campaign)
+            .bind(task)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn drafts(&self, campaign: i64, task: &str) -> Result<Vec<DraftRow>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.task_id, d.generation, d.sample, d.parent_id, d.operator, d.template, d.model, d.prompt,
+                    d.response, d.code, d.status, e.verdict, e.furthest_stage, e.loaded, e.accuracy, e.main_finding
+             FROM drafts d LEFT JOIN evaluations e ON e.draft_id = d.id
+             WHERE d.campaign_id = ? AND d.task_id = ? ORDER BY d.id",
+        )
+        .bind(campaign)
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DraftRow {
+                id: r.get(0),
+                task_id: r.get(1),
+                generation: r.get(2),
+                sample: r.get(3),
+                parent_id: r.get(4),
+                operator: r.get(5),
+                template: r.get(6),
+                model: r.get(7),
+                prompt: r.get(8),
+                response: r.get(9),
+                code: r.get(10),
+                status: r.get(11),
+                verdict: r.get(12),
+                furthest_stage: r.get(13),
+                loaded: r.get::<Option<i64>, _>(14).map(|v| v != 0),
+                accuracy: r.get(15),
+                main_finding: r.get(16),
+            })
+            .collect())
+    }
+
+    /// The evaluation report of a draft, as stored.
+    pub async fn evaluation_report(&self, draft: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT report_json FROM evaluations WHERE draft_id = ?").bind(draft).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Create a draft; idempotent on (task, generation, parent, sample), so a
+    /// resumed campaign finds the row it created before a crash.
+    pub async fn insert_draft(&self, d: &NewDraft) -> Result<i64> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
+                 template_sha, model, prompt, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+            .bind(d.campaign_id)
+            .bind(&d.task_id)
+            .bind(d.generation)
+            .bind(d.sample)
+            .bind(d.parent_id)
+            .bind(d.parent_id.unwrap_or(0))
+            .bind(&d.operator)
+            .bind(&d.template)
+            .bind(&d.template_sha)
+            .bind(&d.model)
+            .bind(&d.prompt)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query(
+            "SELECT id FROM drafts WHERE campaign_id = ? AND task_id = ? AND generation = ? AND parent_key = ? AND sample = ?",
+        )
+        .bind(d.campaign_id)
+        .bind(&d.task_id)
+        .bind(d.generation)
+        .bind(d.parent_id.unwrap_or(0))
+        .bind(d.sample)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get(0))
+    }
+
+    async fn insert_call(tx: &mut sqlx::SqliteConnection, campaign: i64, c: &CallRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO llm_calls (campaign_id, call_key, role, model, draft_id, status, content, reasoning, error,
+                 prompt_tokens, completion_tokens, latency_ms, attempts, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+            .bind(campaign)
+            .bind(&c.call_key)
+            .bind(&c.role)
+            .bind(&c.model)
+            .bind(c.draft_id)
+            .bind(&c.status)
+            .bind(&c.content)
+            .bind(&c.reasoning)
+            .bind(&c.error)
+            .bind(c.prompt_tokens)
+            .bind(c.completion_tokens)
+            .bind(c.latency_ms)
+            .bind(c.attempts)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Record an LLM exchange on its own (solver calls).
+    pub async fn record_call(&self, campaign: i64, call: &CallRecord) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        Self::insert_call(&mut conn, campaign, call).await
+    }
+
+    /// A finished exchange with this key, if the campaign has one.
+    pub async fn finished_call(&self, campaign: i64, key: &str) -> Result<Option<CallRecord>> {
+        let row = sqlx::query(
+            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts
+             FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != 'failed'",
+        )
+        .bind(campaign)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| CallRecord {
+            call_key: r.get(0),
+            role: r.get(1),
+            model: r.get(2),
+            draft_id: r.get(3),
+            status: r.get(4),
+            content: r.get(5),
+            reasoning: r.get(6),
+            error: r.get(7),
+            prompt_tokens: r.get(8),
+            completion_tokens: r.get(9),
+            latency_ms: r.get(10),
+            attempts: r.get(11),
+        }))
+    }
+
+    /// Store the author's answer for a draft and its call, in one transaction.
+    pub async fn complete_draft(&self, campaign: i64, draft: i64, response: &str, code: Option<&str>, call: &CallRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_call(&mut tx, campaign, call).await?;
+        let status = if code.is_some() { "drafted" } else { "no_code" };
+        sqlx::query("UPDATE drafts SET response = ?, code = ?, status = ? WHERE id = ?")
+            .bind(response)
+            .bind(code)
+            .bind(status)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The author call for a draft failed after its retries.
+    pub async fn fail_draft(&self, campaign: i64, draft: i64, call: &CallRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_call(&mut tx, campaign, call).await?;
+        sqlx::query("UPDATE drafts SET status = 'llm_failed' WHERE id = ?").bind(draft).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Store an evaluation, its solver attempts, and mark the draft
+    /// evaluated, in one transaction.
+    pub async fn save_evaluation(&self, draft: i64, e: &EvaluationRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO evaluations (draft_id, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+            .bind(draft)
+            .bind(&e.verdict)
+            .bind(e.furthest_stage)
+            .bind(e.loaded as i64)
+            .bind(e.accuracy)
+            .bind(&e.main_finding)
+            .bind(&e.report_json)
+            .execute(&mut *tx)
+            .await?;
+        for (seed, prompt, response, score, error) in &e.solver_attempts {
+            sqlx::query("INSERT OR REPLACE INTO solver_attempts (draft_id, seed, prompt, response, score, error) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(draft)
+                .bind(seed)
+                .bind(prompt)
+                .bind(response)
+                .bind(score)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE drafts SET status = 'evaluated' WHERE id = ?").bind(draft).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// LLM calls and tokens spent by a campaign (replayed calls included:
+    /// a replay reproduces the original spend).
+    pub async fn usage(&self, campaign: i64) -> Result<Usage> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM llm_calls WHERE campaign_id = ?",
+        )
+        .bind(campaign)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Usage { llm_calls: row.get(0), tokens: row.get(1) })
+    }
+
+    /// Counts for status displays: drafts evaluated, accepted tasks.
+    pub async fn counts(&self, campaign: i64) -> Result<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1),
+                    (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1 AND status = 'evaluated'),
+                    (SELECT COUNT(*) FROM tasks WHERE campaign_id = ?1 AND status = 'accepted')",
+        )
+        .bind(campaign)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.get(0), row.get(1), row.get(2)))
+    }
+
+    /// Rows of each table, for checks of duplicates.
+    pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        for table in ["campaigns", "tasks", "drafts", "evaluations", "solver_attempts", "llm_calls"] {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.pool).await?;
+            out.push((table.to_owned(), row.get(0)));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(campaign: i64, sample: i64, parent: Option<i64>) -> NewDraft {
+        NewDraft {
+            campaign_id: campaign,
+            task_id: "t1".into(),
+            generation: if parent.is_some() { 1 } else { 0 },
+            sample,
+            parent_id: parent,
+            operator: "draft".into(),
+            template: "draft.md.j2".into(),
+            template_sha: "abc".into(),
+            model: "m".into(),
+            prompt: "p".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn drafts_are_idempotent_and_steps_are_atomic() {
+        let store = Store::memory().await.unwrap();
+        let c = store.create_campaign("c", "{}", None).await.unwrap();
+        store.insert_task(c, "t1", None, "describe", "{}").await.unwrap();
+        store.insert_task(c, "t1", None, "describe", "{}").await.unwrap();
+        let a = store.insert_draft(&draft(c, 0, None)).await.unwrap();
+        assert_eq!(store.insert_draft(&draft(c, 0, None)).await.unwrap(), a, "same draft, same row");
+        let b = store.insert_draft(&draft(c, 1, None)).await.unwrap();
+        assert_ne!(a, b);
+        let child = store.insert_draft(&draft(c, 0, Some(a))).await.unwrap();
+        let call = CallRecord { call_key: "k1".into(), role: "author".into(), status: "ok".into(), prompt_tokens: 3, completion_tokens: 4, attempts: 1, ..Default::default() };
+        store.complete_draft(c, a, "resp", Some("code"), &call).await.unwrap();
+        store.complete_draft(c, a, "resp", Some("code"), &call).await.unwrap();
+        assert!(store.finished_call(c, "k1").await.unwrap().is_some());
+        assert!(store.finished_call(c, "k2").await.unwrap().is_none());
+        let usage = store.usage(c).await.unwrap();
+        assert_eq!((usage.llm_calls, usage.tokens), (1, 7));
+        let drafts = store.drafts(c, "t1").await.unwrap();
+        assert_eq!(drafts.len(), 3);
+        assert_eq!(drafts.iter().find(|d| d.id == child).unwrap().parent_id, Some(a));
+        assert_eq!(drafts.iter().find(|d| d.id == a).unwrap().status, "drafted");
+        let counts = store.table_counts().await.unwrap();
+        assert_eq!(counts.iter().find(|(t, _)| t == "tasks").unwrap().1, 1);
+    }
+}
