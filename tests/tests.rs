@@ -4,6 +4,7 @@
 
 mod util;
 
+mod campaign;
 mod check;
 mod cli;
 mod component;

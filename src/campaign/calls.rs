@@ -264,12 +264,13 @@ impl Router {
 }
 
 /// The solver as the checks see it, for one draft: calls keyed by the draft's
-/// code and the prompt, stored as they finish (a resumed evaluation gets
-/// them back from the store).
+/// logical identity (task, generation, sample and the author prompt it came
+/// from, stable across runs unlike row ids) and the prompt, stored as they
+/// finish (a resumed evaluation gets them back from the store).
 pub struct DraftSolver {
     pub router: Arc<Router>,
     pub draft: i64,
-    pub code_sha: String,
+    pub draft_key: String,
     pub template: Arc<super::prompts::Prompts>,
 }
 
@@ -280,7 +281,7 @@ impl ChatModel for DraftSolver {
                 .template
                 .render(super::prompts::SOLVER, serde_json::json!({ "prompt": prompt }))
                 .unwrap_or_else(|_| prompt.to_owned());
-            let key = call_key("solver", &[&self.router.model, &self.code_sha, &rendered]);
+            let key = call_key("solver", &[&self.router.model, &self.draft_key, &rendered]);
             match self.router.call(&key, &rendered, Some(self.draft)).await {
                 Ok(routed) => {
                     if !routed.from_store

@@ -387,14 +387,16 @@ fn furthest_stage(report: &CheckReport) -> i64 {
 
 async fn evaluate_draft(shared: &Shared, draft: &crate::store::DraftRow) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
-    let code_sha = call_key("code", &[&code]);
+    let draft_key = call_key("draft", &[&draft.task_id, &draft.generation.to_string(), &draft.sample.to_string(), &draft.prompt]);
     let solver: Arc<dyn crate::llm::ChatModel> = Arc::new(DraftSolver {
         router: shared.solver.clone(),
         draft: draft.id,
-        code_sha,
+        draft_key,
         template: shared.prompts.clone(),
     });
-    let file = format!("{}-draft{}.py", draft.task_id, draft.id);
+    // Named by the draft's logical identity, not its row id: tracebacks end up
+    // in refine prompts, which must not depend on the order rows were made.
+    let file = format!("{}-g{}-s{}.py", draft.task_id, draft.generation, draft.sample);
     let report = crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
     if stopped(shared) {
         // The budget ran out (or the cassette missed) mid-evaluation: the

@@ -3,6 +3,7 @@
 //! settings, prints results (human text or `--json` lines on stdout, warnings
 //! and errors on stderr) and maps outcomes to exit codes.
 
+mod campaign;
 mod check;
 mod run;
 
@@ -37,6 +38,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "BOOTFORGE_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 
+    /// The SQLite database of campaigns (default: bootforge.db in the user
+    /// data directory).
+    #[arg(long, global = true, env = "BOOTFORGE_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +58,12 @@ enum Command {
     Check(check::CheckCommand),
     /// Check every bootcamp file under some paths, in parallel.
     Audit(check::AuditCommand),
+    /// Run, resume and inspect authoring campaigns (task descriptions in,
+    /// evaluated bootcamps out, every step stored in SQLite).
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
+    /// Show a task's family tree of drafts.
+    Lineage(campaign::LineageCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -96,6 +108,8 @@ pub fn main() -> ExitCode {
         Command::Sandbox(SandboxCommand::Info { json }) => info(json, &cache_dir),
         Command::Check(cmd) => check::check(cmd, &cache_dir),
         Command::Audit(cmd) => check::audit(cmd, &cache_dir),
+        Command::Campaign(command) => campaign::run(command, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir),
+        Command::Lineage(command) => campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() }),
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)

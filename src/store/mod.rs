@@ -449,6 +449,34 @@ impl Store {
         Ok((row.get(0), row.get(1), row.get(2)))
     }
 
+    /// Every LLM call of a campaign, in order.
+    pub async fn calls(&self, campaign: i64) -> Result<Vec<CallRecord>> {
+        let rows = sqlx::query(
+            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts
+             FROM llm_calls WHERE campaign_id = ? ORDER BY id",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CallRecord {
+                call_key: r.get(0),
+                role: r.get(1),
+                model: r.get(2),
+                draft_id: r.get(3),
+                status: r.get(4),
+                content: r.get(5),
+                reasoning: r.get(6),
+                error: r.get(7),
+                prompt_tokens: r.get(8),
+                completion_tokens: r.get(9),
+                latency_ms: r.get(10),
+                attempts: r.get(11),
+            })
+            .collect())
+    }
+
     /// Rows of each table, for checks of duplicates.
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
         let mut out = Vec::new();

@@ -1,0 +1,429 @@
+//! `bootforge campaign ...` and `bootforge lineage`: flags, rendering, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Out, exit, open_sandbox, report_error};
+use crate::campaign::calls::{Backend, Recorder, Replay};
+use crate::campaign::config::{CampaignConfig, RoleConfig};
+use crate::campaign::tasks::{self, Task};
+use crate::campaign::{self, CampaignOutcome, Engines};
+use crate::llm::EndpointConfig;
+use crate::llm::openai::OpenAiModel;
+use crate::store::Store;
+
+/// The example campaign run on embedded defaults.
+const EXAMPLE_CONFIG: &str = include_str!("../../prompts/example/campaign.toml");
+const EXAMPLE_TASKS: [(&str, &str); 2] = [
+    ("digit-sum", include_str!("../../prompts/example/tasks/digit-sum.md")),
+    ("interval-merge", include_str!("../../prompts/example/tasks/interval-merge.md")),
+];
+/// Example model traffic for the example campaign (scripted, not from a real
+/// model): what `campaign run` replays when no endpoint is configured.
+const EXAMPLE_CASSETTE: &str = include_str!("../../prompts/example/cassette.jsonl");
+
+/// Where the database is (`--db`, `BOOTFORGE_DB`, or the default).
+#[derive(Debug, Clone)]
+pub struct DbArgs {
+    pub db: Option<PathBuf>,
+}
+
+impl DbArgs {
+    fn path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("bootforge").join("bootforge.db"))
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrafficArgs {
+    /// Append every LLM exchange to this cassette file.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Answer every LLM request from this cassette instead of an endpoint.
+    #[arg(long, value_name = "FILE", conflicts_with = "record")]
+    replay: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Run a campaign. Without CONFIG: the example campaign shipped in the
+    /// binary, replaying example model traffic unless OPENAI_BASE_URL is set.
+    Run {
+        /// The campaign configuration (TOML).
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+        /// End with one JSON line: {"campaign", "tasks": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finish a campaign that stopped (crash, budget, kill).
+    Resume {
+        id: i64,
+        #[command(flatten)]
+        traffic: TrafficArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a campaign's tasks (the latest campaign without ID).
+    Status {
+        id: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the campaigns in the database.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct LineageCommand {
+    /// The task id.
+    task: String,
+    /// The campaign (default: the latest one with this task).
+    #[arg(long, value_name = "ID")]
+    campaign: Option<i64>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().ok()
+}
+
+fn endpoint(role: &RoleConfig) -> EndpointConfig {
+    let base = if role.base_url.is_empty() {
+        std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8000/v1".into())
+    } else {
+        role.base_url.clone()
+    };
+    let mut config = EndpointConfig::new(base, role.model.clone());
+    config.api_key = std::env::var(&role.api_key_env).ok().filter(|k| !k.is_empty());
+    config.concurrency = role.concurrency;
+    config.timeout = Duration::from_secs_f64(role.timeout_s.min(86_400.0));
+    config.max_retries = role.max_retries;
+    config.temperature = role.temperature;
+    config.max_tokens = role.max_tokens;
+    config
+}
+
+/// Where answers come from: a cassette, or each role's live endpoint.
+fn backends(config: &CampaignConfig, traffic: &TrafficArgs, default_replay: Option<&str>) -> Result<(Backend, Backend, Option<Arc<Recorder>>), String> {
+    let replay = match (&traffic.replay, default_replay) {
+        (Some(path), _) => Some(Replay::load(path)?),
+        (None, Some(text)) => Some(Replay::parse(text, "the embedded example cassette")?),
+        (None, None) => None,
+    };
+    let recorder = match &traffic.record {
+        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        None => None,
+    };
+    Ok(match replay {
+        Some(replay) => {
+            let replay = Arc::new(replay);
+            (Backend::Replay(replay.clone()), Backend::Replay(replay), recorder)
+        }
+        None => (
+            Backend::Live(Arc::new(OpenAiModel::new(endpoint(&config.author)))),
+            Backend::Live(Arc::new(OpenAiModel::new(endpoint(&config.solver)))),
+            recorder,
+        ),
+    })
+}
+
+fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
+    let mut config = CampaignConfig::parse(EXAMPLE_CONFIG, Path::new("."))?;
+    config.tasks = PathBuf::from("(embedded example tasks)");
+    let tasks = EXAMPLE_TASKS
+        .iter()
+        .map(|(id, text)| Task {
+            id: (*id).into(),
+            description: text.trim().into(),
+            title: text.lines().find(|l| l.starts_with("# ")).map(|l| l[2..].trim().to_owned()),
+            examples: None,
+            reference_solution: None,
+            tags: vec![],
+        })
+        .collect();
+    Ok((config, tasks))
+}
+
+pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+    let Some(rt) = runtime() else { return exit::FAILED };
+    match cmd {
+        CampaignCommand::Run { config, traffic, json } => {
+            let (config, tasks, path, default_replay) = match &config {
+                Some(path) => {
+                    let config = match CampaignConfig::load(path) {
+                        Ok(c) => c,
+                        Err(msg) => return usage(msg),
+                    };
+                    let tasks = match tasks::load(&config.tasks) {
+                        Ok(t) => t,
+                        Err(msg) => return usage(msg),
+                    };
+                    (config, tasks, Some(path.display().to_string()), None)
+                }
+                None => {
+                    let (config, tasks) = match example() {
+                        Ok(x) => x,
+                        Err(msg) => return usage(format!("the embedded example campaign: {msg}")),
+                    };
+                    // Live against an endpoint when one is configured.
+                    let replay = std::env::var_os("OPENAI_BASE_URL").is_none().then_some(EXAMPLE_CASSETTE);
+                    (config, tasks, None, replay)
+                }
+            };
+            if let Err(msg) = crate::campaign::prompts::Prompts::load(config.prompts.as_deref()) {
+                return usage(msg);
+            }
+            let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
+                Ok(b) => b,
+                Err(msg) => return usage(msg),
+            };
+            let engines = match rt.block_on(engines(db, cache_dir, author, solver, recorder)) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            finish(rt.block_on(campaign::start(engines, config, path, tasks)), json)
+        }
+        CampaignCommand::Resume { id, traffic, json } => {
+            let store = match rt.block_on(Store::open(&db.path())) {
+                Ok(s) => s,
+                Err(err) => {
+                    report_error(&err);
+                    return exit::FAILED;
+                }
+            };
+            let row = match rt.block_on(store.campaign(id)) {
+                Ok(Some(row)) => row,
+                Ok(None) => return usage(format!("no campaign {id} in {} (see `bootforge campaign list`)", db.path().display())),
+                Err(err) => {
+                    report_error(&err);
+                    return exit::FAILED;
+                }
+            };
+            let config: CampaignConfig = match serde_json::from_str(&row.config_json) {
+                Ok(c) => c,
+                Err(err) => return usage(format!("campaign {id}'s stored configuration is unreadable: {err}")),
+            };
+            let default_replay = (row.config_path.is_none() && std::env::var_os("OPENAI_BASE_URL").is_none()).then_some(EXAMPLE_CASSETTE);
+            let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
+                Ok(b) => b,
+                Err(msg) => return usage(msg),
+            };
+            let engines = match rt.block_on(engines(db, cache_dir, author, solver, recorder)) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            finish(rt.block_on(campaign::resume(engines, id)), json)
+        }
+        CampaignCommand::Status { id, json } => rt.block_on(status(db, id, json)),
+        CampaignCommand::List { json } => rt.block_on(list(db, json)),
+    }
+}
+
+async fn engines(
+    db: &DbArgs,
+    cache_dir: &Path,
+    author: Backend,
+    solver: Backend,
+    recorder: Option<Arc<Recorder>>,
+) -> Result<Engines, u8> {
+    let store = Store::open(&db.path()).await.map_err(|err| {
+        report_error(&err);
+        exit::FAILED
+    })?;
+    let sandbox = open_sandbox(cache_dir, None)?;
+    Ok(Engines { store, sandbox, author, solver, recorder, progress: true })
+}
+
+fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
+    let outcome = match result {
+        Ok(o) => o,
+        Err(err) => {
+            report_error(&err);
+            return exit::FAILED;
+        }
+    };
+    let mut out = Out::new();
+    if json {
+        out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "tasks": outcome.tasks}));
+    } else {
+        out.line(format!("campaign {}: {}", outcome.campaign, outcome.status));
+        render_tasks(&mut out, &outcome.tasks);
+    }
+    if let Some(reason) = &outcome.reason {
+        eprintln!("campaign {} stopped: {reason}; `bootforge campaign resume {}` continues it", outcome.campaign, outcome.campaign);
+    }
+    if outcome.status == "done" { exit::OK } else { exit::FAILED }
+}
+
+fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
+    out.line(format!("{:<24} {:<9} {:>6} {:>4} {:>8}", "task", "status", "draft", "gen", "accuracy"));
+    for t in tasks {
+        out.line(format!(
+            "{:<24} {:<9} {:>6} {:>4} {:>8}",
+            t.task,
+            t.status,
+            t.draft.map(|d| d.to_string()).unwrap_or("-".into()),
+            t.generation.map(|g| g.to_string()).unwrap_or("-".into()),
+            t.accuracy.map(|a| format!("{a:.3}")).unwrap_or("-".into())
+        ));
+    }
+}
+
+async fn open_store(db: &DbArgs) -> Result<Store, u8> {
+    let path = db.path();
+    if !path.exists() {
+        return Err(usage(format!("no database at {} (run a campaign first, or pass --db)", path.display())));
+    }
+    Store::open(&path).await.map_err(|err| {
+        report_error(&err);
+        exit::FAILED
+    })
+}
+
+async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
+    let store = match open_store(db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = async {
+        let id = match id {
+            Some(id) => id,
+            None => match store.campaigns().await?.last() {
+                Some(c) => c.id,
+                None => anyhow::bail!("the database holds no campaign"),
+            },
+        };
+        let row = store.campaign(id).await?.ok_or_else(|| anyhow::anyhow!("no campaign {id}"))?;
+        let tasks = store.tasks(id).await?;
+        let outcomes = campaign::outcomes(&store, id, &tasks).await?;
+        let usage = store.usage(id).await?;
+        let (drafts, evaluated, accepted) = store.counts(id).await?;
+        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted))
+    }
+    .await;
+    let (row, outcomes, usage, drafts, evaluated, accepted) = match result {
+        Ok(x) => x,
+        Err(err) => return usage(format!("{err:#}")),
+    };
+    let mut out = Out::new();
+    if json {
+        out.line(json!({"campaign": row.id, "name": row.name, "status": row.status, "reason": row.stop_reason,
+                        "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
+                        "llm_calls": usage.llm_calls, "tokens": usage.tokens, "tasks": outcomes}));
+    } else {
+        out.line(format!(
+            "campaign {} ({}): {}{} · {drafts} drafts, {evaluated} evaluated, {accepted} accepted · {} LLM calls, {} tokens",
+            row.id,
+            row.name,
+            row.status,
+            row.stop_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            usage.llm_calls,
+            usage.tokens
+        ));
+        render_tasks(&mut out, &outcomes);
+    }
+    exit::OK
+}
+
+async fn list(db: &DbArgs, json: bool) -> u8 {
+    let store = match open_store(db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let campaigns = match store.campaigns().await {
+        Ok(c) => c,
+        Err(err) => {
+            report_error(&err);
+            return exit::FAILED;
+        }
+    };
+    let mut out = Out::new();
+    for c in campaigns {
+        if json {
+            out.line(json!({"campaign": c.id, "name": c.name, "status": c.status, "created_at": c.created_at}));
+        } else {
+            out.line(format!("{:>4}  {:<24} {:<8} {}", c.id, c.name, c.status, c.created_at));
+        }
+    }
+    exit::OK
+}
+
+pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
+    let Some(rt) = runtime() else { return exit::FAILED };
+    rt.block_on(async {
+        let store = match open_store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let campaign = match cmd.campaign {
+            Some(id) => id,
+            None => {
+                let mut found = None;
+                for c in store.campaigns().await.unwrap_or_default().iter().rev() {
+                    if store.tasks(c.id).await.unwrap_or_default().iter().any(|t| t.id == cmd.task) {
+                        found = Some(c.id);
+                        break;
+                    }
+                }
+                match found {
+                    Some(id) => id,
+                    None => return usage(format!("no campaign has a task {:?}", cmd.task)),
+                }
+            }
+        };
+        let drafts = match store.drafts(campaign, &cmd.task).await {
+            Ok(d) if !d.is_empty() => d,
+            Ok(_) => return usage(format!("campaign {campaign} has no drafts for task {:?}", cmd.task)),
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
+        let mut out = Out::new();
+        if cmd.json {
+            let list: Vec<_> = drafts
+                .iter()
+                .map(|d| json!({"id": d.id, "parent": d.parent_id, "generation": d.generation, "operator": d.operator,
+                                "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy, "main_finding": d.main_finding}))
+                .collect();
+            out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
+        } else {
+            out.line(format!("task {} (campaign {campaign})", cmd.task));
+            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], parent: Option<i64>, depth: usize) {
+                let children: Vec<&crate::store::DraftRow> = drafts.iter().filter(|d| d.parent_id == parent && (parent.is_some() || d.parent_id.is_none())).collect();
+                for (i, d) in children.iter().enumerate() {
+                    let last = i + 1 == children.len();
+                    let branch = if depth == 0 { String::new() } else { format!("{}{}", "   ".repeat(depth - 1), if last { "└─ " } else { "├─ " }) };
+                    let verdict = d.verdict.as_deref().unwrap_or(d.status.as_str());
+                    out.line(format!(
+                        "{branch}#{} gen {} {} {}{}{}",
+                        d.id,
+                        d.generation,
+                        d.operator,
+                        verdict,
+                        d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
+                        d.main_finding.as_deref().map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
+                    ));
+                    walk(out, drafts, Some(d.id), depth + 1);
+                }
+            }
+            walk(&mut out, &drafts, None, 0);
+        }
+        exit::OK
+    })
+}
