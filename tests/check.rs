@@ -224,6 +224,9 @@ fn check_rejects_bad_input_with_exit_2() {
         (vec!["check", "GOOD", "--params", "[]"], "--params must be a JSON object"),
         (vec!["check", "GOOD", "--model", "m", "--base-url", "ftp://x"], "--base-url must be an http"),
         (vec!["audit", "/no/such/dir"], "cannot read /no/such/dir"),
+        (vec!["check", "GOOD", "--model", "m", "--request-timeout-s", "inf"], "--request-timeout-s must be"),
+        (vec!["check", "GOOD", "--model", "m", "--solver-cases", "0"], "--solver-cases must be"),
+        (vec!["sandbox", "run", "GOOD", "--cases", "100000000000"], "--cases must be at most"),
     ] {
         let good = bootcamp("good.py");
         let args: Vec<&str> = args.iter().map(|a| if *a == "GOOD" { good.as_str() } else { a }).collect();
@@ -278,4 +281,46 @@ fn audit_checks_every_file_and_survives_broken_ones() {
     assert_eq!(text.lines().filter(|l| l.starts_with("pass") || l.starts_with("FAIL")).count(), 7, "{text}");
     assert!(text.contains("7 bootcamps: 1 pass, 6 fail"), "{text}");
     assert!(text.contains("findings: "), "{text}");
+}
+
+#[test]
+fn hostile_bootcamps_get_the_right_findings() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        // A verifier that only rejects text shaped like bootforge's junk.
+        ("evade_junk.py", "fail", &["accepts_junk"]),
+        // A nonce makes every case distinct; the questions are the same.
+        ("nonce.py", "fail", &["low_diversity"]),
+        // Seeded from the time of day.
+        ("timeofday.py", "fail", &["nondeterministic"]),
+        // Lone surrogates and oversized cases are not usable JSON.
+        ("surrogate.py", "fail", &["not_json"]),
+        ("bigcase.py", "fail", &["not_json"]),
+        // A score of 10**400 is not a finite number.
+        ("hugescore.py", "fail", &["verify_failed"]),
+        ("prompt_raise.py", "fail", &["prompt_failed"]),
+        // Valid bootcamps the static stage must not reject.
+        ("alias.py", "pass", &[]),
+        ("assigned.py", "pass", &[]),
+        ("printsur.py", "pass", &[]),
+    ];
+    for (file, verdict, expected) in cases {
+        let path = repo_path(&format!("tests/bootcamps/hostile/{file}")).display().to_string();
+        let run = check(None, &path, &[]);
+        assert_eq!(run.report["verdict"], *verdict, "{file}: {}", run.report["findings"]);
+        let found = kinds(&run.report);
+        for kind in *expected {
+            assert!(found.iter().any(|k| k == kind), "{file}: expected {kind}, got {found:?}");
+        }
+    }
+    let run = check(None, &repo_path("tests/bootcamps/hostile/prompt_raise.py").display().to_string(), &[]);
+    assert_eq!((stage_status(&run.report, "prompt").as_str(), stage_status(&run.report, "generate").as_str()), ("failed", "skipped"));
+}
+
+#[test]
+fn the_solver_is_not_paid_for_a_bootcamp_already_failed() {
+    let server = FakeServer::start(right).unwrap();
+    let run = check(Some(&server), &bootcamp("accepts_empty.py"), &["--solver-cases", "10"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(stage_status(&run.report, "solver"), "skipped");
+    assert!(server.requests().is_empty());
 }

@@ -157,6 +157,9 @@ _int = builtins.int
 _dict = builtins.dict
 
 MAX_TRACEBACK = 8 * 1024
+# A case is one training example: a megabyte of JSON is far past any real one,
+# and bounds what the host holds per case.
+MAX_CASE_CHARS = 1 << 20
 _HARNESS_FRAME = f'  File "{__file__}"'
 TRACEBACK_FRAMES = 30
 MAX_MESSAGE = 2 * 1024
@@ -258,11 +261,33 @@ def _classify(exc, stage):
     return _error("exception", stage, exc)
 
 
+def _clean(text):
+    """Text that can cross the component boundary: lone surrogates (which
+    UTF-8 cannot carry) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _valid_text(text):
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _finish(result):
-    result["stdout"] = _session.stdout.take()
-    result["stderr"] = _session.stderr.take()
+    result["stdout"] = _clean(_session.stdout.take())
+    result["stderr"] = _clean(_session.stderr.take())
     result["printed"] = _session.output["printed"]
-    return _dumps(result, ensure_ascii=False)
+    error = result.get("error")
+    if error is not None:
+        for key in ("type", "message", "traceback"):
+            error[key] = _clean(error.get(key) or "")
+    return _clean(_dumps(result, ensure_ascii=False))
 
 
 def _fail(err):
@@ -333,7 +358,10 @@ def _parse_object(text, what):
 def _score_value(value):
     if _isinstance(value, _bool) or not _isinstance(value, (_int, _float)):
         return None
-    value = _float(value)
+    try:
+        value = _float(value)
+    except (OverflowError, ValueError, TypeError):
+        return None
     if not _isfinite(value):
         return None
     return value
@@ -387,6 +415,13 @@ def _inspect(filename, source):
     except SyntaxError as exc:
         return _dumps({"ok": True, "parses": False, "syntax_error": {
             "message": _safe_str(exc.msg), "line": exc.lineno or 0, "column": exc.offset or 0}})
+    # `from bootcamp import Basebootcamp as Base`: Base is Basebootcamp.
+    aliases = {"Basebootcamp"}
+    for node in ast.walk(tree):
+        if _isinstance(node, ast.ImportFrom):
+            for name in node.names:
+                if name.name == "Basebootcamp" and name.asname:
+                    aliases.add(name.asname)
     classes = []
     for node in tree.body:
         if not _isinstance(node, ast.ClassDef):
@@ -395,8 +430,15 @@ def _inspect(filename, source):
         for item in node.body:
             if _isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 methods[item.name] = {"line": item.lineno, "placeholder": _is_placeholder(item)}
+            elif _isinstance(item, (ast.Assign, ast.AnnAssign)):
+                # extract_output = staticmethod(_extract) and the like.
+                targets = item.targets if _isinstance(item, ast.Assign) else [item.target]
+                for target in targets:
+                    if _isinstance(target, ast.Name) and item.value is not None:
+                        methods.setdefault(target.id, {"line": item.lineno, "placeholder": False})
         classes.append({"name": node.name, "line": node.lineno,
-                        "bases": [_base_name(b) for b in node.bases], "methods": methods})
+                        "bases": ["Basebootcamp" if _base_name(b) in aliases else _base_name(b) for b in node.bases],
+                        "methods": methods})
     return _dumps({"ok": True, "parses": True, "classes": classes})
 
 
@@ -466,10 +508,14 @@ class WitWorld:
             return _fail(err)
         try:
             case_json = _dumps(case, ensure_ascii=False, allow_nan=False)
+            if not _valid_text(case_json):
+                raise ValueError("the case holds text that is not valid Unicode (a lone surrogate)")
+            if _len(case_json) > MAX_CASE_CHARS:
+                raise ValueError(f"the case is {_len(case_json)} characters of JSON, over the {MAX_CASE_CHARS} limit")
             identity = _loads(case_json)
         except _BaseException as exc:
             return _fail(_error("invalid_output", "generate", exc,
-                                message="the case is not JSON-serialisable: " + _safe_str(exc)))
+                                message="the case is not usable as JSON: " + _safe_str(exc)))
         # Trainers store cases as JSON, so prompt and verifier see the round-tripped case.
         try:
             roundtrip_equal = _bool(identity == case) and _type(identity) is _type(case)
@@ -478,6 +524,9 @@ class WitWorld:
         prompt, err = _call("prompt", instance.prompt_func, identity)
         if err is not None:
             return _fail(err)
+        if _isinstance(prompt, _str) and not _valid_text(prompt):
+            return _fail(_error("invalid_output", "prompt",
+                                message="the prompt holds text that is not valid Unicode (a lone surrogate)"))
         if not _isinstance(prompt, _str):
             return _fail(_error("invalid_output", "prompt",
                                 message=f"prompt_func returned {_type(prompt).__name__}, not str"))
@@ -528,7 +577,7 @@ class WitWorld:
         output, err = _call("reference", method, identity)
         if err is not None:
             return _fail(err)
-        if not _isinstance(output, _str):
+        if not _isinstance(output, _str) or not _valid_text(output):
             return _fail(_error("invalid_output", "reference",
-                                message=f"reference_output returned {_type(output).__name__}, not str"))
+                                message=f"reference_output returned {_type(output).__name__}, not valid text"))
         return _finish({"ok": True, "present": True, "output": output})

@@ -52,8 +52,8 @@ pub struct SolverArgs {
 impl SolverArgs {
     fn model(&self) -> Result<Option<Arc<dyn ChatModel>>, String> {
         let Some(model) = &self.model else { return Ok(None) };
-        if !(self.request_timeout_s > 0.0) || self.concurrency == 0 {
-            return Err("--request-timeout-s and --concurrency must be positive".into());
+        if !(self.request_timeout_s > 0.0 && self.request_timeout_s <= 86_400.0) || self.concurrency == 0 {
+            return Err("--request-timeout-s must be between 0 and 86400 and --concurrency positive".into());
         }
         if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
             return Err(format!("--base-url must be an http:// or https:// URL, got {:?}", self.base_url));
@@ -107,8 +107,11 @@ impl CheckArgs {
     fn config(&self) -> Result<CheckConfig, String> {
         let params = json_object(&self.params, "--params", r#"{"size": 5}"#)?;
         let score_flags = json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0.1}"#)?;
-        if self.cases == 0 {
-            return Err("--cases must be at least 1".into());
+        if self.cases == 0 || self.cases > 100_000 {
+            return Err("--cases must be between 1 and 100000".into());
+        }
+        if self.solver.model.is_some() && (self.solver_cases == 0 || self.solver_cases > 100_000) {
+            return Err("--solver-cases must be between 1 and 100000 with --model".into());
         }
         let band_ok = (0.0..=1.0).contains(&self.accuracy_min)
             && (0.0..=1.0).contains(&self.accuracy_max)

@@ -97,6 +97,9 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
     if args.timeout_ms == 0 || args.memory_mb == 0 {
         return usage("--timeout-ms and --memory-mb must be positive");
     }
+    if args.cases > 1_000_000 {
+        return usage("--cases must be at most 1000000 per run (split larger batches over several seeds with --seed)");
+    }
     let memory_bytes = usize::try_from(args.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let filename = args.file.display().to_string();
     let mut spec = RunSpec::new(filename.clone(), source);

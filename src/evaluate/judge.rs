@@ -173,6 +173,13 @@ pub fn junk_answers(prompt: &str, salt: u64) -> Vec<Junk> {
         junk.push(Junk { kind: "random_text", text: model_shaped(&format!("{open}{random}{close}")) });
     }
     junk.push(Junk { kind: "random_text", text: model_shaped(&format!("{} {} {}", word(), word(), word())) });
+    // The same junk without the dress, so a verifier cannot spot the shape.
+    let plain: Vec<Junk> = junk
+        .iter()
+        .filter(|j| matches!(j.kind, "empty_answer_tags" | "random_text"))
+        .map(|j| Junk { kind: j.kind, text: shaped_core(&j.text).to_owned() })
+        .collect();
+    junk.extend(plain);
     junk
 }
 
@@ -274,8 +281,8 @@ mod tests {
         let junk = junk_answers("Reply as [answer]N[/answer].", 3);
         assert!(junk.iter().any(|j| j.kind == "empty_answer_tags" && j.text.ends_with("[answer][/answer]")));
         assert!(!junk.iter().any(|j| j.text.contains("<answer>")));
-        for j in &junk {
-            assert!(j.text.starts_with("<think>") && j.text.contains("</think>"));
+        assert!(junk.iter().any(|j| j.text == "[answer][/answer]"), "a plain variant too");
+        for j in junk.iter().filter(|j| j.text.starts_with("<think>")) {
             let answer_part = j.text.rsplit("</think>").next().unwrap();
             assert!(answer_part.len() >= 128, "{}: {}", j.kind, answer_part.len());
             assert!(j.text.len() >= 256);

@@ -74,6 +74,9 @@ pub struct CheckConfig {
     /// Below this share of distinct cases, the instance set is too narrow.
     pub diversity_min: f64,
     pub limits: Limits,
+    /// The whole check's wall-clock limit (per-call limits alone would let a
+    /// bootcamp that sleeps just under them take hours).
+    pub max_duration: std::time::Duration,
 }
 
 impl Default for CheckConfig {
@@ -90,6 +93,7 @@ impl Default for CheckConfig {
             junk_cases: 5,
             diversity_min: 0.5,
             limits: Limits::default(),
+            max_duration: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -331,6 +335,42 @@ pub async fn check(
     config: &CheckConfig,
 ) -> CheckReport {
     let started = Instant::now();
+    match tokio::time::timeout(config.max_duration, check_inner(sandbox, solver, file, source, config)).await {
+        Ok(report) => report,
+        Err(_) => {
+            let finding = Finding {
+                stage: CheckStage::Static,
+                kind: "check_timeout",
+                severity: Severity::Error,
+                message: format!(
+                    "the check did not finish within {} s: the bootcamp is too slow to use",
+                    config.max_duration.as_secs()
+                ),
+                evidence: json!({"limit_s": config.max_duration.as_secs()}),
+            };
+            CheckReport {
+                file: file.to_owned(),
+                class: None,
+                verdict: Verdict::Fail,
+                findings: vec![finding],
+                stages: CheckStage::ALL
+                    .iter()
+                    .map(|&stage| StageOutcome { stage, status: StageStatus::Skipped, note: "the check timed out".into() })
+                    .collect(),
+                metrics: Metrics { elapsed_ms: started.elapsed().as_secs_f64() * 1e3, ..Metrics::default() },
+            }
+        }
+    }
+}
+
+async fn check_inner(
+    sandbox: &Sandbox,
+    solver: Option<Arc<dyn ChatModel>>,
+    file: &str,
+    source: &str,
+    config: &CheckConfig,
+) -> CheckReport {
+    let started = Instant::now();
     let mut c = Checker {
         sandbox,
         config,
@@ -376,8 +416,8 @@ pub async fn check(
         let mut evidence = error_evidence(err);
         evidence["seed"] = json!(seed);
         c.error(stage, kind, format!("case with seed {seed}: {err}"), evidence);
-        c.close(CheckStage::Generate, format!("{} of {} cases generated", cases.len(), wanted));
-        c.skip_rest("case generation failed");
+        c.close(stage, format!("{} of {} cases generated", cases.len(), wanted));
+        c.skip_rest(if stage == CheckStage::Prompt { "a prompt failed" } else { "case generation failed" });
         return c.finish(Some(class), started);
     }
     generate_stage(&mut c, &cases).await;
@@ -388,7 +428,10 @@ pub async fn check(
     discrimination_stage(&mut c, &cases, &references).await;
 
     // 7. Solver.
+    // Cheapest first: no solver calls for a bootcamp already known broken.
+    let failed = c.findings.iter().any(|f| f.severity == Severity::Error);
     match solver {
+        Some(_) if failed => c.stage(CheckStage::Solver, StageStatus::Skipped, "an earlier stage failed"),
         Some(model) => solver_stage(&mut c, &cases, model).await,
         None => c.stage(CheckStage::Solver, StageStatus::Skipped, "no solver model configured"),
     }
@@ -414,7 +457,7 @@ async fn static_stage(c: &mut Checker<'_>) -> Option<String> {
         (Some(inspection), _) => inspection,
         (None, err) => {
             let err = err.unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Inspect, "no inspection"));
-            c.error(CheckStage::Static, "syntax_error", format!("the file could not be inspected: {err}"), error_evidence(&err));
+            c.error(CheckStage::Static, "inspect_failed", format!("the file could not be inspected: {err}"), error_evidence(&err));
             c.close(CheckStage::Static, "");
             return None;
         }
@@ -502,7 +545,12 @@ async fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
     }
     c.metrics.deterministic = Some(deterministic);
     let jsons: Vec<&str> = checked.iter().map(|case| case.case_json.as_str()).collect();
-    let (distinct, ratio) = judge::diversity(&jsons);
+    let prompts: Vec<&str> = checked.iter().map(|case| case.prompt.as_str()).collect();
+    // A nonce in the case makes every case distinct without making the
+    // questions differ: count the narrower of the two.
+    let (distinct_cases, case_ratio) = judge::diversity(&jsons);
+    let (distinct_prompts, prompt_ratio) = judge::diversity(&prompts);
+    let (distinct, ratio) = if prompt_ratio < case_ratio { (distinct_prompts, prompt_ratio) } else { (distinct_cases, case_ratio) };
     c.metrics.distinct_cases = distinct;
     c.metrics.diversity = Some(ratio);
     if n > 1 && ratio < c.config.diversity_min {
@@ -510,8 +558,8 @@ async fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
         c.error(
             CheckStage::Generate,
             "low_diversity",
-            format!("only {distinct} distinct cases in {n} seeds ({ratio:.2} < {}): the instance set is too narrow", c.config.diversity_min),
-            json!({"distinct": distinct, "cases": n, "examples": examples}),
+            format!("only {distinct} distinct cases or prompts in {n} seeds ({ratio:.2} < {}): the instance set is too narrow", c.config.diversity_min),
+            json!({"distinct_cases": distinct_cases, "distinct_prompts": distinct_prompts, "cases": n, "examples": examples}),
         );
     }
     c.close(CheckStage::Generate, format!("{n} cases, {distinct} distinct"));
@@ -715,7 +763,8 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
     }
     let reasoning_seen = answers.iter().flatten().any(|a| matches!(a, Ok(c) if c.has_reasoning()));
     let mut flags = c.config.score_flags.clone();
-    let format_penalty = match (flags.get("format_penalty").and_then(Value::as_bool), c.config.think) {
+    let explicit = flags.get("format_penalty").and_then(|v| v.as_bool().or_else(|| v.as_f64().map(|n| n != 0.0)));
+    let format_penalty = match (explicit, c.config.think) {
         (Some(explicit), _) => explicit,
         (None, ThinkMode::On) => true,
         (None, ThinkMode::Off) => false,
