@@ -16,7 +16,12 @@
 //!   of the examples and the check tests' bootcamps), 20 cases each, no
 //!   solver: wall time and files per second per core (target: under 2 min);
 //! - **solver**: the client's overhead per call over a fake server's own
-//!   latency, at concurrency 64.
+//!   latency, at concurrency 64;
+//! - **campaign**: 200 tasks x 4 drafts against a fake author and solver
+//!   answering after 200 ms, concurrency 64 per role: wall time against the
+//!   ideal latency and concurrency allow (target 1.15x), peak memory, SQLite
+//!   rows written per second (run it alone, `--only campaign`, for a clean
+//!   peak-memory figure).
 
 use std::path::Path;
 use std::process::Command;
@@ -106,14 +111,40 @@ pub struct SolverOverhead {
 }
 
 #[derive(Debug, Serialize)]
+pub struct CampaignBench {
+    pub tasks: usize,
+    pub drafts_per_task: u32,
+    pub solver_cases: u32,
+    pub concurrency: usize,
+    pub server_latency_ms: f64,
+    pub wall_s: f64,
+    /// The wall time latency and concurrency allow: the busiest role's calls
+    /// in waves of `concurrency`, plus one author and one solver round trip.
+    pub ideal_s: f64,
+    pub ratio_to_ideal: f64,
+    pub author_calls: usize,
+    pub solver_calls: usize,
+    pub accepted: usize,
+    /// Peak resident memory of this process (VmHWM), MiB.
+    pub peak_rss_mib: f64,
+    pub rows_written: i64,
+    pub rows_per_s: f64,
+    pub target_ratio: f64,
+}
+
+/// The benchmarks, by name (`--only`).
+pub const NAMES: [&str; 7] = ["compile", "cold_start", "throughput", "workers", "audit", "solver", "campaign"];
+
+#[derive(Debug, Default, Serialize)]
 pub struct BenchReport {
     pub quick: bool,
-    pub compile: Compile,
-    pub cold_start: ColdStart,
-    pub throughput: Throughput,
-    pub workers: Workers,
-    pub audit: Audit,
-    pub solver: SolverOverhead,
+    pub compile: Option<Compile>,
+    pub cold_start: Option<ColdStart>,
+    pub throughput: Option<Throughput>,
+    pub workers: Option<Workers>,
+    pub audit: Option<Audit>,
+    pub solver: Option<SolverOverhead>,
+    pub campaign: Option<CampaignBench>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -373,74 +404,214 @@ fn bench_solver(calls: usize) -> Result<SolverOverhead> {
     })
 }
 
-/// Run every benchmark. `quick` runs few iterations (a smoke test).
-pub fn run(cache_dir: &Path, quick: bool) -> Result<BenchReport> {
-    eprintln!("bench: compiling the component into an empty cache...");
-    let compile = bench_compile()?;
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+const BENCH_BOOTCAMP: &str = include_str!("../tests/bootcamps/campaign/interval_merge.py");
+
+fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
+    use crate::campaign::calls::Backend;
+    use crate::campaign::config::CampaignConfig;
+    use crate::llm::fake::{FakeReply, FakeServer};
+    let latency = Duration::from_millis(200);
+    let code = format!("```python\n{BENCH_BOOTCAMP}```\n");
+    let server = FakeServer::start(move |req| {
+        let reply = if req.prompt.starts_with("You write bootcamps") {
+            FakeReply::answer(format!("Here it is.\n{code}"))
+        } else {
+            FakeReply::answer("[answer]0[/answer]")
+        };
+        FakeReply::Delay(latency, Box::new(reply))
+    })?;
+    let concurrency = 64;
+    let drafts_per_task = 4;
+    let solver_cases = 10;
+    let mut config = CampaignConfig::default();
+    config.name = "bench".into();
+    config.task_concurrency = tasks;
+    for role in [&mut config.author, &mut config.solver] {
+        role.concurrency = concurrency;
+        role.timeout_s = 30.0;
+    }
+    config.author.model = "bench-author".into();
+    config.solver.model = "bench-solver".into();
+    config.evolution.drafts_per_task = drafts_per_task;
+    config.evolution.max_generations = 1;
+    config.selftest.cases = 10;
+    config.selftest.solver_cases = solver_cases;
+    // A solver that is never right must not send every task to a second
+    // generation: the band admits it, so each task is one generation.
+    config.selftest.accuracy_min = 0.0;
+    let endpoint = |model: &str| {
+        let mut e = crate::llm::EndpointConfig::new(server.base_url(), model);
+        e.concurrency = concurrency;
+        Backend::Live(std::sync::Arc::new(crate::llm::openai::OpenAiModel::new(e)))
+    };
+    let tasks_list: Vec<crate::campaign::tasks::Task> = (0..tasks)
+        .map(|i| crate::campaign::tasks::Task {
+            id: format!("task-{i:03}"),
+            description: format!("Merge intervals, variant {i}."),
+            title: None,
+            examples: None,
+            reference_solution: None,
+            tags: vec![],
+        })
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let sandbox = open(cache_dir, jobs)?;
+    let (outcome, wall, rows) = runtime.block_on(async {
+        let store = crate::store::Store::open(&dir.path().join("bench.db")).await?;
+        let engines = crate::campaign::Engines {
+            store: store.clone(),
+            sandbox,
+            author: endpoint("bench-author"),
+            solver: endpoint("bench-solver"),
+            recorder: None,
+            progress: false,
+        };
+        let started = Instant::now();
+        let outcome = crate::campaign::start(engines, config, None, tasks_list).await?;
+        let wall = started.elapsed().as_secs_f64();
+        let rows: i64 = store.table_counts().await?.iter().map(|(_, n)| n).sum();
+        Ok::<_, anyhow::Error>((outcome, wall, rows))
+    })?;
+    let requests = server.requests();
+    let author_calls = requests.iter().filter(|r| r.body["model"] == "bench-author").count();
+    let solver_calls = requests.len() - author_calls;
+    let waves = |calls: usize| (calls as f64 / concurrency as f64).ceil();
+    let lat = latency.as_secs_f64();
+    let ideal = waves(author_calls).max(waves(solver_calls)) * lat + 2.0 * lat;
+    Ok(CampaignBench {
+        tasks,
+        drafts_per_task,
+        solver_cases,
+        concurrency,
+        server_latency_ms: ms(latency),
+        wall_s: wall,
+        ideal_s: ideal,
+        ratio_to_ideal: wall / ideal,
+        author_calls,
+        solver_calls,
+        accepted: outcome.tasks.iter().filter(|t| t.status == "accepted").count(),
+        peak_rss_mib: peak_rss_mib(),
+        rows_written: rows,
+        rows_per_s: rows as f64 / wall,
+        target_ratio: 1.15,
+    })
+}
+
+/// Run the benchmarks (`only` one of [`NAMES`], or all). `quick` runs few
+/// iterations (a smoke test).
+pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchReport> {
+    if let Some(name) = only
+        && !NAMES.contains(&name)
+    {
+        bail!("no benchmark named {name:?}; the benchmarks are: {}", NAMES.join(", "));
+    }
+    let want = |name: &str| only.is_none_or(|o| o == name);
+    let mut report = BenchReport { quick, ..BenchReport::default() };
+    if want("compile") {
+        eprintln!("bench: compiling the component into an empty cache...");
+        report.compile = Some(bench_compile()?);
+    }
     let sandbox = open(cache_dir, 1)?;
-    eprintln!("bench: cold start...");
-    let cold_start = bench_cold_start(&sandbox, if quick { 5 } else { 50 })?;
-    eprintln!("bench: throughput against native python3...");
-    let throughput = bench_throughput(&sandbox, if quick { 100 } else { 2000 })?;
-    eprintln!("bench: 1 worker against 2...");
-    let workers = if quick { bench_workers(cache_dir, 2, 20)? } else { bench_workers(cache_dir, 8, 250)? };
-    eprintln!("bench: audit of a generated corpus...");
-    let audit = bench_audit(cache_dir, if quick { 16 } else { 1000 })?;
-    eprintln!("bench: solver client overhead...");
-    let solver = bench_solver(if quick { 128 } else { 1280 })?;
-    Ok(BenchReport { quick, compile, cold_start, throughput, workers, audit, solver })
+    if want("cold_start") {
+        eprintln!("bench: cold start...");
+        report.cold_start = Some(bench_cold_start(&sandbox, if quick { 5 } else { 50 })?);
+    }
+    if want("throughput") {
+        eprintln!("bench: throughput against native python3...");
+        report.throughput = Some(bench_throughput(&sandbox, if quick { 100 } else { 2000 })?);
+    }
+    if want("workers") {
+        eprintln!("bench: 1 worker against 2...");
+        report.workers = Some(if quick { bench_workers(cache_dir, 2, 20)? } else { bench_workers(cache_dir, 8, 250)? });
+    }
+    if want("audit") {
+        eprintln!("bench: audit of a generated corpus...");
+        report.audit = Some(bench_audit(cache_dir, if quick { 16 } else { 1000 })?);
+    }
+    if want("solver") {
+        eprintln!("bench: solver client overhead...");
+        report.solver = Some(bench_solver(if quick { 128 } else { 1280 })?);
+    }
+    if want("campaign") {
+        eprintln!("bench: a campaign against a fake server answering after 200 ms...");
+        report.campaign = Some(bench_campaign(cache_dir, if quick { 4 } else { 200 })?);
+    }
+    Ok(report)
 }
 
 impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
-        let t = &self.throughput;
-        let c = &self.cold_start;
-        let w = &self.workers;
-        let mut lines = vec![
-            format!(
+        let mut lines = Vec::new();
+        if let Some(c) = &self.compile {
+            lines.push(format!(
                 "compile      first compile {:.0} ms; load from cache {:.1} ms ({} MB compressed component, {} MB artifact)",
-                self.compile.compile_ms,
-                self.compile.cache_load_ms,
-                self.compile.component_compressed_bytes / 1_000_000,
-                self.compile.artifact_bytes / 1_000_000
-            ),
-            format!(
+                c.compile_ms,
+                c.cache_load_ms,
+                c.component_compressed_bytes / 1_000_000,
+                c.artifact_bytes / 1_000_000
+            ));
+        }
+        if let Some(c) = &self.cold_start {
+            lines.push(format!(
                 "cold start   median {:.2} ms, p90 {:.2} ms (instantiate {:.2} ms + load {:.2} ms; {:.2} ms through the pool) over {} runs; target <= {} ms",
                 c.median_ms, c.p90_ms, c.instantiate_median_ms, c.load_median_ms, c.end_to_end_median_ms, c.runs, c.target_ms
-            ),
-        ];
-        match (t.native_ms, t.ratio) {
-            (Some(native), Some(ratio)) => lines.push(format!(
-                "throughput   {} cases: sandbox {:.0} ms ({:.0}/s), native {} {:.0} ms ({:.0}/s): sandbox at {:.2} of native; target >= {}",
-                t.cases,
-                t.sandbox_ms,
-                t.sandbox_cases_per_s,
-                t.native_python.as_deref().unwrap_or("python3"),
-                native,
-                t.native_cases_per_s.unwrap_or(0.0),
-                ratio,
-                t.target_ratio
-            )),
-            _ => lines.push(format!(
-                "throughput   {} cases: sandbox {:.0} ms ({:.0}/s); no native python3 to compare with",
-                t.cases, t.sandbox_ms, t.sandbox_cases_per_s
-            )),
+            ));
         }
-        lines.push(format!(
-            "workers      {} runs x {} cases: 1 worker {:.0} cases/s, 2 workers {:.0} cases/s ({:.2}x)",
-            w.runs, w.cases_per_run, w.one_worker_cases_per_s, w.two_workers_cases_per_s, w.speedup
-        ));
-        let a = &self.audit;
-        lines.push(format!(
-            "audit        {} files x {} cases, {} jobs: {:.1} s ({:.1} files/s, {:.1} per core; {} pass, {} fail); target < {} s",
-            a.files, a.cases_per_file, a.jobs, a.wall_s, a.files_per_s, a.files_per_s_per_core, a.passed, a.failed, a.target_s
-        ));
-        let s = &self.solver;
-        lines.push(format!(
-            "solver       {} calls at concurrency {} against {} ms server latency: wall {:.0} ms (ideal {:.0} ms), per call mean {:.1} ms, p99 {:.1} ms: overhead {:.2} ms per call",
-            s.calls, s.concurrency, s.server_latency_ms, s.wall_ms, s.ideal_wall_ms, s.mean_call_ms, s.p99_call_ms, s.mean_overhead_ms
-        ));
+        if let Some(t) = &self.throughput {
+            match (t.native_ms, t.ratio) {
+                (Some(native), Some(ratio)) => lines.push(format!(
+                    "throughput   {} cases: sandbox {:.0} ms ({:.0}/s), native {} {:.0} ms ({:.0}/s): sandbox at {:.2} of native; target >= {}",
+                    t.cases,
+                    t.sandbox_ms,
+                    t.sandbox_cases_per_s,
+                    t.native_python.as_deref().unwrap_or("python3"),
+                    native,
+                    t.native_cases_per_s.unwrap_or(0.0),
+                    ratio,
+                    t.target_ratio
+                )),
+                _ => lines.push(format!(
+                    "throughput   {} cases: sandbox {:.0} ms ({:.0}/s); no native python3 to compare with",
+                    t.cases, t.sandbox_ms, t.sandbox_cases_per_s
+                )),
+            }
+        }
+        if let Some(w) = &self.workers {
+            lines.push(format!(
+                "workers      {} runs x {} cases: 1 worker {:.0} cases/s, 2 workers {:.0} cases/s ({:.2}x)",
+                w.runs, w.cases_per_run, w.one_worker_cases_per_s, w.two_workers_cases_per_s, w.speedup
+            ));
+        }
+        if let Some(a) = &self.audit {
+            lines.push(format!(
+                "audit        {} files x {} cases, {} jobs: {:.1} s ({:.1} files/s, {:.1} per core; {} pass, {} fail); target < {} s",
+                a.files, a.cases_per_file, a.jobs, a.wall_s, a.files_per_s, a.files_per_s_per_core, a.passed, a.failed, a.target_s
+            ));
+        }
+        if let Some(s) = &self.solver {
+            lines.push(format!(
+                "solver       {} calls at concurrency {} against {} ms server latency: wall {:.0} ms (ideal {:.0} ms), per call mean {:.1} ms, p99 {:.1} ms: overhead {:.2} ms per call",
+                s.calls, s.concurrency, s.server_latency_ms, s.wall_ms, s.ideal_wall_ms, s.mean_call_ms, s.p99_call_ms, s.mean_overhead_ms
+            ));
+        }
+        if let Some(c) = &self.campaign {
+            lines.push(format!(
+                "campaign     {} tasks x {} drafts ({} author + {} solver calls, {} ms latency, concurrency {}): {:.1} s against an ideal {:.1} s ({:.2}x; target <= {}); peak RSS {:.0} MiB; {} rows, {:.0} rows/s; {} accepted",
+                c.tasks, c.drafts_per_task, c.author_calls, c.solver_calls, c.server_latency_ms, c.concurrency, c.wall_s, c.ideal_s, c.ratio_to_ideal, c.target_ratio, c.peak_rss_mib, c.rows_written, c.rows_per_s, c.accepted
+            ));
+        }
         lines
     }
 }

@@ -239,6 +239,14 @@ fn a_spent_budget_stops_the_campaign_cleanly() {
     let usage = rt.block_on(store.usage(id)).unwrap();
     assert!(usage.llm_calls <= 5, "{usage:?}");
     assert_eq!(server.requests().len() as i64, usage.llm_calls, "every request made is recorded");
+    drop(store);
+    // Resuming with the same budget stops at once; a raised one finishes.
+    let (code, stdout, _) = bootforge(&s.db, &["campaign", "resume", &id.to_string(), "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(last_json(&stdout)["status"], "stopped");
+    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", &id.to_string(), "--json", "--max-llm-calls", "1000"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(last_json(&stdout)["status"], "done");
 }
 
 #[test]

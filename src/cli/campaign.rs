@@ -64,6 +64,12 @@ pub enum CampaignCommand {
     /// Finish a campaign that stopped (crash, budget, kill).
     Resume {
         id: i64,
+        /// Raise the stored budget of LLM calls.
+        #[arg(long, value_name = "N")]
+        max_llm_calls: Option<u64>,
+        /// Raise the stored budget of tokens.
+        #[arg(long, value_name = "N")]
+        max_tokens: Option<u64>,
         #[command(flatten)]
         traffic: TrafficArgs,
         #[arg(long)]
@@ -198,7 +204,7 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             };
             finish(rt.block_on(campaign::start(engines, config, path, tasks)), json)
         }
-        CampaignCommand::Resume { id, traffic, json } => {
+        CampaignCommand::Resume { id, max_llm_calls, max_tokens, traffic, json } => {
             let store = match rt.block_on(Store::open(&db.path())) {
                 Ok(s) => s,
                 Err(err) => {
@@ -214,10 +220,19 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     return exit::FAILED;
                 }
             };
-            let config: CampaignConfig = match serde_json::from_str(&row.config_json) {
+            let mut config: CampaignConfig = match serde_json::from_str(&row.config_json) {
                 Ok(c) => c,
                 Err(err) => return usage(format!("campaign {id}'s stored configuration is unreadable: {err}")),
             };
+            if max_llm_calls.is_some() || max_tokens.is_some() {
+                config.budget.max_llm_calls = max_llm_calls.unwrap_or(config.budget.max_llm_calls);
+                config.budget.max_tokens = max_tokens.unwrap_or(config.budget.max_tokens);
+                let json = serde_json::to_string(&config).unwrap_or_default();
+                if let Err(err) = rt.block_on(store.set_campaign_config(id, &json)) {
+                    report_error(&err);
+                    return exit::FAILED;
+                }
+            }
             let default_replay = (row.config_path.is_none() && std::env::var_os("OPENAI_BASE_URL").is_none()).then_some(EXAMPLE_CASSETTE);
             let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
                 Ok(b) => b,

@@ -90,6 +90,10 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Run one benchmark: compile, cold_start, throughput, workers, audit,
+    /// solver or campaign.
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
 }
 
 /// Parse the process arguments, run, and return the exit code.
@@ -191,7 +195,7 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
 }
 
 fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> u8 {
-    match crate::bench::run(cache_dir, args.quick) {
+    match crate::bench::run(cache_dir, args.quick, args.only.as_deref()) {
         Ok(report) => {
             let mut out = Out::new();
             if args.json {

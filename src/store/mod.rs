@@ -202,6 +202,12 @@ impl Store {
         Ok(())
     }
 
+    /// Replace a campaign's stored configuration (a raised budget).
+    pub async fn set_campaign_config(&self, id: i64, config_json: &str) -> Result<()> {
+        sqlx::query("UPDATE campaigns SET config_json = ? WHERE id = ?").bind(config_json).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn tasks(&self, campaign: i64) -> Result<Vec<TaskRow>> {
         let rows = sqlx::query(
             "SELECT id, title, description, extra_json, status, accepted_draft, best_draft FROM tasks WHERE campaign_id = ? ORDER BY id",
