@@ -24,6 +24,7 @@ import builtins
 import importlib
 import io
 import json
+import marshal
 import math
 import os
 import pkgutil
@@ -152,6 +153,9 @@ _format_exception = traceback.format_exception
 _seed = random.seed
 _BaseException = BaseException
 _isfinite = math.isfinite
+_marshal_dumps = marshal.dumps
+_marshal_loads = marshal.loads
+_CodeType = types.CodeType
 _bool = builtins.bool
 _int = builtins.int
 _dict = builtins.dict
@@ -211,6 +215,7 @@ class _Session:
     def __init__(self):
         self.instance = None
         self.cls = None
+        self.compiled = None
         self.output = {"printed": 0, "limit": 1 << 20, "exceeded": False, "kept": 0}
         self.stdout = _CappedWriter(self.output, "stdout")
         self.stderr = _CappedWriter(self.output, "stderr")
@@ -443,8 +448,11 @@ def _inspect(filename, source):
 
 
 class WitWorld:
-    def load(self, filename, source, class_name, params, options):
-        return _guarded("load", self._load, filename, source, class_name, params, options)
+    def load(self, filename, source, class_name, params, options, compiled):
+        return _guarded("load", self._load, filename, source, class_name, params, options, compiled)
+
+    def compiled_code(self):
+        return _session.compiled
 
     def run_case(self, seed, answer, score_flags):
         return _guarded("generate", self._run_case, seed, answer, score_flags)
@@ -458,7 +466,7 @@ class WitWorld:
     def inspect(self, filename, source):
         return _guarded("load", _inspect, filename, source)
 
-    def _load(self, filename, source, class_name, params, options):
+    def _load(self, filename, source, class_name, params, options, compiled=None):
         try:
             options = _parse_object(options, "options")
             params = _parse_object(params, "params")
@@ -469,10 +477,24 @@ class WitWorld:
             _session.output["limit"] = limit
         _install_base_modules()
         _seed(0)
-        try:
-            code = compile(source, filename, "exec", dont_inherit=True)
-        except _BaseException as exc:
-            return _fail(_error("load", "load", exc))
+        code = None
+        if compiled is not None:
+            # The host's cache of this exact file; anything odd: compile anew.
+            try:
+                code = _marshal_loads(compiled)
+                if _type(code) is not _CodeType or code.co_filename != filename:
+                    code = None
+            except _BaseException:
+                code = None
+        if code is None:
+            try:
+                code = compile(source, filename, "exec", dont_inherit=True)
+            except _BaseException as exc:
+                return _fail(_error("load", "load", exc))
+            try:
+                _session.compiled = _marshal_dumps(code)
+            except _BaseException:
+                _session.compiled = None
         module = types.ModuleType(BOOTCAMP_MODULE)
         module.__file__ = filename
         module.__builtins__ = builtins

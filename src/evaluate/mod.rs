@@ -269,6 +269,8 @@ fn error_evidence(err: &RunError) -> Value {
 
 struct Checker<'a> {
     sandbox: &'a Sandbox,
+    /// Every run of this check shares one queue ticket (see the pool).
+    ticket: u64,
     config: &'a CheckConfig,
     file: String,
     source: String,
@@ -303,6 +305,7 @@ impl Checker<'_> {
         spec.params = self.config.params.clone();
         spec.limits = self.config.limits;
         spec.calls = calls;
+        spec.priority = Some(self.ticket);
         spec
     }
 
@@ -373,6 +376,7 @@ async fn check_inner(
     let started = Instant::now();
     let mut c = Checker {
         sandbox,
+        ticket: crate::sandbox::next_ticket(),
         config,
         file: file.to_owned(),
         source: source.to_owned(),

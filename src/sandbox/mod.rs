@@ -31,6 +31,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
+pub use pool::next_ticket;
 pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
     ScoreResult, Stage, SyntaxProblem,
@@ -87,6 +88,9 @@ pub struct RunSpec {
     /// Only read the file's syntax tree (into [`RunReport::inspection`]);
     /// execute nothing of it.
     pub inspect_only: bool,
+    /// Queue position: lower runs first, then arrival order (`None`: arrival
+    /// order). Related runs share a ticket from [`next_ticket`].
+    pub priority: Option<u64>,
 }
 
 impl RunSpec {
@@ -101,6 +105,7 @@ impl RunSpec {
             limits: Limits::default(),
             entropy_salt: 0,
             inspect_only: false,
+            priority: None,
         }
     }
 
@@ -176,6 +181,26 @@ pub(crate) struct Shared {
     engine: Engine,
     pre: bindings::HarnessPre<HostState>,
     _ticker: Arc<std::thread::JoinHandle<()>>,
+    /// Marshalled code objects by SHA-256 of (file name, source): CPython
+    /// compiling a 200-line bootcamp is most of a cold start, and a check
+    /// loads the same file in several fresh instances. The bytes come from
+    /// the harness before any bootcamp code ran, so a bootcamp cannot plant
+    /// code for later runs; the cache lives as long as the process.
+    code_cache: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<u8>>>>,
+}
+
+/// Entries of [`Shared::code_cache`] before it is emptied.
+const CODE_CACHE_ENTRIES: usize = 4096;
+/// The largest compiled file kept.
+const CODE_CACHE_MAX_BYTES: usize = 4 << 20;
+
+fn code_key(filename: &str, source: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(filename.as_bytes());
+    digest.update([0]);
+    digest.update(source.as_bytes());
+    digest.finalize().into()
 }
 
 /// The process's sandbox: engine, pre-instantiated component, worker pool.
@@ -207,7 +232,7 @@ impl Sandbox {
         let instance_pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
         let pre = bindings::HarnessPre::new(instance_pre).map_err(anyhow::Error::from)?;
         let ticker = engine::start_epoch_ticker(&engine);
-        let shared = Arc::new(Shared { engine, pre, _ticker: ticker });
+        let shared = Arc::new(Shared { engine, pre, _ticker: ticker, code_cache: Default::default() });
         let pool = Arc::new(pool::Pool::new(shared.clone(), workers.max(1)));
         Ok(Sandbox { pool, source })
     }
@@ -429,17 +454,41 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let t = Instant::now();
     let params = serde_json::Value::Object(spec.params).to_string();
     let options = options_json(&limits);
+    let key = code_key(&spec.filename, &spec.source);
+    let cached = shared.code_cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
     let loaded = runner
         .guarded(Stage::Load, 0, async |store| {
             harness
-                .call_load(store, &spec.filename, &spec.source, spec.class.as_deref(), &params, &options)
+                .call_load(
+                    store,
+                    &spec.filename,
+                    &spec.source,
+                    spec.class.as_deref(),
+                    &params,
+                    &options,
+                    cached.as_deref().map(Vec::as_slice),
+                )
                 .await
         })
         .await;
     report.timings.load_us = micros(t.elapsed());
     match loaded {
         Outcome::Done(text) => match protocol::parse_load(&text).result {
-            Ok(loaded) => report.loaded = Some(loaded),
+            Ok(loaded) => {
+                report.loaded = Some(loaded);
+                if cached.is_none()
+                    && let Outcome::Done(Some(code)) = runner
+                        .guarded(Stage::Load, 0, async |store| harness.call_compiled_code(store).await)
+                        .await
+                    && code.len() <= CODE_CACHE_MAX_BYTES
+                {
+                    let mut cache = shared.code_cache.lock().unwrap_or_else(|p| p.into_inner());
+                    if cache.len() >= CODE_CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                    cache.insert(key, Arc::new(code));
+                }
+            }
             Err(err) => {
                 let err = runner.refine(err);
                 return finish(report, runner, Some(err), started);
