@@ -38,7 +38,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::llm::{ChatModel, Completion};
-use crate::sandbox::{Call, CallResult, CaseResult, Limits, RunError, RunReport, RunSpec, Sandbox, Stage};
+use crate::sandbox::{Call, CallResult, CaseResult, FollowUp, Limits, RunError, RunReport, RunSpec, Sandbox, Stage};
 
 pub use judge::Band;
 
@@ -394,10 +394,20 @@ async fn check_inner(
         }
     };
 
-    // 2-4. Load, generate, prompt: one run generating every case needed.
+    // 2-6. Load, generate, prompt, references, their scores and the junk,
+    // all in one instance (a plan decides each batch from the last); the
+    // determinism rerun runs alongside it in another.
+    let n = config.cases as usize;
     let wanted = config.cases.max(if solver.is_some() { config.solver_cases } else { 0 });
     let seeds: Vec<u64> = (0..u64::from(wanted)).collect();
-    let run_a = c.run(c.spec(seeds.iter().map(|&seed| Call::Case { seed, answer: None }).collect())).await;
+    let issued = Arc::new(std::sync::Mutex::new(Issued::default()));
+    let mut plan = Plan { n, k: config.junk_cases as usize, phase: 0, issued: issued.clone() };
+    let mut spec = c.spec(seeds.iter().map(|&seed| Call::Case { seed, answer: None }).collect());
+    spec.score_flags = config.score_flags.clone();
+    spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
+    let mut rerun = c.spec(seeds.iter().take(n).map(|&seed| Call::Case { seed, answer: None }).collect());
+    rerun.entropy_salt = 1;
+    let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
     if let Some(err) = &run_a.error
         && matches!(err.stage, Stage::Instantiate | Stage::Load | Stage::Init)
     {
@@ -410,26 +420,27 @@ async fn check_inner(
     c.close(CheckStage::Load, format!("{} loaded", class));
     let cases: Vec<CaseResult> = run_a.cases().cloned().collect();
     c.metrics.cases = cases.len();
-    if let Some(err) = &run_a.error {
+    if cases.len() < seeds.len() {
+        let err = run_a.error.clone().unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Generate, "cases are missing"));
         let seed = seeds.get(cases.len()).copied().unwrap_or(0);
         let (stage, kind) = match (err.stage, err.kind) {
             (Stage::Prompt, _) => (CheckStage::Prompt, "prompt_failed"),
             (_, crate::sandbox::ErrorKind::InvalidOutput) => (CheckStage::Generate, "not_json"),
             _ => (CheckStage::Generate, "generate_failed"),
         };
-        let mut evidence = error_evidence(err);
+        let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);
         c.error(stage, kind, format!("case with seed {seed}: {err}"), evidence);
         c.close(stage, format!("{} of {} cases generated", cases.len(), wanted));
         c.skip_rest(if stage == CheckStage::Prompt { "a prompt failed" } else { "case generation failed" });
         return c.finish(Some(class), started);
     }
-    generate_stage(&mut c, &cases).await;
+    generate_stage(&mut c, &cases, &again);
     prompt_stage(&mut c, &cases);
-
-    // 5-6. Self-consistency and discrimination.
-    let references = self_consistency_stage(&mut c, &cases).await;
-    discrimination_stage(&mut c, &cases, &references).await;
+    let issued = std::mem::take(&mut *issued.lock().unwrap_or_else(|p| p.into_inner()));
+    let later: Vec<&CallResult> = run_a.results.iter().skip(cases.len()).collect();
+    self_consistency_stage(&mut c, &cases, &issued, &later, run_a.error.as_ref());
+    discrimination_stage(&mut c, &issued, &later, run_a.error.as_ref());
 
     // 7. Solver.
     // Cheapest first: no solver calls for a bootcamp already known broken.
@@ -515,13 +526,10 @@ async fn static_stage(c: &mut Checker<'_>) -> Option<String> {
     Some(name)
 }
 
-async fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
+fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult], again: &RunReport) {
     let n = (c.config.cases as usize).min(cases.len());
     let checked = &cases[..n];
     // Determinism: the same seeds with other OS entropy and another clock.
-    let mut spec = c.spec(checked.iter().map(|case| Call::Case { seed: case.seed, answer: None }).collect());
-    spec.entropy_salt = 1;
-    let again = c.run(spec).await;
     let mut deterministic = true;
     for (first, second) in checked.iter().zip(again.cases()) {
         if first.case_json != second.case_json {
@@ -595,125 +603,139 @@ fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
     c.close(CheckStage::Prompt, format!("{} prompts", cases.len()));
 }
 
-/// Score calls in one run; `None` for calls after a failure.
-async fn score_all(c: &mut Checker<'_>, stage: CheckStage, calls: Vec<Call>) -> Vec<Option<f64>> {
-    let total = calls.len();
-    let report = c.run(c.spec(calls)).await;
-    let mut scores: Vec<Option<f64>> = report
-        .results
-        .iter()
-        .map(|r| match r {
-            CallResult::Score(s) => Some(s.score),
-            _ => None,
-        })
-        .collect();
-    scores.resize(total, None);
-    if let Some(err) = &report.error {
-        let message = format!("scoring failed: {err}");
-        c.error(stage, "verify_failed", message, error_evidence(err));
-    }
-    scores
+/// What the plan asked for after the cases, in order.
+#[derive(Default)]
+struct Issued {
+    /// Cases asked for a reference answer (the first `n`).
+    references: usize,
+    /// Reference answers scored: (case index, answer).
+    self_scores: Vec<(usize, String)>,
+    /// Junk scored: (seed, kind, answer).
+    junk: Vec<(u64, &'static str, String)>,
 }
 
-async fn self_consistency_stage(c: &mut Checker<'_>, cases: &[CaseResult]) -> Vec<Option<String>> {
-    let n = (c.config.cases as usize).min(cases.len());
-    let calls = cases[..n].iter().map(|case| Call::Reference { identity: case.case_json.clone() }).collect();
-    let report = c.run(c.spec(calls)).await;
-    let mut references: Vec<Option<String>> = report
-        .results
-        .iter()
-        .map(|r| match r {
-            CallResult::Reference { output } => output.clone(),
-            _ => None,
-        })
-        .collect();
-    references.resize(n, None);
-    if let Some(err) = &report.error {
-        let seed = cases.get(report.results.len()).map(|c| c.seed).unwrap_or(0);
-        let mut evidence = error_evidence(err);
+/// Decides the calls after the cases: references, then their scores and the
+/// junk answers (which need the prompts and the references).
+struct Plan {
+    n: usize,
+    k: usize,
+    phase: u8,
+    issued: Arc<std::sync::Mutex<Issued>>,
+}
+
+impl Plan {
+    fn next(&mut self, results: &[CallResult]) -> Vec<Call> {
+        let cases: Vec<&CaseResult> = results
+            .iter()
+            .filter_map(|r| if let CallResult::Case(c) = r { Some(c) } else { None })
+            .collect();
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        match self.phase {
+            0 => {
+                self.phase = 1;
+                let n = self.n.min(cases.len());
+                issued.references = n;
+                cases[..n].iter().map(|c| Call::Reference { identity: c.case_json.clone() }).collect()
+            }
+            1 => {
+                self.phase = 2;
+                let n = issued.references;
+                let references: Vec<Option<String>> = results
+                    .iter()
+                    .filter_map(|r| if let CallResult::Reference { output } = r { Some(output.clone()) } else { None })
+                    .collect();
+                let mut calls = Vec::new();
+                for (index, (case, reference)) in cases[..n].iter().zip(&references).enumerate() {
+                    if let Some(reference) = reference {
+                        issued.self_scores.push((index, reference.clone()));
+                        calls.push(Call::ScoreUnflagged { identity: case.case_json.clone(), answer: reference.clone() });
+                    }
+                }
+                let k = self.k.min(n);
+                for (i, case) in cases[..k].iter().enumerate() {
+                    let mut junk: Vec<(&'static str, String)> =
+                        judge::junk_answers(&case.prompt, case.seed).into_iter().map(|j| (j.kind, j.text)).collect();
+                    // Another case's reference answer, where it differs from this case's.
+                    if references.len() > 1 {
+                        let own = references.get(i).cloned().flatten();
+                        if let Some(other) = references[(i + 1) % references.len()].as_ref()
+                            && own.as_deref() != Some(other.as_str())
+                        {
+                            let text = if other.contains("</think>") { other.clone() } else { judge::model_shaped(other) };
+                            junk.push(("other_case_answer", text));
+                        }
+                    }
+                    for (kind, text) in junk {
+                        calls.push(Call::Score { identity: case.case_json.clone(), answer: text.clone() });
+                        issued.junk.push((case.seed, kind, text));
+                    }
+                }
+                calls
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn self_consistency_stage(c: &mut Checker<'_>, cases: &[CaseResult], issued: &Issued, later: &[&CallResult], error: Option<&RunError>) {
+    let references: Vec<&CallResult> = later.iter().take(issued.references).copied().collect();
+    if references.len() < issued.references {
+        let err = error.cloned().unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Reference, "missing"));
+        let seed = cases.get(references.len()).map(|c| c.seed).unwrap_or(0);
+        let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);
         c.error(CheckStage::SelfConsistency, "reference_failed", format!("reference_output failed for seed {seed}: {err}"), evidence);
         c.close(CheckStage::SelfConsistency, "");
-        return Vec::new();
+        return;
     }
-    if references.iter().all(Option::is_none) {
+    if issued.self_scores.is_empty() {
         c.stage(CheckStage::SelfConsistency, StageStatus::Skipped, "the bootcamp defines no reference_output");
-        return Vec::new();
+        return;
     }
-    let calls = cases[..n]
-        .iter()
-        .zip(&references)
-        .filter_map(|(case, r)| r.as_ref().map(|r| Call::Score { identity: case.case_json.clone(), answer: r.clone() }))
-        .collect();
-    let scores = score_all(c, CheckStage::SelfConsistency, calls).await;
-    let with_reference: Vec<(&CaseResult, &String)> =
-        cases[..n].iter().zip(&references).filter_map(|(case, r)| r.as_ref().map(|r| (case, r))).collect();
-    c.metrics.references_checked = with_reference.len();
+    let scores: Vec<&CallResult> = later.iter().skip(issued.references).take(issued.self_scores.len()).copied().collect();
+    if scores.len() < issued.self_scores.len()
+        && let Some(err) = error
+    {
+        c.error(CheckStage::SelfConsistency, "verify_failed", format!("scoring a reference answer failed: {err}"), error_evidence(err));
+    }
+    c.metrics.references_checked = issued.self_scores.len();
     let mut passed = 0;
     let mut reported = false;
-    for ((case, reference), score) in with_reference.iter().zip(&scores) {
-        match score {
-            Some(s) if judge::full_credit(*s) => passed += 1,
-            Some(s) if !reported => {
-                reported = true;
-                c.error(
-                    CheckStage::SelfConsistency,
-                    "reference_rejected",
-                    format!("the bootcamp's own reference answer scored {s} on seed {}", case.seed),
-                    json!({"seed": case.seed, "case": clip(&case.case_json, 400), "answer": clip(reference, 400), "score": s}),
-                );
-            }
-            _ => {}
+    for ((index, reference), result) in issued.self_scores.iter().zip(&scores) {
+        let CallResult::Score(s) = result else { continue };
+        let case = &cases[*index];
+        if judge::full_credit(s.score) {
+            passed += 1;
+        } else if !reported {
+            reported = true;
+            c.error(
+                CheckStage::SelfConsistency,
+                "reference_rejected",
+                format!("the bootcamp's own reference answer scored {} on seed {}", s.score, case.seed),
+                json!({"seed": case.seed, "case": clip(&case.case_json, 400), "answer": clip(reference, 400), "score": s.score}),
+            );
         }
     }
     c.metrics.references_passed = passed;
-    c.close(CheckStage::SelfConsistency, format!("{passed} of {} reference answers score 1", with_reference.len()));
-    references
+    c.close(CheckStage::SelfConsistency, format!("{passed} of {} reference answers score 1", issued.self_scores.len()));
 }
 
-async fn discrimination_stage(c: &mut Checker<'_>, cases: &[CaseResult], references: &[Option<String>]) {
-    let k = (c.config.junk_cases as usize).min(cases.len()).min(c.config.cases as usize);
-    let mut tried: Vec<(u64, &'static str, String, String)> = Vec::new(); // seed, kind, answer, identity
-    for (i, case) in cases[..k].iter().enumerate() {
-        for junk in judge::junk_answers(&case.prompt, case.seed) {
-            tried.push((case.seed, junk.kind, junk.text, case.case_json.clone()));
-        }
-        // Another case's reference answer, where it differs from this case's.
-        if references.len() > 1 {
-            let other = &references[(i + 1) % references.len()];
-            if let (Some(other), own) = (other, references.get(i).cloned().flatten())
-                && own.as_deref() != Some(other.as_str())
-            {
-                let text = if other.contains("</think>") { other.clone() } else { judge::model_shaped(other) };
-                tried.push((case.seed, "other_case_answer", text, case.case_json.clone()));
-            }
-        }
-    }
-    let calls = tried
+fn discrimination_stage(c: &mut Checker<'_>, issued: &Issued, later: &[&CallResult], error: Option<&RunError>) {
+    let offset = issued.references + issued.self_scores.len();
+    let scores: Vec<f64> = later
         .iter()
-        .map(|(_, _, answer, identity)| Call::Score { identity: identity.clone(), answer: answer.clone() })
+        .skip(offset)
+        .filter_map(|r| if let CallResult::Score(s) = r { Some(s.score) } else { None })
         .collect();
-    let report = {
-        let mut spec = c.spec(calls);
-        spec.score_flags = c.config.score_flags.clone();
-        c.run(spec).await
-    };
-    let scores: Vec<Option<f64>> = {
-        let mut s: Vec<Option<f64>> = report
-            .results
-            .iter()
-            .map(|r| if let CallResult::Score(s) = r { Some(s.score) } else { None })
-            .collect();
-        s.resize(tried.len(), None);
-        s
-    };
-    if let Some(err) = &report.error {
+    if scores.len() < issued.junk.len()
+        && later.len() >= offset
+        && let Some(err) = error
+    {
         c.error(CheckStage::Discrimination, "verify_failed", format!("scoring a junk answer failed: {err}"), error_evidence(err));
     }
-    c.metrics.junk_tried = scores.iter().filter(|s| s.is_some()).count();
+    c.metrics.junk_tried = scores.len();
     let mut accepted_by_kind: Vec<(&'static str, usize, usize)> = Vec::new(); // kind, accepted, tried
-    for ((seed, kind, answer, _), score) in tried.iter().zip(&scores) {
-        let Some(score) = score else { continue };
+    for ((seed, kind, answer), score) in issued.junk.iter().zip(&scores) {
         let entry = match accepted_by_kind.iter_mut().find(|(k, _, _)| k == kind) {
             Some(e) => e,
             None => {
@@ -748,6 +770,7 @@ async fn discrimination_stage(c: &mut Checker<'_>, cases: &[CaseResult], referen
             json!({"tried": tried_n, "accepted": accepted}),
         );
     }
+    let k = issued.junk.iter().map(|(seed, _, _)| seed).collect::<std::collections::HashSet<_>>().len();
     c.close(CheckStage::Discrimination, format!("{} junk answers on {k} cases", c.metrics.junk_tried));
 }
 

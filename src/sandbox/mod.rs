@@ -65,6 +65,32 @@ impl Default for Limits {
     }
 }
 
+/// Calls decided from the results so far: after the run's calls (and each
+/// batch this returns) succeed, it is asked for the next batch; an empty batch
+/// ends the run. It runs on the sandbox worker, between guest calls, so it
+/// must be quick host logic: it lets a check do in one instance what would
+/// otherwise take several (each instantiation costs a few milliseconds, most
+/// of them in the kernel).
+#[derive(Clone)]
+pub struct FollowUp(Arc<std::sync::Mutex<dyn FnMut(&[CallResult]) -> Vec<Call> + Send>>);
+
+impl FollowUp {
+    pub fn new(f: impl FnMut(&[CallResult]) -> Vec<Call> + Send + 'static) -> Self {
+        FollowUp(Arc::new(std::sync::Mutex::new(f)))
+    }
+
+    fn next(&self, results: &[CallResult]) -> Vec<Call> {
+        let mut f = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(results)
+    }
+}
+
+impl std::fmt::Debug for FollowUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FollowUp")
+    }
+}
+
 /// What to run: one bootcamp file, its class and params, and the calls.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
@@ -91,6 +117,8 @@ pub struct RunSpec {
     /// Queue position: lower runs first, then arrival order (`None`: arrival
     /// order). Related runs share a ticket from [`next_ticket`].
     pub priority: Option<u64>,
+    /// More calls decided from the results, in the same instance.
+    pub follow_up: Option<FollowUp>,
 }
 
 impl RunSpec {
@@ -106,6 +134,7 @@ impl RunSpec {
             entropy_salt: 0,
             inspect_only: false,
             priority: None,
+            follow_up: None,
         }
     }
 
@@ -500,7 +529,22 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let t = Instant::now();
     let flags = serde_json::Value::Object(spec.score_flags).to_string();
     let mut failure = None;
-    for call in spec.calls {
+    let mut pending: std::collections::VecDeque<Call> = spec.calls.into();
+    loop {
+        let Some(call) = pending.pop_front() else {
+            match &spec.follow_up {
+                Some(follow_up) => {
+                    let next = follow_up.next(&report.results);
+                    if next.is_empty() {
+                        break;
+                    }
+                    pending.extend(next);
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let call_kind = if matches!(call, Call::ScoreUnflagged { .. }) { CallKind::Unflagged } else { CallKind::Other };
         let outcome = match call {
             Call::Case { seed, answer } => {
                 // Scoring is a call of its own, so that a trap or timeout in
@@ -547,10 +591,11 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                     Outcome::Failed(err) => Err(err),
                 }
             }
-            Call::Score { identity, answer } => {
+            Call::Score { identity, answer } | Call::ScoreUnflagged { identity, answer } => {
+                let flags = if matches!(call_kind, CallKind::Unflagged) { "{}" } else { flags.as_str() };
                 let out = runner
                     .guarded(Stage::Verify, 0, async |store| {
-                        harness.call_score(store, &identity, &answer, &flags).await
+                        harness.call_score(store, &identity, &answer, flags).await
                     })
                     .await;
                 match out {
@@ -569,6 +614,11 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     }
     report.timings.calls_us = micros(t.elapsed());
     finish(report, runner, failure, started)
+}
+
+enum CallKind {
+    Unflagged,
+    Other,
 }
 
 fn finish(mut report: RunReport, runner: Runner<'_>, error: Option<RunError>, started: Instant) -> RunReport {

@@ -158,6 +158,9 @@ pub enum Call {
     Score { identity: String, answer: String },
     /// The bootcamp's `reference_output(identity)`, if it defines one.
     Reference { identity: String },
+    /// Score `answer` with `verify_score`'s own default flags, whatever the
+    /// run's `score_flags` (how reference answers are scored).
+    ScoreUnflagged { identity: String, answer: String },
 }
 
 /// What one generated case gave.
