@@ -385,18 +385,10 @@ async fn check_inner(
         metrics: Metrics::default(),
     };
 
-    // 1. Static.
-    let class = match static_stage(&mut c).await {
-        Some(class) => class,
-        None => {
-            c.skip_rest("the static stage failed");
-            return c.finish(None, started);
-        }
-    };
-
-    // 2-6. Load, generate, prompt, references, their scores and the junk,
-    // all in one instance (a plan decides each batch from the last); the
-    // determinism rerun runs alongside it in another.
+    // One instance reads the syntax tree, loads the bootcamp, generates the
+    // cases, then asks for references, their scores and the junk answers (a
+    // plan decides each batch from the last); the determinism rerun runs
+    // alongside it in another. The stages below judge their results in order.
     let n = config.cases as usize;
     let wanted = config.cases.max(if solver.is_some() { config.solver_cases } else { 0 });
     let seeds: Vec<u64> = (0..u64::from(wanted)).collect();
@@ -405,9 +397,21 @@ async fn check_inner(
     let mut spec = c.spec(seeds.iter().map(|&seed| Call::Case { seed, answer: None }).collect());
     spec.score_flags = config.score_flags.clone();
     spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
+    spec.inspect_first = true;
     let mut rerun = c.spec(seeds.iter().take(n).map(|&seed| Call::Case { seed, answer: None }).collect());
     rerun.entropy_salt = 1;
     let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
+
+    // 1. Static.
+    let class = match static_stage(&mut c, &run_a).await {
+        Some(class) => class,
+        None => {
+            c.skip_rest("the static stage failed");
+            return c.finish(None, started);
+        }
+    };
+
+    // 2-6. Load, generate, prompt, self-consistency, discrimination.
     if let Some(err) = &run_a.error
         && matches!(err.stage, Stage::Instantiate | Stage::Load | Stage::Init)
     {
@@ -453,7 +457,7 @@ async fn check_inner(
     c.finish(Some(class), started)
 }
 
-async fn static_stage(c: &mut Checker<'_>) -> Option<String> {
+async fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
     let markers = judge::simplification_markers(&c.source);
     c.metrics.markers = markers.len();
     for hit in &markers {
@@ -465,10 +469,7 @@ async fn static_stage(c: &mut Checker<'_>) -> Option<String> {
             json!({"line": hit.line, "marker": hit.marker, "text": hit.text}),
         );
     }
-    let mut spec = c.spec(Vec::new());
-    spec.inspect_only = true;
-    let report = c.run(spec).await;
-    let inspection = match (report.inspection, report.error) {
+    let inspection = match (run.inspection.clone(), run.error.clone()) {
         (Some(inspection), _) => inspection,
         (None, err) => {
             let err = err.unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Inspect, "no inspection"));

@@ -114,6 +114,9 @@ pub struct RunSpec {
     /// Only read the file's syntax tree (into [`RunReport::inspection`]);
     /// execute nothing of it.
     pub inspect_only: bool,
+    /// Read the syntax tree (into [`RunReport::inspection`]), then run as
+    /// usual in the same instance.
+    pub inspect_first: bool,
     /// Queue position: lower runs first, then arrival order (`None`: arrival
     /// order). Related runs share a ticket from [`next_ticket`].
     pub priority: Option<u64>,
@@ -133,6 +136,7 @@ impl RunSpec {
             limits: Limits::default(),
             entropy_salt: 0,
             inspect_only: false,
+            inspect_first: false,
             priority: None,
             follow_up: None,
         }
@@ -166,7 +170,7 @@ pub struct RunReport {
     pub results: Vec<CallResult>,
     /// The failure that ended the run, if any.
     pub error: Option<RunError>,
-    /// Static facts, for an `inspect_only` run.
+    /// Static facts, for an `inspect_only` or `inspect_first` run.
     pub inspection: Option<Inspection>,
     /// stdout/stderr the guest wrote outside Python's `sys.stdout` (clipped).
     pub raw_stdout: String,
@@ -459,7 +463,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         Outcome::Failed(err) => return finish(report, runner, Some(err), started),
     };
 
-    if spec.inspect_only {
+    if spec.inspect_only || spec.inspect_first {
         let t = Instant::now();
         let out = runner
             .guarded(Stage::Inspect, 0, async |store| {
@@ -471,13 +475,13 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
             Outcome::Done(text) => protocol::parse_inspection(&text),
             Outcome::Failed(err) => Err(err),
         };
-        return match result {
-            Ok(inspection) => {
-                report.inspection = Some(inspection);
-                finish(report, runner, None, started)
-            }
-            Err(err) => finish(report, runner, Some(err), started),
-        };
+        match result {
+            Ok(inspection) => report.inspection = Some(inspection),
+            Err(err) => return finish(report, runner, Some(err), started),
+        }
+        if spec.inspect_only {
+            return finish(report, runner, None, started);
+        }
     }
 
     let t = Instant::now();
