@@ -19,7 +19,7 @@ pub struct RoleConfig {
     pub concurrency: usize,
     /// Limit of each attempt, seconds.
     pub timeout_s: f64,
-    /// Retries on 429, 5xx, timeouts and unreadable bodies.
+    /// Retries on 429, 5xx, timeouts, connection failures and unreadable bodies.
     pub max_retries: u32,
     /// Environment variable holding the API key.
     pub api_key_env: String,

@@ -34,7 +34,8 @@ pub struct SolverArgs {
     /// Limit of each solver request attempt, seconds.
     #[arg(long, value_name = "S", default_value_t = 600.0)]
     request_timeout_s: f64,
-    /// Retries of a request on 429, 5xx, timeouts and unreadable bodies.
+    /// Retries of a request on 429, 5xx, timeouts, connection failures and
+    /// unreadable bodies.
     #[arg(long, value_name = "N", default_value_t = 4)]
     max_retries: u32,
     /// Sampling temperature (the server's default when not given).

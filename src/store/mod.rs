@@ -119,6 +119,24 @@ pub struct Usage {
 }
 
 
+/// An `llm_calls` row, selected with the columns of `finished_call` and `calls`, in that order.
+fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
+    CallRecord {
+        call_key: r.get(0),
+        role: r.get(1),
+        model: r.get(2),
+        draft_id: r.get(3),
+        status: r.get(4),
+        content: r.get(5),
+        reasoning: r.get(6),
+        error: r.get(7),
+        prompt_tokens: r.get(8),
+        completion_tokens: r.get(9),
+        latency_ms: r.get(10),
+        attempts: r.get(11),
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the database at `path` and migrate it.
     pub async fn open(path: &Path) -> Result<Store> {
@@ -356,20 +374,7 @@ impl Store {
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| CallRecord {
-            call_key: r.get(0),
-            role: r.get(1),
-            model: r.get(2),
-            draft_id: r.get(3),
-            status: r.get(4),
-            content: r.get(5),
-            reasoning: r.get(6),
-            error: r.get(7),
-            prompt_tokens: r.get(8),
-            completion_tokens: r.get(9),
-            latency_ms: r.get(10),
-            attempts: r.get(11),
-        }))
+        Ok(row.as_ref().map(call_from_row))
     }
 
     /// Store the author's answer for a draft and its call, in one transaction.
@@ -464,23 +469,7 @@ impl Store {
         .bind(campaign)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| CallRecord {
-                call_key: r.get(0),
-                role: r.get(1),
-                model: r.get(2),
-                draft_id: r.get(3),
-                status: r.get(4),
-                content: r.get(5),
-                reasoning: r.get(6),
-                error: r.get(7),
-                prompt_tokens: r.get(8),
-                completion_tokens: r.get(9),
-                latency_ms: r.get(10),
-                attempts: r.get(11),
-            })
-            .collect())
+        Ok(rows.iter().map(call_from_row).collect())
     }
 
     /// Rows of each table, for checks of duplicates.
