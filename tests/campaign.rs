@@ -311,7 +311,7 @@ fn record_then_replay_gives_the_same_campaign_offline() {
 #[test]
 fn kill_9_then_resume_finishes_without_repeating_calls() {
     // Slow answers, so the kill lands mid-campaign.
-    let server = FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(150), Box::new(both(req)))).unwrap();
+    let server = FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(300), Box::new(both(req)))).unwrap();
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
     let mut child = bin()
         .arg("--db")
