@@ -209,6 +209,8 @@ fn the_band_decides_acceptance_and_garbage_is_not_code() {
     let drafts = rt.block_on(store.drafts(id, "poetry")).unwrap();
     assert!(drafts.iter().all(|d| d.status == "no_code"));
     assert_eq!(drafts.iter().map(|d| d.generation).max(), Some(2), "fresh drafts each generation");
+    let asked = server.requests().iter().filter(|r| r.prompt.contains("Task id: poetry")).count();
+    assert_eq!(asked, drafts.len(), "each fresh draft is a call of its own, not a copy of an earlier answer");
     let addition_drafts = rt.block_on(store.drafts(id, "addition")).unwrap();
     assert!(addition_drafts.iter().any(|d| d.operator == "refine" && d.parent_id.is_some()));
     // The refine prompt says why.
@@ -247,6 +249,39 @@ fn a_spent_budget_stops_the_campaign_cleanly() {
     let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", &id.to_string(), "--json", "--max-llm-calls", "1000"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(last_json(&stdout)["status"], "done");
+}
+
+#[test]
+fn a_dead_endpoint_stops_the_campaign_and_resume_finishes_it() {
+    // Nothing listens on this port yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let s = setup(&url, &EXAMPLE_TASKS[1..], "");
+    let text = std::fs::read_to_string(&s.config).unwrap().replace("timeout_s = 5", "timeout_s = 1\nmax_retries = 1");
+    std::fs::write(&s.config, text).unwrap();
+    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let result = last_json(&stdout);
+    assert_eq!(result["status"], "stopped");
+    assert!(result["reason"].as_str().unwrap().contains("author endpoint failed"), "{result}");
+    assert!(stderr.contains("check the endpoint"), "{stderr}");
+    let id = result["campaign"].as_i64().unwrap().to_string();
+    let (rt, store) = store(&s.db);
+    let drafts = rt.block_on(store.drafts(1, "interval-merge")).unwrap();
+    assert!(drafts.iter().all(|d| d.status == "pending"), "no draft is blamed for the endpoint");
+    drop(store);
+    // Resume with the answers available (a cassette recorded from a live
+    // server: the stored config still names the dead URL).
+    let live = FakeServer::start(both).unwrap();
+    let cassette = tempfile::NamedTempFile::new().unwrap();
+    {
+        let s2 = setup(live.base_url(), &EXAMPLE_TASKS[1..], "");
+        let (code, _, _) = bootforge(&s2.db, &["campaign", "run", s2.config.to_str().unwrap(), "--record", cassette.path().to_str().unwrap()]);
+        assert_eq!(code, 0);
+    }
+    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", &id, "--json", "--replay", cassette.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(task(&last_json(&stdout), "interval-merge")["status"], "accepted");
 }
 
 #[test]

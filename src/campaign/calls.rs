@@ -44,6 +44,9 @@ pub struct CassetteEntry {
     pub prompt_tokens: u64,
     #[serde(default)]
     pub completion_tokens: u64,
+    /// Set when the call failed after its retries (replayed as that failure).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// A cassette being replayed.
@@ -149,7 +152,18 @@ pub enum Stop {
     Budget,
     /// The cassette has no answer for this request.
     Replay(String),
+    /// The endpoint kept failing (unreachable, timing out, 5xx, 429, or
+    /// refusing every request: bad key or model) after its retries.
+    Endpoint(String),
     Store(String),
+}
+
+/// Whether a failure after retries is the endpoint's (stop the campaign,
+/// resume later) rather than this request's (record it against the draft):
+/// only a request the server understood and refused as such (400, 413, 422:
+/// too long, malformed) belongs to the draft.
+fn endpoint_failure(error: &LlmError) -> bool {
+    !matches!(error, LlmError::Refused { status: 400 | 413 | 422, .. })
 }
 
 /// The outcome of a routed call: the record to store and the answer.
@@ -205,6 +219,13 @@ impl Router {
         let (answer, status) = match &self.backend {
             Backend::Live(model) => (model.complete(prompt).await, "ok"),
             Backend::Replay(replay) => match replay.entries.get(key) {
+                Some(e) if e.error.is_some() => (
+                    Err(Failure {
+                        error: LlmError::Refused { status: 400, message: e.error.clone().unwrap_or_default() },
+                        attempts: 1,
+                    }),
+                    "replayed",
+                ),
                 Some(e) => (
                     Ok(Completion {
                         content: e.content.clone(),
@@ -250,13 +271,39 @@ impl Router {
                         reasoning: done.reasoning.clone(),
                         prompt_tokens: done.usage.prompt_tokens,
                         completion_tokens: done.usage.completion_tokens,
+                        error: None,
                     });
                 }
             }
             Err(failure) => {
+                if endpoint_failure(&failure.error) {
+                    // Nothing of the draft is wrong: stop, and let a resume
+                    // make this call again when the endpoint answers.
+                    return Err(self.halt(Stop::Endpoint(format!("the {} endpoint failed: {}", self.role, failure.error))));
+                }
+                if let Some(recorder) = &self.recorder {
+                    recorder.append(&CassetteEntry {
+                        key: key.to_owned(),
+                        role: self.role.to_owned(),
+                        model: self.model.clone(),
+                        prompt: prompt.to_owned(),
+                        content: String::new(),
+                        reasoning: None,
+                        prompt_tokens: 0,
+                        completion_tokens: 0,
+                        error: Some(failure.error.to_string()),
+                    });
+                }
                 record.status = "failed".into();
                 record.error = Some(failure.error.to_string());
                 record.attempts = failure.attempts as i64;
+                // Failed calls never answer a later lookup; their own key
+                // keeps them from blocking a later success of the same call.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                record.call_key = format!("{key}#failed-{nanos}");
             }
         }
         Ok(Routed { record, answer, from_store: false })

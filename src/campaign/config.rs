@@ -135,8 +135,16 @@ impl CampaignConfig {
     /// Parse a TOML text; relative paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<CampaignConfig, String> {
         let mut config: CampaignConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        // Absolute, because the resolved config is stored and a resume may
+        // run from another directory.
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
         config.tasks = base.join(&config.tasks);
         config.prompts = config.prompts.map(|p| base.join(p));
+        if let Some(dir) = &config.prompts
+            && !dir.is_dir()
+        {
+            return Err(format!("prompts = {:?}: no such directory (it holds templates overriding the embedded ones)", dir.display().to_string()));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -184,6 +192,8 @@ mod tests {
         let c = CampaignConfig::parse("name = \"k\"\ntasks = \"t/\"\n[author]\nmodel = \"a\"\n[evolution]\nmax_generations = 5\n", Path::new("/cfg")).unwrap();
         assert_eq!(c.name, "k");
         assert_eq!(c.tasks, PathBuf::from("/cfg/t/"));
+        let err = CampaignConfig::parse("prompts = \"/no/such/prompts\"\n", Path::new("/")).unwrap_err();
+        assert!(err.contains("/no/such/prompts"), "{err}");
         assert_eq!(c.author.model, "a");
         assert_eq!(c.author.concurrency, 16);
         assert_eq!(c.evolution.max_generations, 5);

@@ -93,6 +93,19 @@ pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> N
     )
 }
 
+/// A draft's identity that does not depend on row ids (which differ between
+/// a recorded and a replayed run): its task, generation and sample, and its
+/// parent's identity, recursively.
+pub fn logical_key(drafts: &[DraftRow], draft: &DraftRow) -> String {
+    let mut parts = Vec::new();
+    let mut current = Some(draft);
+    while let Some(d) = current {
+        parts.push(format!("{}/{}/{}", d.task_id, d.generation, d.sample));
+        current = d.parent_id.and_then(|p| drafts.iter().find(|x| x.id == p));
+    }
+    parts.join("<")
+}
+
 /// The Python code in an author's answer: the last fenced block that defines
 /// a Basebootcamp subclass, else the longest Python block, else the whole text
 /// when it is bare code. Reasoning (`<think>...</think>`) is ignored.
@@ -200,6 +213,25 @@ mod tests {
             d(3, 2, Some(2), "evaluated", Some("fail"), Some(5), Some(true), None),
         ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Rejected(Some(2)));
+    }
+
+    #[test]
+    fn logical_keys_follow_the_parent_chain() {
+        let drafts = [
+            d(7, 0, None, "evaluated", None, None, None, None),
+            d(9, 0, None, "evaluated", None, None, None, None),
+            d(12, 1, Some(7), "pending", None, None, None, None),
+            d(13, 1, Some(9), "pending", None, None, None, None),
+        ];
+        let a = logical_key(&drafts, &drafts[2]);
+        let b = logical_key(&drafts, &drafts[3]);
+        // Rows 7 and 9 are both sample 0 in this fixture: same chain, same key.
+        assert_eq!(a, "t/1/0<t/0/0");
+        assert_eq!(a, b);
+        let mut other = drafts[1].clone();
+        other.sample = 1;
+        let drafts2 = [drafts[0].clone(), other, drafts[2].clone(), drafts[3].clone()];
+        assert_ne!(logical_key(&drafts2, &drafts2[2]), logical_key(&drafts2, &drafts2[3]));
     }
 
     #[test]

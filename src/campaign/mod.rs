@@ -57,6 +57,8 @@ pub struct CampaignOutcome {
     /// done | stopped
     pub status: String,
     pub reason: Option<String>,
+    /// What to do about a stop.
+    pub hint: Option<String>,
     pub tasks: Vec<TaskOutcome>,
 }
 
@@ -75,11 +77,14 @@ pub struct Engines {
 pub async fn start(engines: Engines, config: CampaignConfig, config_path: Option<String>, tasks: Vec<Task>) -> Result<CampaignOutcome> {
     let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
     let config_json = serde_json::to_string(&config)?;
-    let id = engines.store.create_campaign(&config.name, &config_json, config_path.as_deref()).await?;
-    for task in &tasks {
-        let extra = json!({"examples": task.examples, "reference_solution": task.reference_solution, "tags": task.tags});
-        engines.store.insert_task(id, &task.id, task.title.as_deref(), &task.description, &extra.to_string()).await?;
-    }
+    let rows: Vec<(String, Option<String>, String, String)> = tasks
+        .iter()
+        .map(|t| {
+            let extra = json!({"examples": t.examples, "reference_solution": t.reference_solution, "tags": t.tags});
+            (t.id.clone(), t.title.clone(), t.description.clone(), extra.to_string())
+        })
+        .collect();
+    let id = engines.store.create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows).await?;
     drive(engines, id, config, prompts).await
 }
 
@@ -192,8 +197,9 @@ async fn drive(engines: Engines, id: i64, config: CampaignConfig, prompts: Promp
     }
     let stop = shared.author.stopped().or_else(|| shared.solver.stopped());
     let reason = match (&stop, &failure) {
-        (Some(Stop::Budget), _) => Some("the budget is spent (budget.max_llm_calls / budget.max_tokens)".to_owned()),
+        (Some(Stop::Budget), _) => Some("the budget is spent".to_owned()),
         (Some(Stop::Replay(msg)), _) => Some(msg.clone()),
+        (Some(Stop::Endpoint(msg)), _) => Some(msg.clone()),
         (Some(Stop::Store(msg)), _) => Some(format!("the store failed: {msg}")),
         (None, Some(msg)) => Some(msg.clone()),
         (None, None) => None,
@@ -202,7 +208,14 @@ async fn drive(engines: Engines, id: i64, config: CampaignConfig, prompts: Promp
     let finished = tasks.iter().all(|t| t.status != "running");
     let status = if finished && reason.is_none() { "done" } else { "stopped" };
     shared.store.set_campaign_status(id, status, reason.as_deref()).await?;
-    Ok(CampaignOutcome { campaign: id, status: status.into(), reason, tasks: outcomes(&shared.store, id, &tasks).await? })
+    let hint = match &stop {
+        Some(Stop::Budget) => Some(format!("raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N`")),
+        Some(Stop::Replay(_)) => Some(format!("resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`")),
+        Some(Stop::Endpoint(_)) => Some(format!("check the endpoint (URL, model, key), then `bootforge campaign resume {id}`")),
+        Some(Stop::Store(_)) | None if status == "stopped" => Some(format!("`bootforge campaign resume {id}` continues it")),
+        _ => None,
+    };
+    Ok(CampaignOutcome { campaign: id, status: status.into(), reason, hint, tasks: outcomes(&shared.store, id, &tasks).await? })
 }
 
 /// The outcome of each task as stored.
@@ -244,32 +257,33 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 return Ok(());
             }
             Next::Create(planned) => {
+                let mut batch = Vec::with_capacity(planned.len());
                 for plan in planned {
                     let parent = plan.parent.and_then(|p| drafts.iter().find(|d| d.id == p));
                     let (operator, template, prompt) = match parent {
                         None => ("draft", prompts::DRAFT, draft_prompt(shared, &task)?),
                         Some(parent) => ("refine", prompts::REFINE, refine_prompt(shared, &task, parent).await?),
                     };
-                    shared
-                        .store
-                        .insert_draft(&NewDraft {
-                            campaign_id: shared.campaign,
-                            task_id: task.id.clone(),
-                            generation: plan.generation,
-                            sample: plan.sample,
-                            parent_id: plan.parent,
-                            operator: operator.into(),
-                            template: template.into(),
-                            template_sha: shared.prompts.sha(template),
-                            model: shared.config.author.model.clone(),
-                            prompt,
-                        })
-                        .await?;
+                    batch.push(NewDraft {
+                        campaign_id: shared.campaign,
+                        task_id: task.id.clone(),
+                        generation: plan.generation,
+                        sample: plan.sample,
+                        parent_id: plan.parent,
+                        operator: operator.into(),
+                        template: template.into(),
+                        template_sha: shared.prompts.sha(template),
+                        model: shared.config.author.model.clone(),
+                        prompt,
+                    });
                 }
+                // All of a generation's drafts or none: decisions are read
+                // back from these rows.
+                shared.store.insert_drafts(&batch).await?;
             }
             Next::Work { call, evaluate } => {
-                let calls = call.iter().map(|&id| author_call(shared, drafts.iter().find(|d| d.id == id).expect("listed")));
-                let evals = evaluate.iter().map(|&id| evaluate_draft(shared, drafts.iter().find(|d| d.id == id).expect("listed")));
+                let calls = call.iter().map(|&id| author_call(shared, &drafts, drafts.iter().find(|d| d.id == id).expect("listed")));
+                let evals = evaluate.iter().map(|&id| evaluate_draft(shared, &drafts, drafts.iter().find(|d| d.id == id).expect("listed")));
                 let (a, b) = tokio::join!(futures::future::join_all(calls), futures::future::join_all(evals));
                 for result in a.into_iter().chain(b) {
                     result?;
@@ -357,8 +371,12 @@ async fn refine_prompt(shared: &Shared, task: &TaskRow, parent: &crate::store::D
         .map_err(anyhow::Error::msg)
 }
 
-async fn author_call(shared: &Shared, draft: &crate::store::DraftRow) -> Result<()> {
-    let key = call_key("author", &[&draft.model, &draft.sample.to_string(), &draft.prompt]);
+async fn author_call(shared: &Shared, drafts: &[crate::store::DraftRow], draft: &crate::store::DraftRow) -> Result<()> {
+    // The draft's logical identity is in the key: a fresh draft in a later
+    // generation has the same prompt as one in generation 0, and two parents
+    // with the same code give their children the same prompt; each is still
+    // a call of its own.
+    let key = call_key("author", &[&draft.model, &decide::logical_key(drafts, draft), &draft.prompt]);
     let routed = match shared.author.call(&key, &draft.prompt, Some(draft.id)).await {
         Ok(r) => r,
         Err(_) => return Ok(()), // the router recorded why; the campaign stops
@@ -385,9 +403,9 @@ fn furthest_stage(report: &CheckReport) -> i64 {
     reached
 }
 
-async fn evaluate_draft(shared: &Shared, draft: &crate::store::DraftRow) -> Result<()> {
+async fn evaluate_draft(shared: &Shared, drafts: &[crate::store::DraftRow], draft: &crate::store::DraftRow) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
-    let draft_key = call_key("draft", &[&draft.task_id, &draft.generation.to_string(), &draft.sample.to_string(), &draft.prompt]);
+    let draft_key = call_key("draft", &[&decide::logical_key(drafts, draft), &draft.prompt]);
     let solver: Arc<dyn crate::llm::ChatModel> = Arc::new(DraftSolver {
         router: shared.solver.clone(),
         draft: draft.id,

@@ -44,6 +44,11 @@ impl Prompts {
     /// The embedded templates, with any file of the same name in `dir`
     /// taking its place.
     pub fn load(dir: Option<&Path>) -> Result<Prompts, String> {
+        if let Some(dir) = dir
+            && !dir.is_dir()
+        {
+            return Err(format!("the prompts directory {} does not exist", dir.display()));
+        }
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         let mut sources = BTreeMap::new();

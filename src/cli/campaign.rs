@@ -274,13 +274,16 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
     };
     let mut out = Out::new();
     if json {
-        out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "tasks": outcome.tasks}));
+        out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "hint": outcome.hint, "tasks": outcome.tasks}));
     } else {
         out.line(format!("campaign {}: {}", outcome.campaign, outcome.status));
         render_tasks(&mut out, &outcome.tasks);
     }
     if let Some(reason) = &outcome.reason {
-        eprintln!("campaign {} stopped: {reason}; `bootforge campaign resume {}` continues it", outcome.campaign, outcome.campaign);
+        eprintln!("campaign {} stopped: {reason}", outcome.campaign);
+    }
+    if let Some(hint) = &outcome.hint {
+        eprintln!("to continue: {hint}");
     }
     if outcome.status == "done" { exit::OK } else { exit::FAILED }
 }

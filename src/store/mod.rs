@@ -165,6 +165,41 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Create a campaign and its tasks in one transaction: a crash leaves the
+    /// whole campaign or nothing.
+    pub async fn create_campaign_with_tasks(
+        &self,
+        name: &str,
+        config_json: &str,
+        config_path: Option<&str>,
+        tasks: &[(String, Option<String>, String, String)],
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+        .bind(name)
+        .bind(config_json)
+        .bind(config_path)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        for (task, title, description, extra) in tasks {
+            sqlx::query(
+                "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
+            )
+            .bind(id)
+            .bind(task)
+            .bind(title)
+            .bind(description)
+            .bind(extra)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
     pub async fn create_campaign(&self, name: &str, config_json: &str, config_path: Option<&str>) -> Result<i64> {
         let id = sqlx::query(
             "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
@@ -300,14 +335,18 @@ impl Store {
         Ok(row.map(|r| r.get(0)))
     }
 
-    /// Create a draft; idempotent on (task, generation, parent, sample), so a
-    /// resumed campaign finds the row it created before a crash.
-    pub async fn insert_draft(&self, d: &NewDraft) -> Result<i64> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
-                 template_sha, model, prompt, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        )
+    /// Create a generation's drafts in one transaction (a crash leaves all of
+    /// them or none); idempotent on (task, generation, parent, sample), so a
+    /// resumed campaign finds the rows it created before a crash.
+    pub async fn insert_drafts(&self, drafts: &[NewDraft]) -> Result<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(drafts.len());
+        for d in drafts {
+            sqlx::query(
+                "INSERT OR IGNORE INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
+                     template_sha, model, prompt, status, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            )
             .bind(d.campaign_id)
             .bind(&d.task_id)
             .bind(d.generation)
@@ -319,19 +358,27 @@ impl Store {
             .bind(&d.template_sha)
             .bind(&d.model)
             .bind(&d.prompt)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        let row = sqlx::query(
-            "SELECT id FROM drafts WHERE campaign_id = ? AND task_id = ? AND generation = ? AND parent_key = ? AND sample = ?",
-        )
-        .bind(d.campaign_id)
-        .bind(&d.task_id)
-        .bind(d.generation)
-        .bind(d.parent_id.unwrap_or(0))
-        .bind(d.sample)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get(0))
+            let row = sqlx::query(
+                "SELECT id FROM drafts WHERE campaign_id = ? AND task_id = ? AND generation = ? AND parent_key = ? AND sample = ?",
+            )
+            .bind(d.campaign_id)
+            .bind(&d.task_id)
+            .bind(d.generation)
+            .bind(d.parent_id.unwrap_or(0))
+            .bind(d.sample)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(row.get(0));
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Create one draft (see [`Store::insert_drafts`]).
+    pub async fn insert_draft(&self, d: &NewDraft) -> Result<i64> {
+        Ok(self.insert_drafts(std::slice::from_ref(d)).await?[0])
     }
 
     async fn insert_call(tx: &mut sqlx::SqliteConnection, campaign: i64, c: &CallRecord) -> Result<()> {
