@@ -319,6 +319,9 @@ pub struct DraftSolver {
     pub draft: i64,
     pub draft_key: String,
     pub template: Arc<super::prompts::Prompts>,
+    /// Set when a call of this draft's evaluation was refused (budget,
+    /// cassette, endpoint): the evaluation is then incomplete.
+    pub refused: std::sync::atomic::AtomicBool,
 }
 
 impl ChatModel for DraftSolver {
@@ -338,7 +341,10 @@ impl ChatModel for DraftSolver {
                     }
                     routed.answer
                 }
-                Err(stop) => Err(Failure { error: LlmError::Refused { status: 0, message: format!("{stop:?}") }, attempts: 0 }),
+                Err(stop) => {
+                    self.refused.store(true, Ordering::Relaxed);
+                    Err(Failure { error: LlmError::Refused { status: 0, message: format!("{stop:?}") }, attempts: 0 })
+                }
             }
         })
     }

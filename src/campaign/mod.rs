@@ -406,18 +406,20 @@ fn furthest_stage(report: &CheckReport) -> i64 {
 async fn evaluate_draft(shared: &Shared, drafts: &[crate::store::DraftRow], draft: &crate::store::DraftRow) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
     let draft_key = call_key("draft", &[&decide::logical_key(drafts, draft), &draft.prompt]);
-    let solver: Arc<dyn crate::llm::ChatModel> = Arc::new(DraftSolver {
+    let draft_solver = Arc::new(DraftSolver {
         router: shared.solver.clone(),
         draft: draft.id,
         draft_key,
         template: shared.prompts.clone(),
+        refused: Default::default(),
     });
+    let solver: Arc<dyn crate::llm::ChatModel> = draft_solver.clone();
     // Named by the draft's logical identity, not its row id: tracebacks end up
     // in refine prompts, which must not depend on the order rows were made.
     let file = format!("{}-g{}-s{}.py", draft.task_id, draft.generation, draft.sample);
     let report = crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
-    if stopped(shared) {
-        // The budget ran out (or the cassette missed) mid-evaluation: the
+    if draft_solver.refused.load(std::sync::atomic::Ordering::Relaxed) {
+        // A solver call was refused (budget, cassette, endpoint): the
         // evaluation is incomplete, so it is not stored; resume redoes it,
         // with the solver calls already made served from the store.
         return Ok(());
