@@ -200,27 +200,6 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn create_campaign(&self, name: &str, config_json: &str, config_path: Option<&str>) -> Result<i64> {
-        let id = sqlx::query(
-            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        ).bind(name).bind(config_json).bind(config_path).execute(&self.pool).await?.last_insert_rowid();
-        Ok(id)
-    }
-
-    pub async fn insert_task(&self, campaign: i64, id: &str, title: Option<&str>, description: &str, extra_json: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
-        )
-        .bind(campaign)
-        .bind(id)
-        .bind(title)
-        .bind(description)
-        .bind(extra_json)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>> {
         let row = sqlx::query("SELECT id, name, config_json, config_path, status, stop_reason, created_at FROM campaigns WHERE id = ?")
             .bind(id)
@@ -552,9 +531,8 @@ mod tests {
     #[tokio::test]
     async fn drafts_are_idempotent_and_steps_are_atomic() {
         let store = Store::memory().await.unwrap();
-        let c = store.create_campaign("c", "{}", None).await.unwrap();
-        store.insert_task(c, "t1", None, "describe", "{}").await.unwrap();
-        store.insert_task(c, "t1", None, "describe", "{}").await.unwrap();
+        let task = ("t1".to_owned(), None, "describe".to_owned(), "{}".to_owned());
+        let c = store.create_campaign_with_tasks("c", "{}", None, &[task.clone(), task]).await.unwrap();
         let a = store.insert_draft(&draft(c, 0, None)).await.unwrap();
         assert_eq!(store.insert_draft(&draft(c, 0, None)).await.unwrap(), a, "same draft, same row");
         let b = store.insert_draft(&draft(c, 1, None)).await.unwrap();
