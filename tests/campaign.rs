@@ -348,19 +348,20 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
     // Slow answers, so the kill lands mid-campaign.
     let server = FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(300), Box::new(both(req)))).unwrap();
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
+    let log = s.dir.path().join("child.log");
     let mut child = bin()
         .arg("--db")
         .arg(&s.db)
         .args(["campaign", "run", s.config.to_str().unwrap(), "--json"])
         .env_remove("OPENAI_BASE_URL")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     // Wait until some calls and an evaluation are stored, then kill -9.
     let started = Instant::now();
     loop {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
         if s.db.exists() {
             let (rt, store) = store(&s.db);
             let evaluated = rt.block_on(store.counts(1)).map(|c| c.1).unwrap_or(0);
@@ -369,7 +370,9 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
             }
         }
         assert!(started.elapsed() < Duration::from_secs(60), "the campaign made no progress");
-        assert!(child.try_wait().unwrap().is_none(), "the campaign finished before it could be killed");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the campaign ended ({status}) before it could be killed: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

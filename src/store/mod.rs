@@ -161,7 +161,20 @@ impl Store {
 
     async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Store> {
         let pool = SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await.context("migrating the database")?;
+        // Two processes opening a new database at once (a campaign starting
+        // while `campaign status` looks) can race on the first migration: the
+        // loser fails on "table already exists", and a retry finds it applied.
+        let mut attempt = 0;
+        loop {
+            match sqlx::migrate!("./migrations").run(&pool).await {
+                Ok(()) => break,
+                Err(_) if attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(err) => return Err(anyhow::Error::from(err).context("migrating the database")),
+            }
+        }
         Ok(Store { pool })
     }
 
