@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Out, exit, open_sandbox, report_error};
+use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::{CampaignConfig, RoleConfig};
 use crate::campaign::tasks::{self, Task};
@@ -99,15 +99,6 @@ pub struct LineageCommand {
     json: bool,
 }
 
-fn usage(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::USAGE
-}
-
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().ok()
-}
-
 fn endpoint(role: &RoleConfig) -> EndpointConfig {
     let base = if role.base_url.is_empty() {
         std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8000/v1".into())
@@ -166,7 +157,10 @@ fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
 }
 
 pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let Some(rt) = runtime() else { return exit::FAILED };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
     match cmd {
         CampaignCommand::Run { config, traffic, json } => {
             let (config, tasks, path, default_replay) = match &config {
@@ -382,7 +376,10 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
 }
 
 pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
-    let Some(rt) = runtime() else { return exit::FAILED };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
     rt.block_on(async {
         let store = match open_store(db).await {
             Ok(s) => s,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 
-use super::run::json_object;
-use super::{Out, exit, open_sandbox};
+use super::run::{json_object, read_source};
+use super::{Out, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
 use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
 use crate::llm::openai::OpenAiModel;
@@ -171,18 +171,6 @@ pub struct AuditCommand {
     json: bool,
 }
 
-fn usage(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::USAGE
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("error: starting the async runtime: {e}");
-        exit::FAILED
-    })
-}
-
 pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
     let config = match cmd.args.config() {
         Ok(c) => c,
@@ -192,12 +180,9 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
         Ok(s) => s,
         Err(msg) => return usage(msg),
     };
-    let source = match std::fs::read(&cmd.file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(_) => return usage(format!("bootcamp file {} is not UTF-8 text", cmd.file.display())),
-        },
-        Err(err) => return usage(format!("cannot read bootcamp file {}: {err}", cmd.file.display())),
+    let source = match read_source(&cmd.file) {
+        Ok(s) => s,
+        Err(msg) => return usage(msg),
     };
     let sandbox = match open_sandbox(cache_dir, None) {
         Ok(s) => s,

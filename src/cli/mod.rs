@@ -119,6 +119,20 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Report bad usage or input: the message says what to fix.
+pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::USAGE
+}
+
+/// The async runtime for commands that need one.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: starting the async runtime: {e}");
+        exit::FAILED
+    })
+}
+
 /// Print an error with its cause chain to stderr.
 pub(crate) fn report_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();

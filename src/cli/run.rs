@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Out, exit, open_sandbox};
+use super::{Out, exit, open_sandbox, usage};
 use crate::sandbox::{CaseResult, Limits, RunReport, RunSpec};
 
 #[derive(Args, Debug)]
@@ -46,11 +46,6 @@ pub struct RunArgs {
     json: bool,
 }
 
-fn usage(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::USAGE
-}
-
 pub(crate) fn json_object(text: &str, flag: &str, example: &str) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
@@ -73,7 +68,7 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn read_source(path: &Path) -> Result<String, String> {
+pub(crate) fn read_source(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|err| {
         format!("cannot read bootcamp file {}: {err}", path.display())
     })?;
