@@ -271,6 +271,8 @@ struct RawReply {
     roundtrip_equal: Option<bool>,
     prompt: Option<String>,
     score: Option<f64>,
+    present: Option<bool>,
+    output: Option<String>,
     stdout: Option<String>,
     stderr: Option<String>,
 }
@@ -436,33 +438,17 @@ pub(crate) fn parse_score(text: &str) -> Reply<ScoreResult> {
     reply
 }
 
-#[derive(Deserialize)]
-struct RawReference {
-    present: Option<bool>,
-    output: Option<String>,
-}
-
 pub(crate) fn parse_reference(text: &str) -> Reply<Option<String>> {
-    let mut reply = reply(text, Stage::Reference, |_| Ok(None));
-    if reply.result.is_ok() {
-        // The common fields parsed; read the two of this reply.
-        reply.result = match serde_json::from_str::<RawReference>(text) {
-            Ok(RawReference { present: Some(false), .. }) => Ok(None),
-            Ok(RawReference { present: Some(true), output: Some(out) }) => {
-                if out.len() > MAX_PROMPT_BYTES {
-                    Err(RunError::new(
-                        ErrorKind::InvalidOutput,
-                        Stage::Reference,
-                        format!("reference_output returned {} bytes, over the {} byte limit", out.len(), MAX_PROMPT_BYTES),
-                    ))
-                } else {
-                    Ok(Some(out))
-                }
-            }
-            _ => Err(unreadable(Stage::Reference, "no reference output")),
-        };
-    }
-    reply
+    reply(text, Stage::Reference, |raw| match (raw.present, raw.output.take()) {
+        (Some(false), _) => Ok(None),
+        (Some(true), Some(out)) if out.len() > MAX_PROMPT_BYTES => Err(RunError::new(
+            ErrorKind::InvalidOutput,
+            Stage::Reference,
+            format!("reference_output returned {} bytes, over the {} byte limit", out.len(), MAX_PROMPT_BYTES),
+        )),
+        (Some(true), Some(out)) => Ok(Some(out)),
+        _ => Err(unreadable(Stage::Reference, "no reference output")),
+    })
 }
 
 #[derive(Deserialize)]
