@@ -403,7 +403,7 @@ async fn check_inner(
     let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
 
     // 1. Static.
-    let class = match static_stage(&mut c, &run_a).await {
+    let class = match static_stage(&mut c, &run_a) {
         Some(class) => class,
         None => {
             c.skip_rest("the static stage failed");
@@ -457,7 +457,7 @@ async fn check_inner(
     c.finish(Some(class), started)
 }
 
-async fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
+fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
     let markers = judge::simplification_markers(&c.source);
     c.metrics.markers = markers.len();
     for hit in &markers {

@@ -111,9 +111,6 @@ pub struct RunSpec {
     /// the global `random`): a run with another salt shows whether cases
     /// depend on entropy other than their seed.
     pub entropy_salt: u64,
-    /// Only read the file's syntax tree (into [`RunReport::inspection`]);
-    /// execute nothing of it.
-    pub inspect_only: bool,
     /// Read the syntax tree (into [`RunReport::inspection`]), then run as
     /// usual in the same instance.
     pub inspect_first: bool,
@@ -135,7 +132,6 @@ impl RunSpec {
             calls: Vec::new(),
             limits: Limits::default(),
             entropy_salt: 0,
-            inspect_only: false,
             inspect_first: false,
             priority: None,
             follow_up: None,
@@ -170,7 +166,7 @@ pub struct RunReport {
     pub results: Vec<CallResult>,
     /// The failure that ended the run, if any.
     pub error: Option<RunError>,
-    /// Static facts, for an `inspect_only` or `inspect_first` run.
+    /// Static facts, for an `inspect_first` run.
     pub inspection: Option<Inspection>,
     /// stdout/stderr the guest wrote outside Python's `sys.stdout` (clipped).
     pub raw_stdout: String,
@@ -463,7 +459,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         Outcome::Failed(err) => return finish(report, runner, Some(err), started),
     };
 
-    if spec.inspect_only || spec.inspect_first {
+    if spec.inspect_first {
         let t = Instant::now();
         let out = runner
             .guarded(Stage::Inspect, 0, async |store| {
@@ -478,9 +474,6 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         match result {
             Ok(inspection) => report.inspection = Some(inspection),
             Err(err) => return finish(report, runner, Some(err), started),
-        }
-        if spec.inspect_only {
-            return finish(report, runner, None, started);
         }
     }
 
