@@ -455,8 +455,8 @@ class WitWorld:
     def compiled_code(self):
         return _session.compiled
 
-    def run_case(self, seed, answer, score_flags):
-        return _guarded("generate", self._run_case, seed, answer, score_flags)
+    def run_case(self, seed):
+        return _guarded("generate", self._run_case, seed)
 
     def score(self, identity, answer, score_flags):
         return _guarded("verify", self._score, identity, answer, score_flags)
@@ -517,14 +517,10 @@ class WitWorld:
         return _finish({"ok": True, "class": cls.__name__,
                         "classes": [c.__name__ for c in classes]})
 
-    def _run_case(self, seed, answer, score_flags):
+    def _run_case(self, seed):
         instance = _session.instance
         if instance is None:
             return _fail(_error("load", "generate", message="no bootcamp loaded"))
-        try:
-            flags = _parse_object(score_flags, "score flags")
-        except _BaseException as exc:
-            return _fail(_error("load", "verify", exc))
         _seed(seed)
         case, err = _call("generate", instance.case_generator)
         if err is not None:
@@ -553,19 +549,8 @@ class WitWorld:
         if not _isinstance(prompt, _str):
             return _fail(_error("invalid_output", "prompt",
                                 message=f"prompt_func returned {_type(prompt).__name__}, not str"))
-        result = {"ok": True, "case": case_json, "roundtrip_equal": roundtrip_equal,
-                  "prompt": prompt}
-        if answer is not None:
-            score, err = _call("verify", instance.verify_score, answer, identity, **flags)
-            if err is not None:
-                return _fail(err)
-            value = _score_value(score)
-            if value is None:
-                return _fail(_error("invalid_output", "verify",
-                                    message=f"verify_score returned {_safe_str(score)[:200]!r}, "
-                                            "not a finite number"))
-            result["score"] = value
-        return _finish(result)
+        return _finish({"ok": True, "case": case_json, "roundtrip_equal": roundtrip_equal,
+                        "prompt": prompt})
 
     def _score(self, identity, answer, score_flags):
         instance = _session.instance

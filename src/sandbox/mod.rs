@@ -548,11 +548,11 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                 // the verifier is reported at the verify stage.
                 let out = runner
                     .guarded(Stage::Generate, seed, async |store| {
-                        harness.call_run_case(store, seed, None, &flags).await
+                        harness.call_run_case(store, seed).await
                     })
                     .await;
                 let case = match out {
-                    Outcome::Done(text) => protocol::parse_case(&text, seed, false).result,
+                    Outcome::Done(text) => protocol::parse_case(&text, seed).result,
                     Outcome::Failed(err) => Err(err),
                 };
                 match (case, answer) {

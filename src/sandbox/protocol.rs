@@ -375,7 +375,8 @@ pub(crate) fn parse_load(text: &str) -> Reply<Loaded> {
     })
 }
 
-pub(crate) fn parse_case(text: &str, seed: u64, want_score: bool) -> Reply<CaseResult> {
+/// A generated case; its `score` is filled in by the host's separate score call.
+pub(crate) fn parse_case(text: &str, seed: u64) -> Reply<CaseResult> {
     let mut reply = reply(text, Stage::Generate, |raw| {
         let case_json = raw
             .case
@@ -399,18 +400,13 @@ pub(crate) fn parse_case(text: &str, seed: u64, want_score: bool) -> Reply<CaseR
                 format!("the prompt has {} bytes, over the {} byte limit", prompt.len(), MAX_PROMPT_BYTES),
             ));
         }
-        let score = match (want_score, raw.score) {
-            (false, _) => None,
-            (true, Some(s)) if s.is_finite() => Some(s),
-            (true, _) => return Err(unreadable(Stage::Verify, "no finite score")),
-        };
         Ok(CaseResult {
             seed,
             case,
             case_json,
             roundtrip_equal: raw.roundtrip_equal.unwrap_or(false),
             prompt,
-            score,
+            score: None,
             stdout: String::new(),
             stderr: String::new(),
         })
@@ -497,15 +493,15 @@ mod tests {
     #[test]
     fn garbage_replies_are_invalid_output_not_panics() {
         for text in ["", "null", "[]", "{", "{\"ok\": 3}", "{\"ok\": false}", "\u{0}"] {
-            let r = parse_case(text, 1, false);
+            let r = parse_case(text, 1);
             assert_eq!(r.result.unwrap_err().kind, ErrorKind::InvalidOutput, "{text:?}");
         }
         let forged = r#"{"ok": false, "error": {"kind": "timeout", "stage": "generate"}}"#;
-        assert_eq!(parse_case(forged, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        assert_eq!(parse_case(forged, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
         let huge = format!("{{\"ok\": true, \"case\": \"{}\"}}", "x".repeat(MAX_REPLY_BYTES));
-        assert_eq!(parse_case(&huge, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        assert_eq!(parse_case(&huge, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
         let deep = format!("{{\"ok\": true, \"prompt\": \"p\", \"case\": \"{}{}\"}}", "[".repeat(500), "]".repeat(500));
-        assert_eq!(parse_case(&deep, 1, false).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        assert_eq!(parse_case(&deep, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
     }
 
     #[test]
