@@ -261,38 +261,12 @@ impl Router {
                 record.completion_tokens = done.usage.completion_tokens as i64;
                 record.latency_ms = done.latency_ms;
                 record.attempts = done.attempts as i64;
-                if let Some(recorder) = &self.recorder {
-                    recorder.append(&CassetteEntry {
-                        key: key.to_owned(),
-                        role: self.role.to_owned(),
-                        model: self.model.clone(),
-                        prompt: prompt.to_owned(),
-                        content: done.content.clone(),
-                        reasoning: done.reasoning.clone(),
-                        prompt_tokens: done.usage.prompt_tokens,
-                        completion_tokens: done.usage.completion_tokens,
-                        error: None,
-                    });
-                }
             }
             Err(failure) => {
                 if endpoint_failure(&failure.error) {
                     // Nothing of the draft is wrong: stop, and let a resume
                     // make this call again when the endpoint answers.
                     return Err(self.halt(Stop::Endpoint(format!("the {} endpoint failed: {}", self.role, failure.error))));
-                }
-                if let Some(recorder) = &self.recorder {
-                    recorder.append(&CassetteEntry {
-                        key: key.to_owned(),
-                        role: self.role.to_owned(),
-                        model: self.model.clone(),
-                        prompt: prompt.to_owned(),
-                        content: String::new(),
-                        reasoning: None,
-                        prompt_tokens: 0,
-                        completion_tokens: 0,
-                        error: Some(failure.error.to_string()),
-                    });
                 }
                 record.status = "failed".into();
                 record.error = Some(failure.error.to_string());
@@ -305,6 +279,20 @@ impl Router {
                     .unwrap_or(0);
                 record.call_key = format!("{key}#failed-{nanos}");
             }
+        }
+        if let Some(recorder) = &self.recorder {
+            // Answers and requests refused for good, under the request's key.
+            recorder.append(&CassetteEntry {
+                key: key.to_owned(),
+                role: self.role.to_owned(),
+                model: self.model.clone(),
+                prompt: prompt.to_owned(),
+                content: record.content.clone().unwrap_or_default(),
+                reasoning: record.reasoning.clone(),
+                prompt_tokens: record.prompt_tokens as u64,
+                completion_tokens: record.completion_tokens as u64,
+                error: record.error.clone(),
+            });
         }
         Ok(Routed { record, answer, from_store: false })
     }
