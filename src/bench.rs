@@ -133,7 +133,15 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 7] = ["compile", "cold_start", "throughput", "workers", "audit", "solver", "campaign"];
+pub const NAMES: [&str; 7] = [
+    "compile",
+    "cold_start",
+    "throughput",
+    "workers",
+    "audit",
+    "solver",
+    "campaign",
+];
 
 #[derive(Debug, Default, Serialize)]
 pub struct BenchReport {
@@ -189,13 +197,18 @@ fn bench_compile() -> Result<Compile> {
     let second = open(dir.path(), 1)?;
     let loaded = second.component_source().clone();
     if compiled.cache_hit || !loaded.cache_hit {
-        bail!("the compile benchmark expected a miss then a hit in {}", dir.path().display());
+        bail!(
+            "the compile benchmark expected a miss then a hit in {}",
+            dir.path().display()
+        );
     }
     Ok(Compile {
         compile_ms: ms(compiled.elapsed),
         cache_load_ms: ms(loaded.elapsed),
         component_compressed_bytes: crate::sandbox::engine_component_len(),
-        artifact_bytes: std::fs::metadata(&loaded.path).map(|m| m.len()).unwrap_or(0),
+        artifact_bytes: std::fs::metadata(&loaded.path)
+            .map(|m| m.len())
+            .unwrap_or(0),
     })
 }
 
@@ -234,7 +247,10 @@ fn native(cases: u64) -> Result<(NativeResult, String)> {
     std::fs::write(dir.path().join("bootforge_base.py"), BASE)?;
     std::fs::write(dir.path().join("native.py"), NATIVE_RUNNER)?;
     std::fs::write(dir.path().join(PUZZLE_FILE), PUZZLE)?;
-    let version = Command::new("python3").arg("--version").output().context("running python3 --version")?;
+    let version = Command::new("python3")
+        .arg("--version")
+        .output()
+        .context("running python3 --version")?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
     let out = Command::new("python3")
         .arg(dir.path().join("native.py"))
@@ -246,14 +262,20 @@ fn native(cases: u64) -> Result<(NativeResult, String)> {
         .output()
         .context("running the native python3 loop")?;
     if !out.status.success() {
-        bail!("native python3 loop failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "native python3 loop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let result = serde_json::from_slice(&out.stdout).context("reading the native loop's result")?;
     Ok((result, version))
 }
 
 fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
-    let report = checked(sandbox.run_blocking(puzzle_spec(0..cases, Some(ANSWER))), "throughput")?;
+    let report = checked(
+        sandbox.run_blocking(puzzle_spec(0..cases, Some(ANSWER))),
+        "throughput",
+    )?;
     let sandbox_ms = report.timings.calls_us as f64 / 1e3;
     let sandbox_scores: Vec<f64> = report.cases().filter_map(|c| c.score).collect();
     let (native_ms, native_python) = match native(cases) {
@@ -286,11 +308,15 @@ fn batch(sandbox: &Sandbox, runs: usize, cases: u64) -> Result<f64> {
     let handles: Vec<_> = (0..runs as u64)
         .map(|i| {
             let sandbox = sandbox.clone();
-            std::thread::spawn(move || sandbox.run_blocking(puzzle_spec(i * cases..(i + 1) * cases, Some(ANSWER))))
+            std::thread::spawn(move || {
+                sandbox.run_blocking(puzzle_spec(i * cases..(i + 1) * cases, Some(ANSWER)))
+            })
         })
         .collect();
     for handle in handles {
-        let report = handle.join().map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))?;
+        let report = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))?;
         checked(report, "workers")?;
     }
     Ok((runs as u64 * cases) as f64 / started.elapsed().as_secs_f64())
@@ -322,13 +348,31 @@ fn bench_workers(cache_dir: &Path, runs: usize, cases: u64) -> Result<Workers> {
 /// check tests' bootcamps (good and broken, as a real corpus is).
 const CORPUS: [(&str, &str); 8] = [
     ("latin_square.py", PUZZLE),
-    ("arithmetic_chain.py", include_str!("../sandbox/examples/arithmetic_chain.py")),
+    (
+        "arithmetic_chain.py",
+        include_str!("../sandbox/examples/arithmetic_chain.py"),
+    ),
     ("good.py", include_str!("../tests/bootcamps/check/good.py")),
-    ("knapsack.py", include_str!("../tests/bootcamps/knapsack_compat.py")),
-    ("narrow.py", include_str!("../tests/bootcamps/check/narrow.py")),
-    ("accepts_empty.py", include_str!("../tests/bootcamps/check/accepts_empty.py")),
-    ("bad_reference.py", include_str!("../tests/bootcamps/check/bad_reference.py")),
-    ("crash_generator.py", include_str!("../tests/bootcamps/check/crash_generator.py")),
+    (
+        "knapsack.py",
+        include_str!("../tests/bootcamps/knapsack_compat.py"),
+    ),
+    (
+        "narrow.py",
+        include_str!("../tests/bootcamps/check/narrow.py"),
+    ),
+    (
+        "accepts_empty.py",
+        include_str!("../tests/bootcamps/check/accepts_empty.py"),
+    ),
+    (
+        "bad_reference.py",
+        include_str!("../tests/bootcamps/check/bad_reference.py"),
+    ),
+    (
+        "crash_generator.py",
+        include_str!("../tests/bootcamps/check/crash_generator.py"),
+    ),
 ];
 
 fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
@@ -341,14 +385,28 @@ fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
         std::fs::write(&path, format!("# corpus file {i}\n{source}"))?;
         paths.push(path);
     }
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let sandbox = open(cache_dir, jobs)?;
     let config = crate::evaluate::CheckConfig::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let started = Instant::now();
-    let reports = runtime.block_on(crate::evaluate::audit::audit(&sandbox, None, &paths, &config, jobs, &|_, _| {}));
+    let reports = runtime.block_on(crate::evaluate::audit::audit(
+        &sandbox,
+        None,
+        &paths,
+        &config,
+        jobs,
+        &|_, _| {},
+    ));
     let wall = started.elapsed().as_secs_f64();
-    let passed = reports.iter().filter(|r| r.verdict == crate::evaluate::Verdict::Pass).count();
+    let passed = reports
+        .iter()
+        .filter(|r| r.verdict == crate::evaluate::Verdict::Pass)
+        .count();
     Ok(Audit {
         files,
         cases_per_file: config.cases,
@@ -373,7 +431,9 @@ fn bench_solver(calls: usize) -> Result<SolverOverhead> {
     let mut config = crate::llm::EndpointConfig::new(server.base_url(), "bench");
     config.concurrency = concurrency;
     let model = std::sync::Arc::new(crate::llm::openai::OpenAiModel::new(config));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let (wall, mut latencies) = runtime.block_on(async {
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
@@ -407,8 +467,16 @@ fn bench_solver(calls: usize) -> Result<SolverOverhead> {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -464,8 +532,12 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         })
         .collect();
     let dir = tempfile::tempdir()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let sandbox = open(cache_dir, jobs)?;
     let (outcome, wall, rows) = runtime.block_on(async {
         let store = crate::store::Store::open(&dir.path().join("bench.db")).await?;
@@ -484,7 +556,10 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         Ok::<_, anyhow::Error>((outcome, wall, rows))
     })?;
     let requests = server.requests();
-    let author_calls = requests.iter().filter(|r| r.body["model"] == "bench-author").count();
+    let author_calls = requests
+        .iter()
+        .filter(|r| r.body["model"] == "bench-author")
+        .count();
     let solver_calls = requests.len() - author_calls;
     let waves = |calls: usize| (calls as f64 / concurrency as f64).ceil();
     let lat = latency.as_secs_f64();
@@ -500,7 +575,11 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         ratio_to_ideal: wall / ideal,
         author_calls,
         solver_calls,
-        accepted: outcome.tasks.iter().filter(|t| t.status == "accepted").count(),
+        accepted: outcome
+            .tasks
+            .iter()
+            .filter(|t| t.status == "accepted")
+            .count(),
         peak_rss_mib: peak_rss_mib(),
         rows_written: rows,
         rows_per_s: rows as f64 / wall,
@@ -514,10 +593,16 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
     if let Some(name) = only
         && !NAMES.contains(&name)
     {
-        bail!("no benchmark named {name:?}; the benchmarks are: {}", NAMES.join(", "));
+        bail!(
+            "no benchmark named {name:?}; the benchmarks are: {}",
+            NAMES.join(", ")
+        );
     }
     let want = |name: &str| only.is_none_or(|o| o == name);
-    let mut report = BenchReport { quick, ..BenchReport::default() };
+    let mut report = BenchReport {
+        quick,
+        ..BenchReport::default()
+    };
     if want("compile") {
         eprintln!("bench: compiling the component into an empty cache...");
         report.compile = Some(bench_compile()?);
@@ -533,7 +618,11 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
     }
     if want("workers") {
         eprintln!("bench: 1 worker against 2...");
-        report.workers = Some(if quick { bench_workers(cache_dir, 2, 20)? } else { bench_workers(cache_dir, 8, 250)? });
+        report.workers = Some(if quick {
+            bench_workers(cache_dir, 2, 20)?
+        } else {
+            bench_workers(cache_dir, 8, 250)?
+        });
     }
     if want("audit") {
         eprintln!("bench: audit of a generated corpus...");

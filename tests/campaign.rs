@@ -24,7 +24,11 @@ fn fenced(code: &str) -> FakeReply {
 pub fn author(req: &FakeRequest) -> FakeReply {
     let p = &req.prompt;
     if p.contains("Task id: digit-sum") {
-        if p.contains("# The current draft") { fenced(&bootcamp("digit_sum.py")) } else { fenced(&bootcamp("digit_sum_crash.py")) }
+        if p.contains("# The current draft") {
+            fenced(&bootcamp("digit_sum.py"))
+        } else {
+            fenced(&bootcamp("digit_sum_crash.py"))
+        }
     } else if p.contains("Task id: interval-merge") {
         fenced(&bootcamp("interval_merge.py"))
     } else if p.contains("Task id: addition") {
@@ -82,7 +86,14 @@ pub fn solver(req: &FakeRequest) -> FakeReply {
         if n % 2 == 0 { right } else { right + 3 }
     } else if let Some(rest) = p.split("What is ").nth(1) {
         let (a, rest) = rest.split_once(" + ").unwrap();
-        a.trim().parse::<i64>().unwrap() + rest.split('?').next().unwrap().trim().parse::<i64>().unwrap()
+        a.trim().parse::<i64>().unwrap()
+            + rest
+                .split('?')
+                .next()
+                .unwrap()
+                .trim()
+                .parse::<i64>()
+                .unwrap()
     } else {
         0
     };
@@ -91,7 +102,11 @@ pub fn solver(req: &FakeRequest) -> FakeReply {
 
 /// Author and solver on one server, told apart by the prompt.
 pub fn both(req: &FakeRequest) -> FakeReply {
-    if req.prompt.starts_with("You write bootcamps") { author(req) } else { solver(req) }
+    if req.prompt.starts_with("You write bootcamps") {
+        author(req)
+    } else {
+        solver(req)
+    }
 }
 
 pub struct Setup {
@@ -122,25 +137,51 @@ pub fn setup(server_url: &str, tasks: &[(&str, &str)], extra: &str) -> Setup {
 }
 
 pub const EXAMPLE_TASKS: [(&str, &str); 2] = [
-    ("digit-sum", include_str!("../prompts/example/tasks/digit-sum.md")),
-    ("interval-merge", include_str!("../prompts/example/tasks/interval-merge.md")),
+    (
+        "digit-sum",
+        include_str!("../prompts/example/tasks/digit-sum.md"),
+    ),
+    (
+        "interval-merge",
+        include_str!("../prompts/example/tasks/interval-merge.md"),
+    ),
 ];
 
 pub fn bootforge(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = bin().arg("--db").arg(db).args(args).env_remove("OPENAI_BASE_URL").env_remove("BOOTFORGE_DB").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let out = bin()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("BOOTFORGE_DB")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn last_json(stdout: &str) -> Value {
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 fn task<'a>(result: &'a Value, id: &str) -> &'a Value {
-    result["tasks"].as_array().unwrap().iter().find(|t| t["task"] == id).unwrap()
+    result["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == id)
+        .unwrap()
 }
 
 fn store(db: &Path) -> (tokio::runtime::Runtime, Store) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let store = rt.block_on(Store::open(db)).unwrap();
     (rt, store)
 }
@@ -149,41 +190,79 @@ fn store(db: &Path) -> (tokio::runtime::Runtime, Store) {
 fn a_crashing_draft_is_refined_with_its_traceback_and_accepted() {
     let server = FakeServer::start(both).unwrap();
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let result = last_json(&stdout);
     let id = result["campaign"].as_i64().unwrap();
     let interval = task(&result, "interval-merge");
-    assert_eq!((interval["status"].as_str(), interval["generation"].as_i64()), (Some("accepted"), Some(0)));
+    assert_eq!(
+        (interval["status"].as_str(), interval["generation"].as_i64()),
+        (Some("accepted"), Some(0))
+    );
     let digit = task(&result, "digit-sum");
-    assert_eq!((digit["status"].as_str(), digit["generation"].as_i64()), (Some("accepted"), Some(1)));
+    assert_eq!(
+        (digit["status"].as_str(), digit["generation"].as_i64()),
+        (Some("accepted"), Some(1))
+    );
     let accuracy = digit["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.03 && accuracy < 0.85, "{accuracy}");
 
     // The refine prompt carried the parent's code and its traceback.
-    let refines: Vec<FakeRequest> = server.requests().into_iter().filter(|r| r.prompt.contains("# The current draft")).collect();
+    let refines: Vec<FakeRequest> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.prompt.contains("# The current draft"))
+        .collect();
     assert!(!refines.is_empty());
-    assert!(refines[0].prompt.contains("ZeroDivisionError") && refines[0].prompt.contains("mean_digit"), "{}", refines[0].prompt);
+    assert!(
+        refines[0].prompt.contains("ZeroDivisionError") && refines[0].prompt.contains("mean_digit"),
+        "{}",
+        refines[0].prompt
+    );
     assert!(refines[0].prompt.contains("generate_failed"));
 
     // The lineage links the child to its crashed parent.
-    let (code, stdout, _) = bootforge(&s.db, &["lineage", "digit-sum", "--campaign", &id.to_string(), "--json"]);
+    let (code, stdout, _) = bootforge(
+        &s.db,
+        &[
+            "lineage",
+            "digit-sum",
+            "--campaign",
+            &id.to_string(),
+            "--json",
+        ],
+    );
     assert_eq!(code, 0);
     let lineage = last_json(&stdout);
     let drafts = lineage["drafts"].as_array().unwrap();
     let child = drafts.iter().find(|d| d["id"] == digit["draft"]).unwrap();
     let parent = drafts.iter().find(|d| d["id"] == child["parent"]).unwrap();
-    assert_eq!((child["generation"].as_i64(), parent["generation"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(
+        (child["generation"].as_i64(), parent["generation"].as_i64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(parent["verdict"], "fail");
     assert_eq!(child["verdict"], "pass");
-    let (_, tree, _) = bootforge(&s.db, &["lineage", "digit-sum", "--campaign", &id.to_string()]);
-    assert!(tree.contains("└─ #") && tree.contains("refine pass"), "{tree}");
+    let (_, tree, _) = bootforge(
+        &s.db,
+        &["lineage", "digit-sum", "--campaign", &id.to_string()],
+    );
+    assert!(
+        tree.contains("└─ #") && tree.contains("refine pass"),
+        "{tree}"
+    );
 
     // Status and list read the same store.
     let (code, stdout, _) = bootforge(&s.db, &["campaign", "status", &id.to_string(), "--json"]);
     assert_eq!(code, 0);
     let status = last_json(&stdout);
-    assert_eq!((status["status"].as_str(), status["accepted"].as_i64()), (Some("done"), Some(2)));
+    assert_eq!(
+        (status["status"].as_str(), status["accepted"].as_i64()),
+        (Some("done"), Some(2))
+    );
     let (_, list, _) = bootforge(&s.db, &["campaign", "list"]);
     assert!(list.contains("test") && list.contains("done"), "{list}");
 }
@@ -191,10 +270,16 @@ fn a_crashing_draft_is_refined_with_its_traceback_and_accepted() {
 #[test]
 fn the_band_decides_acceptance_and_garbage_is_not_code() {
     let server = FakeServer::start(both).unwrap();
-    let tasks = [("addition", "Add two three-digit numbers."), ("poetry", "Write a bootcamp about sonnets.")];
+    let tasks = [
+        ("addition", "Add two three-digit numbers."),
+        ("poetry", "Write a bootcamp about sonnets."),
+    ];
     // The solver is always right on additions: too easy, never accepted.
     let s = setup(server.base_url(), &tasks, "");
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 0, "{stderr}");
     let result = last_json(&stdout);
     let addition = task(&result, "addition");
@@ -208,20 +293,47 @@ fn the_band_decides_acceptance_and_garbage_is_not_code() {
     let id = result["campaign"].as_i64().unwrap();
     let drafts = rt.block_on(store.drafts(id, "poetry")).unwrap();
     assert!(drafts.iter().all(|d| d.status == "no_code"));
-    assert_eq!(drafts.iter().map(|d| d.generation).max(), Some(2), "fresh drafts each generation");
-    let asked = server.requests().iter().filter(|r| r.prompt.contains("Task id: poetry")).count();
-    assert_eq!(asked, drafts.len(), "each fresh draft is a call of its own, not a copy of an earlier answer");
+    assert_eq!(
+        drafts.iter().map(|d| d.generation).max(),
+        Some(2),
+        "fresh drafts each generation"
+    );
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.prompt.contains("Task id: poetry"))
+        .count();
+    assert_eq!(
+        asked,
+        drafts.len(),
+        "each fresh draft is a call of its own, not a copy of an earlier answer"
+    );
     let addition_drafts = rt.block_on(store.drafts(id, "addition")).unwrap();
-    assert!(addition_drafts.iter().any(|d| d.operator == "refine" && d.parent_id.is_some()));
+    assert!(
+        addition_drafts
+            .iter()
+            .any(|d| d.operator == "refine" && d.parent_id.is_some())
+    );
     // The refine prompt says why.
-    let refine = server.requests().into_iter().find(|r| r.prompt.contains("Task id: addition") && r.prompt.contains("# The current draft")).unwrap();
+    let refine = server
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.prompt.contains("Task id: addition") && r.prompt.contains("# The current draft")
+        })
+        .unwrap();
     assert!(refine.prompt.contains("too easy"), "{}", refine.prompt);
 
     // With a band that admits 1.0, the same drafts are accepted.
     let s = setup(server.base_url(), &tasks[..1], "");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace("solver_cases = 12", "solver_cases = 12\naccuracy_max = 1.0");
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("solver_cases = 12", "solver_cases = 12\naccuracy_max = 1.0");
     std::fs::write(&s.config, text).unwrap();
-    let (code, stdout, _) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let (code, stdout, _) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 0);
     assert_eq!(task(&last_json(&stdout), "addition")["status"], "accepted");
 }
@@ -229,24 +341,48 @@ fn the_band_decides_acceptance_and_garbage_is_not_code() {
 #[test]
 fn a_spent_budget_stops_the_campaign_cleanly() {
     let server = FakeServer::start(both).unwrap();
-    let s = setup(server.base_url(), &EXAMPLE_TASKS, "\n[budget]\nmax_llm_calls = 5\n");
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let s = setup(
+        server.base_url(),
+        &EXAMPLE_TASKS,
+        "\n[budget]\nmax_llm_calls = 5\n",
+    );
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 1, "{stdout}");
     let result = last_json(&stdout);
     assert_eq!(result["status"], "stopped");
-    assert!(result["reason"].as_str().unwrap().contains("budget"), "{result}");
+    assert!(
+        result["reason"].as_str().unwrap().contains("budget"),
+        "{result}"
+    );
     assert!(stderr.contains("campaign resume"), "{stderr}");
     let (rt, store) = store(&s.db);
     let id = result["campaign"].as_i64().unwrap();
     let usage = rt.block_on(store.usage(id)).unwrap();
     assert!(usage.llm_calls <= 5, "{usage:?}");
-    assert_eq!(server.requests().len() as i64, usage.llm_calls, "every request made is recorded");
+    assert_eq!(
+        server.requests().len() as i64,
+        usage.llm_calls,
+        "every request made is recorded"
+    );
     drop(store);
     // Resuming with the same budget stops at once; a raised one finishes.
     let (code, stdout, _) = bootforge(&s.db, &["campaign", "resume", &id.to_string(), "--json"]);
     assert_eq!(code, 1);
     assert_eq!(last_json(&stdout)["status"], "stopped");
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", &id.to_string(), "--json", "--max-llm-calls", "1000"]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &[
+            "campaign",
+            "resume",
+            &id.to_string(),
+            "--json",
+            "--max-llm-calls",
+            "1000",
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(last_json(&stdout)["status"], "done");
 }
@@ -254,21 +390,39 @@ fn a_spent_budget_stops_the_campaign_cleanly() {
 #[test]
 fn a_dead_endpoint_stops_the_campaign_and_resume_finishes_it() {
     // Nothing listens on this port yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/v1");
     let s = setup(&url, &EXAMPLE_TASKS[1..], "");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace("timeout_s = 5", "timeout_s = 1\nmax_retries = 1");
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("timeout_s = 5", "timeout_s = 1\nmax_retries = 1");
     std::fs::write(&s.config, text).unwrap();
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 1, "{stdout}");
     let result = last_json(&stdout);
     assert_eq!(result["status"], "stopped");
-    assert!(result["reason"].as_str().unwrap().contains("author endpoint failed"), "{result}");
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("author endpoint failed"),
+        "{result}"
+    );
     assert!(stderr.contains("check the endpoint"), "{stderr}");
     let id = result["campaign"].as_i64().unwrap().to_string();
     let (rt, store) = store(&s.db);
     let drafts = rt.block_on(store.drafts(1, "interval-merge")).unwrap();
-    assert!(drafts.iter().all(|d| d.status == "pending"), "no draft is blamed for the endpoint");
+    assert!(
+        drafts.iter().all(|d| d.status == "pending"),
+        "no draft is blamed for the endpoint"
+    );
     drop(store);
     // Resume with the answers available (a cassette recorded from a live
     // server: the stored config still names the dead URL).
@@ -276,12 +430,34 @@ fn a_dead_endpoint_stops_the_campaign_and_resume_finishes_it() {
     let cassette = tempfile::NamedTempFile::new().unwrap();
     {
         let s2 = setup(live.base_url(), &EXAMPLE_TASKS[1..], "");
-        let (code, _, _) = bootforge(&s2.db, &["campaign", "run", s2.config.to_str().unwrap(), "--record", cassette.path().to_str().unwrap()]);
+        let (code, _, _) = bootforge(
+            &s2.db,
+            &[
+                "campaign",
+                "run",
+                s2.config.to_str().unwrap(),
+                "--record",
+                cassette.path().to_str().unwrap(),
+            ],
+        );
         assert_eq!(code, 0);
     }
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", &id, "--json", "--replay", cassette.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &[
+            "campaign",
+            "resume",
+            &id,
+            "--json",
+            "--replay",
+            cassette.path().to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(task(&last_json(&stdout), "interval-merge")["status"], "accepted");
+    assert_eq!(
+        task(&last_json(&stdout), "interval-merge")["status"],
+        "accepted"
+    );
 }
 
 #[test]
@@ -301,20 +477,34 @@ fn llm_faults_are_retried_and_counted() {
     })
     .unwrap();
     let s = setup(server.base_url(), &EXAMPLE_TASKS[1..], "");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace("timeout_s = 5", "timeout_s = 1");
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("timeout_s = 5", "timeout_s = 1");
     std::fs::write(&s.config, text).unwrap();
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let result = last_json(&stdout);
     assert_eq!(task(&result, "interval-merge")["status"], "accepted");
     let (rt, store) = store(&s.db);
-    let calls = rt.block_on(store.calls(result["campaign"].as_i64().unwrap())).unwrap();
+    let calls = rt
+        .block_on(store.calls(result["campaign"].as_i64().unwrap()))
+        .unwrap();
     let authors: Vec<_> = calls.iter().filter(|c| c.role == "author").collect();
     assert!(authors.iter().all(|c| c.status == "ok"), "{authors:?}");
     assert!(authors.iter().any(|c| c.attempts >= 2), "{authors:?}");
-    assert!(calls.iter().any(|c| c.role == "solver" && c.attempts >= 2), "a hung solver request is retried");
+    assert!(
+        calls.iter().any(|c| c.role == "solver" && c.attempts >= 2),
+        "a hung solver request is retried"
+    );
     let total: i64 = calls.iter().map(|c| c.attempts).sum();
-    assert_eq!(total as usize, server.requests().len(), "every attempt is counted");
+    assert_eq!(
+        total as usize,
+        server.requests().len(),
+        "every attempt is counted"
+    );
 }
 
 #[test]
@@ -323,30 +513,83 @@ fn record_then_replay_gives_the_same_campaign_offline() {
     let first = {
         let server = FakeServer::start(both).unwrap();
         let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
-        let (code, stdout, _) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json", "--record", cassette.path().to_str().unwrap()]);
+        let (code, stdout, _) = bootforge(
+            &s.db,
+            &[
+                "campaign",
+                "run",
+                s.config.to_str().unwrap(),
+                "--json",
+                "--record",
+                cassette.path().to_str().unwrap(),
+            ],
+        );
         assert_eq!(code, 0);
         last_json(&stdout)
     };
     // The server is gone: everything comes from the cassette.
     let s = setup("http://127.0.0.1:9/v1", &EXAMPLE_TASKS, "");
-    let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json", "--replay", cassette.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &[
+            "campaign",
+            "run",
+            s.config.to_str().unwrap(),
+            "--json",
+            "--replay",
+            cassette.path().to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
     let second = last_json(&stdout);
     let strip = |v: &Value| -> Vec<(String, String, Option<i64>, Option<f64>)> {
-        v["tasks"].as_array().unwrap().iter().map(|t| (t["task"].as_str().unwrap().into(), t["status"].as_str().unwrap().into(), t["generation"].as_i64(), t["accuracy"].as_f64())).collect()
+        v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["task"].as_str().unwrap().into(),
+                    t["status"].as_str().unwrap().into(),
+                    t["generation"].as_i64(),
+                    t["accuracy"].as_f64(),
+                )
+            })
+            .collect()
     };
     assert_eq!(strip(&first), strip(&second));
     // A cassette that does not match the campaign stops it with a clear reason.
-    let s = setup("http://127.0.0.1:9/v1", &[("other", "Another task entirely.")], "");
-    let (code, stdout, _) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap(), "--json", "--replay", cassette.path().to_str().unwrap()]);
+    let s = setup(
+        "http://127.0.0.1:9/v1",
+        &[("other", "Another task entirely.")],
+        "",
+    );
+    let (code, stdout, _) = bootforge(
+        &s.db,
+        &[
+            "campaign",
+            "run",
+            s.config.to_str().unwrap(),
+            "--json",
+            "--replay",
+            cassette.path().to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 1);
-    assert!(last_json(&stdout)["reason"].as_str().unwrap().contains("cassette has no answer"));
+    assert!(
+        last_json(&stdout)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cassette has no answer")
+    );
 }
 
 #[test]
 fn kill_9_then_resume_finishes_without_repeating_calls() {
     // Slow answers, so the kill lands mid-campaign.
-    let server = FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(300), Box::new(both(req)))).unwrap();
+    let server =
+        FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(300), Box::new(both(req))))
+            .unwrap();
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
     let log = s.dir.path().join("child.log");
     let mut child = bin()
@@ -369,9 +612,15 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the campaign made no progress");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the campaign made no progress"
+        );
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the campaign ended ({status}) before it could be killed: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "the campaign ended ({status}) before it could be killed: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
     }
     child.kill().unwrap(); // SIGKILL
@@ -386,23 +635,46 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
     let (code, stdout, stderr) = bootforge(&s.db, &["campaign", "resume", "1", "--json"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let result = last_json(&stdout);
-    assert!(result["tasks"].as_array().unwrap().iter().all(|t| t["status"] == "accepted"), "{result}");
+    assert!(
+        result["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "accepted"),
+        "{result}"
+    );
 
     // No finished call was asked again: every request after the kill is
     // either a call recorded now or one that was in flight at the kill.
     let (rt, store) = store(&s.db);
     let after = rt.block_on(store.calls(1)).unwrap();
     let lost_in_flight = requests_before - before.len();
-    assert_eq!(server.requests().len(), after.len() + lost_in_flight, "a finished call was repeated");
-    assert!(after.len() > before.len(), "the resumed campaign did the rest");
+    assert_eq!(
+        server.requests().len(),
+        after.len() + lost_in_flight,
+        "a finished call was repeated"
+    );
+    assert!(
+        after.len() > before.len(),
+        "the resumed campaign did the rest"
+    );
     // No duplicate or half-written rows.
-    let counts: std::collections::HashMap<String, i64> = rt.block_on(store.table_counts()).unwrap().into_iter().collect();
+    let counts: std::collections::HashMap<String, i64> = rt
+        .block_on(store.table_counts())
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(counts["campaigns"], 1);
     assert_eq!(counts["tasks"], 2);
     assert_eq!(counts["llm_calls"] as usize, after.len());
     for task in ["digit-sum", "interval-merge"] {
         for d in rt.block_on(store.drafts(1, task)).unwrap() {
-            assert!(matches!(d.status.as_str(), "evaluated" | "no_code" | "llm_failed"), "draft {} left {}", d.id, d.status);
+            assert!(
+                matches!(d.status.as_str(), "evaluated" | "no_code" | "llm_failed"),
+                "draft {} left {}",
+                d.id,
+                d.status
+            );
             assert!(d.status != "evaluated" || d.verdict.is_some());
         }
     }
@@ -415,9 +687,15 @@ fn bad_configs_and_task_files_are_usage_errors() {
     assert_eq!(code, 2);
     assert!(stderr.contains("colour"), "{stderr}");
     let s = setup("http://127.0.0.1:9/v1", &EXAMPLE_TASKS, "");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace("tasks = \"tasks\"", "tasks = \"tasks.jsonl\"");
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace("tasks = \"tasks\"", "tasks = \"tasks.jsonl\"");
     std::fs::write(&s.config, text).unwrap();
-    std::fs::write(s.dir.path().join("tasks.jsonl"), "{\"id\": \"a\", \"description\": \"x\"}\nnot json\n").unwrap();
+    std::fs::write(
+        s.dir.path().join("tasks.jsonl"),
+        "{\"id\": \"a\", \"description\": \"x\"}\nnot json\n",
+    )
+    .unwrap();
     let (code, _, stderr) = bootforge(&s.db, &["campaign", "run", s.config.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("tasks.jsonl:2"), "{stderr}");
@@ -432,7 +710,10 @@ fn the_readme_command_runs_the_example_campaign_offline() {
     let db = dir.path().join("b.db");
     let (code, stdout, stderr) = bootforge(&db, &["campaign", "run"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("digit-sum") && stdout.contains("accepted"), "{stdout}");
+    assert!(
+        stdout.contains("digit-sum") && stdout.contains("accepted"),
+        "{stdout}"
+    );
 }
 
 /// Writes prompts/example/cassette.jsonl: the example campaign against the
@@ -446,14 +727,42 @@ fn record_example_cassette() {
     let dir = tempfile::tempdir().unwrap();
     let config = std::fs::read_to_string(repo_path("prompts/example/campaign.toml"))
         .unwrap()
-        .replace("model = \"example-author\"", &format!("model = \"example-author\"\nbase_url = \"{}\"", server.base_url()))
-        .replace("model = \"example-solver\"", &format!("model = \"example-solver\"\nbase_url = \"{}\"", server.base_url()))
-        .replace("tasks = \"tasks/\"", &format!("tasks = \"{}\"", repo_path("prompts/example/tasks").display()));
+        .replace(
+            "model = \"example-author\"",
+            &format!(
+                "model = \"example-author\"\nbase_url = \"{}\"",
+                server.base_url()
+            ),
+        )
+        .replace(
+            "model = \"example-solver\"",
+            &format!(
+                "model = \"example-solver\"\nbase_url = \"{}\"",
+                server.base_url()
+            ),
+        )
+        .replace(
+            "tasks = \"tasks/\"",
+            &format!(
+                "tasks = \"{}\"",
+                repo_path("prompts/example/tasks").display()
+            ),
+        );
     let path = dir.path().join("campaign.toml");
     std::fs::write(&path, config).unwrap();
     let cassette = repo_path("prompts/example/cassette.jsonl");
     std::fs::write(&cassette, "").unwrap();
     let db = dir.path().join("b.db");
-    let (code, stdout, stderr) = bootforge(&db, &["campaign", "run", path.to_str().unwrap(), "--json", "--record", cassette.to_str().unwrap()]);
+    let (code, stdout, stderr) = bootforge(
+        &db,
+        &[
+            "campaign",
+            "run",
+            path.to_str().unwrap(),
+            "--json",
+            "--record",
+            cassette.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }

@@ -22,7 +22,12 @@ fn inputs_hash() -> String {
                         stack.push(p);
                     }
                 } else if !name.ends_with(".pyc") {
-                    files.push(p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/"));
+                    files.push(
+                        p.strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
                 }
             }
         }
@@ -37,7 +42,11 @@ fn inputs_hash() -> String {
         digest.update(b"\0");
         digest.update(&data);
     }
-    digest.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -62,7 +71,11 @@ fn compiled_component_is_cached_and_a_corrupt_cache_is_recompiled() {
     let second = Sandbox::open(&options).unwrap();
     assert!(second.component_source().cache_hit);
     assert_eq!(second.component_source().path, path);
-    let report = second.run_blocking(util::spec(&util::read_bootcamp("knapsack_compat.py"), 0..1, None));
+    let report = second.run_blocking(util::spec(
+        &util::read_bootcamp("knapsack_compat.py"),
+        0..1,
+        None,
+    ));
     assert!(report.error.is_none(), "{:?}", report.error);
 
     // Replace the artifact the way a crashed or foreign writer could leave it
@@ -72,18 +85,42 @@ fn compiled_component_is_cached_and_a_corrupt_cache_is_recompiled() {
     std::fs::write(&garbage, b"not a compiled component").unwrap();
     std::fs::rename(&garbage, &path).unwrap();
     let third = Sandbox::open(&options).unwrap();
-    assert!(!third.component_source().cache_hit, "a corrupt artifact must be recompiled");
-    let report = third.run_blocking(util::spec(&util::read_bootcamp("knapsack_compat.py"), 0..1, None));
+    assert!(
+        !third.component_source().cache_hit,
+        "a corrupt artifact must be recompiled"
+    );
+    let report = third.run_blocking(util::spec(
+        &util::read_bootcamp("knapsack_compat.py"),
+        0..1,
+        None,
+    ));
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert!(Sandbox::open(&options).unwrap().component_source().cache_hit);
+    assert!(
+        Sandbox::open(&options)
+            .unwrap()
+            .component_source()
+            .cache_hit
+    );
 }
 
 #[test]
 fn info_reports_the_component_and_its_cache() {
-    let out = util::bin().args(["sandbox", "info", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = util::bin()
+        .args(["sandbox", "info", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["component_sha256"].as_str().unwrap().len(), 64);
     assert!(info["component_compressed_bytes"].as_u64().unwrap() > 1_000_000);
-    assert!(info["cache_file"].as_str().unwrap().starts_with(util::cache_dir().to_str().unwrap()));
+    assert!(
+        info["cache_file"]
+            .as_str()
+            .unwrap()
+            .starts_with(util::cache_dir().to_str().unwrap())
+    );
 }

@@ -23,7 +23,16 @@ fn each_seed_is_reproducible_on_its_own() {
     let alone = run(&source, 5..6, None);
     let from_long = &long.cases().last().unwrap().case;
     let from_alone = &alone.cases().next().unwrap().case;
-    for key in ["global", "system", "urandom", "uuid", "time", "monotonic", "perf", "set_order"] {
+    for key in [
+        "global",
+        "system",
+        "urandom",
+        "uuid",
+        "time",
+        "monotonic",
+        "perf",
+        "set_order",
+    ] {
         assert_eq!(from_long[key], from_alone[key], "{key}");
     }
 }
@@ -34,7 +43,8 @@ fn different_seeds_give_different_cases() {
     let report = run(&source, 0..4, None);
     let cases: Vec<&serde_json::Value> = report.cases().map(|c| &c.case).collect();
     for key in ["global", "system", "urandom", "uuid"] {
-        let distinct: std::collections::HashSet<String> = cases.iter().map(|c| c[key].to_string()).collect();
+        let distinct: std::collections::HashSet<String> =
+            cases.iter().map(|c| c[key].to_string()).collect();
         assert_eq!(distinct.len(), 4, "{key} should differ between seeds");
     }
     // The clock is virtual: it starts at the same instant for every case.
@@ -46,14 +56,31 @@ fn json_lines_are_byte_identical_across_processes() {
     let file = util::repo_path("tests/bootcamps/entropy.py");
     let run_once = || {
         let out = util::bin()
-            .args(["sandbox", "run", "--json", "--cases", "4", "--seed", "100", "--answer", "[answer]1[/answer]"])
+            .args([
+                "sandbox",
+                "run",
+                "--json",
+                "--cases",
+                "4",
+                "--seed",
+                "100",
+                "--answer",
+                "[answer]1[/answer]",
+            ])
             .arg(&file)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         // Everything but the summary, which carries timings.
-        text.lines().filter(|l| !l.starts_with("{\"summary\"")).map(str::to_owned).collect::<Vec<_>>()
+        text.lines()
+            .filter(|l| !l.starts_with("{\"summary\""))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
     };
     let first = run_once();
     assert_eq!(first.len(), 4);

@@ -5,14 +5,22 @@ use std::time::Duration;
 
 use bootforge::sandbox::{ErrorKind, Stage};
 
-use crate::util::{self, assert_sandbox_healthy, bootcamp_with_generator, read_bootcamp, run, sandbox};
+use crate::util::{
+    self, assert_sandbox_healthy, bootcamp_with_generator, read_bootcamp, run, sandbox,
+};
 
 /// Run a generator body and check the verdict `kind` (and Python type, when
 /// the verdict is an exception), then that the sandbox is still healthy.
 fn verdict(body: &str, kind: ErrorKind, exc_type: &str) -> bootforge::sandbox::RunError {
     let report = run(&bootcamp_with_generator(body), 0..1, None);
-    let err = report.error.unwrap_or_else(|| panic!("{body:?} should fail, gave {:?}", report.results));
-    assert_eq!((err.kind, err.stage), (kind, Stage::Generate), "{body}: {err:?}");
+    let err = report
+        .error
+        .unwrap_or_else(|| panic!("{body:?} should fail, gave {:?}", report.results));
+    assert_eq!(
+        (err.kind, err.stage),
+        (kind, Stage::Generate),
+        "{body}: {err:?}"
+    );
     assert_eq!(err.exc_type, exc_type, "{body}: {err:?}");
     assert_sandbox_healthy();
     err
@@ -57,7 +65,11 @@ hostile! {
 
 #[test]
 fn reading_stdin_gives_nothing() {
-    let report = run(&bootcamp_with_generator("return {'x': sys.stdin.read()}"), 0..1, None);
+    let report = run(
+        &bootcamp_with_generator("return {'x': sys.stdin.read()}"),
+        0..1,
+        None,
+    );
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(report.cases().next().unwrap().case["x"], "");
 }
@@ -67,8 +79,15 @@ fn deep_recursion_with_a_raised_limit_traps_without_killing_the_host() {
     let body = "sys.setrecursionlimit(10**6)\ndef f(n):\n    return 0 if n == 0 else 1 + f(n - 1)\nreturn {'x': f(10**6)}";
     let mut spec = util::spec(&bootcamp_with_generator(body), 0..1, None);
     spec.limits.timeout = Duration::from_secs(60);
-    let err = sandbox().run_blocking(spec).error.expect("a million frames must not fit");
-    assert_eq!((err.kind, err.stage), (ErrorKind::Trap, Stage::Generate), "{err:?}");
+    let err = sandbox()
+        .run_blocking(spec)
+        .error
+        .expect("a million frames must not fit");
+    assert_eq!(
+        (err.kind, err.stage),
+        (ErrorKind::Trap, Stage::Generate),
+        "{err:?}"
+    );
     assert!(err.message.contains("stack overflow"), "{}", err.message);
     assert_sandbox_healthy();
 }
@@ -92,8 +111,14 @@ fn exit_inside_verify_score_is_reported_at_verify() {
         ("import posix; posix._exit(0)", ErrorKind::Trap, ""),
     ] {
         let source = crate::util::bootcamp_with_verifier(exit);
-        let err = run(&source, 0..1, Some("[answer]1[/answer]")).error.expect(exit);
-        assert_eq!((err.kind, err.stage, err.exc_type.as_str()), (kind, Stage::Verify, exc), "{exit}");
+        let err = run(&source, 0..1, Some("[answer]1[/answer]"))
+            .error
+            .expect(exit);
+        assert_eq!(
+            (err.kind, err.stage, err.exc_type.as_str()),
+            (kind, Stage::Verify, exc),
+            "{exit}"
+        );
         assert_sandbox_healthy();
     }
 }
@@ -105,21 +130,34 @@ fn files_written_in_one_run_are_gone_in_the_next() {
     );
     let report = run(&writer, 0..1, None);
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.cases().next().unwrap().case["written"], serde_json::json!([]));
+    assert_eq!(
+        report.cases().next().unwrap().case["written"],
+        serde_json::json!([])
+    );
     let reader = bootcamp_with_generator(
         "return {'seen': [p for p in ('leak.txt', '/tmp/leak.txt', '/leak.txt') if os.path.exists(p)]}",
     );
     let report = run(&reader, 0..1, None);
-    assert_eq!(report.cases().next().unwrap().case["seen"], serde_json::json!([]));
+    assert_eq!(
+        report.cases().next().unwrap().case["seen"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
 fn globals_set_in_one_run_are_gone_in_the_next() {
-    let setter = bootcamp_with_generator("import builtins\nbuiltins.LEAKED = 42\nsys.modules['leaked_mod'] = sys\nreturn {}");
+    let setter = bootcamp_with_generator(
+        "import builtins\nbuiltins.LEAKED = 42\nsys.modules['leaked_mod'] = sys\nreturn {}",
+    );
     assert!(run(&setter, 0..1, None).error.is_none());
-    let reader = bootcamp_with_generator("import builtins\nreturn {'b': hasattr(builtins, 'LEAKED'), 'm': 'leaked_mod' in sys.modules}");
+    let reader = bootcamp_with_generator(
+        "import builtins\nreturn {'b': hasattr(builtins, 'LEAKED'), 'm': 'leaked_mod' in sys.modules}",
+    );
     let report = run(&reader, 0..1, None);
-    assert_eq!(report.cases().next().unwrap().case, serde_json::json!({"b": false, "m": false}));
+    assert_eq!(
+        report.cases().next().unwrap().case,
+        serde_json::json!({"b": false, "m": false})
+    );
 }
 
 #[test]
@@ -129,12 +167,19 @@ fn a_cheating_bootcamp_cannot_make_other_bootcamps_pass() {
     // Breaking builtins breaks its own run (random.seed needs isinstance):
     // reported as the exception it is, not as a crash of the harness.
     let err = report.error.expect("the cheater broke its own interpreter");
-    assert_eq!((err.kind, err.stage, err.exc_type.as_str()), (ErrorKind::Exception, Stage::Generate, "TypeError"));
+    assert_eq!(
+        (err.kind, err.stage, err.exc_type.as_str()),
+        (ErrorKind::Exception, Stage::Generate, "TypeError")
+    );
     let honest = read_bootcamp("knapsack_compat.py");
     let report = run(&honest, 0..3, Some("[answer]Z[/answer]"));
     assert!(report.error.is_none(), "{:?}", report.error);
     for case in report.cases() {
-        assert_eq!(case.score, Some(0.0), "the patched Basebootcamp leaked into a later run");
+        assert_eq!(
+            case.score,
+            Some(0.0),
+            "the patched Basebootcamp leaked into a later run"
+        );
     }
 }
 
@@ -142,14 +187,22 @@ fn a_cheating_bootcamp_cannot_make_other_bootcamps_pass() {
 fn the_environment_of_the_host_is_invisible() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("env.py");
-    std::fs::write(&file, bootcamp_with_generator("return {'env': dict(os.environ), 'argv': sys.argv}")).unwrap();
+    std::fs::write(
+        &file,
+        bootcamp_with_generator("return {'env': dict(os.environ), 'argv': sys.argv}"),
+    )
+    .unwrap();
     let out = util::bin()
         .env("BOOTFORGE_TEST_SECRET", "hunter2")
         .args(["sandbox", "run", "--json", "--cases", "1"])
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!stdout.contains("hunter2"));
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();

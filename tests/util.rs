@@ -92,7 +92,11 @@ pub fn spec(source: &str, seeds: std::ops::Range<u64>, answer: Option<&str>) -> 
 }
 
 pub fn quick_limits() -> Limits {
-    Limits { timeout: Duration::from_millis(1500), memory_bytes: 256 << 20, output_bytes: 64 << 10 }
+    Limits {
+        timeout: Duration::from_millis(1500),
+        memory_bytes: 256 << 20,
+        output_bytes: 64 << 10,
+    }
 }
 
 pub fn run(source: &str, seeds: std::ops::Range<u64>, answer: Option<&str>) -> RunReport {
@@ -107,7 +111,9 @@ pub fn bin() -> Command {
     // Fill the shared cache first, so concurrent binaries do not each compile.
     let _ = sandbox();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootforge"));
-    cmd.env_remove("BOOTFORGE_CACHE_DIR").arg("--cache-dir").arg(cache_dir());
+    cmd.env_remove("BOOTFORGE_CACHE_DIR")
+        .arg("--cache-dir")
+        .arg(cache_dir());
     cmd
 }
 
@@ -116,6 +122,10 @@ pub fn bin() -> Command {
 pub fn assert_sandbox_healthy() {
     let source = read_bootcamp("knapsack_compat.py");
     let report = run(&source, 0..2, Some("[answer]A[/answer]"));
-    assert!(report.error.is_none(), "a clean bootcamp failed after a hostile one: {:?}", report.error);
+    assert!(
+        report.error.is_none(),
+        "a clean bootcamp failed after a hostile one: {:?}",
+        report.error
+    );
     assert_eq!(report.cases().count(), 2);
 }

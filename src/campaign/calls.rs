@@ -26,7 +26,12 @@ pub fn call_key(role: &str, parts: &[&str]) -> String {
         digest.update(part.as_bytes());
         digest.update([0]);
     }
-    let hex: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{role}:{hex}")
 }
 
@@ -61,14 +66,16 @@ impl Replay {
             if line.trim().is_empty() {
                 continue;
             }
-            let entry: CassetteEntry = serde_json::from_str(line).map_err(|e| format!("{origin}:{}: {e}", index + 1))?;
+            let entry: CassetteEntry =
+                serde_json::from_str(line).map_err(|e| format!("{origin}:{}: {e}", index + 1))?;
             entries.insert(entry.key.clone(), entry);
         }
         Ok(Replay { entries })
     }
 
     pub fn load(path: &Path) -> Result<Replay, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read cassette {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read cassette {}: {e}", path.display()))?;
         Self::parse(&text, &path.display().to_string())
     }
 }
@@ -85,7 +92,9 @@ impl Recorder {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot write cassette {}: {e}", path.display()))?;
-        Ok(Recorder { file: Mutex::new(file) })
+        Ok(Recorder {
+            file: Mutex::new(file),
+        })
     }
 
     fn append(&self, entry: &CassetteEntry) {
@@ -134,7 +143,10 @@ impl Budget {
     }
 
     fn spend(&self, usage: Usage) {
-        self.tokens.fetch_add((usage.prompt_tokens + usage.completion_tokens) as i64, Ordering::Relaxed);
+        self.tokens.fetch_add(
+            (usage.prompt_tokens + usage.completion_tokens) as i64,
+            Ordering::Relaxed,
+        );
     }
 
     pub fn exhausted(&self) -> bool {
@@ -142,7 +154,10 @@ impl Budget {
     }
 
     pub fn spent(&self) -> (i64, i64) {
-        (self.calls.load(Ordering::Relaxed).min(self.max_calls), self.tokens.load(Ordering::Relaxed))
+        (
+            self.calls.load(Ordering::Relaxed).min(self.max_calls),
+            self.tokens.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -163,7 +178,13 @@ pub enum Stop {
 /// only a request the server understood and refused as such (400, 413, 422:
 /// too long, malformed) belongs to the draft.
 fn endpoint_failure(error: &LlmError) -> bool {
-    !matches!(error, LlmError::Refused { status: 400 | 413 | 422, .. })
+    !matches!(
+        error,
+        LlmError::Refused {
+            status: 400 | 413 | 422,
+            ..
+        }
+    )
 }
 
 /// The outcome of a routed call: the record to store and the answer.
@@ -204,11 +225,18 @@ impl Router {
                 let answer = Ok(Completion {
                     content: record.content.clone().unwrap_or_default(),
                     reasoning: record.reasoning.clone(),
-                    usage: Usage { prompt_tokens: record.prompt_tokens as u64, completion_tokens: record.completion_tokens as u64 },
+                    usage: Usage {
+                        prompt_tokens: record.prompt_tokens as u64,
+                        completion_tokens: record.completion_tokens as u64,
+                    },
                     attempts: record.attempts as u32,
                     latency_ms: record.latency_ms,
                 });
-                return Ok(Routed { record, answer, from_store: true });
+                return Ok(Routed {
+                    record,
+                    answer,
+                    from_store: true,
+                });
             }
             Ok(None) => {}
             Err(err) => return Err(self.halt(Stop::Store(err.to_string()))),
@@ -221,7 +249,10 @@ impl Router {
             Backend::Replay(replay) => match replay.entries.get(key) {
                 Some(e) if e.error.is_some() => (
                     Err(Failure {
-                        error: LlmError::Refused { status: 400, message: e.error.clone().unwrap_or_default() },
+                        error: LlmError::Refused {
+                            status: 400,
+                            message: e.error.clone().unwrap_or_default(),
+                        },
                         attempts: 1,
                     }),
                     "replayed",
@@ -230,7 +261,10 @@ impl Router {
                     Ok(Completion {
                         content: e.content.clone(),
                         reasoning: e.reasoning.clone(),
-                        usage: Usage { prompt_tokens: e.prompt_tokens, completion_tokens: e.completion_tokens },
+                        usage: Usage {
+                            prompt_tokens: e.prompt_tokens,
+                            completion_tokens: e.completion_tokens,
+                        },
                         attempts: 1,
                         latency_ms: 0.0,
                     }),
@@ -266,7 +300,10 @@ impl Router {
                 if endpoint_failure(&failure.error) {
                     // Nothing of the draft is wrong: stop, and let a resume
                     // make this call again when the endpoint answers.
-                    return Err(self.halt(Stop::Endpoint(format!("the {} endpoint failed: {}", self.role, failure.error))));
+                    return Err(self.halt(Stop::Endpoint(format!(
+                        "the {} endpoint failed: {}",
+                        self.role, failure.error
+                    ))));
                 }
                 record.status = "failed".into();
                 record.error = Some(failure.error.to_string());
@@ -294,7 +331,11 @@ impl Router {
                 error: record.error.clone(),
             });
         }
-        Ok(Routed { record, answer, from_store: false })
+        Ok(Routed {
+            record,
+            answer,
+            from_store: false,
+        })
     }
 }
 
@@ -317,13 +358,20 @@ impl ChatModel for DraftSolver {
         Box::pin(async move {
             let rendered = self
                 .template
-                .render(super::prompts::SOLVER, serde_json::json!({ "prompt": prompt }))
+                .render(
+                    super::prompts::SOLVER,
+                    serde_json::json!({ "prompt": prompt }),
+                )
                 .unwrap_or_else(|_| prompt.to_owned());
             let key = call_key("solver", &[&self.router.model, &self.draft_key, &rendered]);
             match self.router.call(&key, &rendered, Some(self.draft)).await {
                 Ok(routed) => {
                     if !routed.from_store
-                        && let Err(err) = self.router.store.record_call(self.router.campaign, &routed.record).await
+                        && let Err(err) = self
+                            .router
+                            .store
+                            .record_call(self.router.campaign, &routed.record)
+                            .await
                     {
                         self.router.halt(Stop::Store(err.to_string()));
                     }
@@ -331,7 +379,13 @@ impl ChatModel for DraftSolver {
                 }
                 Err(stop) => {
                     self.refused.store(true, Ordering::Relaxed);
-                    Err(Failure { error: LlmError::Refused { status: 0, message: format!("{stop:?}") }, attempts: 0 })
+                    Err(Failure {
+                        error: LlmError::Refused {
+                            status: 0,
+                            message: format!("{stop:?}"),
+                        },
+                        attempts: 0,
+                    })
                 }
             }
         })

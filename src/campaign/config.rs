@@ -61,7 +61,12 @@ pub struct EvolutionConfig {
 
 impl Default for EvolutionConfig {
     fn default() -> Self {
-        EvolutionConfig { drafts_per_task: 4, children_per_parent: 2, max_generations: 3, parents_per_generation: 2 }
+        EvolutionConfig {
+            drafts_per_task: 4,
+            children_per_parent: 2,
+            max_generations: 3,
+            parents_per_generation: 2,
+        }
     }
 }
 
@@ -78,7 +83,13 @@ pub struct SelftestConfig {
 
 impl Default for SelftestConfig {
     fn default() -> Self {
-        SelftestConfig { cases: 20, solver_cases: 40, accuracy_min: 0.03, accuracy_max: 0.85, timeout_ms: 10_000 }
+        SelftestConfig {
+            cases: 20,
+            solver_cases: 40,
+            accuracy_min: 0.03,
+            accuracy_max: 0.85,
+            timeout_ms: 10_000,
+        }
     }
 }
 
@@ -93,7 +104,10 @@ pub struct BudgetConfig {
 
 impl Default for BudgetConfig {
     fn default() -> Self {
-        BudgetConfig { max_llm_calls: 10_000, max_tokens: 50_000_000 }
+        BudgetConfig {
+            max_llm_calls: 10_000,
+            max_tokens: 50_000_000,
+        }
     }
 }
 
@@ -143,7 +157,10 @@ impl CampaignConfig {
         if let Some(dir) = &config.prompts
             && !dir.is_dir()
         {
-            return Err(format!("prompts = {:?}: no such directory (it holds templates overriding the embedded ones)", dir.display().to_string()));
+            return Err(format!(
+                "prompts = {:?}: no such directory (it holds templates overriding the embedded ones)",
+                dir.display().to_string()
+            ));
         }
         config.validate()?;
         Ok(config)
@@ -151,19 +168,30 @@ impl CampaignConfig {
 
     /// Read a config file.
     pub fn load(path: &Path) -> Result<CampaignConfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn validate(&self) -> Result<(), String> {
         let e = &self.evolution;
-        if e.drafts_per_task == 0 || e.children_per_parent == 0 || e.max_generations == 0 || e.parents_per_generation == 0 {
+        if e.drafts_per_task == 0
+            || e.children_per_parent == 0
+            || e.max_generations == 0
+            || e.parents_per_generation == 0
+        {
             return Err("evolution.drafts_per_task, children_per_parent, parents_per_generation and max_generations must be at least 1".into());
         }
         let s = &self.selftest;
-        if !(0.0..=1.0).contains(&s.accuracy_min) || !(0.0..=1.0).contains(&s.accuracy_max) || s.accuracy_min > s.accuracy_max {
-            return Err(format!("selftest: need 0 <= accuracy_min <= accuracy_max <= 1, got [{}, {}]", s.accuracy_min, s.accuracy_max));
+        if !(0.0..=1.0).contains(&s.accuracy_min)
+            || !(0.0..=1.0).contains(&s.accuracy_max)
+            || s.accuracy_min > s.accuracy_max
+        {
+            return Err(format!(
+                "selftest: need 0 <= accuracy_min <= accuracy_max <= 1, got [{}, {}]",
+                s.accuracy_min, s.accuracy_max
+            ));
         }
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
@@ -173,7 +201,9 @@ impl CampaignConfig {
                 return Err(format!("{role}.model is required"));
             }
             if r.concurrency == 0 || !(r.timeout_s > 0.0) {
-                return Err(format!("{role}.concurrency and {role}.timeout_s must be positive"));
+                return Err(format!(
+                    "{role}.concurrency and {role}.timeout_s must be positive"
+                ));
             }
         }
         if self.task_concurrency == 0 {
@@ -192,7 +222,8 @@ mod tests {
         let c = CampaignConfig::parse("name = \"k\"\ntasks = \"t/\"\n[author]\nmodel = \"a\"\n[evolution]\nmax_generations = 5\n", Path::new("/cfg")).unwrap();
         assert_eq!(c.name, "k");
         assert_eq!(c.tasks, PathBuf::from("/cfg/t/"));
-        let err = CampaignConfig::parse("prompts = \"/no/such/prompts\"\n", Path::new("/")).unwrap_err();
+        let err =
+            CampaignConfig::parse("prompts = \"/no/such/prompts\"\n", Path::new("/")).unwrap_err();
         assert!(err.contains("/no/such/prompts"), "{err}");
         assert_eq!(c.author.model, "a");
         assert_eq!(c.author.concurrency, 16);
@@ -203,11 +234,16 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = CampaignConfig::parse("[evolution]\ndrafts_per_tsk = 3\n", Path::new(".")).unwrap_err();
+        let err =
+            CampaignConfig::parse("[evolution]\ndrafts_per_tsk = 3\n", Path::new(".")).unwrap_err();
         assert!(err.contains("drafts_per_tsk"), "{err}");
         let err = CampaignConfig::parse("colour = 1\n", Path::new(".")).unwrap_err();
         assert!(err.contains("colour"), "{err}");
-        let err = CampaignConfig::parse("[selftest]\naccuracy_min = 0.9\naccuracy_max = 0.1\n", Path::new(".")).unwrap_err();
+        let err = CampaignConfig::parse(
+            "[selftest]\naccuracy_min = 0.9\naccuracy_max = 0.1\n",
+            Path::new("."),
+        )
+        .unwrap_err();
         assert!(err.contains("accuracy_min"), "{err}");
     }
 }

@@ -48,21 +48,44 @@ fn better(a: &DraftRow, b: &DraftRow, band: (f64, f64)) -> std::cmp::Ordering {
 
 /// The best evaluated draft.
 pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
-    drafts.iter().filter(|d| d.status == "evaluated").max_by(|a, b| better(a, b, band)).map(|d| d.id)
+    drafts
+        .iter()
+        .filter(|d| d.status == "evaluated")
+        .max_by(|a, b| better(a, b, band))
+        .map(|d| d.id)
 }
 
 pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
-    if let Some(accepted) = drafts.iter().filter(|d| d.verdict.as_deref() == Some("pass")).map(|d| d.id).min() {
+    if let Some(accepted) = drafts
+        .iter()
+        .filter(|d| d.verdict.as_deref() == Some("pass"))
+        .map(|d| d.id)
+        .min()
+    {
         return Next::Accepted(accepted);
     }
-    let call: Vec<i64> = drafts.iter().filter(|d| d.status == "pending").map(|d| d.id).collect();
-    let evaluate: Vec<i64> = drafts.iter().filter(|d| d.status == "drafted").map(|d| d.id).collect();
+    let call: Vec<i64> = drafts
+        .iter()
+        .filter(|d| d.status == "pending")
+        .map(|d| d.id)
+        .collect();
+    let evaluate: Vec<i64> = drafts
+        .iter()
+        .filter(|d| d.status == "drafted")
+        .map(|d| d.id)
+        .collect();
     if !call.is_empty() || !evaluate.is_empty() {
         return Next::Work { call, evaluate };
     }
     let Some(generation) = drafts.iter().map(|d| d.generation).max() else {
         return Next::Create(
-            (0..evo.drafts_per_task as i64).map(|sample| Planned { generation: 0, sample, parent: None }).collect(),
+            (0..evo.drafts_per_task as i64)
+                .map(|sample| Planned {
+                    generation: 0,
+                    sample,
+                    parent: None,
+                })
+                .collect(),
         );
     };
     let next = generation + 1;
@@ -80,14 +103,24 @@ pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> N
     if candidates.is_empty() {
         // Nothing loaded: draft afresh.
         return Next::Create(
-            (0..evo.drafts_per_task as i64).map(|sample| Planned { generation: next, sample, parent: None }).collect(),
+            (0..evo.drafts_per_task as i64)
+                .map(|sample| Planned {
+                    generation: next,
+                    sample,
+                    parent: None,
+                })
+                .collect(),
         );
     }
     Next::Create(
         candidates
             .iter()
             .flat_map(|p| {
-                (0..evo.children_per_parent as i64).map(move |sample| Planned { generation: next, sample, parent: Some(p.id) })
+                (0..evo.children_per_parent as i64).map(move |sample| Planned {
+                    generation: next,
+                    sample,
+                    parent: Some(p.id),
+                })
             })
             .collect(),
     )
@@ -118,7 +151,9 @@ pub fn extract_code(response: &str) -> Option<String> {
     let mut rest = text;
     while let Some(start) = rest.find("```") {
         let after = &rest[start + 3..];
-        let Some(newline) = after.find('\n') else { break };
+        let Some(newline) = after.find('\n') else {
+            break;
+        };
         let lang = after[..newline].trim().to_lowercase();
         let body = &after[newline + 1..];
         let Some(end) = body.find("```") else { break };
@@ -131,7 +166,11 @@ pub fn extract_code(response: &str) -> Option<String> {
     if let Some(code) = blocks.iter().rev().find(|b| is_bootcamp(b)) {
         return Some(code.trim_end().to_owned() + "\n");
     }
-    if let Some(code) = blocks.iter().max_by_key(|b| b.len()).filter(|b| b.contains("def ")) {
+    if let Some(code) = blocks
+        .iter()
+        .max_by_key(|b| b.len())
+        .filter(|b| b.contains("def "))
+    {
         return Some(code.trim_end().to_owned() + "\n");
     }
     let bare = text.trim();
@@ -145,7 +184,16 @@ pub fn extract_code(response: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn d(id: i64, generation: i64, parent: Option<i64>, status: &str, verdict: Option<&str>, stage: Option<i64>, loaded: Option<bool>, accuracy: Option<f64>) -> DraftRow {
+    fn d(
+        id: i64,
+        generation: i64,
+        parent: Option<i64>,
+        status: &str,
+        verdict: Option<&str>,
+        stage: Option<i64>,
+        loaded: Option<bool>,
+        accuracy: Option<f64>,
+    ) -> DraftRow {
         DraftRow {
             id,
             task_id: "t".into(),
@@ -167,50 +215,181 @@ mod tests {
         }
     }
 
-    const EVO: EvolutionConfig = EvolutionConfig { drafts_per_task: 3, children_per_parent: 2, max_generations: 3, parents_per_generation: 1 };
+    const EVO: EvolutionConfig = EvolutionConfig {
+        drafts_per_task: 3,
+        children_per_parent: 2,
+        max_generations: 3,
+        parents_per_generation: 1,
+    };
     const BAND: (f64, f64) = (0.03, 0.85);
 
     #[test]
     fn a_new_task_samples_generation_zero() {
-        let Next::Create(planned) = decide(&[], &EVO, BAND) else { panic!() };
+        let Next::Create(planned) = decide(&[], &EVO, BAND) else {
+            panic!()
+        };
         assert_eq!(planned.len(), 3);
-        assert!(planned.iter().all(|p| p.generation == 0 && p.parent.is_none()));
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.generation == 0 && p.parent.is_none())
+        );
     }
 
     #[test]
     fn pending_and_drafted_drafts_are_worked_on_first() {
-        let drafts = [d(1, 0, None, "pending", None, None, None, None), d(2, 0, None, "drafted", None, None, None, None), d(3, 0, None, "evaluated", Some("fail"), Some(2), Some(true), None)];
-        assert_eq!(decide(&drafts, &EVO, BAND), Next::Work { call: vec![1], evaluate: vec![2] });
+        let drafts = [
+            d(1, 0, None, "pending", None, None, None, None),
+            d(2, 0, None, "drafted", None, None, None, None),
+            d(
+                3,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(2),
+                Some(true),
+                None,
+            ),
+        ];
+        assert_eq!(
+            decide(&drafts, &EVO, BAND),
+            Next::Work {
+                call: vec![1],
+                evaluate: vec![2]
+            }
+        );
     }
 
     #[test]
     fn the_first_passing_draft_ends_the_task() {
-        let drafts = [d(4, 0, None, "evaluated", Some("pass"), Some(7), Some(true), Some(0.5)), d(5, 0, None, "pending", None, None, None, None)];
+        let drafts = [
+            d(
+                4,
+                0,
+                None,
+                "evaluated",
+                Some("pass"),
+                Some(7),
+                Some(true),
+                Some(0.5),
+            ),
+            d(5, 0, None, "pending", None, None, None, None),
+        ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
     }
 
     #[test]
     fn parents_are_the_best_loaded_drafts() {
         let drafts = [
-            d(1, 0, None, "evaluated", Some("fail"), Some(1), Some(false), None),
-            d(2, 0, None, "evaluated", Some("fail"), Some(6), Some(true), Some(0.97)),
-            d(3, 0, None, "evaluated", Some("fail"), Some(6), Some(true), Some(0.90)),
+            d(
+                1,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(1),
+                Some(false),
+                None,
+            ),
+            d(
+                2,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(6),
+                Some(true),
+                Some(0.97),
+            ),
+            d(
+                3,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(6),
+                Some(true),
+                Some(0.90),
+            ),
             d(4, 0, None, "no_code", None, None, None, None),
         ];
-        let Next::Create(planned) = decide(&drafts, &EVO, BAND) else { panic!() };
-        assert_eq!(planned, vec![Planned { generation: 1, sample: 0, parent: Some(3) }, Planned { generation: 1, sample: 1, parent: Some(3) }]);
+        let Next::Create(planned) = decide(&drafts, &EVO, BAND) else {
+            panic!()
+        };
+        assert_eq!(
+            planned,
+            vec![
+                Planned {
+                    generation: 1,
+                    sample: 0,
+                    parent: Some(3)
+                },
+                Planned {
+                    generation: 1,
+                    sample: 1,
+                    parent: Some(3)
+                }
+            ]
+        );
         // Nothing loaded: fresh drafts.
-        let none = [d(1, 0, None, "evaluated", Some("fail"), Some(1), Some(false), None), d(2, 0, None, "llm_failed", None, None, None, None)];
-        let Next::Create(planned) = decide(&none, &EVO, BAND) else { panic!() };
-        assert!(planned.len() == 3 && planned.iter().all(|p| p.parent.is_none() && p.generation == 1));
+        let none = [
+            d(
+                1,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(1),
+                Some(false),
+                None,
+            ),
+            d(2, 0, None, "llm_failed", None, None, None, None),
+        ];
+        let Next::Create(planned) = decide(&none, &EVO, BAND) else {
+            panic!()
+        };
+        assert!(
+            planned.len() == 3
+                && planned
+                    .iter()
+                    .all(|p| p.parent.is_none() && p.generation == 1)
+        );
     }
 
     #[test]
     fn out_of_generations_the_best_draft_is_named() {
         let drafts = [
-            d(1, 0, None, "evaluated", Some("fail"), Some(3), Some(true), None),
-            d(2, 1, Some(1), "evaluated", Some("fail"), Some(6), Some(true), Some(0.9)),
-            d(3, 2, Some(2), "evaluated", Some("fail"), Some(5), Some(true), None),
+            d(
+                1,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(3),
+                Some(true),
+                None,
+            ),
+            d(
+                2,
+                1,
+                Some(1),
+                "evaluated",
+                Some("fail"),
+                Some(6),
+                Some(true),
+                Some(0.9),
+            ),
+            d(
+                3,
+                2,
+                Some(2),
+                "evaluated",
+                Some("fail"),
+                Some(5),
+                Some(true),
+                None,
+            ),
         ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Rejected(Some(2)));
     }
@@ -230,14 +409,26 @@ mod tests {
         assert_eq!(a, b);
         let mut other = drafts[1].clone();
         other.sample = 1;
-        let drafts2 = [drafts[0].clone(), other, drafts[2].clone(), drafts[3].clone()];
-        assert_ne!(logical_key(&drafts2, &drafts2[2]), logical_key(&drafts2, &drafts2[3]));
+        let drafts2 = [
+            drafts[0].clone(),
+            other,
+            drafts[2].clone(),
+            drafts[3].clone(),
+        ];
+        assert_ne!(
+            logical_key(&drafts2, &drafts2[2]),
+            logical_key(&drafts2, &drafts2[3])
+        );
     }
 
     #[test]
     fn code_is_extracted_from_answers() {
         let answer = "<think>```python\nnot this\n```</think>Here:\n```python\nimport re\n```\nand\n```python\nfrom bootcamp import Basebootcamp\nclass A(Basebootcamp):\n    def case_generator(self):\n        return {}\n```\n";
-        assert!(extract_code(answer).unwrap().starts_with("from bootcamp import Basebootcamp\nclass A"));
+        assert!(
+            extract_code(answer)
+                .unwrap()
+                .starts_with("from bootcamp import Basebootcamp\nclass A")
+        );
         assert_eq!(extract_code("I cannot help with that."), None);
         let bare = "from bootcamp import Basebootcamp\nclass A(Basebootcamp):\n    def case_generator(self):\n        return {}";
         assert!(extract_code(bare).is_some());

@@ -74,7 +74,12 @@ pub struct Engines {
 }
 
 /// Start a campaign: store it and its tasks, then run it.
-pub async fn start(engines: Engines, config: CampaignConfig, config_path: Option<String>, tasks: Vec<Task>) -> Result<CampaignOutcome> {
+pub async fn start(
+    engines: Engines,
+    config: CampaignConfig,
+    config_path: Option<String>,
+    tasks: Vec<Task>,
+) -> Result<CampaignOutcome> {
     let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
     let config_json = serde_json::to_string(&config)?;
     let rows: Vec<(String, Option<String>, String, String)> = tasks
@@ -84,20 +89,25 @@ pub async fn start(engines: Engines, config: CampaignConfig, config_path: Option
             (t.id.clone(), t.title.clone(), t.description.clone(), extra.to_string())
         })
         .collect();
-    let id = engines.store.create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows).await?;
+    let id = engines
+        .store
+        .create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows)
+        .await?;
     drive(engines, id, config, prompts).await
 }
 
 /// Resume a stored campaign where it stopped.
 pub async fn resume(engines: Engines, id: i64) -> Result<CampaignOutcome> {
-    let row = engines
-        .store
-        .campaign(id)
-        .await?
-        .with_context(|| format!("no campaign {id} in this database (see `bootforge campaign list`)"))?;
-    let config: CampaignConfig = serde_json::from_str(&row.config_json).context("reading the stored campaign configuration")?;
+    let row = engines.store.campaign(id).await?.with_context(|| {
+        format!("no campaign {id} in this database (see `bootforge campaign list`)")
+    })?;
+    let config: CampaignConfig = serde_json::from_str(&row.config_json)
+        .context("reading the stored campaign configuration")?;
     let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
-    engines.store.set_campaign_status(id, "running", None).await?;
+    engines
+        .store
+        .set_campaign_status(id, "running", None)
+        .await?;
     drive(engines, id, config, prompts).await
 }
 
@@ -107,7 +117,10 @@ fn check_config(config: &CampaignConfig) -> CheckConfig {
         solver_cases: config.selftest.solver_cases,
         accuracy_min: config.selftest.accuracy_min,
         accuracy_max: config.selftest.accuracy_max,
-        limits: Limits { timeout: Duration::from_millis(config.selftest.timeout_ms), ..Limits::default() },
+        limits: Limits {
+            timeout: Duration::from_millis(config.selftest.timeout_ms),
+            ..Limits::default()
+        },
         ..CheckConfig::default()
     }
 }
@@ -123,9 +136,18 @@ struct Shared {
     solver: Arc<Router>,
 }
 
-async fn drive(engines: Engines, id: i64, config: CampaignConfig, prompts: Prompts) -> Result<CampaignOutcome> {
+async fn drive(
+    engines: Engines,
+    id: i64,
+    config: CampaignConfig,
+    prompts: Prompts,
+) -> Result<CampaignOutcome> {
     let spent = engines.store.usage(id).await?;
-    let budget = Arc::new(Budget::new(spent, config.budget.max_llm_calls, config.budget.max_tokens));
+    let budget = Arc::new(Budget::new(
+        spent,
+        config.budget.max_llm_calls,
+        config.budget.max_tokens,
+    ));
     let router = |role: &'static str, model: &str, backend| {
         Arc::new(Router {
             role,
@@ -206,16 +228,37 @@ async fn drive(engines: Engines, id: i64, config: CampaignConfig, prompts: Promp
     };
     let tasks = shared.store.tasks(id).await?;
     let finished = tasks.iter().all(|t| t.status != "running");
-    let status = if finished && reason.is_none() { "done" } else { "stopped" };
-    shared.store.set_campaign_status(id, status, reason.as_deref()).await?;
+    let status = if finished && reason.is_none() {
+        "done"
+    } else {
+        "stopped"
+    };
+    shared
+        .store
+        .set_campaign_status(id, status, reason.as_deref())
+        .await?;
     let hint = match &stop {
-        Some(Stop::Budget) => Some(format!("raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N`")),
-        Some(Stop::Replay(_)) => Some(format!("resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`")),
-        Some(Stop::Endpoint(_)) => Some(format!("check the endpoint (URL, model, key), then `bootforge campaign resume {id}`")),
-        Some(Stop::Store(_)) | None if status == "stopped" => Some(format!("`bootforge campaign resume {id}` continues it")),
+        Some(Stop::Budget) => Some(format!(
+            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N`"
+        )),
+        Some(Stop::Replay(_)) => Some(format!(
+            "resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`"
+        )),
+        Some(Stop::Endpoint(_)) => Some(format!(
+            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}`"
+        )),
+        Some(Stop::Store(_)) | None if status == "stopped" => {
+            Some(format!("`bootforge campaign resume {id}` continues it"))
+        }
         _ => None,
     };
-    Ok(CampaignOutcome { campaign: id, status: status.into(), reason, hint, tasks: outcomes(&shared.store, id, &tasks).await? })
+    Ok(CampaignOutcome {
+        campaign: id,
+        status: status.into(),
+        reason,
+        hint,
+        tasks: outcomes(&shared.store, id, &tasks).await?,
+    })
 }
 
 /// The outcome of each task as stored.
@@ -241,7 +284,10 @@ fn stopped(shared: &Shared) -> bool {
 }
 
 async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
-    let band = (shared.config.selftest.accuracy_min, shared.config.selftest.accuracy_max);
+    let band = (
+        shared.config.selftest.accuracy_min,
+        shared.config.selftest.accuracy_max,
+    );
     loop {
         if stopped(shared) {
             return Ok(());
@@ -249,11 +295,23 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
         let drafts = shared.store.drafts(shared.campaign, &task.id).await?;
         match decide(&drafts, &shared.config.evolution, band) {
             Next::Accepted(draft) => {
-                shared.store.set_task_status(shared.campaign, &task.id, "accepted", Some(draft), Some(draft)).await?;
+                shared
+                    .store
+                    .set_task_status(
+                        shared.campaign,
+                        &task.id,
+                        "accepted",
+                        Some(draft),
+                        Some(draft),
+                    )
+                    .await?;
                 return Ok(());
             }
             Next::Rejected(best) => {
-                shared.store.set_task_status(shared.campaign, &task.id, "rejected", None, best).await?;
+                shared
+                    .store
+                    .set_task_status(shared.campaign, &task.id, "rejected", None, best)
+                    .await?;
                 return Ok(());
             }
             Next::Create(planned) => {
@@ -262,7 +320,11 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                     let parent = plan.parent.and_then(|p| drafts.iter().find(|d| d.id == p));
                     let (operator, template, prompt) = match parent {
                         None => ("draft", prompts::DRAFT, draft_prompt(shared, &task)?),
-                        Some(parent) => ("refine", prompts::REFINE, refine_prompt(shared, &task, parent).await?),
+                        Some(parent) => (
+                            "refine",
+                            prompts::REFINE,
+                            refine_prompt(shared, &task, parent).await?,
+                        ),
                     };
                     batch.push(NewDraft {
                         campaign_id: shared.campaign,
@@ -282,9 +344,24 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 shared.store.insert_drafts(&batch).await?;
             }
             Next::Work { call, evaluate } => {
-                let calls = call.iter().map(|&id| author_call(shared, &drafts, drafts.iter().find(|d| d.id == id).expect("listed")));
-                let evals = evaluate.iter().map(|&id| evaluate_draft(shared, &drafts, drafts.iter().find(|d| d.id == id).expect("listed")));
-                let (a, b) = tokio::join!(futures::future::join_all(calls), futures::future::join_all(evals));
+                let calls = call.iter().map(|&id| {
+                    author_call(
+                        shared,
+                        &drafts,
+                        drafts.iter().find(|d| d.id == id).expect("listed"),
+                    )
+                });
+                let evals = evaluate.iter().map(|&id| {
+                    evaluate_draft(
+                        shared,
+                        &drafts,
+                        drafts.iter().find(|d| d.id == id).expect("listed"),
+                    )
+                });
+                let (a, b) = tokio::join!(
+                    futures::future::join_all(calls),
+                    futures::future::join_all(evals)
+                );
                 for result in a.into_iter().chain(b) {
                     result?;
                 }
@@ -321,8 +398,16 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// The refine prompt: the parent's code and its concrete failures, capped.
-async fn refine_prompt(shared: &Shared, task: &TaskRow, parent: &crate::store::DraftRow) -> Result<String> {
-    let stored = shared.store.evaluation_report(parent.id).await?.unwrap_or_default();
+async fn refine_prompt(
+    shared: &Shared,
+    task: &TaskRow,
+    parent: &crate::store::DraftRow,
+) -> Result<String> {
+    let stored = shared
+        .store
+        .evaluation_report(parent.id)
+        .await?
+        .unwrap_or_default();
     let report: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
     let mut failures = Vec::new();
     let mut traceback = None;
@@ -332,7 +417,11 @@ async fn refine_prompt(shared: &Shared, task: &TaskRow, parent: &crate::store::D
             continue;
         }
         let mut evidence = finding["evidence"].clone();
-        if let Some(tb) = evidence.get("traceback").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        if let Some(tb) = evidence
+            .get("traceback")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
             traceback.get_or_insert_with(|| clip(tb, 3000));
         }
         if let Some(map) = evidence.as_object_mut() {
@@ -371,13 +460,28 @@ async fn refine_prompt(shared: &Shared, task: &TaskRow, parent: &crate::store::D
         .map_err(anyhow::Error::msg)
 }
 
-async fn author_call(shared: &Shared, drafts: &[crate::store::DraftRow], draft: &crate::store::DraftRow) -> Result<()> {
+async fn author_call(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Result<()> {
     // The draft's logical identity is in the key: a fresh draft in a later
     // generation has the same prompt as one in generation 0, and two parents
     // with the same code give their children the same prompt; each is still
     // a call of its own.
-    let key = call_key("author", &[&draft.model, &decide::logical_key(drafts, draft), &draft.prompt]);
-    let routed = match shared.author.call(&key, &draft.prompt, Some(draft.id)).await {
+    let key = call_key(
+        "author",
+        &[
+            &draft.model,
+            &decide::logical_key(drafts, draft),
+            &draft.prompt,
+        ],
+    );
+    let routed = match shared
+        .author
+        .call(&key, &draft.prompt, Some(draft.id))
+        .await
+    {
         Ok(r) => r,
         Err(_) => return Ok(()), // the router recorded why; the campaign stops
     };
@@ -385,9 +489,23 @@ async fn author_call(shared: &Shared, drafts: &[crate::store::DraftRow], draft: 
         Ok(done) => {
             let response = done.graded_text();
             let code = decide::extract_code(&done.content);
-            shared.store.complete_draft(shared.campaign, draft.id, &response, code.as_deref(), &routed.record).await?;
+            shared
+                .store
+                .complete_draft(
+                    shared.campaign,
+                    draft.id,
+                    &response,
+                    code.as_deref(),
+                    &routed.record,
+                )
+                .await?;
         }
-        Err(_) => shared.store.fail_draft(shared.campaign, draft.id, &routed.record).await?,
+        Err(_) => {
+            shared
+                .store
+                .fail_draft(shared.campaign, draft.id, &routed.record)
+                .await?
+        }
     }
     Ok(())
 }
@@ -395,7 +513,12 @@ async fn author_call(shared: &Shared, drafts: &[crate::store::DraftRow], draft: 
 fn furthest_stage(report: &CheckReport) -> i64 {
     let mut reached = 0;
     for stage in CheckStage::ALL {
-        match report.stages.iter().find(|s| s.stage == stage).map(|s| s.status) {
+        match report
+            .stages
+            .iter()
+            .find(|s| s.stage == stage)
+            .map(|s| s.status)
+        {
             Some(StageStatus::Failed) | None => break,
             Some(_) => reached += 1,
         }
@@ -403,9 +526,16 @@ fn furthest_stage(report: &CheckReport) -> i64 {
     reached
 }
 
-async fn evaluate_draft(shared: &Shared, drafts: &[crate::store::DraftRow], draft: &crate::store::DraftRow) -> Result<()> {
+async fn evaluate_draft(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
-    let draft_key = call_key("draft", &[&decide::logical_key(drafts, draft), &draft.prompt]);
+    let draft_key = call_key(
+        "draft",
+        &[&decide::logical_key(drafts, draft), &draft.prompt],
+    );
     let draft_solver = Arc::new(DraftSolver {
         router: shared.solver.clone(),
         draft: draft.id,
@@ -416,9 +546,16 @@ async fn evaluate_draft(shared: &Shared, drafts: &[crate::store::DraftRow], draf
     let solver: Arc<dyn crate::llm::ChatModel> = draft_solver.clone();
     // Named by the draft's logical identity, not its row id: tracebacks end up
     // in refine prompts, which must not depend on the order rows were made.
-    let file = format!("{}-g{}-s{}.py", draft.task_id, draft.generation, draft.sample);
-    let report = crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
-    if draft_solver.refused.load(std::sync::atomic::Ordering::Relaxed) {
+    let file = format!(
+        "{}-g{}-s{}.py",
+        draft.task_id, draft.generation, draft.sample
+    );
+    let report =
+        crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
+    if draft_solver
+        .refused
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
         // A solver call was refused (budget, cassette, endpoint): the
         // evaluation is incomplete, so it is not stored; resume redoes it,
         // with the solver calls already made served from the store.
@@ -428,12 +565,36 @@ async fn evaluate_draft(shared: &Shared, drafts: &[crate::store::DraftRow], draf
         .metrics
         .solver
         .as_ref()
-        .map(|s| s.attempts.iter().map(|a| (a.seed as i64, a.prompt.clone(), a.response.clone(), a.score, a.error.clone())).collect())
+        .map(|s| {
+            s.attempts
+                .iter()
+                .map(|a| {
+                    (
+                        a.seed as i64,
+                        a.prompt.clone(),
+                        a.response.clone(),
+                        a.score,
+                        a.error.clone(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    let loaded = report.stages.iter().any(|s| s.stage == CheckStage::Load && s.status == StageStatus::Passed);
-    let main = report.findings.iter().find(|f| f.severity == Severity::Error).map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
+    let loaded = report
+        .stages
+        .iter()
+        .any(|s| s.stage == CheckStage::Load && s.status == StageStatus::Passed);
+    let main = report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+        .map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
     let record = EvaluationRecord {
-        verdict: if report.verdict == Verdict::Pass { "pass".into() } else { "fail".into() },
+        verdict: if report.verdict == Verdict::Pass {
+            "pass".into()
+        } else {
+            "fail".into()
+        },
         furthest_stage: furthest_stage(&report),
         loaded,
         accuracy: report.metrics.solver.as_ref().map(|s| s.accuracy),

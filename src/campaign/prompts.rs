@@ -29,7 +29,16 @@ pub const EXAMPLE: &str = include_str!("../../sandbox/examples/arithmetic_chain.
 fn supplied(name: &str) -> &'static [&'static str] {
     match name {
         DRAFT => &["interface", "example", "task"],
-        REFINE => &["interface", "example", "task", "parent_code", "failures", "traceback", "sample", "notes"],
+        REFINE => &[
+            "interface",
+            "example",
+            "task",
+            "parent_code",
+            "failures",
+            "traceback",
+            "sample",
+            "notes",
+        ],
         _ => &["prompt"],
     }
 }
@@ -47,17 +56,22 @@ impl Prompts {
         if let Some(dir) = dir
             && !dir.is_dir()
         {
-            return Err(format!("the prompts directory {} does not exist", dir.display()));
+            return Err(format!(
+                "the prompts directory {} does not exist",
+                dir.display()
+            ));
         }
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         let mut sources = BTreeMap::new();
         for (name, embedded) in EMBEDDED {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
-                Some(path) => std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
                 None => embedded.to_owned(),
             };
-            env.add_template_owned(name, text.clone()).map_err(|e| format!("template {name}: {e}"))?;
+            env.add_template_owned(name, text.clone())
+                .map_err(|e| format!("template {name}: {e}"))?;
             sources.insert(name, text);
         }
         let prompts = Prompts { env, sources };
@@ -69,8 +83,11 @@ impl Prompts {
         for name in [DRAFT, REFINE, SOLVER] {
             let template = self.env.get_template(name).map_err(|e| e.to_string())?;
             let known: HashSet<&str> = supplied(name).iter().copied().collect();
-            let mut missing: Vec<String> =
-                template.undeclared_variables(false).into_iter().filter(|v| !known.contains(v.as_str())).collect();
+            let mut missing: Vec<String> = template
+                .undeclared_variables(false)
+                .into_iter()
+                .filter(|v| !known.contains(v.as_str()))
+                .collect();
             missing.sort();
             if !missing.is_empty() {
                 return Err(format!(
@@ -86,12 +103,19 @@ impl Prompts {
     /// Render `name` with `context`.
     pub fn render<S: Serialize>(&self, name: &str, context: S) -> Result<String, String> {
         let template = self.env.get_template(name).map_err(|e| e.to_string())?;
-        template.render(context).map_err(|e| format!("rendering {name}: {e}"))
+        template
+            .render(context)
+            .map_err(|e| format!("rendering {name}: {e}"))
     }
 
     /// SHA-256 of a template's text (stored with every draft).
     pub fn sha(&self, name: &str) -> String {
-        let digest = Sha256::digest(self.sources.get(name).map(String::as_bytes).unwrap_or_default());
+        let digest = Sha256::digest(
+            self.sources
+                .get(name)
+                .map(String::as_bytes)
+                .unwrap_or_default(),
+        );
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -108,15 +132,25 @@ mod tests {
             .render(DRAFT, json!({"interface": "SPEC", "example": "EX", "task": {"id": "t", "title": null, "description": "Do it.", "examples": null, "reference_solution": null}}))
             .unwrap();
         assert!(text.contains("SPEC") && text.contains("Do it.") && text.contains("Task id: t"));
-        assert_eq!(p.render(SOLVER, json!({"prompt": "Q?"})).unwrap().trim(), "Q?");
+        assert_eq!(
+            p.render(SOLVER, json!({"prompt": "Q?"})).unwrap().trim(),
+            "Q?"
+        );
         assert_eq!(p.sha(DRAFT).len(), 16);
     }
 
     #[test]
     fn an_unsupplied_variable_is_an_error_at_load() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(SOLVER), "{{ prompt }} {{ temperature_hint }}").unwrap();
+        std::fs::write(
+            dir.path().join(SOLVER),
+            "{{ prompt }} {{ temperature_hint }}",
+        )
+        .unwrap();
         let err = Prompts::load(Some(dir.path())).err().unwrap();
-        assert!(err.contains("solver.md.j2") && err.contains("temperature_hint"), "{err}");
+        assert!(
+            err.contains("solver.md.j2") && err.contains("temperature_hint"),
+            "{err}"
+        );
     }
 }

@@ -25,62 +25,109 @@ pub struct Task {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Load the tasks at `path`, sorted by id; duplicates and bad ids are errors.
 pub fn load(path: &Path) -> Result<Vec<Task>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read tasks at {}: {e}", path.display()))?;
-    let mut tasks = if meta.is_dir() { load_dir(path)? } else { load_jsonl(path)? };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read tasks at {}: {e}", path.display()))?;
+    let mut tasks = if meta.is_dir() {
+        load_dir(path)?
+    } else {
+        load_jsonl(path)?
+    };
     tasks.sort_by(|a, b| a.id.cmp(&b.id));
     for pair in tasks.windows(2) {
         if pair[0].id == pair[1].id {
-            return Err(format!("{}: task id {:?} appears twice", path.display(), pair[0].id));
+            return Err(format!(
+                "{}: task id {:?} appears twice",
+                path.display(),
+                pair[0].id
+            ));
         }
     }
     if tasks.is_empty() {
-        return Err(format!("{}: no tasks (a directory of .md files or a .jsonl file)", path.display()));
+        return Err(format!(
+            "{}: no tasks (a directory of .md files or a .jsonl file)",
+            path.display()
+        ));
     }
     Ok(tasks)
 }
 
 fn load_dir(dir: &Path) -> Result<Vec<Task>, String> {
     let mut tasks = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("md") {
             continue;
         }
-        let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+        let id = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
         if !valid_id(&id) {
-            return Err(format!("{}: the file name must be a task id (letters, digits, - _ .)", path.display()));
+            return Err(format!(
+                "{}: the file name must be a task id (letters, digits, - _ .)",
+                path.display()
+            ));
         }
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
         if text.trim().is_empty() {
             return Err(format!("{}: empty task description", path.display()));
         }
-        let title = text.lines().find(|l| l.starts_with("# ")).map(|l| l[2..].trim().to_owned());
-        tasks.push(Task { id, description: text.trim().to_owned(), title, examples: None, reference_solution: None, tags: vec![] });
+        let title = text
+            .lines()
+            .find(|l| l.starts_with("# "))
+            .map(|l| l[2..].trim().to_owned());
+        tasks.push(Task {
+            id,
+            description: text.trim().to_owned(),
+            title,
+            examples: None,
+            reference_solution: None,
+            tags: vec![],
+        });
     }
     Ok(tasks)
 }
 
 fn load_jsonl(path: &Path) -> Result<Vec<Task>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     let mut tasks = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let task: Task = serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), index + 1))?;
+        let task: Task = serde_json::from_str(line)
+            .map_err(|e| format!("{}:{}: {e}", path.display(), index + 1))?;
         if !valid_id(&task.id) {
-            return Err(format!("{}:{}: task id {:?} must be letters, digits, - _ . (at most 128)", path.display(), index + 1, task.id));
+            return Err(format!(
+                "{}:{}: task id {:?} must be letters, digits, - _ . (at most 128)",
+                path.display(),
+                index + 1,
+                task.id
+            ));
         }
         if task.description.trim().is_empty() {
-            return Err(format!("{}:{}: empty description", path.display(), index + 1));
+            return Err(format!(
+                "{}:{}: empty description",
+                path.display(),
+                index + 1
+            ));
         }
         tasks.push(task);
     }
@@ -98,14 +145,24 @@ mod tests {
         std::fs::write(dir.path().join("a_task.md"), "Do a.").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let tasks = load(dir.path()).unwrap();
-        assert_eq!(tasks.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["a_task", "b-task"]);
+        assert_eq!(
+            tasks.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            vec!["a_task", "b-task"]
+        );
         assert_eq!(tasks[1].title.as_deref(), Some("Bee"));
 
         let file = dir.path().join("t.jsonl");
         std::fs::write(&file, "{\"id\": \"x\", \"description\": \"d\", \"tags\": [\"k\"]}\n\n{\"id\": \"y\", \"descripton\": \"d\"}\n").unwrap();
         let err = load(&file).unwrap_err();
-        assert!(err.contains("t.jsonl:3") && err.contains("descripton"), "{err}");
-        std::fs::write(&file, "{\"id\": \"x\", \"description\": \"d\"}\n{\"id\": \"x\", \"description\": \"e\"}\n").unwrap();
+        assert!(
+            err.contains("t.jsonl:3") && err.contains("descripton"),
+            "{err}"
+        );
+        std::fs::write(
+            &file,
+            "{\"id\": \"x\", \"description\": \"d\"}\n{\"id\": \"x\", \"description\": \"e\"}\n",
+        )
+        .unwrap();
         assert!(load(&file).unwrap_err().contains("twice"));
     }
 }

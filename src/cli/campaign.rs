@@ -19,8 +19,14 @@ use crate::store::Store;
 /// The example campaign run on embedded defaults.
 const EXAMPLE_CONFIG: &str = include_str!("../../prompts/example/campaign.toml");
 const EXAMPLE_TASKS: [(&str, &str); 2] = [
-    ("digit-sum", include_str!("../../prompts/example/tasks/digit-sum.md")),
-    ("interval-merge", include_str!("../../prompts/example/tasks/interval-merge.md")),
+    (
+        "digit-sum",
+        include_str!("../../prompts/example/tasks/digit-sum.md"),
+    ),
+    (
+        "interval-merge",
+        include_str!("../../prompts/example/tasks/interval-merge.md"),
+    ),
 ];
 /// Example model traffic for the example campaign (scripted, not from a real
 /// model): what `campaign run` replays when no endpoint is configured.
@@ -34,7 +40,12 @@ pub struct DbArgs {
 
 impl DbArgs {
     fn path(&self) -> PathBuf {
-        self.db.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("bootforge").join("bootforge.db"))
+        self.db.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("bootforge")
+                .join("bootforge.db")
+        })
     }
 }
 
@@ -106,7 +117,9 @@ fn endpoint(role: &RoleConfig) -> EndpointConfig {
         role.base_url.clone()
     };
     let mut config = EndpointConfig::new(base, role.model.clone());
-    config.api_key = std::env::var(&role.api_key_env).ok().filter(|k| !k.is_empty());
+    config.api_key = std::env::var(&role.api_key_env)
+        .ok()
+        .filter(|k| !k.is_empty());
     config.concurrency = role.concurrency;
     config.timeout = Duration::from_secs_f64(role.timeout_s.min(86_400.0));
     config.max_retries = role.max_retries;
@@ -116,7 +129,11 @@ fn endpoint(role: &RoleConfig) -> EndpointConfig {
 }
 
 /// Where answers come from: a cassette, or each role's live endpoint.
-fn backends(config: &CampaignConfig, traffic: &TrafficArgs, default_replay: Option<&str>) -> Result<(Backend, Backend, Option<Arc<Recorder>>), String> {
+fn backends(
+    config: &CampaignConfig,
+    traffic: &TrafficArgs,
+    default_replay: Option<&str>,
+) -> Result<(Backend, Backend, Option<Arc<Recorder>>), String> {
     let replay = match (&traffic.replay, default_replay) {
         (Some(path), _) => Some(Replay::load(path)?),
         (None, Some(text)) => Some(Replay::parse(text, "the embedded example cassette")?),
@@ -129,7 +146,11 @@ fn backends(config: &CampaignConfig, traffic: &TrafficArgs, default_replay: Opti
     Ok(match replay {
         Some(replay) => {
             let replay = Arc::new(replay);
-            (Backend::Replay(replay.clone()), Backend::Replay(replay), recorder)
+            (
+                Backend::Replay(replay.clone()),
+                Backend::Replay(replay),
+                recorder,
+            )
         }
         None => (
             Backend::Live(Arc::new(OpenAiModel::new(endpoint(&config.author)))),
@@ -147,7 +168,10 @@ fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
         .map(|(id, text)| Task {
             id: (*id).into(),
             description: text.trim().into(),
-            title: text.lines().find(|l| l.starts_with("# ")).map(|l| l[2..].trim().to_owned()),
+            title: text
+                .lines()
+                .find(|l| l.starts_with("# "))
+                .map(|l| l[2..].trim().to_owned()),
             examples: None,
             reference_solution: None,
             tags: vec![],
@@ -162,7 +186,11 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         Err(code) => return code,
     };
     match cmd {
-        CampaignCommand::Run { config, traffic, json } => {
+        CampaignCommand::Run {
+            config,
+            traffic,
+            json,
+        } => {
             let (config, tasks, path, default_replay) = match &config {
                 Some(path) => {
                     let config = match CampaignConfig::load(path) {
@@ -181,7 +209,9 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                         Err(msg) => return usage(format!("the embedded example campaign: {msg}")),
                     };
                     // Live against an endpoint when one is configured.
-                    let replay = std::env::var_os("OPENAI_BASE_URL").is_none().then_some(EXAMPLE_CASSETTE);
+                    let replay = std::env::var_os("OPENAI_BASE_URL")
+                        .is_none()
+                        .then_some(EXAMPLE_CASSETTE);
                     (config, tasks, None, replay)
                 }
             };
@@ -196,9 +226,18 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 Ok(e) => e,
                 Err(code) => return code,
             };
-            finish(rt.block_on(campaign::start(engines, config, path, tasks)), json)
+            finish(
+                rt.block_on(campaign::start(engines, config, path, tasks)),
+                json,
+            )
         }
-        CampaignCommand::Resume { id, max_llm_calls, max_tokens, traffic, json } => {
+        CampaignCommand::Resume {
+            id,
+            max_llm_calls,
+            max_tokens,
+            traffic,
+            json,
+        } => {
             let store = match rt.block_on(Store::open(&db.path())) {
                 Ok(s) => s,
                 Err(err) => {
@@ -208,7 +247,12 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             };
             let row = match rt.block_on(store.campaign(id)) {
                 Ok(Some(row)) => row,
-                Ok(None) => return usage(format!("no campaign {id} in {} (see `bootforge campaign list`)", db.path().display())),
+                Ok(None) => {
+                    return usage(format!(
+                        "no campaign {id} in {} (see `bootforge campaign list`)",
+                        db.path().display()
+                    ));
+                }
                 Err(err) => {
                     report_error(&err);
                     return exit::FAILED;
@@ -216,7 +260,11 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             };
             let mut config: CampaignConfig = match serde_json::from_str(&row.config_json) {
                 Ok(c) => c,
-                Err(err) => return usage(format!("campaign {id}'s stored configuration is unreadable: {err}")),
+                Err(err) => {
+                    return usage(format!(
+                        "campaign {id}'s stored configuration is unreadable: {err}"
+                    ));
+                }
             };
             if max_llm_calls.is_some() || max_tokens.is_some() {
                 config.budget.max_llm_calls = max_llm_calls.unwrap_or(config.budget.max_llm_calls);
@@ -227,7 +275,9 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     return exit::FAILED;
                 }
             }
-            let default_replay = (row.config_path.is_none() && std::env::var_os("OPENAI_BASE_URL").is_none()).then_some(EXAMPLE_CASSETTE);
+            let default_replay = (row.config_path.is_none()
+                && std::env::var_os("OPENAI_BASE_URL").is_none())
+            .then_some(EXAMPLE_CASSETTE);
             let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
                 Ok(b) => b,
                 Err(msg) => return usage(msg),
@@ -255,7 +305,14 @@ async fn engines(
         exit::FAILED
     })?;
     let sandbox = open_sandbox(cache_dir, None)?;
-    Ok(Engines { store, sandbox, author, solver, recorder, progress: true })
+    Ok(Engines {
+        store,
+        sandbox,
+        author,
+        solver,
+        recorder,
+        progress: true,
+    })
 }
 
 fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
@@ -279,11 +336,18 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
     if let Some(hint) = &outcome.hint {
         eprintln!("to continue: {hint}");
     }
-    if outcome.status == "done" { exit::OK } else { exit::FAILED }
+    if outcome.status == "done" {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
 }
 
 fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
-    out.line(format!("{:<24} {:<9} {:>6} {:>4} {:>8}", "task", "status", "draft", "gen", "accuracy"));
+    out.line(format!(
+        "{:<24} {:<9} {:>6} {:>4} {:>8}",
+        "task", "status", "draft", "gen", "accuracy"
+    ));
     for t in tasks {
         out.line(format!(
             "{:<24} {:<9} {:>6} {:>4} {:>8}",
@@ -299,7 +363,10 @@ fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
 async fn open_store(db: &DbArgs) -> Result<Store, u8> {
     let path = db.path();
     if !path.exists() {
-        return Err(usage(format!("no database at {} (run a campaign first, or pass --db)", path.display())));
+        return Err(usage(format!(
+            "no database at {} (run a campaign first, or pass --db)",
+            path.display()
+        )));
     }
     Store::open(&path).await.map_err(|err| {
         report_error(&err);
@@ -320,7 +387,10 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
                 None => anyhow::bail!("the database holds no campaign"),
             },
         };
-        let row = store.campaign(id).await?.ok_or_else(|| anyhow::anyhow!("no campaign {id}"))?;
+        let row = store
+            .campaign(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no campaign {id}"))?;
         let tasks = store.tasks(id).await?;
         let outcomes = campaign::outcomes(&store, id, &tasks).await?;
         let usage = store.usage(id).await?;
@@ -369,7 +439,10 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
         if json {
             out.line(json!({"campaign": c.id, "name": c.name, "status": c.status, "created_at": c.created_at}));
         } else {
-            out.line(format!("{:>4}  {:<24} {:<8} {}", c.id, c.name, c.status, c.created_at));
+            out.line(format!(
+                "{:>4}  {:<24} {:<8} {}",
+                c.id, c.name, c.status, c.created_at
+            ));
         }
     }
     exit::OK

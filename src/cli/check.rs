@@ -23,7 +23,12 @@ pub struct SolverArgs {
     #[arg(long, value_name = "MODEL")]
     model: Option<String>,
     /// OpenAI-compatible API base of the solver.
-    #[arg(long, value_name = "URL", env = "OPENAI_BASE_URL", default_value = "https://api.openai.com/v1")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
     base_url: String,
     /// Environment variable holding the API key (none needed for local servers).
     #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
@@ -52,15 +57,26 @@ pub struct SolverArgs {
 
 impl SolverArgs {
     fn model(&self) -> Result<Option<Arc<dyn ChatModel>>, String> {
-        let Some(model) = &self.model else { return Ok(None) };
-        if !(self.request_timeout_s > 0.0 && self.request_timeout_s <= 86_400.0) || self.concurrency == 0 {
-            return Err("--request-timeout-s must be between 0 and 86400 and --concurrency positive".into());
+        let Some(model) = &self.model else {
+            return Ok(None);
+        };
+        if !(self.request_timeout_s > 0.0 && self.request_timeout_s <= 86_400.0)
+            || self.concurrency == 0
+        {
+            return Err(
+                "--request-timeout-s must be between 0 and 86400 and --concurrency positive".into(),
+            );
         }
         if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
-            return Err(format!("--base-url must be an http:// or https:// URL, got {:?}", self.base_url));
+            return Err(format!(
+                "--base-url must be an http:// or https:// URL, got {:?}",
+                self.base_url
+            ));
         }
         let mut config = EndpointConfig::new(self.base_url.clone(), model.clone());
-        config.api_key = std::env::var(&self.api_key_env).ok().filter(|k| !k.is_empty());
+        config.api_key = std::env::var(&self.api_key_env)
+            .ok()
+            .filter(|k| !k.is_empty());
         config.concurrency = self.concurrency;
         config.timeout = Duration::from_secs_f64(self.request_timeout_s);
         config.max_retries = self.max_retries;
@@ -107,7 +123,11 @@ pub struct CheckArgs {
 impl CheckArgs {
     fn config(&self) -> Result<CheckConfig, String> {
         let params = json_object(&self.params, "--params", r#"{"size": 5}"#)?;
-        let score_flags = json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0.1}"#)?;
+        let score_flags = json_object(
+            &self.score_flags,
+            "--score-flags",
+            r#"{"format_score": 0.1}"#,
+        )?;
         if self.cases == 0 || self.cases > 100_000 {
             return Err("--cases must be between 1 and 100000".into());
         }
@@ -137,7 +157,8 @@ impl CheckArgs {
             think: self.solver.think,
             limits: Limits {
                 timeout: Duration::from_millis(self.timeout_ms),
-                memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+                memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
                 ..Limits::default()
             },
             ..CheckConfig::default()
@@ -193,14 +214,20 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
         Err(code) => return code,
     };
     let file = cmd.file.display().to_string();
-    let report = runtime.block_on(crate::evaluate::check(&sandbox, solver, &file, &source, &config));
+    let report = runtime.block_on(crate::evaluate::check(
+        &sandbox, solver, &file, &source, &config,
+    ));
     let mut out = Out::new();
     if cmd.json {
         out.line(serde_json::to_string(&report).unwrap_or_default());
     } else {
         render_report(&mut out, &report);
     }
-    if report.verdict == Verdict::Pass { exit::OK } else { exit::FAILED }
+    if report.verdict == Verdict::Pass {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
 }
 
 fn clip_line(text: &str, max: usize) -> String {
@@ -218,13 +245,38 @@ fn render_report(out: &mut Out, report: &CheckReport) {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
     };
-    let class = report.class.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+    let class = report
+        .class
+        .as_deref()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
     out.line(format!("{verdict}  {}{class}", report.file));
     for finding in &report.findings {
-        let mark = if finding.severity == Severity::Error { "✗" } else { "!" };
-        out.line(format!("  {mark} {:<16} {}: {}", finding.stage.as_str(), finding.kind, clip_line(&finding.message, 160)));
+        let mark = if finding.severity == Severity::Error {
+            "✗"
+        } else {
+            "!"
+        };
+        out.line(format!(
+            "  {mark} {:<16} {}: {}",
+            finding.stage.as_str(),
+            finding.kind,
+            clip_line(&finding.message, 160)
+        ));
         if let Some(map) = finding.evidence.as_object() {
-            for key in ["seed", "junk", "answer", "score", "case", "first", "second", "response", "traceback", "line", "text"] {
+            for key in [
+                "seed",
+                "junk",
+                "answer",
+                "score",
+                "case",
+                "first",
+                "second",
+                "response",
+                "traceback",
+                "line",
+                "text",
+            ] {
                 if let Some(value) = map.get(key) {
                     let text = match value {
                         serde_json::Value::String(s) => s.clone(),
@@ -251,18 +303,38 @@ fn render_report(out: &mut Out, report: &CheckReport) {
         .collect();
     out.line(format!("  stages   {}", stages.join(" · ")));
     let m = &report.metrics;
-    let mut metrics = vec![format!("{} cases", m.cases), format!("{} distinct", m.distinct_cases)];
+    let mut metrics = vec![
+        format!("{} cases", m.cases),
+        format!("{} distinct", m.distinct_cases),
+    ];
     if let Some(d) = m.deterministic {
-        metrics.push(if d { "deterministic".into() } else { "NOT deterministic".into() });
+        metrics.push(if d {
+            "deterministic".into()
+        } else {
+            "NOT deterministic".into()
+        });
     }
     if m.references_checked > 0 {
-        metrics.push(format!("references {}/{} score 1", m.references_passed, m.references_checked));
+        metrics.push(format!(
+            "references {}/{} score 1",
+            m.references_passed, m.references_checked
+        ));
     }
-    metrics.push(format!("junk {}/{} accepted", m.junk_accepted, m.junk_tried));
+    metrics.push(format!(
+        "junk {}/{} accepted",
+        m.junk_accepted, m.junk_tried
+    ));
     if let Some(s) = &m.solver {
         metrics.push(format!(
             "solver accuracy {:.3} (95% CI {:.3}-{:.3}, {}/{}; band [{}, {}]; {} errors)",
-            s.accuracy, s.wilson_low, s.wilson_high, s.correct, s.cases, s.band[0], s.band[1], s.errors
+            s.accuracy,
+            s.wilson_low,
+            s.wilson_high,
+            s.correct,
+            s.cases,
+            s.band[0],
+            s.band[1],
+            s.errors
         ));
     }
     out.line(format!("  metrics  {}", metrics.join(", ")));
@@ -283,7 +355,11 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
     };
     let jobs = cmd
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
         .max(1);
     let sandbox = match open_sandbox(cache_dir, Some(jobs)) {
         Ok(s) => s,
@@ -298,16 +374,36 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
     let progress = move |done: usize, failed: usize| {
         if show_progress {
             let width = 30;
-            let filled = if total > 0 { done * width / total } else { width };
-            eprint!("\raudit [{}{}] {done}/{total}  failed {failed} ", "#".repeat(filled), " ".repeat(width - filled));
+            let filled = if total > 0 {
+                done * width / total
+            } else {
+                width
+            };
+            eprint!(
+                "\raudit [{}{}] {done}/{total}  failed {failed} ",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
         }
     };
     let started = Instant::now();
-    let reports = runtime.block_on(audit::audit(&sandbox, solver, &files.bootcamps, &config, jobs, &progress));
+    let reports = runtime.block_on(audit::audit(
+        &sandbox,
+        solver,
+        &files.bootcamps,
+        &config,
+        jobs,
+        &progress,
+    ));
     if show_progress {
         eprintln!();
     }
-    let summary = audit::summarize(&reports, files.skipped, started.elapsed().as_secs_f64(), jobs);
+    let summary = audit::summarize(
+        &reports,
+        files.skipped,
+        started.elapsed().as_secs_f64(),
+        jobs,
+    );
     let mut out = Out::new();
     if cmd.json {
         for report in &reports {
@@ -317,20 +413,39 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
     } else {
         render_audit(&mut out, &reports, &summary);
     }
-    if summary.failed == 0 { exit::OK } else { exit::FAILED }
+    if summary.failed == 0 {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
 }
 
 fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) {
-    let width = reports.iter().map(|r| r.file.chars().count()).max().unwrap_or(4).clamp(4, 60);
-    out.line(format!("{:<7} {:<width$} {:<28} main finding", "verdict", "file", "class"));
+    let width = reports
+        .iter()
+        .map(|r| r.file.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 60);
+    out.line(format!(
+        "{:<7} {:<width$} {:<28} main finding",
+        "verdict", "file", "class"
+    ));
     for report in reports {
-        let verdict = if report.verdict == Verdict::Pass { "pass" } else { "FAIL" };
+        let verdict = if report.verdict == Verdict::Pass {
+            "pass"
+        } else {
+            "FAIL"
+        };
         let main = report
             .main_finding()
             .map(|f| format!("{}: {}", f.kind, clip_line(&f.message, 90)))
             .unwrap_or_else(|| "-".into());
         let file = clip_line(&report.file, width);
-        out.line(format!("{verdict:<7} {file:<width$} {:<28} {main}", report.class.as_deref().unwrap_or("-")));
+        out.line(format!(
+            "{verdict:<7} {file:<width$} {:<28} {main}",
+            report.class.as_deref().unwrap_or("-")
+        ));
     }
     out.line("");
     out.line(format!(
@@ -340,12 +455,24 @@ fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) 
     if !summary.findings.is_empty() {
         let mut counts: Vec<(&String, &usize)> = summary.findings.iter().collect();
         counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        out.line(format!("findings: {}", counts.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")));
+        out.line(format!(
+            "findings: {}",
+            counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !summary.warnings.is_empty() {
         out.line(format!(
             "warnings: {}",
-            summary.warnings.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+            summary
+                .warnings
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
 }

@@ -101,19 +101,32 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
     };
-    let cache_dir = cli.cache_dir.clone().unwrap_or_else(sandbox::default_cache_dir);
+    let cache_dir = cli
+        .cache_dir
+        .clone()
+        .unwrap_or_else(sandbox::default_cache_dir);
     let code = match cli.command {
         Command::Sandbox(SandboxCommand::Run(args)) => run::run(args, &cache_dir),
         Command::Sandbox(SandboxCommand::Info { json }) => info(json, &cache_dir),
         Command::Check(cmd) => check::check(cmd, &cache_dir),
         Command::Audit(cmd) => check::audit(cmd, &cache_dir),
-        Command::Campaign(command) => campaign::run(command, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir),
-        Command::Lineage(command) => campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() }),
+        Command::Campaign(command) => campaign::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Lineage(command) => {
+            campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() })
+        }
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)
@@ -127,10 +140,13 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
 
 /// The async runtime for commands that need one.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("error: starting the async runtime: {e}");
-        exit::FAILED
-    })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: starting the async runtime: {e}");
+            exit::FAILED
+        })
 }
 
 /// Print an error with its cause chain to stderr.
@@ -150,7 +166,10 @@ pub(crate) struct Out {
 
 impl Out {
     pub fn new() -> Self {
-        Out { inner: std::io::stdout().lock(), closed: false }
+        Out {
+            inner: std::io::stdout().lock(),
+            closed: false,
+        }
     }
 
     pub fn line(&mut self, text: impl std::fmt::Display) {
@@ -166,7 +185,10 @@ impl Out {
     }
 }
 
-pub(crate) fn open_sandbox(cache_dir: &std::path::Path, workers: Option<usize>) -> Result<Sandbox, u8> {
+pub(crate) fn open_sandbox(
+    cache_dir: &std::path::Path,
+    workers: Option<usize>,
+) -> Result<Sandbox, u8> {
     let mut options = SandboxOptions::new(cache_dir.to_path_buf());
     if let Some(workers) = workers {
         options.workers = workers;
@@ -196,11 +218,19 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
     if json {
         out.line(value);
     } else {
-        out.line(format!("component   sha256 {} ({} bytes compressed)", sandbox::component_digest(), compressed));
+        out.line(format!(
+            "component   sha256 {} ({} bytes compressed)",
+            sandbox::component_digest(),
+            compressed
+        ));
         out.line(format!(
             "cache       {} ({}, {:.1} ms)",
             source.path.display(),
-            if source.cache_hit { "loaded" } else { "compiled now" },
+            if source.cache_hit {
+                "loaded"
+            } else {
+                "compiled now"
+            },
             source.elapsed.as_secs_f64() * 1e3
         ));
         out.line(format!("workers     {}", sandbox.workers()));

@@ -46,14 +46,20 @@ pub struct RunArgs {
     json: bool,
 }
 
-pub(crate) fn json_object(text: &str, flag: &str, example: &str) -> Result<Map<String, Value>, String> {
+pub(crate) fn json_object(
+    text: &str,
+    flag: &str,
+    example: &str,
+) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(format!(
             "{flag} must be a JSON object, got {}; for example {flag} '{example}'",
             kind_of(&other)
         )),
-        Err(err) => Err(format!("{flag} is not valid JSON ({err}); for example {flag} '{example}'")),
+        Err(err) => Err(format!(
+            "{flag} is not valid JSON ({err}); for example {flag} '{example}'"
+        )),
     }
 }
 
@@ -69,9 +75,8 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 pub(crate) fn read_source(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|err| {
-        format!("cannot read bootcamp file {}: {err}", path.display())
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|err| format!("cannot read bootcamp file {}: {err}", path.display()))?;
     String::from_utf8(bytes)
         .map_err(|_| format!("bootcamp file {} is not UTF-8 text", path.display()))
 }
@@ -85,7 +90,11 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         Ok(p) => p,
         Err(msg) => return usage(msg),
     };
-    let score_flags = match json_object(&args.score_flags, "--score-flags", r#"{"format_score": 0.1}"#) {
+    let score_flags = match json_object(
+        &args.score_flags,
+        "--score-flags",
+        r#"{"format_score": 0.1}"#,
+    ) {
         Ok(p) => p,
         Err(msg) => return usage(msg),
     };
@@ -93,9 +102,12 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         return usage("--timeout-ms and --memory-mb must be positive");
     }
     if args.cases > 1_000_000 {
-        return usage("--cases must be at most 1000000 per run (split larger batches over several seeds with --seed)");
+        return usage(
+            "--cases must be at most 1000000 per run (split larger batches over several seeds with --seed)",
+        );
     }
-    let memory_bytes = usize::try_from(args.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let memory_bytes =
+        usize::try_from(args.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let filename = args.file.display().to_string();
     let mut spec = RunSpec::new(filename.clone(), source);
     spec.class = args.class.clone();
@@ -120,7 +132,11 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
     } else {
         render_human(&mut out, &report, &filename, args.cases);
     }
-    if report.error.is_some() { exit::FAILED } else { exit::OK }
+    if report.error.is_some() {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }
 
 fn class_name(report: &RunReport) -> Option<&str> {
@@ -200,7 +216,11 @@ fn render_human(out: &mut Out, report: &RunReport, filename: &str, requested: u6
     let cases = report.cases().count();
     match &report.error {
         None => {
-            let per_case = if cases > 0 { t.calls_us as f64 / cases as f64 / 1e3 } else { 0.0 };
+            let per_case = if cases > 0 {
+                t.calls_us as f64 / cases as f64 / 1e3
+            } else {
+                0.0
+            };
             out.line(format!(
                 "ok: {cases} of {requested} cases in {:.1} ms (instantiate {:.1} ms, load {:.1} ms, {:.2} ms per case)",
                 t.total_us as f64 / 1e3,

@@ -9,7 +9,10 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::{CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus, Verdict, check};
+use super::{
+    CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus,
+    Verdict, check,
+};
 use crate::llm::ChatModel;
 use crate::sandbox::Sandbox;
 
@@ -27,7 +30,8 @@ pub struct FileSet {
 pub fn collect(paths: &[PathBuf]) -> Result<FileSet, String> {
     let mut set = FileSet::default();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if meta.is_file() {
             set.bootcamps.push(path.clone());
             continue;
@@ -35,7 +39,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<FileSet, String> {
         let mut stack = vec![path.clone()];
         let mut found = Vec::new();
         while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
             for entry in entries.flatten() {
                 let p = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -69,7 +74,11 @@ pub fn collect(paths: &[PathBuf]) -> Result<FileSet, String> {
 }
 
 fn unreadable(file: &Path, why: String) -> CheckReport {
-    let mut stages = vec![StageOutcome { stage: CheckStage::Static, status: StageStatus::Failed, note: why.clone() }];
+    let mut stages = vec![StageOutcome {
+        stage: CheckStage::Static,
+        status: StageStatus::Failed,
+        note: why.clone(),
+    }];
     stages.extend(CheckStage::ALL[1..].iter().map(|&stage| StageOutcome {
         stage,
         status: StageStatus::Skipped,
@@ -92,13 +101,27 @@ fn unreadable(file: &Path, why: String) -> CheckReport {
 }
 
 /// Check one file from disk.
-pub async fn check_file(sandbox: &Sandbox, solver: Option<Arc<dyn ChatModel>>, file: &Path, config: &CheckConfig) -> CheckReport {
+pub async fn check_file(
+    sandbox: &Sandbox,
+    solver: Option<Arc<dyn ChatModel>>,
+    file: &Path,
+    config: &CheckConfig,
+) -> CheckReport {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => return unreadable(file, format!("cannot read {}: {e}", file.display())),
     };
     match String::from_utf8(bytes) {
-        Ok(source) => check(sandbox, solver, &file.display().to_string(), &source, config).await,
+        Ok(source) => {
+            check(
+                sandbox,
+                solver,
+                &file.display().to_string(),
+                &source,
+                config,
+            )
+            .await
+        }
         Err(_) => unreadable(file, format!("{} is not UTF-8 text", file.display())),
     }
 }
@@ -142,7 +165,14 @@ pub async fn audit(
     reports
         .into_iter()
         .zip(files)
-        .map(|(r, f)| r.unwrap_or_else(|| unreadable(f, "the check of this file crashed (a bug in bootforge)".into())))
+        .map(|(r, f)| {
+            r.unwrap_or_else(|| {
+                unreadable(
+                    f,
+                    "the check of this file crashed (a bug in bootforge)".into(),
+                )
+            })
+        })
         .collect()
 }
 
@@ -162,19 +192,31 @@ pub struct AuditSummary {
     pub jobs: usize,
 }
 
-pub fn summarize(reports: &[CheckReport], skipped: usize, elapsed_s: f64, jobs: usize) -> AuditSummary {
+pub fn summarize(
+    reports: &[CheckReport],
+    skipped: usize,
+    elapsed_s: f64,
+    jobs: usize,
+) -> AuditSummary {
     let mut findings = BTreeMap::new();
     let mut warnings = BTreeMap::new();
     for report in reports {
         let mut seen = std::collections::HashSet::new();
         for f in &report.findings {
             if seen.insert((f.kind, f.severity == Severity::Error)) {
-                let map = if f.severity == Severity::Error { &mut findings } else { &mut warnings };
+                let map = if f.severity == Severity::Error {
+                    &mut findings
+                } else {
+                    &mut warnings
+                };
                 *map.entry(f.kind.to_string()).or_insert(0) += 1;
             }
         }
     }
-    let passed = reports.iter().filter(|r| r.verdict == Verdict::Pass).count();
+    let passed = reports
+        .iter()
+        .filter(|r| r.verdict == Verdict::Pass)
+        .count();
     AuditSummary {
         files: reports.len(),
         passed,
@@ -183,7 +225,11 @@ pub fn summarize(reports: &[CheckReport], skipped: usize, elapsed_s: f64, jobs: 
         findings,
         warnings,
         elapsed_s,
-        files_per_s: if elapsed_s > 0.0 { reports.len() as f64 / elapsed_s } else { 0.0 },
+        files_per_s: if elapsed_s > 0.0 {
+            reports.len() as f64 / elapsed_s
+        } else {
+            0.0
+        },
         jobs,
     }
 }

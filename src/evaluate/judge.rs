@@ -10,7 +10,12 @@ pub const SIMPLIFICATION_MARKERS: [&str; 4] = ["for simplicity", "simplified", "
 
 /// The methods a bootcamp must have (defined or inherited within the file;
 /// `verify_score` comes from `Basebootcamp`).
-pub const REQUIRED_METHODS: [&str; 4] = ["case_generator", "prompt_func", "extract_output", "_verify_correction"];
+pub const REQUIRED_METHODS: [&str; 4] = [
+    "case_generator",
+    "prompt_func",
+    "extract_output",
+    "_verify_correction",
+];
 
 /// Where a marker occurs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -28,7 +33,11 @@ pub fn simplification_markers(source: &str) -> Vec<MarkerHit> {
         for marker in SIMPLIFICATION_MARKERS {
             if lower.contains(marker) {
                 let text: String = line.trim().chars().take(160).collect();
-                hits.push(MarkerHit { marker, line: index + 1, text });
+                hits.push(MarkerHit {
+                    marker,
+                    line: index + 1,
+                    text,
+                });
             }
         }
     }
@@ -43,7 +52,11 @@ pub fn bootcamp_classes(inspection: &Inspection) -> Vec<&ClassInfo> {
     loop {
         let before = known.len();
         for class in &inspection.classes {
-            if class.bases.iter().any(|b| b == "Basebootcamp" || known.contains(b.as_str())) {
+            if class
+                .bases
+                .iter()
+                .any(|b| b == "Basebootcamp" || known.contains(b.as_str()))
+            {
                 known.insert(class.name.as_str());
             }
         }
@@ -51,17 +64,35 @@ pub fn bootcamp_classes(inspection: &Inspection) -> Vec<&ClassInfo> {
             break;
         }
     }
-    inspection.classes.iter().filter(|c| known.contains(c.name.as_str())).collect()
+    inspection
+        .classes
+        .iter()
+        .filter(|c| known.contains(c.name.as_str()))
+        .collect()
 }
 
 /// The class a check runs: the named one, else the only one no other class
 /// derives from. Mirrors the harness's own choice.
-pub fn choose_class<'a>(classes: &[&'a ClassInfo], wanted: Option<&str>) -> Result<&'a ClassInfo, String> {
+pub fn choose_class<'a>(
+    classes: &[&'a ClassInfo],
+    wanted: Option<&str>,
+) -> Result<&'a ClassInfo, String> {
     if let Some(name) = wanted {
-        return classes.iter().copied().find(|c| c.name == name).ok_or_else(|| {
-            let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
-            format!("no bootcamp class named {name:?}; the file defines: {}", if names.is_empty() { "none".into() } else { names.join(", ") })
-        });
+        return classes
+            .iter()
+            .copied()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "no bootcamp class named {name:?}; the file defines: {}",
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            });
     }
     let leaves: Vec<&ClassInfo> = classes
         .iter()
@@ -73,14 +104,21 @@ pub fn choose_class<'a>(classes: &[&'a ClassInfo], wanted: Option<&str>) -> Resu
         [] => Err("the file defines no class deriving from Basebootcamp".into()),
         many => Err(format!(
             "the file defines several bootcamp classes ({}); choose one with --class",
-            many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
 
 /// Where `method` is defined for `class`: in the class or in a base class of
 /// the same file (first match, depth first).
-pub fn resolve_method<'a>(inspection: &'a Inspection, class: &'a ClassInfo, method: &str) -> Option<(&'a ClassInfo, &'a crate::sandbox::MethodInfo)> {
+pub fn resolve_method<'a>(
+    inspection: &'a Inspection,
+    class: &'a ClassInfo,
+    method: &str,
+) -> Option<(&'a ClassInfo, &'a crate::sandbox::MethodInfo)> {
     let mut stack = vec![class];
     let mut visited = HashSet::new();
     while let Some(current) = stack.pop() {
@@ -105,21 +143,38 @@ pub fn diversity(case_jsons: &[&str]) -> (usize, f64) {
         return (0, 0.0);
     }
     let distinct: HashSet<&str> = case_jsons.iter().copied().collect();
-    (distinct.len(), distinct.len() as f64 / case_jsons.len() as f64)
+    (
+        distinct.len(),
+        distinct.len() as f64 / case_jsons.len() as f64,
+    )
 }
 
 /// Whether a prompt tells the model how to format its answer.
 pub fn states_answer_format(prompt: &str) -> bool {
     let lower = prompt.to_lowercase();
-    ["answer", "boxed", "format", "respond with", "output"].iter().any(|k| lower.contains(k))
+    ["answer", "boxed", "format", "respond with", "output"]
+        .iter()
+        .any(|k| lower.contains(k))
 }
 
 /// Answer tag styles a prompt asks for (all known styles when none is named).
 pub fn answer_tags(prompt: &str) -> Vec<(&'static str, &'static str)> {
-    const STYLES: [(&str, &str); 3] = [("[answer]", "[/answer]"), ("<answer>", "</answer>"), ("\\boxed{", "}")];
+    const STYLES: [(&str, &str); 3] = [
+        ("[answer]", "[/answer]"),
+        ("<answer>", "</answer>"),
+        ("\\boxed{", "}"),
+    ];
     let lower = prompt.to_lowercase();
-    let found: Vec<_> = STYLES.iter().copied().filter(|(open, _)| lower.contains(open)).collect();
-    if found.is_empty() { STYLES.to_vec() } else { found }
+    let found: Vec<_> = STYLES
+        .iter()
+        .copied()
+        .filter(|(open, _)| lower.contains(open))
+        .collect();
+    if found.is_empty() {
+        STYLES.to_vec()
+    } else {
+        found
+    }
 }
 
 const THINK_FILLER: &str = "Let me work through this problem carefully. I will restate the task, consider \
@@ -150,15 +205,35 @@ pub struct Junk {
 }
 
 const WORDS: [&str; 16] = [
-    "banana", "seventeen", "orbit", "maple", "quartz", "lantern", "42", "violet", "x", "delta",
-    "pebble", "none", "true", "7 3 1", "river", "-5",
+    "banana",
+    "seventeen",
+    "orbit",
+    "maple",
+    "quartz",
+    "lantern",
+    "42",
+    "violet",
+    "x",
+    "delta",
+    "pebble",
+    "none",
+    "true",
+    "7 3 1",
+    "river",
+    "-5",
 ];
 
 /// Junk answers for a case with this prompt; `salt` varies the random text.
 pub fn junk_answers(prompt: &str, salt: u64) -> Vec<Junk> {
     let mut junk = vec![
-        Junk { kind: "empty", text: model_shaped("") },
-        Junk { kind: "prompt_echo", text: model_shaped(&prompt.chars().take(4000).collect::<String>()) },
+        Junk {
+            kind: "empty",
+            text: model_shaped(""),
+        },
+        Junk {
+            kind: "prompt_echo",
+            text: model_shaped(&prompt.chars().take(4000).collect::<String>()),
+        },
     ];
     let mut state = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut word = || {
@@ -168,16 +243,28 @@ pub fn junk_answers(prompt: &str, salt: u64) -> Vec<Junk> {
         WORDS[(state % WORDS.len() as u64) as usize]
     };
     for (open, close) in answer_tags(prompt) {
-        junk.push(Junk { kind: "empty_answer_tags", text: model_shaped(&format!("{open}{close}")) });
+        junk.push(Junk {
+            kind: "empty_answer_tags",
+            text: model_shaped(&format!("{open}{close}")),
+        });
         let random = format!("{} {} {}", word(), word(), word());
-        junk.push(Junk { kind: "random_text", text: model_shaped(&format!("{open}{random}{close}")) });
+        junk.push(Junk {
+            kind: "random_text",
+            text: model_shaped(&format!("{open}{random}{close}")),
+        });
     }
-    junk.push(Junk { kind: "random_text", text: model_shaped(&format!("{} {} {}", word(), word(), word())) });
+    junk.push(Junk {
+        kind: "random_text",
+        text: model_shaped(&format!("{} {} {}", word(), word(), word())),
+    });
     // The same junk without the dress, so a verifier cannot spot the shape.
     let plain: Vec<Junk> = junk
         .iter()
         .filter(|j| matches!(j.kind, "empty_answer_tags" | "random_text"))
-        .map(|j| Junk { kind: j.kind, text: shaped_core(&j.text).to_owned() })
+        .map(|j| Junk {
+            kind: j.kind,
+            text: shaped_core(&j.text).to_owned(),
+        })
         .collect();
     junk.extend(plain);
     junk
@@ -235,7 +322,15 @@ mod tests {
             bases: bases.iter().map(|b| b.to_string()).collect(),
             methods: methods
                 .iter()
-                .map(|(m, p)| (m.to_string(), MethodInfo { line: 1, placeholder: *p }))
+                .map(|(m, p)| {
+                    (
+                        m.to_string(),
+                        MethodInfo {
+                            line: 1,
+                            placeholder: *p,
+                        },
+                    )
+                })
                 .collect::<BTreeMap<_, _>>(),
         }
     }
@@ -245,7 +340,10 @@ mod tests {
         let src = "x = 1\n# For simplicity, use small grids\ny = 2  # 简化\ndef simplify(): pass\n";
         let hits = simplification_markers(src);
         let lines: Vec<(usize, &str)> = hits.iter().map(|h| (h.line, h.marker)).collect();
-        assert_eq!(lines, vec![(2, "for simplicity"), (3, "简化"), (4, "simplify")]);
+        assert_eq!(
+            lines,
+            vec![(2, "for simplicity"), (3, "简化"), (4, "simplify")]
+        );
     }
 
     #[test]
@@ -254,20 +352,48 @@ mod tests {
             syntax_error: None,
             classes: vec![
                 class("Helper", &[], &[("x", false)]),
-                class("Basepuzzle", &["Basebootcamp"], &[("extract_output", false), ("_verify_correction", true)]),
-                class("Puzzlebootcamp", &["Basepuzzle"], &[("case_generator", false), ("prompt_func", false)]),
+                class(
+                    "Basepuzzle",
+                    &["Basebootcamp"],
+                    &[("extract_output", false), ("_verify_correction", true)],
+                ),
+                class(
+                    "Puzzlebootcamp",
+                    &["Basepuzzle"],
+                    &[("case_generator", false), ("prompt_func", false)],
+                ),
             ],
         };
         let classes = bootcamp_classes(&inspection);
-        assert_eq!(classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["Basepuzzle", "Puzzlebootcamp"]);
+        assert_eq!(
+            classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            vec!["Basepuzzle", "Puzzlebootcamp"]
+        );
         let chosen = choose_class(&classes, None).unwrap();
         assert_eq!(chosen.name, "Puzzlebootcamp");
         let (owner, info) = resolve_method(&inspection, chosen, "_verify_correction").unwrap();
-        assert_eq!((owner.name.as_str(), info.placeholder), ("Basepuzzle", true));
+        assert_eq!(
+            (owner.name.as_str(), info.placeholder),
+            ("Basepuzzle", true)
+        );
         assert!(resolve_method(&inspection, chosen, "verify_score").is_none());
-        assert!(choose_class(&classes, Some("Nope")).unwrap_err().contains("Basepuzzle, Puzzlebootcamp"));
-        let two = Inspection { syntax_error: None, classes: vec![class("A", &["Basebootcamp"], &[]), class("B", &["Basebootcamp"], &[])] };
-        assert!(choose_class(&bootcamp_classes(&two), None).unwrap_err().contains("--class"));
+        assert!(
+            choose_class(&classes, Some("Nope"))
+                .unwrap_err()
+                .contains("Basepuzzle, Puzzlebootcamp")
+        );
+        let two = Inspection {
+            syntax_error: None,
+            classes: vec![
+                class("A", &["Basebootcamp"], &[]),
+                class("B", &["Basebootcamp"], &[]),
+            ],
+        };
+        assert!(
+            choose_class(&bootcamp_classes(&two), None)
+                .unwrap_err()
+                .contains("--class")
+        );
     }
 
     #[test]
@@ -279,23 +405,40 @@ mod tests {
     #[test]
     fn junk_follows_the_prompts_tags_and_is_model_shaped() {
         let junk = junk_answers("Reply as [answer]N[/answer].", 3);
-        assert!(junk.iter().any(|j| j.kind == "empty_answer_tags" && j.text.ends_with("[answer][/answer]")));
+        assert!(
+            junk.iter()
+                .any(|j| j.kind == "empty_answer_tags" && j.text.ends_with("[answer][/answer]"))
+        );
         assert!(!junk.iter().any(|j| j.text.contains("<answer>")));
-        assert!(junk.iter().any(|j| j.text == "[answer][/answer]"), "a plain variant too");
+        assert!(
+            junk.iter().any(|j| j.text == "[answer][/answer]"),
+            "a plain variant too"
+        );
         for j in junk.iter().filter(|j| j.text.starts_with("<think>")) {
             let answer_part = j.text.rsplit("</think>").next().unwrap();
-            assert!(answer_part.len() >= 128, "{}: {}", j.kind, answer_part.len());
+            assert!(
+                answer_part.len() >= 128,
+                "{}: {}",
+                j.kind,
+                answer_part.len()
+            );
             assert!(j.text.len() >= 256);
         }
         assert_eq!(answer_tags("no format named").len(), 3);
         assert_eq!(junk_answers("p", 1), junk_answers("p", 1));
-        assert_eq!(shaped_core(&model_shaped("[answer]x[/answer]")), "[answer]x[/answer]");
+        assert_eq!(
+            shaped_core(&model_shaped("[answer]x[/answer]")),
+            "[answer]x[/answer]"
+        );
     }
 
     #[test]
     fn wilson_interval_matches_known_values() {
         let (lo, hi) = wilson_interval(20, 40);
-        assert!((lo - 0.352).abs() < 0.002 && (hi - 0.648).abs() < 0.002, "{lo} {hi}");
+        assert!(
+            (lo - 0.352).abs() < 0.002 && (hi - 0.648).abs() < 0.002,
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson_interval(0, 40);
         assert_eq!(lo, 0.0);
         assert!((hi - 0.0876).abs() < 0.002, "{hi}");

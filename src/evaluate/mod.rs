@@ -38,7 +38,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::llm::{ChatModel, Completion};
-use crate::sandbox::{Call, CallResult, CaseResult, FollowUp, Limits, RunError, RunReport, RunSpec, Sandbox, Stage};
+use crate::sandbox::{
+    Call, CallResult, CaseResult, FollowUp, Limits, RunError, RunReport, RunSpec, Sandbox, Stage,
+};
 
 pub use judge::Band;
 
@@ -280,8 +282,21 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn find(&mut self, stage: CheckStage, kind: &'static str, severity: Severity, message: String, evidence: Value) {
-        self.findings.push(Finding { stage, kind, severity, message, evidence });
+    fn find(
+        &mut self,
+        stage: CheckStage,
+        kind: &'static str,
+        severity: Severity,
+        message: String,
+        evidence: Value,
+    ) {
+        self.findings.push(Finding {
+            stage,
+            kind,
+            severity,
+            message,
+            evidence,
+        });
     }
 
     fn error(&mut self, stage: CheckStage, kind: &'static str, message: String, evidence: Value) {
@@ -289,13 +304,28 @@ impl Checker<'_> {
     }
 
     fn stage(&mut self, stage: CheckStage, status: StageStatus, note: impl Into<String>) {
-        self.stages.push(StageOutcome { stage, status, note: note.into() });
+        self.stages.push(StageOutcome {
+            stage,
+            status,
+            note: note.into(),
+        });
     }
 
     /// Record the outcome of `stage` from the findings it produced.
     fn close(&mut self, stage: CheckStage, note: impl Into<String>) -> bool {
-        let failed = self.findings.iter().any(|f| f.stage == stage && f.severity == Severity::Error);
-        self.stage(stage, if failed { StageStatus::Failed } else { StageStatus::Passed }, note);
+        let failed = self
+            .findings
+            .iter()
+            .any(|f| f.stage == stage && f.severity == Severity::Error);
+        self.stage(
+            stage,
+            if failed {
+                StageStatus::Failed
+            } else {
+                StageStatus::Passed
+            },
+            note,
+        );
         !failed
     }
 
@@ -324,8 +354,19 @@ impl Checker<'_> {
 
     fn finish(mut self, class: Option<String>, started: Instant) -> CheckReport {
         self.metrics.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        let verdict = if self.findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
-        CheckReport { file: self.file, class, verdict, findings: self.findings, stages: self.stages, metrics: self.metrics }
+        let verdict = if self.findings.iter().any(|f| f.severity == Severity::Error) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        CheckReport {
+            file: self.file,
+            class,
+            verdict,
+            findings: self.findings,
+            stages: self.stages,
+            metrics: self.metrics,
+        }
     }
 }
 
@@ -338,7 +379,12 @@ pub async fn check(
     config: &CheckConfig,
 ) -> CheckReport {
     let started = Instant::now();
-    match tokio::time::timeout(config.max_duration, check_inner(sandbox, solver, file, source, config)).await {
+    match tokio::time::timeout(
+        config.max_duration,
+        check_inner(sandbox, solver, file, source, config),
+    )
+    .await
+    {
         Ok(report) => report,
         Err(_) => {
             let finding = Finding {
@@ -358,9 +404,16 @@ pub async fn check(
                 findings: vec![finding],
                 stages: CheckStage::ALL
                     .iter()
-                    .map(|&stage| StageOutcome { stage, status: StageStatus::Skipped, note: "the check timed out".into() })
+                    .map(|&stage| StageOutcome {
+                        stage,
+                        status: StageStatus::Skipped,
+                        note: "the check timed out".into(),
+                    })
                     .collect(),
-                metrics: Metrics { elapsed_ms: started.elapsed().as_secs_f64() * 1e3, ..Metrics::default() },
+                metrics: Metrics {
+                    elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+                    ..Metrics::default()
+                },
             }
         }
     }
@@ -390,15 +443,35 @@ async fn check_inner(
     // plan decides each batch from the last); the determinism rerun runs
     // alongside it in another. The stages below judge their results in order.
     let n = config.cases as usize;
-    let wanted = config.cases.max(if solver.is_some() { config.solver_cases } else { 0 });
+    let wanted = config.cases.max(if solver.is_some() {
+        config.solver_cases
+    } else {
+        0
+    });
     let seeds: Vec<u64> = (0..u64::from(wanted)).collect();
     let issued = Arc::new(std::sync::Mutex::new(Issued::default()));
-    let mut plan = Plan { n, k: config.junk_cases as usize, phase: 0, issued: issued.clone() };
-    let mut spec = c.spec(seeds.iter().map(|&seed| Call::Case { seed, answer: None }).collect());
+    let mut plan = Plan {
+        n,
+        k: config.junk_cases as usize,
+        phase: 0,
+        issued: issued.clone(),
+    };
+    let mut spec = c.spec(
+        seeds
+            .iter()
+            .map(|&seed| Call::Case { seed, answer: None })
+            .collect(),
+    );
     spec.score_flags = config.score_flags.clone();
     spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
     spec.inspect_first = true;
-    let mut rerun = c.spec(seeds.iter().take(n).map(|&seed| Call::Case { seed, answer: None }).collect());
+    let mut rerun = c.spec(
+        seeds
+            .iter()
+            .take(n)
+            .map(|&seed| Call::Case { seed, answer: None })
+            .collect(),
+    );
     rerun.entropy_salt = 1;
     let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
 
@@ -416,7 +489,12 @@ async fn check_inner(
         && matches!(err.stage, Stage::Instantiate | Stage::Load | Stage::Init)
     {
         let message = format!("the bootcamp does not load: {err}");
-        c.error(CheckStage::Load, "load_failed", message, error_evidence(err));
+        c.error(
+            CheckStage::Load,
+            "load_failed",
+            message,
+            error_evidence(err),
+        );
         c.close(CheckStage::Load, "");
         c.skip_rest("the bootcamp does not load");
         return c.finish(Some(class), started);
@@ -425,7 +503,13 @@ async fn check_inner(
     let cases: Vec<CaseResult> = run_a.cases().cloned().collect();
     c.metrics.cases = cases.len();
     if cases.len() < seeds.len() {
-        let err = run_a.error.clone().unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Generate, "cases are missing"));
+        let err = run_a.error.clone().unwrap_or_else(|| {
+            RunError::new(
+                crate::sandbox::ErrorKind::InvalidOutput,
+                Stage::Generate,
+                "cases are missing",
+            )
+        });
         let seed = seeds.get(cases.len()).copied().unwrap_or(0);
         let (stage, kind) = match (err.stage, err.kind) {
             (Stage::Prompt, _) => (CheckStage::Prompt, "prompt_failed"),
@@ -434,9 +518,21 @@ async fn check_inner(
         };
         let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);
-        c.error(stage, kind, format!("case with seed {seed}: {err}"), evidence);
-        c.close(stage, format!("{} of {} cases generated", cases.len(), wanted));
-        c.skip_rest(if stage == CheckStage::Prompt { "a prompt failed" } else { "case generation failed" });
+        c.error(
+            stage,
+            kind,
+            format!("case with seed {seed}: {err}"),
+            evidence,
+        );
+        c.close(
+            stage,
+            format!("{} of {} cases generated", cases.len(), wanted),
+        );
+        c.skip_rest(if stage == CheckStage::Prompt {
+            "a prompt failed"
+        } else {
+            "case generation failed"
+        });
         return c.finish(Some(class), started);
     }
     generate_stage(&mut c, &cases, &again);
@@ -450,9 +546,17 @@ async fn check_inner(
     // Cheapest first: no solver calls for a bootcamp already known broken.
     let failed = c.findings.iter().any(|f| f.severity == Severity::Error);
     match solver {
-        Some(_) if failed => c.stage(CheckStage::Solver, StageStatus::Skipped, "an earlier stage failed"),
+        Some(_) if failed => c.stage(
+            CheckStage::Solver,
+            StageStatus::Skipped,
+            "an earlier stage failed",
+        ),
         Some(model) => solver_stage(&mut c, &cases, model).await,
-        None => c.stage(CheckStage::Solver, StageStatus::Skipped, "no solver model configured"),
+        None => c.stage(
+            CheckStage::Solver,
+            StageStatus::Skipped,
+            "no solver model configured",
+        ),
     }
     c.finish(Some(class), started)
 }
@@ -465,15 +569,29 @@ fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
             CheckStage::Static,
             "simplification_marker",
             Severity::Warning,
-            format!("line {}: {:?} suggests the task was simplified", hit.line, hit.marker),
+            format!(
+                "line {}: {:?} suggests the task was simplified",
+                hit.line, hit.marker
+            ),
             json!({"line": hit.line, "marker": hit.marker, "text": hit.text}),
         );
     }
     let inspection = match (run.inspection.clone(), run.error.clone()) {
         (Some(inspection), _) => inspection,
         (None, err) => {
-            let err = err.unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Inspect, "no inspection"));
-            c.error(CheckStage::Static, "inspect_failed", format!("the file could not be inspected: {err}"), error_evidence(&err));
+            let err = err.unwrap_or_else(|| {
+                RunError::new(
+                    crate::sandbox::ErrorKind::InvalidOutput,
+                    Stage::Inspect,
+                    "no inspection",
+                )
+            });
+            c.error(
+                CheckStage::Static,
+                "inspect_failed",
+                format!("the file could not be inspected: {err}"),
+                error_evidence(&err),
+            );
             c.close(CheckStage::Static, "");
             return None;
         }
@@ -493,7 +611,12 @@ fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
         Ok(class) => class,
         Err(message) => {
             let names: Vec<&str> = inspection.classes.iter().map(|c| c.name.as_str()).collect();
-            c.error(CheckStage::Static, "no_bootcamp_class", message, json!({"classes": names}));
+            c.error(
+                CheckStage::Static,
+                "no_bootcamp_class",
+                message,
+                json!({"classes": names}),
+            );
             c.close(CheckStage::Static, "");
             return None;
         }
@@ -509,14 +632,20 @@ fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<String> {
             Some((owner, info)) if method == "_verify_correction" && info.placeholder => c.error(
                 CheckStage::Static,
                 "placeholder_verifier",
-                format!("{}._verify_correction (line {}) is a placeholder that checks nothing", owner.name, info.line),
+                format!(
+                    "{}._verify_correction (line {}) is a placeholder that checks nothing",
+                    owner.name, info.line
+                ),
                 json!({"class": owner.name, "line": info.line}),
             ),
             Some(_) => {}
         }
     }
     let name = class.name.clone();
-    let ok = c.close(CheckStage::Static, format!("class {name}, {} marker(s)", markers.len()));
+    let ok = c.close(
+        CheckStage::Static,
+        format!("class {name}, {} marker(s)", markers.len()),
+    );
     let structural = c
         .findings
         .iter()
@@ -563,7 +692,11 @@ fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult], again: &RunReport) 
     // questions differ: count the narrower of the two.
     let (distinct_cases, case_ratio) = judge::diversity(&jsons);
     let (distinct_prompts, prompt_ratio) = judge::diversity(&prompts);
-    let (distinct, ratio) = if prompt_ratio < case_ratio { (distinct_prompts, prompt_ratio) } else { (distinct_cases, case_ratio) };
+    let (distinct, ratio) = if prompt_ratio < case_ratio {
+        (distinct_prompts, prompt_ratio)
+    } else {
+        (distinct_cases, case_ratio)
+    };
     c.metrics.distinct_cases = distinct;
     c.metrics.diversity = Some(ratio);
     if n > 1 && ratio < c.config.diversity_min {
@@ -575,7 +708,10 @@ fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult], again: &RunReport) 
             json!({"distinct_cases": distinct_cases, "distinct_prompts": distinct_prompts, "cases": n, "examples": examples}),
         );
     }
-    c.close(CheckStage::Generate, format!("{n} cases, {distinct} distinct"));
+    c.close(
+        CheckStage::Generate,
+        format!("{n} cases, {distinct} distinct"),
+    );
 }
 
 fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
@@ -596,7 +732,10 @@ fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
                 CheckStage::Prompt,
                 "no_answer_format",
                 Severity::Warning,
-                format!("the prompt for seed {} does not say how to format the answer", case.seed),
+                format!(
+                    "the prompt for seed {} does not say how to format the answer",
+                    case.seed
+                ),
                 json!({"seed": case.seed, "prompt": clip(&case.prompt, 300)}),
             );
         }
@@ -628,7 +767,13 @@ impl Plan {
     fn next(&mut self, results: &[CallResult]) -> Vec<Call> {
         let cases: Vec<&CaseResult> = results
             .iter()
-            .filter_map(|r| if let CallResult::Case(c) = r { Some(c) } else { None })
+            .filter_map(|r| {
+                if let CallResult::Case(c) = r {
+                    Some(c)
+                } else {
+                    None
+                }
+            })
             .collect();
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         match self.phase {
@@ -636,38 +781,62 @@ impl Plan {
                 self.phase = 1;
                 let n = self.n.min(cases.len());
                 issued.references = n;
-                cases[..n].iter().map(|c| Call::Reference { identity: c.case_json.clone() }).collect()
+                cases[..n]
+                    .iter()
+                    .map(|c| Call::Reference {
+                        identity: c.case_json.clone(),
+                    })
+                    .collect()
             }
             1 => {
                 self.phase = 2;
                 let n = issued.references;
                 let references: Vec<Option<String>> = results
                     .iter()
-                    .filter_map(|r| if let CallResult::Reference { output } = r { Some(output.clone()) } else { None })
+                    .filter_map(|r| {
+                        if let CallResult::Reference { output } = r {
+                            Some(output.clone())
+                        } else {
+                            None
+                        }
+                    })
                     .collect();
                 let mut calls = Vec::new();
                 for (index, (case, reference)) in cases[..n].iter().zip(&references).enumerate() {
                     if let Some(reference) = reference {
                         issued.self_scores.push((index, reference.clone()));
-                        calls.push(Call::ScoreUnflagged { identity: case.case_json.clone(), answer: reference.clone() });
+                        calls.push(Call::ScoreUnflagged {
+                            identity: case.case_json.clone(),
+                            answer: reference.clone(),
+                        });
                     }
                 }
                 let k = self.k.min(n);
                 for (i, case) in cases[..k].iter().enumerate() {
                     let mut junk: Vec<(&'static str, String)> =
-                        judge::junk_answers(&case.prompt, case.seed).into_iter().map(|j| (j.kind, j.text)).collect();
+                        judge::junk_answers(&case.prompt, case.seed)
+                            .into_iter()
+                            .map(|j| (j.kind, j.text))
+                            .collect();
                     // Another case's reference answer, where it differs from this case's.
                     if references.len() > 1 {
                         let own = references.get(i).cloned().flatten();
                         if let Some(other) = references[(i + 1) % references.len()].as_ref()
                             && own.as_deref() != Some(other.as_str())
                         {
-                            let text = if other.contains("</think>") { other.clone() } else { judge::model_shaped(other) };
+                            let text = if other.contains("</think>") {
+                                other.clone()
+                            } else {
+                                judge::model_shaped(other)
+                            };
                             junk.push(("other_case_answer", text));
                         }
                     }
                     for (kind, text) in junk {
-                        calls.push(Call::Score { identity: case.case_json.clone(), answer: text.clone() });
+                        calls.push(Call::Score {
+                            identity: case.case_json.clone(),
+                            answer: text.clone(),
+                        });
                         issued.junk.push((case.seed, kind, text));
                     }
                 }
@@ -678,32 +847,65 @@ impl Plan {
     }
 }
 
-fn self_consistency_stage(c: &mut Checker<'_>, cases: &[CaseResult], issued: &Issued, later: &[&CallResult], error: Option<&RunError>) {
+fn self_consistency_stage(
+    c: &mut Checker<'_>,
+    cases: &[CaseResult],
+    issued: &Issued,
+    later: &[&CallResult],
+    error: Option<&RunError>,
+) {
     let references: Vec<&CallResult> = later.iter().take(issued.references).copied().collect();
     if references.len() < issued.references {
-        let err = error.cloned().unwrap_or_else(|| RunError::new(crate::sandbox::ErrorKind::InvalidOutput, Stage::Reference, "missing"));
+        let err = error.cloned().unwrap_or_else(|| {
+            RunError::new(
+                crate::sandbox::ErrorKind::InvalidOutput,
+                Stage::Reference,
+                "missing",
+            )
+        });
         let seed = cases.get(references.len()).map(|c| c.seed).unwrap_or(0);
         let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);
-        c.error(CheckStage::SelfConsistency, "reference_failed", format!("reference_output failed for seed {seed}: {err}"), evidence);
+        c.error(
+            CheckStage::SelfConsistency,
+            "reference_failed",
+            format!("reference_output failed for seed {seed}: {err}"),
+            evidence,
+        );
         c.close(CheckStage::SelfConsistency, "");
         return;
     }
     if issued.self_scores.is_empty() {
-        c.stage(CheckStage::SelfConsistency, StageStatus::Skipped, "the bootcamp defines no reference_output");
+        c.stage(
+            CheckStage::SelfConsistency,
+            StageStatus::Skipped,
+            "the bootcamp defines no reference_output",
+        );
         return;
     }
-    let scores: Vec<&CallResult> = later.iter().skip(issued.references).take(issued.self_scores.len()).copied().collect();
+    let scores: Vec<&CallResult> = later
+        .iter()
+        .skip(issued.references)
+        .take(issued.self_scores.len())
+        .copied()
+        .collect();
     if scores.len() < issued.self_scores.len()
         && let Some(err) = error
     {
-        c.error(CheckStage::SelfConsistency, "verify_failed", format!("scoring a reference answer failed: {err}"), error_evidence(err));
+        c.error(
+            CheckStage::SelfConsistency,
+            "verify_failed",
+            format!("scoring a reference answer failed: {err}"),
+            error_evidence(err),
+        );
     }
     c.metrics.references_checked = issued.self_scores.len();
     let mut passed = 0;
     let mut reported = false;
     for ((index, reference), result) in issued.self_scores.iter().zip(&scores) {
-        let CallResult::Score(s) = result else { continue };
+        let CallResult::Score(s) = result else {
+            continue;
+        };
         let case = &cases[*index];
         if judge::full_credit(s.score) {
             passed += 1;
@@ -718,21 +920,43 @@ fn self_consistency_stage(c: &mut Checker<'_>, cases: &[CaseResult], issued: &Is
         }
     }
     c.metrics.references_passed = passed;
-    c.close(CheckStage::SelfConsistency, format!("{passed} of {} reference answers score 1", issued.self_scores.len()));
+    c.close(
+        CheckStage::SelfConsistency,
+        format!(
+            "{passed} of {} reference answers score 1",
+            issued.self_scores.len()
+        ),
+    );
 }
 
-fn discrimination_stage(c: &mut Checker<'_>, issued: &Issued, later: &[&CallResult], error: Option<&RunError>) {
+fn discrimination_stage(
+    c: &mut Checker<'_>,
+    issued: &Issued,
+    later: &[&CallResult],
+    error: Option<&RunError>,
+) {
     let offset = issued.references + issued.self_scores.len();
     let scores: Vec<f64> = later
         .iter()
         .skip(offset)
-        .filter_map(|r| if let CallResult::Score(s) = r { Some(s.score) } else { None })
+        .filter_map(|r| {
+            if let CallResult::Score(s) = r {
+                Some(s.score)
+            } else {
+                None
+            }
+        })
         .collect();
     if scores.len() < issued.junk.len()
         && later.len() >= offset
         && let Some(err) = error
     {
-        c.error(CheckStage::Discrimination, "verify_failed", format!("scoring a junk answer failed: {err}"), error_evidence(err));
+        c.error(
+            CheckStage::Discrimination,
+            "verify_failed",
+            format!("scoring a junk answer failed: {err}"),
+            error_evidence(err),
+        );
     }
     c.metrics.junk_tried = scores.len();
     let mut accepted_by_kind: Vec<(&'static str, usize, usize)> = Vec::new(); // kind, accepted, tried
@@ -760,7 +984,9 @@ fn discrimination_stage(c: &mut Checker<'_>, issued: &Issued, later: &[&CallResu
     }
     // Two cases may share an answer; a verifier that accepts every other
     // case's answer ignores the case.
-    if let Some((_, accepted, tried_n)) = accepted_by_kind.iter().find(|(k, _, _)| *k == "other_case_answer")
+    if let Some((_, accepted, tried_n)) = accepted_by_kind
+        .iter()
+        .find(|(k, _, _)| *k == "other_case_answer")
         && *tried_n >= 2
         && accepted == tried_n
     {
@@ -771,8 +997,16 @@ fn discrimination_stage(c: &mut Checker<'_>, issued: &Issued, later: &[&CallResu
             json!({"tried": tried_n, "accepted": accepted}),
         );
     }
-    let k = issued.junk.iter().map(|(seed, _, _)| seed).collect::<std::collections::HashSet<_>>().len();
-    c.close(CheckStage::Discrimination, format!("{} junk answers on {k} cases", c.metrics.junk_tried));
+    let k = issued
+        .junk
+        .iter()
+        .map(|(seed, _, _)| seed)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    c.close(
+        CheckStage::Discrimination,
+        format!("{} junk answers on {k} cases", c.metrics.junk_tried),
+    );
 }
 
 async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn ChatModel>) {
@@ -789,9 +1023,14 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
             answers[index] = Some(result);
         }
     }
-    let reasoning_seen = answers.iter().flatten().any(|a| matches!(a, Ok(c) if c.has_reasoning()));
+    let reasoning_seen = answers
+        .iter()
+        .flatten()
+        .any(|a| matches!(a, Ok(c) if c.has_reasoning()));
     let mut flags = c.config.score_flags.clone();
-    let explicit = flags.get("format_penalty").and_then(|v| v.as_bool().or_else(|| v.as_f64().map(|n| n != 0.0)));
+    let explicit = flags
+        .get("format_penalty")
+        .and_then(|v| v.as_bool().or_else(|| v.as_f64().map(|n| n != 0.0)));
     let format_penalty = match (explicit, c.config.think) {
         (Some(explicit), _) => explicit,
         (None, ThinkMode::On) => true,
@@ -822,7 +1061,10 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
                 attempt.prompt_tokens = done.usage.prompt_tokens;
                 attempt.completion_tokens = done.usage.completion_tokens;
                 call_for.push(Some(calls.len()));
-                calls.push(Call::Score { identity: case.case_json.clone(), answer: text });
+                calls.push(Call::Score {
+                    identity: case.case_json.clone(),
+                    answer: text,
+                });
             }
             Some(Err(failure)) => {
                 attempt.error = Some(failure.error.to_string());
@@ -842,12 +1084,23 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
         c.run(spec).await
     };
     if let Some(err) = &report.error {
-        c.error(CheckStage::Solver, "verify_failed", format!("grading a solver answer failed: {err}"), error_evidence(err));
+        c.error(
+            CheckStage::Solver,
+            "verify_failed",
+            format!("grading a solver answer failed: {err}"),
+            error_evidence(err),
+        );
     }
     let scores: Vec<f64> = report
         .results
         .iter()
-        .map(|r| if let CallResult::Score(s) = r { s.score } else { 0.0 })
+        .map(|r| {
+            if let CallResult::Score(s) = r {
+                s.score
+            } else {
+                0.0
+            }
+        })
         .collect();
     for (attempt, slot) in attempts.iter_mut().zip(&call_for) {
         if let Some(i) = slot {
@@ -855,9 +1108,16 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
         }
     }
     let errors = attempts.iter().filter(|a| a.error.is_some()).count();
-    let correct = attempts.iter().filter(|a| judge::full_credit(a.score)).count();
+    let correct = attempts
+        .iter()
+        .filter(|a| judge::full_credit(a.score))
+        .count();
     let n = attempts.len();
-    let accuracy = if n > 0 { correct as f64 / n as f64 } else { 0.0 };
+    let accuracy = if n > 0 {
+        correct as f64 / n as f64
+    } else {
+        0.0
+    };
     let (low, high) = judge::wilson_interval(correct, n);
     let verdict = judge::band(accuracy, c.config.accuracy_min, c.config.accuracy_max);
     let metrics = SolverMetrics {
@@ -865,7 +1125,11 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
         cases: n,
         correct,
         accuracy,
-        mean_score: if n > 0 { attempts.iter().map(|a| a.score).sum::<f64>() / n as f64 } else { 0.0 },
+        mean_score: if n > 0 {
+            attempts.iter().map(|a| a.score).sum::<f64>() / n as f64
+        } else {
+            0.0
+        },
         wilson_low: low,
         wilson_high: high,
         band: [c.config.accuracy_min, c.config.accuracy_max],

@@ -29,7 +29,10 @@ pub struct FakeRequest {
 #[derive(Debug, Clone)]
 pub enum FakeReply {
     /// A chat completion with this content (and separate reasoning).
-    Answer { content: String, reasoning: Option<String> },
+    Answer {
+        content: String,
+        reasoning: Option<String>,
+    },
     /// An HTTP status with a JSON error body.
     Error(u16),
     /// A status with this body as it is (garbage, HTML, empty).
@@ -44,7 +47,10 @@ pub enum FakeReply {
 
 impl FakeReply {
     pub fn answer(content: impl Into<String>) -> FakeReply {
-        FakeReply::Answer { content: content.into(), reasoning: None }
+        FakeReply::Answer {
+            content: content.into(),
+            reasoning: None,
+        }
     }
 }
 
@@ -66,7 +72,9 @@ pub struct FakeServer {
 
 impl FakeServer {
     /// Start a server answering with `script`.
-    pub fn start(script: impl Fn(&FakeRequest) -> FakeReply + Send + Sync + 'static) -> std::io::Result<FakeServer> {
+    pub fn start(
+        script: impl Fn(&FakeRequest) -> FakeReply + Send + Sync + 'static,
+    ) -> std::io::Result<FakeServer> {
         let state = Arc::new(State {
             script: Arc::new(script),
             requests: Mutex::new(Vec::new()),
@@ -77,21 +85,24 @@ impl FakeServer {
         let addr = std_listener.local_addr()?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_state = state.clone();
-        let thread = std::thread::Builder::new().name("fake-openai".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("fake server runtime");
-            runtime.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).expect("fake server listener");
-                tokio::select! {
-                    _ = stop_rx => {}
-                    _ = accept_loop(listener, thread_state) => {}
-                }
-            });
-            runtime.shutdown_timeout(Duration::from_millis(100));
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("fake-openai".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("fake server runtime");
+                runtime.block_on(async move {
+                    let listener =
+                        TcpListener::from_std(std_listener).expect("fake server listener");
+                    tokio::select! {
+                        _ = stop_rx => {}
+                        _ = accept_loop(listener, thread_state) => {}
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_millis(100));
+            })?;
         Ok(FakeServer {
             base_url: format!("http://{addr}/v1"),
             state,
@@ -107,7 +118,11 @@ impl FakeServer {
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<FakeRequest> {
-        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -124,7 +139,9 @@ impl Drop for FakeServer {
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let state = state.clone();
         tokio::spawn(async move {
             let _ = serve(stream, state).await;
@@ -167,7 +184,8 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
             }
             buf.extend_from_slice(&chunk[..n]);
         }
-        let body: Value = serde_json::from_slice(&buf[body_start..body_start + length]).unwrap_or(Value::Null);
+        let body: Value =
+            serde_json::from_slice(&buf[body_start..body_start + length]).unwrap_or(Value::Null);
         buf.drain(..body_start + length);
         let prompt = body["messages"]
             .as_array()
@@ -179,7 +197,12 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
             let mut seen = state.seen.lock().unwrap_or_else(|p| p.into_inner());
             let repeat = seen.entry(prompt.clone()).or_insert(0);
             let mut requests = state.requests.lock().unwrap_or_else(|p| p.into_inner());
-            let request = FakeRequest { index: requests.len(), repeat: *repeat, prompt, body };
+            let request = FakeRequest {
+                index: requests.len(),
+                repeat: *repeat,
+                prompt,
+                body,
+            };
             *repeat += 1;
             requests.push(request.clone());
             request

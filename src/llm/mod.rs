@@ -105,7 +105,10 @@ pub struct Completion {
 impl Completion {
     /// Whether the model produced reasoning, separately or as `<think>` tags.
     pub fn has_reasoning(&self) -> bool {
-        self.reasoning.as_deref().is_some_and(|r| !r.trim().is_empty()) || self.content.contains("</think>")
+        self.reasoning
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+            || self.content.contains("</think>")
     }
 
     /// The full model output as InternBootcamp grades it: separated reasoning
@@ -170,7 +173,9 @@ pub trait ChatModel: Send + Sync {
 
 /// Backoff before retry `attempt` (1-based): exponential, capped, full jitter.
 pub fn backoff_delay(config: &EndpointConfig, attempt: u32) -> Duration {
-    let exp = config.backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let exp = config
+        .backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
     let cap = exp.min(config.max_backoff);
     let fraction = (jitter() % 1_000_000) as f64 / 1_000_000.0;
     cap.mul_f64(fraction)
@@ -199,7 +204,8 @@ mod tests {
         config.max_backoff = Duration::from_millis(300);
         for attempt in 1..10 {
             let d = backoff_delay(&config, attempt);
-            let cap = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_millis(300));
+            let cap =
+                Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_millis(300));
             assert!(d <= cap, "{attempt}: {d:?} > {cap:?}");
         }
     }
@@ -214,11 +220,21 @@ mod tests {
             latency_ms: 0.0,
         };
         assert!(c.has_reasoning());
-        assert_eq!(c.graded_text(), "<think>\n1+2=3\n</think>\n\n[answer]3[/answer]");
-        let plain = Completion { reasoning: None, ..c.clone() };
+        assert_eq!(
+            c.graded_text(),
+            "<think>\n1+2=3\n</think>\n\n[answer]3[/answer]"
+        );
+        let plain = Completion {
+            reasoning: None,
+            ..c.clone()
+        };
         assert!(!plain.has_reasoning());
         assert_eq!(plain.graded_text(), "[answer]3[/answer]");
-        let inline = Completion { content: "<think>x</think>y".into(), reasoning: None, ..c };
+        let inline = Completion {
+            content: "<think>x</think>y".into(),
+            reasoning: None,
+            ..c
+        };
         assert!(inline.has_reasoning());
         assert_eq!(inline.graded_text(), "<think>x</think>y");
     }

@@ -102,8 +102,12 @@ impl OpenAiModel {
             self.accounting.attempts.fetch_add(1, Ordering::Relaxed);
             match self.attempt(&request).await {
                 Ok((content, reasoning, usage)) => {
-                    self.accounting.prompt_tokens.fetch_add(usage.prompt_tokens, Ordering::Relaxed);
-                    self.accounting.completion_tokens.fetch_add(usage.completion_tokens, Ordering::Relaxed);
+                    self.accounting
+                        .prompt_tokens
+                        .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
+                    self.accounting
+                        .completion_tokens
+                        .fetch_add(usage.completion_tokens, Ordering::Relaxed);
                     return Ok(Completion {
                         content,
                         reasoning,
@@ -163,19 +167,38 @@ fn parse_response(response: &Value) -> Result<(String, Option<String>, Usage), L
         .get("choices")
         .and_then(|c| c.get(0))
         .and_then(|c| c.get("message"))
-        .ok_or_else(|| LlmError::Unreadable(format!("no choices[0].message in {}", short(response))))?;
+        .ok_or_else(|| {
+            LlmError::Unreadable(format!("no choices[0].message in {}", short(response)))
+        })?;
     let content = match message.get("content") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
-        Some(other) => return Err(LlmError::Unreadable(format!("content is not a string: {}", short(other)))),
+        Some(other) => {
+            return Err(LlmError::Unreadable(format!(
+                "content is not a string: {}",
+                short(other)
+            )));
+        }
     };
     let reasoning = ["reasoning_content", "reasoning"]
         .iter()
         .find_map(|k| message.get(*k).and_then(Value::as_str))
         .map(str::to_owned);
     let usage = response.get("usage");
-    let count = |key: &str| usage.and_then(|u| u.get(key)).and_then(Value::as_u64).unwrap_or(0);
-    Ok((content, reasoning, Usage { prompt_tokens: count("prompt_tokens"), completion_tokens: count("completion_tokens") }))
+    let count = |key: &str| {
+        usage
+            .and_then(|u| u.get(key))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    Ok((
+        content,
+        reasoning,
+        Usage {
+            prompt_tokens: count("prompt_tokens"),
+            completion_tokens: count("completion_tokens"),
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -187,12 +210,29 @@ mod tests {
         let ok = json!({"choices": [{"message": {"content": "hi", "reasoning_content": "think"}}],
                         "usage": {"prompt_tokens": 3, "completion_tokens": 5}});
         let (content, reasoning, usage) = parse_response(&ok).unwrap();
-        assert_eq!((content.as_str(), reasoning.as_deref()), ("hi", Some("think")));
-        assert_eq!(usage, Usage { prompt_tokens: 3, completion_tokens: 5 });
+        assert_eq!(
+            (content.as_str(), reasoning.as_deref()),
+            ("hi", Some("think"))
+        );
+        assert_eq!(
+            usage,
+            Usage {
+                prompt_tokens: 3,
+                completion_tokens: 5
+            }
+        );
         let null_content = json!({"choices": [{"message": {"content": null}}]});
         assert_eq!(parse_response(&null_content).unwrap().0, "");
-        for bad in [json!({}), json!({"choices": []}), json!({"choices": [{"message": {"content": 3}}]}), json!([1])] {
-            assert!(matches!(parse_response(&bad), Err(LlmError::Unreadable(_))), "{bad}");
+        for bad in [
+            json!({}),
+            json!({"choices": []}),
+            json!({"choices": [{"message": {"content": 3}}]}),
+            json!([1]),
+        ] {
+            assert!(
+                matches!(parse_response(&bad), Err(LlmError::Unreadable(_))),
+                "{bad}"
+            );
         }
     }
 }

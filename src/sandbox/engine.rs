@@ -40,7 +40,9 @@ pub(crate) fn engine() -> Result<Engine> {
         .async_stack_size(MAX_WASM_STACK + (2 << 20))
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
-    Engine::new(&config).map_err(anyhow::Error::from).context("configuring the wasmtime engine")
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("configuring the wasmtime engine")
 }
 
 /// Where the compiled component came from.
@@ -97,7 +99,10 @@ pub fn decompress_component() -> Result<Vec<u8>> {
 
 /// Load the compiled component from `cache_dir`, compiling and storing it on
 /// a miss. A cached file that fails to deserialize is recompiled over.
-pub(crate) fn load_component(engine: &Engine, cache_dir: &Path) -> Result<(Component, ComponentSource)> {
+pub(crate) fn load_component(
+    engine: &Engine,
+    cache_dir: &Path,
+) -> Result<(Component, ComponentSource)> {
     let path = cache_dir.join(cache_key(engine));
     let started = Instant::now();
     if path.is_file() {
@@ -106,7 +111,11 @@ pub(crate) fn load_component(engine: &Engine, cache_dir: &Path) -> Result<(Compo
         // atomically into the user's own cache directory.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => {
-                let source = ComponentSource { path, cache_hit: true, elapsed: started.elapsed() };
+                let source = ComponentSource {
+                    path,
+                    cache_hit: true,
+                    elapsed: started.elapsed(),
+                };
                 return Ok((component, source));
             }
             Err(err) => {
@@ -132,7 +141,11 @@ pub(crate) fn load_component(engine: &Engine, cache_dir: &Path) -> Result<(Compo
             cache_dir.display()
         );
     }
-    let source = ComponentSource { path, cache_hit: false, elapsed: started.elapsed() };
+    let source = ComponentSource {
+        path,
+        cache_hit: false,
+        elapsed: started.elapsed(),
+    };
     Ok((component, source))
 }
 
@@ -140,7 +153,9 @@ fn store_artifact(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("harness"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("harness"),
         std::process::id()
     ));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;

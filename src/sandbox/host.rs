@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -42,7 +42,10 @@ pub(crate) struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -84,7 +87,12 @@ impl HostState {
 
     /// Put the guest's world back to where every call with `seed` starts.
     pub fn reset_for_call(&mut self, seed: u64, timeout: Duration) {
-        self.rng.reseed(seed ^ self.salt.rotate_left(32).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        self.rng.reseed(
+            seed ^ self
+                .salt
+                .rotate_left(32)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         self.clock.reset();
         self.deadline = Instant::now() + timeout;
     }
@@ -99,7 +107,11 @@ pub(crate) struct MemoryLimiter {
 
 impl MemoryLimiter {
     fn new(max: usize) -> Self {
-        MemoryLimiter { max, denied: false, peak: 0 }
+        MemoryLimiter {
+            max,
+            denied: false,
+            peak: 0,
+        }
     }
 }
 

@@ -61,7 +61,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(10), memory_bytes: 1 << 30, output_bytes: 1 << 20 }
+        Limits {
+            timeout: Duration::from_secs(10),
+            memory_bytes: 1 << 30,
+            output_bytes: 1 << 20,
+        }
     }
 }
 
@@ -140,9 +144,10 @@ impl RunSpec {
 
     /// Add one case call per seed in `seeds`, each scoring `answer` if given.
     pub fn cases(mut self, seeds: impl IntoIterator<Item = u64>, answer: Option<&str>) -> Self {
-        self.calls.extend(
-            seeds.into_iter().map(|seed| Call::Case { seed, answer: answer.map(str::to_owned) }),
-        );
+        self.calls.extend(seeds.into_iter().map(|seed| Call::Case {
+            seed,
+            answer: answer.map(str::to_owned),
+        }));
         self
     }
 }
@@ -196,14 +201,18 @@ pub struct SandboxOptions {
 
 impl SandboxOptions {
     pub fn new(cache_dir: PathBuf) -> Self {
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         SandboxOptions { cache_dir, workers }
     }
 }
 
 /// The default cache directory: the user cache directory's `bootforge`.
 pub fn default_cache_dir() -> PathBuf {
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("bootforge")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("bootforge")
 }
 
 pub(crate) struct Shared {
@@ -258,10 +267,17 @@ impl Sandbox {
     ) -> Result<Sandbox> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)?;
         let pre = bindings::HarnessPre::new(instance_pre).map_err(anyhow::Error::from)?;
         let ticker = engine::start_epoch_ticker(&engine);
-        let shared = Arc::new(Shared { engine, pre, _ticker: ticker, code_cache: Default::default() });
+        let shared = Arc::new(Shared {
+            engine,
+            pre,
+            _ticker: ticker,
+            code_cache: Default::default(),
+        });
         let pool = Arc::new(pool::Pool::new(shared.clone(), workers.max(1)));
         Ok(Sandbox { pool, source })
     }
@@ -321,7 +337,9 @@ impl Runner<'_> {
     where
         F: AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
     {
-        self.store.data_mut().reset_for_call(seed, self.limits.timeout);
+        self.store
+            .data_mut()
+            .reset_for_call(seed, self.limits.timeout);
         self.store.set_epoch_deadline(1);
         let timer = self.limits.timeout + TIMER_GRACE;
         let result = tokio::time::timeout(timer, call(&mut self.store)).await;
@@ -336,7 +354,8 @@ impl Runner<'_> {
     /// refused at the output cap surfaces in Python as an `OSError`.
     fn refine(&self, mut err: RunError) -> RunError {
         let state = self.store.data();
-        if err.kind == ErrorKind::Exception && (state.stdout.exceeded() || state.stderr.exceeded()) {
+        if err.kind == ErrorKind::Exception && (state.stdout.exceeded() || state.stderr.exceeded())
+        {
             err.kind = ErrorKind::OutputLimit;
             err.message = format!(
                 "the bootcamp printed more than {} bytes ({})",
@@ -378,14 +397,20 @@ impl Runner<'_> {
             return RunError::new(
                 ErrorKind::OutputLimit,
                 stage,
-                format!("the bootcamp printed more than {} bytes", self.limits.output_bytes),
+                format!(
+                    "the bootcamp printed more than {} bytes",
+                    self.limits.output_bytes
+                ),
             );
         }
         if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
             return RunError::new(
                 ErrorKind::Trap,
                 stage,
-                format!("the bootcamp ended the interpreter (exit status {})", exit.0),
+                format!(
+                    "the bootcamp ended the interpreter (exit status {})",
+                    exit.0
+                ),
             );
         }
         let tail = stderr_tail(&state.stderr.text());
@@ -436,7 +461,10 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
             Ok(UpdateDeadline::Continue(1))
         }
     });
-    let mut runner = Runner { store, limits: &limits };
+    let mut runner = Runner {
+        store,
+        limits: &limits,
+    };
     let mut report = RunReport {
         loaded: None,
         results: Vec::new(),
@@ -451,7 +479,9 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let t = Instant::now();
     let pre = shared.pre.clone();
     let instance = runner
-        .guarded(Stage::Instantiate, 0, async |store| pre.instantiate_async(store).await)
+        .guarded(Stage::Instantiate, 0, async |store| {
+            pre.instantiate_async(store).await
+        })
         .await;
     report.timings.instantiate_us = micros(t.elapsed());
     let harness = match instance {
@@ -463,7 +493,9 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         let t = Instant::now();
         let out = runner
             .guarded(Stage::Inspect, 0, async |store| {
-                harness.call_inspect(store, &spec.filename, &spec.source).await
+                harness
+                    .call_inspect(store, &spec.filename, &spec.source)
+                    .await
             })
             .await;
         report.timings.load_us = micros(t.elapsed());
@@ -481,7 +513,12 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let params = serde_json::Value::Object(spec.params).to_string();
     let options = options_json(&limits);
     let key = code_key(&spec.filename, &spec.source);
-    let cached = shared.code_cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+    let cached = shared
+        .code_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .cloned();
     let loaded = runner
         .guarded(Stage::Load, 0, async |store| {
             harness
@@ -504,7 +541,9 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                 report.loaded = Some(loaded);
                 if cached.is_none()
                     && let Outcome::Done(Some(code)) = runner
-                        .guarded(Stage::Load, 0, async |store| harness.call_compiled_code(store).await)
+                        .guarded(Stage::Load, 0, async |store| {
+                            harness.call_compiled_code(store).await
+                        })
                         .await
                     && code.len() <= CODE_CACHE_MAX_BYTES
                 {
@@ -541,7 +580,11 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                 None => break,
             }
         };
-        let call_kind = if matches!(call, Call::ScoreUnflagged { .. }) { CallKind::Unflagged } else { CallKind::Other };
+        let call_kind = if matches!(call, Call::ScoreUnflagged { .. }) {
+            CallKind::Unflagged
+        } else {
+            CallKind::Other
+        };
         let outcome = match call {
             Call::Case { seed, answer } => {
                 // Scoring is a call of its own, so that a trap or timeout in
@@ -579,7 +622,9 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
             }
             Call::Reference { identity } => {
                 let out = runner
-                    .guarded(Stage::Reference, 0, async |store| harness.call_reference(store, &identity).await)
+                    .guarded(Stage::Reference, 0, async |store| {
+                        harness.call_reference(store, &identity).await
+                    })
                     .await;
                 match out {
                     Outcome::Done(text) => protocol::parse_reference(&text)
@@ -589,14 +634,20 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                 }
             }
             Call::Score { identity, answer } | Call::ScoreUnflagged { identity, answer } => {
-                let flags = if matches!(call_kind, CallKind::Unflagged) { "{}" } else { flags.as_str() };
+                let flags = if matches!(call_kind, CallKind::Unflagged) {
+                    "{}"
+                } else {
+                    flags.as_str()
+                };
                 let out = runner
                     .guarded(Stage::Verify, 0, async |store| {
                         harness.call_score(store, &identity, &answer, flags).await
                     })
                     .await;
                 match out {
-                    Outcome::Done(text) => protocol::parse_score(&text).result.map(CallResult::Score),
+                    Outcome::Done(text) => {
+                        protocol::parse_score(&text).result.map(CallResult::Score)
+                    }
                     Outcome::Failed(err) => Err(err),
                 }
             }
@@ -618,7 +669,12 @@ enum CallKind {
     Other,
 }
 
-fn finish(mut report: RunReport, runner: Runner<'_>, error: Option<RunError>, started: Instant) -> RunReport {
+fn finish(
+    mut report: RunReport,
+    runner: Runner<'_>,
+    error: Option<RunError>,
+    started: Instant,
+) -> RunReport {
     let state = runner.store.data();
     report.error = error;
     report.raw_stdout = state.stdout.text();

@@ -65,7 +65,13 @@ pub(crate) struct Pool {
 
 impl Pool {
     pub fn new(shared: Arc<Shared>, workers: usize) -> Pool {
-        let queue = Arc::new((Mutex::new(Queue { jobs: BinaryHeap::new(), closed: false }), Condvar::new()));
+        let queue = Arc::new((
+            Mutex::new(Queue {
+                jobs: BinaryHeap::new(),
+                closed: false,
+            }),
+            Condvar::new(),
+        ));
         for index in 0..workers {
             let queue = queue.clone();
             let shared = shared.clone();
@@ -89,7 +95,11 @@ impl Pool {
         let mut queue = lock.lock().unwrap_or_else(|p| p.into_inner());
         // A closed queue drops the sender; the receiver reports the loss.
         if !queue.closed {
-            queue.jobs.push(Reverse(Job { key, spec, reply: tx }));
+            queue.jobs.push(Reverse(Job {
+                key,
+                spec,
+                reply: tx,
+            }));
             ready.notify_one();
         }
         rx
@@ -133,7 +143,10 @@ fn lost_worker() -> RunReport {
 }
 
 fn worker(shared: Arc<Shared>, queue: Arc<(Mutex<Queue>, Condvar)>) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: could not start a sandbox worker runtime: {err}");
@@ -154,7 +167,9 @@ fn worker(shared: Arc<Shared>, queue: Arc<(Mutex<Queue>, Condvar)>) {
                 q = ready.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let Some(Job { spec, reply, .. }) = job else { break };
+        let Some(Job { spec, reply, .. }) = job else {
+            break;
+        };
         let report = runtime.block_on(execute(&shared, spec));
         let _ = reply.send(report);
     }

@@ -195,7 +195,9 @@ pub enum CallResult {
     Case(CaseResult),
     Score(ScoreResult),
     /// `None` when the class defines no `reference_output`.
-    Reference { output: Option<String> },
+    Reference {
+        output: Option<String>,
+    },
 }
 
 /// A method of a class, from the syntax tree.
@@ -288,7 +290,9 @@ fn unreadable(stage: Stage, why: impl std::fmt::Display) -> RunError {
     RunError::new(
         ErrorKind::InvalidOutput,
         stage,
-        format!("the harness reply could not be read ({why}); the bootcamp may have tampered with the sandbox"),
+        format!(
+            "the harness reply could not be read ({why}); the bootcamp may have tampered with the sandbox"
+        ),
     )
 }
 
@@ -344,7 +348,11 @@ fn reply<T>(
     let mut raw = match parse_raw(text, stage) {
         Ok(raw) => raw,
         Err(err) => {
-            return Reply { result: Err(err), stdout: String::new(), stderr: String::new() };
+            return Reply {
+                result: Err(err),
+                stdout: String::new(),
+                stderr: String::new(),
+            };
         }
     };
     let stdout = clip(raw.stdout.take().unwrap_or_default(), MAX_CAPTURE_BYTES);
@@ -357,7 +365,11 @@ fn reply<T>(
             None => Err(unreadable(stage, "failure without an error")),
         }
     };
-    Reply { result, stdout, stderr }
+    Reply {
+        result,
+        stdout,
+        stderr,
+    }
 }
 
 pub(crate) fn parse_load(text: &str) -> Reply<Loaded> {
@@ -370,7 +382,10 @@ pub(crate) fn parse_load(text: &str) -> Reply<Loaded> {
         classes.truncate(MAX_CLASSES);
         Ok(Loaded {
             class: clip(class, MAX_NAME_BYTES),
-            classes: classes.into_iter().map(|c| clip(c, MAX_NAME_BYTES)).collect(),
+            classes: classes
+                .into_iter()
+                .map(|c| clip(c, MAX_NAME_BYTES))
+                .collect(),
         })
     })
 }
@@ -397,7 +412,11 @@ pub(crate) fn parse_case(text: &str, seed: u64) -> Reply<CaseResult> {
             return Err(RunError::new(
                 ErrorKind::InvalidOutput,
                 Stage::Prompt,
-                format!("the prompt has {} bytes, over the {} byte limit", prompt.len(), MAX_PROMPT_BYTES),
+                format!(
+                    "the prompt has {} bytes, over the {} byte limit",
+                    prompt.len(),
+                    MAX_PROMPT_BYTES
+                ),
             ));
         }
         Ok(CaseResult {
@@ -435,15 +454,21 @@ pub(crate) fn parse_score(text: &str) -> Reply<ScoreResult> {
 }
 
 pub(crate) fn parse_reference(text: &str) -> Reply<Option<String>> {
-    reply(text, Stage::Reference, |raw| match (raw.present, raw.output.take()) {
-        (Some(false), _) => Ok(None),
-        (Some(true), Some(out)) if out.len() > MAX_PROMPT_BYTES => Err(RunError::new(
-            ErrorKind::InvalidOutput,
-            Stage::Reference,
-            format!("reference_output returned {} bytes, over the {} byte limit", out.len(), MAX_PROMPT_BYTES),
-        )),
-        (Some(true), Some(out)) => Ok(Some(out)),
-        _ => Err(unreadable(Stage::Reference, "no reference output")),
+    reply(text, Stage::Reference, |raw| {
+        match (raw.present, raw.output.take()) {
+            (Some(false), _) => Ok(None),
+            (Some(true), Some(out)) if out.len() > MAX_PROMPT_BYTES => Err(RunError::new(
+                ErrorKind::InvalidOutput,
+                Stage::Reference,
+                format!(
+                    "reference_output returned {} bytes, over the {} byte limit",
+                    out.len(),
+                    MAX_PROMPT_BYTES
+                ),
+            )),
+            (Some(true), Some(out)) => Ok(Some(out)),
+            _ => Err(unreadable(Stage::Reference, "no reference output")),
+        }
     })
 }
 
@@ -459,7 +484,8 @@ pub(crate) fn parse_inspection(text: &str) -> Result<Inspection, RunError> {
     if text.len() > MAX_REPLY_BYTES {
         return Err(unreadable(Stage::Inspect, "reply too large"));
     }
-    let raw: RawInspection = serde_json::from_str(text).map_err(|e| unreadable(Stage::Inspect, e))?;
+    let raw: RawInspection =
+        serde_json::from_str(text).map_err(|e| unreadable(Stage::Inspect, e))?;
     if !raw.ok {
         return Err(unreadable(Stage::Inspect, "inspection failed"));
     }
@@ -472,7 +498,12 @@ pub(crate) fn parse_inspection(text: &str) -> Result<Inspection, RunError> {
             *base = clip(std::mem::take(base), MAX_NAME_BYTES);
         }
         if class.methods.len() > 4096 {
-            class.methods = class.methods.iter().take(4096).map(|(k, v)| (k.clone(), v.clone())).collect();
+            class.methods = class
+                .methods
+                .iter()
+                .take(4096)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
         }
     }
     let syntax_error = match (raw.parses, raw.syntax_error) {
@@ -480,10 +511,17 @@ pub(crate) fn parse_inspection(text: &str) -> Result<Inspection, RunError> {
             err.message = clip(err.message, MAX_MESSAGE_BYTES);
             Some(err)
         }
-        (Some(false), None) => Some(SyntaxProblem { message: "invalid syntax".into(), line: 0, column: 0 }),
+        (Some(false), None) => Some(SyntaxProblem {
+            message: "invalid syntax".into(),
+            line: 0,
+            column: 0,
+        }),
         _ => None,
     };
-    Ok(Inspection { syntax_error, classes })
+    Ok(Inspection {
+        syntax_error,
+        classes,
+    })
 }
 
 #[cfg(test)]
@@ -492,16 +530,44 @@ mod tests {
 
     #[test]
     fn garbage_replies_are_invalid_output_not_panics() {
-        for text in ["", "null", "[]", "{", "{\"ok\": 3}", "{\"ok\": false}", "\u{0}"] {
+        for text in [
+            "",
+            "null",
+            "[]",
+            "{",
+            "{\"ok\": 3}",
+            "{\"ok\": false}",
+            "\u{0}",
+        ] {
             let r = parse_case(text, 1);
-            assert_eq!(r.result.unwrap_err().kind, ErrorKind::InvalidOutput, "{text:?}");
+            assert_eq!(
+                r.result.unwrap_err().kind,
+                ErrorKind::InvalidOutput,
+                "{text:?}"
+            );
         }
         let forged = r#"{"ok": false, "error": {"kind": "timeout", "stage": "generate"}}"#;
-        assert_eq!(parse_case(forged, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
-        let huge = format!("{{\"ok\": true, \"case\": \"{}\"}}", "x".repeat(MAX_REPLY_BYTES));
-        assert_eq!(parse_case(&huge, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
-        let deep = format!("{{\"ok\": true, \"prompt\": \"p\", \"case\": \"{}{}\"}}", "[".repeat(500), "]".repeat(500));
-        assert_eq!(parse_case(&deep, 1).result.unwrap_err().kind, ErrorKind::InvalidOutput);
+        assert_eq!(
+            parse_case(forged, 1).result.unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
+        let huge = format!(
+            "{{\"ok\": true, \"case\": \"{}\"}}",
+            "x".repeat(MAX_REPLY_BYTES)
+        );
+        assert_eq!(
+            parse_case(&huge, 1).result.unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
+        let deep = format!(
+            "{{\"ok\": true, \"prompt\": \"p\", \"case\": \"{}{}\"}}",
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        assert_eq!(
+            parse_case(&deep, 1).result.unwrap_err().kind,
+            ErrorKind::InvalidOutput
+        );
     }
 
     #[test]
@@ -516,7 +582,9 @@ mod tests {
         let r = parse_score(&text);
         let err = r.result.unwrap_err();
         assert_eq!((err.kind, err.stage), (ErrorKind::Exception, Stage::Verify));
-        assert!(err.exc_type.len() < 300 && err.message.len() < 5000 && err.traceback.len() < 17_000);
+        assert!(
+            err.exc_type.len() < 300 && err.message.len() < 5000 && err.traceback.len() < 17_000
+        );
         assert!(r.stdout.len() < 17_000);
     }
 

@@ -118,7 +118,6 @@ pub struct Usage {
     pub tokens: i64,
 }
 
-
 /// An `llm_calls` row, selected with the columns of `finished_call` and `calls`, in that order.
 fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
     CallRecord {
@@ -150,7 +149,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        Self::connect(options, 4).await.with_context(|| format!("opening the database {}", path.display()))
+        Self::connect(options, 4)
+            .await
+            .with_context(|| format!("opening the database {}", path.display()))
     }
 
     /// A private in-memory database (unit tests).
@@ -160,7 +161,10 @@ impl Store {
     }
 
     async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<Store> {
-        let pool = SqlitePoolOptions::new().max_connections(connections).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(connections)
+            .connect_with(options)
+            .await?;
         // Two processes opening a new database at once (a campaign starting
         // while `campaign status` looks) can race on the first migration: the
         // loser fails on "table already exists", and a retry finds it applied.
@@ -230,7 +234,9 @@ impl Store {
     }
 
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
-        let rows = sqlx::query("SELECT id FROM campaigns ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id FROM campaigns ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             if let Some(c) = self.campaign(row.get(0)).await? {
@@ -240,7 +246,12 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn set_campaign_status(&self, id: i64, status: &str, reason: Option<&str>) -> Result<()> {
+    pub async fn set_campaign_status(
+        &self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
         ).bind(status).bind(reason).bind(id).execute(&self.pool).await?;
@@ -249,7 +260,11 @@ impl Store {
 
     /// Replace a campaign's stored configuration (a raised budget).
     pub async fn set_campaign_config(&self, id: i64, config_json: &str) -> Result<()> {
-        sqlx::query("UPDATE campaigns SET config_json = ? WHERE id = ?").bind(config_json).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE campaigns SET config_json = ? WHERE id = ?")
+            .bind(config_json)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -274,7 +289,14 @@ impl Store {
             .collect())
     }
 
-    pub async fn set_task_status(&self, campaign: i64, task: &str, status: &str, accepted: Option<i64>, best: Option<i64>) -> Result<()> {
+    pub async fn set_task_status(
+        &self,
+        campaign: i64,
+        task: &str,
+        status: &str,
+        accepted: Option<i64>,
+        best: Option<i64>,
+    ) -> Result<()> {
         sqlx::query("UPDATE tasks SET status = ?, accepted_draft = ?, best_draft = ? WHERE campaign_id = ? AND id = ?")
             .bind(status)
             .bind(accepted)
@@ -323,7 +345,10 @@ impl Store {
 
     /// The evaluation report of a draft, as stored.
     pub async fn evaluation_report(&self, draft: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT report_json FROM evaluations WHERE draft_id = ?").bind(draft).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT report_json FROM evaluations WHERE draft_id = ?")
+            .bind(draft)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -373,7 +398,11 @@ impl Store {
         Ok(self.insert_drafts(std::slice::from_ref(d)).await?[0])
     }
 
-    async fn insert_call(tx: &mut sqlx::SqliteConnection, campaign: i64, c: &CallRecord) -> Result<()> {
+    async fn insert_call(
+        tx: &mut sqlx::SqliteConnection,
+        campaign: i64,
+        c: &CallRecord,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT OR IGNORE INTO llm_calls (campaign_id, call_key, role, model, draft_id, status, content, reasoning, error,
                  prompt_tokens, completion_tokens, latency_ms, attempts, created_at)
@@ -417,7 +446,14 @@ impl Store {
     }
 
     /// Store the author's answer for a draft and its call, in one transaction.
-    pub async fn complete_draft(&self, campaign: i64, draft: i64, response: &str, code: Option<&str>, call: &CallRecord) -> Result<()> {
+    pub async fn complete_draft(
+        &self,
+        campaign: i64,
+        draft: i64,
+        response: &str,
+        code: Option<&str>,
+        call: &CallRecord,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_call(&mut tx, campaign, call).await?;
         let status = if code.is_some() { "drafted" } else { "no_code" };
@@ -436,7 +472,10 @@ impl Store {
     pub async fn fail_draft(&self, campaign: i64, draft: i64, call: &CallRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_call(&mut tx, campaign, call).await?;
-        sqlx::query("UPDATE drafts SET status = 'llm_failed' WHERE id = ?").bind(draft).execute(&mut *tx).await?;
+        sqlx::query("UPDATE drafts SET status = 'llm_failed' WHERE id = ?")
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -469,7 +508,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE drafts SET status = 'evaluated' WHERE id = ?").bind(draft).execute(&mut *tx).await?;
+        sqlx::query("UPDATE drafts SET status = 'evaluated' WHERE id = ?")
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -483,7 +525,10 @@ impl Store {
         .bind(campaign)
         .fetch_one(&self.pool)
         .await?;
-        Ok(Usage { llm_calls: row.get(0), tokens: row.get(1) })
+        Ok(Usage {
+            llm_calls: row.get(0),
+            tokens: row.get(1),
+        })
     }
 
     /// Counts for status displays: drafts evaluated, accepted tasks.
@@ -514,8 +559,17 @@ impl Store {
     /// Rows of each table, for checks of duplicates.
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
         let mut out = Vec::new();
-        for table in ["campaigns", "tasks", "drafts", "evaluations", "solver_attempts", "llm_calls"] {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.pool).await?;
+        for table in [
+            "campaigns",
+            "tasks",
+            "drafts",
+            "evaluations",
+            "solver_attempts",
+            "llm_calls",
+        ] {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&self.pool)
+                .await?;
             out.push((table.to_owned(), row.get(0)));
         }
         Ok(out)
@@ -544,23 +598,52 @@ mod tests {
     #[tokio::test]
     async fn drafts_are_idempotent_and_steps_are_atomic() {
         let store = Store::memory().await.unwrap();
-        let task = ("t1".to_owned(), None, "describe".to_owned(), "{}".to_owned());
-        let c = store.create_campaign_with_tasks("c", "{}", None, &[task.clone(), task]).await.unwrap();
+        let task = (
+            "t1".to_owned(),
+            None,
+            "describe".to_owned(),
+            "{}".to_owned(),
+        );
+        let c = store
+            .create_campaign_with_tasks("c", "{}", None, &[task.clone(), task])
+            .await
+            .unwrap();
         let a = store.insert_draft(&draft(c, 0, None)).await.unwrap();
-        assert_eq!(store.insert_draft(&draft(c, 0, None)).await.unwrap(), a, "same draft, same row");
+        assert_eq!(
+            store.insert_draft(&draft(c, 0, None)).await.unwrap(),
+            a,
+            "same draft, same row"
+        );
         let b = store.insert_draft(&draft(c, 1, None)).await.unwrap();
         assert_ne!(a, b);
         let child = store.insert_draft(&draft(c, 0, Some(a))).await.unwrap();
-        let call = CallRecord { call_key: "k1".into(), role: "author".into(), status: "ok".into(), prompt_tokens: 3, completion_tokens: 4, attempts: 1, ..Default::default() };
-        store.complete_draft(c, a, "resp", Some("code"), &call).await.unwrap();
-        store.complete_draft(c, a, "resp", Some("code"), &call).await.unwrap();
+        let call = CallRecord {
+            call_key: "k1".into(),
+            role: "author".into(),
+            status: "ok".into(),
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            attempts: 1,
+            ..Default::default()
+        };
+        store
+            .complete_draft(c, a, "resp", Some("code"), &call)
+            .await
+            .unwrap();
+        store
+            .complete_draft(c, a, "resp", Some("code"), &call)
+            .await
+            .unwrap();
         assert!(store.finished_call(c, "k1").await.unwrap().is_some());
         assert!(store.finished_call(c, "k2").await.unwrap().is_none());
         let usage = store.usage(c).await.unwrap();
         assert_eq!((usage.llm_calls, usage.tokens), (1, 7));
         let drafts = store.drafts(c, "t1").await.unwrap();
         assert_eq!(drafts.len(), 3);
-        assert_eq!(drafts.iter().find(|d| d.id == child).unwrap().parent_id, Some(a));
+        assert_eq!(
+            drafts.iter().find(|d| d.id == child).unwrap().parent_id,
+            Some(a)
+        );
         assert_eq!(drafts.iter().find(|d| d.id == a).unwrap().status, "drafted");
         let counts = store.table_counts().await.unwrap();
         assert_eq!(counts.iter().find(|(t, _)| t == "tasks").unwrap().1, 1);
