@@ -8,6 +8,7 @@
 //!   and a scripted fake server;
 //! - [`campaign`]: the evolutionary authoring loop (task descriptions in,
 //!   accepted bootcamps out), resumable from what [`store`] holds;
+//! - [`schedule`]: cron schedules of campaigns and the daemon that runs them;
 //! - [`store`]: the SQLite lineage store (the only module writing SQL);
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -18,4 +19,5 @@ pub mod cli;
 pub mod evaluate;
 pub mod llm;
 pub mod sandbox;
+pub mod schedule;
 pub mod store;
