@@ -11,3 +11,4 @@ mod component;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;
+mod schedule;
