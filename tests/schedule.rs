@@ -628,7 +628,8 @@ fn two_daemons_run_a_caught_up_slot_once() {
     );
 }
 
-/// `kill -9` of a daemon mid-campaign: a new daemon takes the run over once
+/// `kill -9` of a daemon mid-campaign: a slot that comes while its run is
+/// going is skipped with the reason, and a new daemon takes the run over once
 /// its lease expired and resumes the same campaign, repeating no finished
 /// LLM call.
 #[test]
@@ -637,17 +638,17 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
     let (code, _, stderr) = add_schedule(
         &s,
-        "nightly",
-        "0 2 * * *",
+        "minutely",
+        "* * * * *",
         &["--timezone", "UTC"],
-        "2026-05-01T01:59:00Z",
+        "2026-05-01T01:59:30Z",
     );
     assert_eq!(code, 0, "{stderr}");
     let log = s.dir.path().join("daemon.log");
     let mut daemon = spawn(
         &s.db,
         &["daemon", "--lease-s", "1", "--tick-ms", "200"],
-        Some("2026-05-01T02:00:00Z"),
+        Some("2026-05-01T02:00:50Z"),
         &log,
     );
     wait_until(
@@ -658,8 +659,26 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
     let (code, stdout, _) = run(&s.db, &["daemon", "status", "--json"], None);
     assert_eq!(code, 0);
     let status = &json_lines(&stdout)[0];
-    assert_eq!(status["running"][0]["schedule"], "nightly", "{status}");
+    assert_eq!(status["running"][0]["schedule"], "minutely", "{status}");
+    assert!(
+        status["running"][0]["holder"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pid {}", daemon.id())),
+        "{status}"
+    );
     assert!(status["daemons"][0]["alive"].as_bool().unwrap(), "{status}");
+    // The next slot comes while the run goes on: skipped, not run twice.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T02:01:05Z"));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "minutely");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[1]["status"], "skipped");
+    assert!(
+        runs[1]["reason"].as_str().unwrap().contains("still going"),
+        "{runs:?}"
+    );
+
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     let calls_at_kill = stored_calls(&s.db, 1);
@@ -673,12 +692,12 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
     let (code, _, stderr) = run(
         &s.db,
         &["daemon", "--once", "--lease-s", "1"],
-        Some("2026-05-01T02:00:30Z"),
+        Some("2026-05-01T02:01:30Z"),
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("taking over"), "{stderr}");
-    let runs = history(&s.db, "nightly");
-    assert_eq!(runs.len(), 1, "{runs:?}");
+    let runs = history(&s.db, "minutely");
+    assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(
         (runs[0]["campaign"].as_i64(), runs[0]["status"].as_str()),
         (Some(1), Some("done"))

@@ -132,23 +132,40 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Take the lease of `campaign`, or fail with [`LeaseHeld`].
+    /// Take the lease of `campaign`, or fail with [`LeaseHeld`]. A lease is
+    /// free once expired, or at once when its holder ran on this host and
+    /// its pid is gone (killed, crashed): `kill -9` then `resume` needs no
+    /// wait. Another host's holder is trusted until its lease expires.
     pub async fn acquire(store: &Store, campaign: i64, ttl: Duration) -> Result<Lease> {
         let holder = new_holder(ttl);
-        match store.acquire_lease(campaign, &holder, now_ms()).await? {
-            None => Ok(Lease {
-                store: store.clone(),
-                campaign,
-                holder,
-                ttl,
-            }),
-            Some(live) => Err(LeaseHeld {
-                campaign,
-                holder: describe(&live),
-                expires: rfc3339(live.expires_ms),
-            }
-            .into()),
+        let lease = |holder| Lease {
+            store: store.clone(),
+            campaign,
+            holder,
+            ttl,
+        };
+        let Some(current) = store.acquire_lease(campaign, &holder, now_ms()).await? else {
+            return Ok(lease(holder));
+        };
+        let gone = holder_state(Some(&current), now_ms(), &hostname(), pid_alive) == Holder::Gone;
+        if gone
+            && store
+                .replace_lease(campaign, &current.token, &holder)
+                .await?
+        {
+            return Ok(lease(holder));
         }
+        let current = match gone {
+            // Lost the race for a dead holder's lease: name the winner.
+            true => store.lease(campaign).await?.unwrap_or(current),
+            false => current,
+        };
+        Err(LeaseHeld {
+            campaign,
+            holder: describe(&current),
+            expires: rfc3339(current.expires_ms),
+        }
+        .into())
     }
 
     /// Renew now; false when the lease was lost to another process.
@@ -222,12 +239,17 @@ pub fn shown_status(stored: &str, holder: Holder, id: i64) -> (String, Option<St
 }
 
 /// Whether a process of this host runs (Linux: /proc); None elsewhere.
-fn pid_alive(pid: i64) -> Option<bool> {
+pub fn pid_alive(pid: i64) -> Option<bool> {
     let proc = std::path::Path::new("/proc");
     if !proc.join("self").exists() {
         return None;
     }
     Some(proc.join(pid.to_string()).exists())
+}
+
+/// Whether a lease shows a live holder now.
+pub fn is_live(lease: Option<&LeaseHolder>) -> bool {
+    holder_state(lease, now_ms(), &hostname(), pid_alive) == Holder::Live
 }
 
 /// The status and hint to show for a stored campaign, reading its lease.

@@ -215,11 +215,7 @@ impl Daemon {
             if let Some(run) = open.iter().find(|r| r.schedule == s.name) {
                 let live = match (running.contains_key(&s.name), run.campaign_id) {
                     (true, _) => true,
-                    (false, Some(c)) => self
-                        .store
-                        .lease(c)
-                        .await?
-                        .is_some_and(|l| l.expires_ms > lease::now_ms()),
+                    (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
                     (false, None) => false,
                 };
                 if live {
@@ -482,7 +478,7 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
             Some(c) => store
                 .lease(c)
                 .await?
-                .filter(|l| l.expires_ms > real_ms)
+                .filter(|l| lease::is_live(Some(l)))
                 .map(|l| lease::describe(&l)),
             None => None,
         };

@@ -61,6 +61,32 @@ impl Store {
         })))
     }
 
+    /// Take over the lease `old_token` holds (its holder is known to be
+    /// dead); false when it changed hands meanwhile (another process was
+    /// faster).
+    pub async fn replace_lease(
+        &self,
+        campaign: i64,
+        old_token: &str,
+        me: &LeaseHolder,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE campaign_leases SET host = ?, pid = ?, started_at = ?, token = ?, expires_ms = ?
+             WHERE campaign_id = ? AND token = ?",
+        )
+        .bind(&me.host)
+        .bind(me.pid)
+        .bind(&me.started_at)
+        .bind(&me.token)
+        .bind(me.expires_ms)
+        .bind(campaign)
+        .bind(old_token)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
     /// Push the expiry of a lease `token` holds; false when it no longer
     /// holds it (it expired and another process took it over).
     pub async fn renew_lease(&self, campaign: i64, token: &str, expires_ms: i64) -> Result<bool> {
@@ -155,6 +181,28 @@ mod tests {
             None
         );
         assert!(!store.renew_lease(id, "a", 10_000).await.unwrap());
+        // A holder known dead is replaced at once, by one process only.
+        assert!(
+            store
+                .replace_lease(id, "b", &holder("c", 9000))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replace_lease(id, "b", &holder("d", 9000))
+                .await
+                .unwrap()
+        );
+        assert!(store.renew_lease(id, "c", 9000).await.unwrap());
+        store.release_lease(id, "c").await.unwrap();
+        assert!(
+            store
+                .acquire_lease(id, &holder("b", 9000), 3000)
+                .await
+                .unwrap()
+                .is_none()
+        );
         store.release_lease(id, "a").await.unwrap();
         assert_eq!(
             store.lease(id).await.unwrap().map(|h| h.token),
