@@ -52,6 +52,7 @@ pub enum ScheduleCommand {
     /// The expression, the zone and the config are checked now (exit 2 with
     /// the reason); prints the next three runs.
     Add {
+        /// The schedule's name (letters, digits, '-', '_', '.').
         name: String,
         /// minute hour day-of-month month day-of-week, e.g. "0 2 * * *";
         /// ranges, lists, steps and names (MON-FRI, JAN) are accepted.
@@ -67,6 +68,7 @@ pub enum ScheduleCommand {
         /// Slots missed while no daemon ran: run once for all of them, or skip them.
         #[arg(long, value_name = "once|skip", default_value = "once")]
         catch_up: CatchUp,
+        /// Print one JSON object: {"schedule", "next"}.
         #[arg(long)]
         json: bool,
     },
@@ -139,6 +141,7 @@ enum DaemonAction {
     /// Whether a daemon holds the database, what it is running, and when
     /// each schedule runs next.
     Status {
+        /// Print one JSON object: {"daemons", "running", "schedules"}.
         #[arg(long)]
         json: bool,
     },
