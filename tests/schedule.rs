@@ -131,20 +131,34 @@ fn slow(delay_ms: u64) -> FakeServer {
 
 /// Issue 8: one process at a time. A live holder refuses `resume` (exit 1,
 /// naming it); after `kill -9` the campaign shows as interrupted; two
-/// resumes at once once the lease expired: one works, one is refused, and
-/// the fake server sees no duplicate call.
+/// resumes at once: one works, one is refused, and the fake server sees no
+/// duplicate call.
 #[test]
 fn a_campaign_is_worked_on_by_one_process_at_a_time() {
-    let server = slow(300);
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // While `hold` is set, answers take 8 s: the resume that wins cannot
+    // finish before the other one has tried, however loaded the machine is.
+    let hold = Arc::new(AtomicBool::new(false));
+    let server = {
+        let hold = hold.clone();
+        FakeServer::start(move |req| {
+            let ms = if hold.load(Ordering::SeqCst) {
+                8000
+            } else {
+                300
+            };
+            FakeReply::Delay(Duration::from_millis(ms), Box::new(both(req)))
+        })
+        .unwrap()
+    };
     let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
+    // Room for the held answers (a timeout would retry: a second request).
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(&s.config, text.replace("timeout_s = 5", "timeout_s = 60")).unwrap();
     let config = s.config.to_str().unwrap();
     let log = s.dir.path().join("run.log");
-    let mut holder = spawn(
-        &s.db,
-        &["campaign", "run", config, "--json", "--lease-s", "1"],
-        None,
-        &log,
-    );
+    let mut holder = spawn(&s.db, &["campaign", "run", config, "--json"], None, &log);
     wait_until("a call is stored", &mut Some(&mut holder), || {
         stored_calls(&s.db, 1) >= 1
     });
@@ -159,6 +173,7 @@ fn a_campaign_is_worked_on_by_one_process_at_a_time() {
     let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
     assert_eq!(json_lines(&stdout)[0]["status"], "running");
 
+    hold.store(true, Ordering::SeqCst);
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
     let calls_at_kill = stored_calls(&s.db, 1);
@@ -181,12 +196,15 @@ fn a_campaign_is_worked_on_by_one_process_at_a_time() {
         "{human}"
     );
 
-    wait_until("the dead holder's lease expires", &mut None, || {
-        lease_expired(&s.db, 1)
-    });
+    // Two resumes at once. The dead holder's lease (60 s) has not expired:
+    // its pid is gone on this host, so it is taken over at once, by one.
     let (log_a, log_b) = (s.dir.path().join("a.log"), s.dir.path().join("b.log"));
-    let a = spawn(&s.db, &["campaign", "resume", "1", "--json"], None, &log_a);
-    let b = spawn(&s.db, &["campaign", "resume", "1", "--json"], None, &log_b);
+    let mut a = spawn(&s.db, &["campaign", "resume", "1", "--json"], None, &log_a);
+    let mut b = spawn(&s.db, &["campaign", "resume", "1", "--json"], None, &log_b);
+    wait_until("one resume is refused", &mut None, || {
+        a.try_wait().unwrap().is_some() || b.try_wait().unwrap().is_some()
+    });
+    hold.store(false, Ordering::SeqCst);
     let mut results = [finish(a, &log_a), finish(b, &log_b)];
     results.sort_by_key(|r| r.0);
     let [(ok, stdout, _), (refused, _, why)] = results;
@@ -504,6 +522,29 @@ fn schedules_are_checked_when_added() {
     assert_eq!(code, 2);
     assert!(stderr.contains("exists"), "{stderr}");
 
+    // A task directory with no task yet is accepted (tasks arrive during the
+    // day); a slot that finds none is recorded as skipped.
+    let empty = setup("http://127.0.0.1:9/v1", &[], ONE_DRAFT);
+    let (code, _, stderr) = add_schedule(&empty, "later", "0 * * * *", &["--timezone", "UTC"], now);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no task yet"), "{stderr}");
+    let (code, _, stderr) = run(
+        &empty.db,
+        &["daemon", "--once"],
+        Some("2026-03-07T13:00:05Z"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&empty.db, "later");
+    assert_eq!(
+        (runs.len(), runs[0]["status"].as_str()),
+        (1, Some("skipped")),
+        "{runs:?}"
+    );
+    assert!(
+        runs[0]["reason"].as_str().unwrap().contains("no task in"),
+        "{runs:?}"
+    );
+
     // Pause, resume, rm, and their refusals.
     let (code, _, _) = run(&s.db, &["schedule", "pause", "nightly"], None);
     assert_eq!(code, 0);
@@ -603,10 +644,22 @@ fn two_daemons_run_a_caught_up_slot_once() {
     let (code, _, stderr) = run(&s.db, &["daemon", "--once"], now);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(history(&s.db, "hourly").len(), 1);
-    // The next slot runs on time, and a removed schedule keeps its history.
+    // The next slot runs on time, with the task directory as it is then
+    // (a task arrived), and a removed schedule keeps its history.
+    std::fs::write(
+        s.dir.path().join("tasks").join("digit-sum.md"),
+        EXAMPLE_TASKS[0].1,
+    )
+    .unwrap();
     let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T06:00:10Z"));
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(history(&s.db, "hourly").len(), 2);
+    let runs = history(&s.db, "hourly");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[1]["status"].as_str(), runs[1]["accepted"].as_i64()),
+        (Some("done"), Some(2)),
+        "{runs:?}"
+    );
     assert_eq!(history(&s.db, "strict").last().unwrap()["status"], "done");
     let (code, _, _) = run(&s.db, &["schedule", "rm", "hourly"], None);
     assert_eq!(code, 0);
@@ -645,9 +698,11 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
     );
     assert_eq!(code, 0, "{stderr}");
     let log = s.dir.path().join("daemon.log");
+    // A long lease: a daemon on this host whose pid is gone is taken over
+    // at once; one that is only slow (a loaded machine) keeps its run.
     let mut daemon = spawn(
         &s.db,
-        &["daemon", "--lease-s", "1", "--tick-ms", "200"],
+        &["daemon", "--lease-s", "30", "--tick-ms", "200"],
         Some("2026-05-01T02:00:50Z"),
         &log,
     );
@@ -688,10 +743,9 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
         "the campaign ended before the kill"
     );
 
-    wait_until("the lease expires", &mut None, || lease_expired(&s.db, 1));
     let (code, _, stderr) = run(
         &s.db,
-        &["daemon", "--once", "--lease-s", "1"],
+        &["daemon", "--once", "--lease-s", "30"],
         Some("2026-05-01T02:01:30Z"),
     );
     assert_eq!(code, 0, "{stderr}");

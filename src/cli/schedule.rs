@@ -193,10 +193,15 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                 };
                 let shown = new.name.clone();
                 match schedule::add(&store, new, now).await {
-                    Ok((row, next)) => {
+                    Ok((row, next, tasks)) => {
                         let next: Vec<String> = next.iter().map(|z| z.to_string()).collect();
+                        if tasks == 0 {
+                            eprintln!(
+                                "note: its task directory holds no task yet; a slot that finds none is recorded as skipped"
+                            );
+                        }
                         if json {
-                            out.line(json!({"schedule": row, "next": next}));
+                            out.line(json!({"schedule": row, "next": next, "tasks": tasks}));
                         } else {
                             out.line(format!(
                                 "schedule {} added: \"{}\" in {}, campaign {}, catch-up {}",

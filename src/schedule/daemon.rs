@@ -291,6 +291,24 @@ impl Daemon {
                                 continue;
                             }
                         };
+                    if tasks_list.is_empty() {
+                        let reason = format!("no task in {}", config.tasks.display());
+                        if self
+                            .store
+                            .record_slot(
+                                &s.name,
+                                slot.as_second(),
+                                "skipped",
+                                &reason,
+                                &me.id,
+                                now_ms,
+                            )
+                            .await?
+                        {
+                            info!(schedule = %s.name, %slot, "slot skipped: {reason}");
+                        }
+                        continue;
+                    }
                     let holder = lease::new_holder(self.options.lease_ttl);
                     let rows = campaign::task_rows(&tasks_list);
                     let caught_up = (missed > 0)
@@ -381,6 +399,7 @@ impl Daemon {
             interrupt: interrupt.clone(),
         };
         let schedule = schedule.to_owned();
+        let token = lease.holder.token.clone();
         tasks.spawn(async move {
             let outcome = async {
                 let row = store
@@ -402,8 +421,16 @@ impl Daemon {
             }
             .await;
             let now_ms = clock.now().as_millisecond();
+            // Lost the lease (this daemon stalled past it and another took
+            // the campaign over): the run is the new holder's to close.
+            let taken_over = match store.lease(campaign).await {
+                Ok(Some(current)) => current.token != token,
+                _ => false,
+            };
             if let Some(why) = control.interrupt.reason() {
                 info!(%schedule, run, campaign, "left resumable: {why}");
+            } else if taken_over {
+                warn!(%schedule, run, campaign, "another process took the campaign over; it closes the run");
             } else {
                 let (status, reason) = match &outcome {
                     Ok(o) => (o.status.clone(), o.reason.clone()),

@@ -29,16 +29,19 @@ use due::{CatchUp, Spec};
 
 /// A campaign config as a run would start it: the config, its tasks, and
 /// the config as stored JSON. Every error says what is wrong with the file.
+/// A task directory with no task yet is not an error (tasks arrive during
+/// the day): the tasks are then empty.
 pub fn prepare(path: &Path) -> Result<(CampaignConfig, Vec<Task>, String), String> {
     let config = CampaignConfig::load(path)?;
-    let tasks = tasks::load(&config.tasks)?;
-    if tasks.is_empty() {
-        return Err(format!(
-            "{}: the task directory {} holds no task",
-            path.display(),
-            config.tasks.display()
-        ));
-    }
+    let no_task_yet = std::fs::read_dir(&config.tasks).is_ok_and(|entries| {
+        !entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "md"))
+    });
+    let tasks = match no_task_yet {
+        true => Vec::new(),
+        false => tasks::load(&config.tasks)?,
+    };
     Prompts::load(config.prompts.as_deref())?;
     let json = serde_json::to_string(&config).map_err(|e| e.to_string())?;
     Ok((config, tasks, json))
@@ -65,12 +68,13 @@ pub enum AddError {
 
 /// Validate and store a schedule (the cron, the zone, and the config as a
 /// run would read it: a broken file is refused now, not at 3 a.m.). Returns
-/// the stored row and its next three slots in its zone.
+/// the stored row, its next three slots in its zone, and how many tasks
+/// its task directory holds now.
 pub async fn add(
     store: &Store,
     new: NewSchedule,
     now: Timestamp,
-) -> Result<(ScheduleRow, Vec<jiff::Zoned>), AddError> {
+) -> Result<(ScheduleRow, Vec<jiff::Zoned>, usize), AddError> {
     let invalid = AddError::Invalid;
     let valid_name = !new.name.is_empty()
         && new.name.len() <= 64
@@ -86,7 +90,8 @@ pub async fn add(
     }
     let spec = Spec::new(&new.cron, &new.timezone).map_err(invalid)?;
     let config = std::path::absolute(&new.config).unwrap_or(new.config.clone());
-    prepare(&config).map_err(|e| invalid(format!("the campaign config is not usable: {e}")))?;
+    let (_, tasks, _) =
+        prepare(&config).map_err(|e| invalid(format!("the campaign config is not usable: {e}")))?;
     let row = ScheduleRow {
         name: new.name.clone(),
         cron: new.cron.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -104,7 +109,7 @@ pub async fn add(
         )));
     }
     let next = spec.upcoming(now, 3);
-    Ok((row, next))
+    Ok((row, next, tasks.len()))
 }
 
 /// A schedule as `schedule list/show` and `daemon status` show it.
