@@ -225,7 +225,7 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                 };
                 if !json {
                     out.line(format!(
-                        "{:<16} {:<18} {:<18} {:<6} {:<32} last",
+                        "{:<16} {:<18} {:<18} {:<6} {:<44} last",
                         "name", "cron", "zone", "state", "next run"
                     ));
                 }
@@ -235,7 +235,7 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                         continue;
                     }
                     out.line(format!(
-                        "{:<16} {:<18} {:<18} {:<6} {:<32} {}",
+                        "{:<16} {:<18} {:<18} {:<6} {:<44} {}",
                         v.schedule.name,
                         v.schedule.cron,
                         v.schedule.timezone,

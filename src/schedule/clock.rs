@@ -1,8 +1,8 @@
-//! The daemon's clock, behind a trait so tests move time without sleeping.
+//! The daemon's clock, behind a trait so tests move time without sleeping
+//! (the due-time logic takes "now" as an argument; the binary takes
+//! `BOOTFORGE_NOW`).
 //! Leases are not on this clock: they measure whether a process is alive,
 //! in real time.
-
-use std::sync::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -38,25 +38,6 @@ impl Clock for ShiftedClock {
         Timestamp::now()
             .checked_add(self.shift)
             .unwrap_or(Timestamp::MAX)
-    }
-}
-
-/// A clock that moves only when told (unit tests).
-pub struct ManualClock(Mutex<Timestamp>);
-
-impl ManualClock {
-    pub fn new(at: Timestamp) -> ManualClock {
-        ManualClock(Mutex::new(at))
-    }
-
-    pub fn set(&self, at: Timestamp) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -197,7 +197,10 @@ impl Daemon {
         let open = self.store.open_schedule_runs().await?;
         let mut started = 0;
         for s in self.store.schedules().await? {
-            if s.paused {
+            let open_run = open.iter().find(|r| r.schedule == s.name);
+            // A paused schedule starts nothing new, but a run it had going
+            // whose daemon died is still finished.
+            if s.paused && open_run.is_none() {
                 continue;
             }
             let spec = match Spec::new(&s.cron, &s.timezone) {
@@ -212,14 +215,16 @@ impl Daemon {
             let after = Timestamp::from_second(last.unwrap_or(s.since_s).max(s.since_s))
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let decision = due::due(&spec, catch_up, after, now);
-            if let Some(run) = open.iter().find(|r| r.schedule == s.name) {
+            if let Some(run) = open_run {
                 let live = match (running.contains_key(&s.name), run.campaign_id) {
                     (true, _) => true,
                     (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
                     (false, None) => false,
                 };
                 if live {
-                    if let Due::Run { slot, .. } | Due::Skip { slot, .. } = decision {
+                    if let Due::Run { slot, .. } | Due::Skip { slot, .. } = decision
+                        && !s.paused
+                    {
                         let reason = format!(
                             "the run of slot {} (campaign {}) was still going",
                             Timestamp::from_second(run.slot_s).unwrap_or_default(),
