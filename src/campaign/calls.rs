@@ -394,30 +394,28 @@ impl ChatModel for DraftSolver {
 
 impl DraftSolver {
     async fn call_once(&self, key: &str, rendered: &str) -> Result<Completion, Failure> {
-        {
-            match self.router.call(key, rendered, Some(self.draft)).await {
-                Ok(routed) => {
-                    if !routed.from_store
-                        && let Err(err) = self
-                            .router
-                            .store
-                            .record_call(self.router.campaign, &routed.record)
-                            .await
-                    {
-                        self.router.halt(Stop::Store(err.to_string()));
-                    }
-                    routed.answer
+        match self.router.call(key, rendered, Some(self.draft)).await {
+            Ok(routed) => {
+                if !routed.from_store
+                    && let Err(err) = self
+                        .router
+                        .store
+                        .record_call(self.router.campaign, &routed.record)
+                        .await
+                {
+                    self.router.halt(Stop::Store(err.to_string()));
                 }
-                Err(stop) => {
-                    self.refused.store(true, Ordering::Relaxed);
-                    Err(Failure {
-                        error: LlmError::Refused {
-                            status: 0,
-                            message: format!("{stop:?}"),
-                        },
-                        attempts: 0,
-                    })
-                }
+                routed.answer
+            }
+            Err(stop) => {
+                self.refused.store(true, Ordering::Relaxed);
+                Err(Failure {
+                    error: LlmError::Refused {
+                        status: 0,
+                        message: format!("{stop:?}"),
+                    },
+                    attempts: 0,
+                })
             }
         }
     }

@@ -124,6 +124,7 @@ pub fn describe(holder: &LeaseHolder) -> String {
 }
 
 /// A lease this process holds.
+#[derive(Clone)]
 pub struct Lease {
     pub store: Store,
     pub campaign: i64,

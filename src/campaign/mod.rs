@@ -234,12 +234,7 @@ async fn drive(
     // is lost (another process took the campaign over) or on an interrupt.
     let keeper = {
         let shared = shared.clone();
-        let lease = Lease {
-            store: lease.store.clone(),
-            campaign: lease.campaign,
-            holder: lease.holder.clone(),
-            ttl: lease.ttl,
-        };
+        let lease = lease.clone();
         tokio::spawn(async move {
             let reason = loop {
                 tokio::select! {
