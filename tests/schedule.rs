@@ -857,3 +857,48 @@ fn sigterm_leaves_a_resumable_campaign_and_exits_0() {
         "{text}"
     );
 }
+
+/// A holder on another host cannot be checked for life: its lease is
+/// trusted until it expires, then taken over.
+#[test]
+fn another_hosts_lease_is_taken_over_once_it_expires() {
+    let server = FakeServer::start(both).unwrap();
+    let s = setup(server.base_url(), &[INTERVAL_MERGE], ONE_DRAFT);
+    let (code, _, stderr) = run(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (rt, st) = store(&s.db);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let remote = bootforge::store::LeaseHolder {
+        host: "build-2".into(),
+        pid: 1,
+        started_at: "2026-11-28T02:00:00Z".into(),
+        token: "build-2:1:test".into(),
+        expires_ms: now + 3000,
+    };
+    assert_eq!(
+        rt.block_on(st.acquire_lease(1, &remote, now)).unwrap(),
+        None
+    );
+    drop((rt, st));
+    let (code, _, stderr) = run(&s.db, &["campaign", "resume", "1"], None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("host build-2 pid 1"), "{stderr}");
+    wait_until("the remote lease expires", &mut None, || {
+        lease_expired(&s.db, 1)
+    });
+    let (code, _, stderr) = run(&s.db, &["campaign", "resume", "1", "--json"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let (rt, store) = store(&s.db);
+    assert_eq!(
+        rt.block_on(store.lease(1)).unwrap(),
+        None,
+        "released at the end"
+    );
+}
