@@ -6,8 +6,8 @@
 //! does survives into the next run) with a memory cap, a wall-clock deadline
 //! per guest call (epoch interruption for running code, a timer for code
 //! blocked in the host), capped stdout/stderr, and the isolation described in
-//! [`host`]. Runs execute on a bounded pool of worker threads, never on the
-//! caller's async runtime.
+//! the private `host` module (the per-run host state). Runs execute on a
+//! bounded pool of worker threads, never on the caller's async runtime.
 //!
 //! A run is: instantiate, `load` (execute the file, choose the class,
 //! instantiate it with the params), then the requested [`Call`]s in order.
@@ -39,6 +39,9 @@ pub use protocol::{
 
 use host::HostState;
 
+// The generated export wrappers take one argument per WIT parameter (plus the
+// store): `load` has more than clippy's default of seven.
+#[allow(clippy::too_many_arguments)]
 mod bindings {
     wasmtime::component::bindgen!({
         world: "harness",
@@ -76,7 +79,10 @@ impl Default for Limits {
 /// otherwise take several (each instantiation costs a few milliseconds, most
 /// of them in the kernel).
 #[derive(Clone)]
-pub struct FollowUp(Arc<std::sync::Mutex<dyn FnMut(&[CallResult]) -> Vec<Call> + Send>>);
+pub struct FollowUp(Arc<std::sync::Mutex<FollowUpFn>>);
+
+/// The decision function inside a [`FollowUp`].
+type FollowUpFn = dyn FnMut(&[CallResult]) -> Vec<Call> + Send;
 
 impl FollowUp {
     pub fn new(f: impl FnMut(&[CallResult]) -> Vec<Call> + Send + 'static) -> Self {
