@@ -209,3 +209,29 @@ fn the_environment_of_the_host_is_invisible() {
     assert_eq!(first["case"]["env"], serde_json::json!({}));
     assert_eq!(first["case"]["argv"], serde_json::json!([]));
 }
+
+#[test]
+fn a_bootcamp_cannot_plant_code_for_later_runs_of_its_own_file() {
+    // The file is strict; while loading it writes a lenient copy of itself
+    // wherever the harness could keep compiled code. Every run of the same
+    // file in this process must still execute the file as written.
+    let source = read_bootcamp("hostile/swap_compiled.py");
+    for round in 0..3 {
+        let report = run(&source, 0..4, Some("[answer]banana[/answer]"));
+        assert!(report.error.is_none(), "{:?}", report.error);
+        for case in report.cases() {
+            assert_eq!(
+                case.score,
+                Some(0.0),
+                "round {round}: a forged verifier ran instead of the file"
+            );
+        }
+    }
+    // And the file's own verifier still works: a right answer scores 1.
+    let report = run(&source, 7..8, None);
+    let case: serde_json::Value =
+        serde_json::from_str(&report.cases().next().unwrap().case_json).unwrap();
+    let right = case["a"].as_i64().unwrap() * case["b"].as_i64().unwrap();
+    let report = run(&source, 7..8, Some(&format!("[answer]{right}[/answer]")));
+    assert_eq!(report.cases().next().unwrap().score, Some(1.0));
+}

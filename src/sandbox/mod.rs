@@ -228,15 +228,45 @@ pub(crate) struct Shared {
     /// Marshalled code objects by SHA-256 of (file name, source): CPython
     /// compiling a 200-line bootcamp is most of a cold start, and a check
     /// loads the same file in several fresh instances. The bytes come from
-    /// the harness before any bootcamp code ran, so a bootcamp cannot plant
-    /// code for later runs; the cache lives as long as the process.
-    code_cache: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    /// the harness's `compile`, called before any bootcamp code ran in that
+    /// instance, so a bootcamp cannot plant code for later runs.
+    code_cache: std::sync::Mutex<CodeCache>,
 }
 
-/// Entries of [`Shared::code_cache`] before it is emptied.
-const CODE_CACHE_ENTRIES: usize = 4096;
+/// The per-process cache of compiled bootcamp code, bounded in bytes so that
+/// the host's memory does not follow what guests compile to.
+#[derive(Default)]
+struct CodeCache {
+    entries: std::collections::HashMap<[u8; 32], Arc<Vec<u8>>>,
+    bytes: usize,
+}
+
+impl CodeCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Vec<u8>>> {
+        self.entries.get(key).cloned()
+    }
+
+    /// Keep `code` unless it is too large; empty the cache when it is full
+    /// (a crude but bounded policy: a refill costs one compile per file).
+    fn insert(&mut self, key: [u8; 32], code: Arc<Vec<u8>>) {
+        if code.len() > CODE_CACHE_MAX_BYTES {
+            return;
+        }
+        if self.bytes + code.len() > CODE_CACHE_TOTAL_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += code.len();
+        if let Some(old) = self.entries.insert(key, code) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
 /// The largest compiled file kept.
 const CODE_CACHE_MAX_BYTES: usize = 4 << 20;
+/// All compiled files kept, in bytes (a 200-line bootcamp is ~10 KB).
+const CODE_CACHE_TOTAL_BYTES: usize = 64 << 20;
 
 fn code_key(filename: &str, source: &str) -> [u8; 32] {
     use sha2::{Digest, Sha256};
@@ -519,12 +549,34 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let params = serde_json::Value::Object(spec.params).to_string();
     let options = options_json(&limits);
     let key = code_key(&spec.filename, &spec.source);
-    let cached = shared
+    let mut cached = shared
         .code_cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-        .cloned();
+        .get(&key);
+    if cached.is_none() {
+        // Compiled here, before any of the bootcamp's code has run in this
+        // instance: code taken after loading could have been swapped by the
+        // bootcamp (the harness is reachable from it through sys.modules),
+        // and every later run of the same file in this process would then
+        // execute the forgery (issue 12).
+        if let Outcome::Done(Some(code)) = runner
+            .guarded(Stage::Load, 0, async |store| {
+                harness
+                    .call_compile(store, &spec.filename, &spec.source)
+                    .await
+            })
+            .await
+        {
+            let code = Arc::new(code);
+            shared
+                .code_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, code.clone());
+            cached = Some(code);
+        }
+    }
     let loaded = runner
         .guarded(Stage::Load, 0, async |store| {
             harness
@@ -543,23 +595,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     report.timings.load_us = micros(t.elapsed());
     match loaded {
         Outcome::Done(text) => match protocol::parse_load(&text).result {
-            Ok(loaded) => {
-                report.loaded = Some(loaded);
-                if cached.is_none()
-                    && let Outcome::Done(Some(code)) = runner
-                        .guarded(Stage::Load, 0, async |store| {
-                            harness.call_compiled_code(store).await
-                        })
-                        .await
-                    && code.len() <= CODE_CACHE_MAX_BYTES
-                {
-                    let mut cache = shared.code_cache.lock().unwrap_or_else(|p| p.into_inner());
-                    if cache.len() >= CODE_CACHE_ENTRIES {
-                        cache.clear();
-                    }
-                    cache.insert(key, Arc::new(code));
-                }
-            }
+            Ok(loaded) => report.loaded = Some(loaded),
             Err(err) => {
                 let err = runner.refine(err);
                 return finish(report, runner, Some(err), started);
