@@ -71,7 +71,7 @@ fn reading_stdin_gives_nothing() {
         None,
     );
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.cases().next().unwrap().case["x"], "");
+    assert_eq!(report.cases().next().unwrap().case_value()["x"], "");
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn deep_but_bounded_recursion_has_room() {
     spec.limits.timeout = Duration::from_secs(30);
     let report = sandbox().run_blocking(spec);
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.cases().next().unwrap().case["x"], 300000);
+    assert_eq!(report.cases().next().unwrap().case_value()["x"], 300000);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn files_written_in_one_run_are_gone_in_the_next() {
     let report = run(&writer, 0..1, None);
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(
-        report.cases().next().unwrap().case["written"],
+        report.cases().next().unwrap().case_value()["written"],
         serde_json::json!([])
     );
     let reader = bootcamp_with_generator(
@@ -139,7 +139,7 @@ fn files_written_in_one_run_are_gone_in_the_next() {
     );
     let report = run(&reader, 0..1, None);
     assert_eq!(
-        report.cases().next().unwrap().case["seen"],
+        report.cases().next().unwrap().case_value()["seen"],
         serde_json::json!([])
     );
 }
@@ -155,7 +155,7 @@ fn globals_set_in_one_run_are_gone_in_the_next() {
     );
     let report = run(&reader, 0..1, None);
     assert_eq!(
-        report.cases().next().unwrap().case,
+        report.cases().next().unwrap().case_value(),
         serde_json::json!({"b": false, "m": false})
     );
 }

@@ -116,6 +116,10 @@ pub struct CheckArgs {
     /// Memory cap of the sandbox, MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
+    /// The largest case (as JSON) and the largest prompt accepted, bytes.
+    /// The host enforces it on what it receives, whatever the bootcamp does.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_case_bytes: u64,
     #[command(flatten)]
     solver: SolverArgs,
 }
@@ -143,8 +147,8 @@ impl CheckArgs {
                 self.accuracy_min, self.accuracy_max
             ));
         }
-        if self.timeout_ms == 0 || self.memory_mb == 0 {
-            return Err("--timeout-ms and --memory-mb must be positive".into());
+        if self.timeout_ms == 0 || self.memory_mb == 0 || self.max_case_bytes == 0 {
+            return Err("--timeout-ms, --memory-mb and --max-case-bytes must be positive".into());
         }
         Ok(CheckConfig {
             class: self.class.clone(),
@@ -159,6 +163,7 @@ impl CheckArgs {
                 timeout: Duration::from_millis(self.timeout_ms),
                 memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
+                case_bytes: usize::try_from(self.max_case_bytes).unwrap_or(usize::MAX),
                 ..Limits::default()
             },
             ..CheckConfig::default()

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::component::{Component, Linker, WasmList};
+use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
@@ -37,7 +37,7 @@ pub use protocol::{
     ScoreResult, Stage, SyntaxProblem,
 };
 
-use host::HostState;
+use host::{GuestReply, HostState};
 
 // The generated export wrappers take one argument per WIT parameter (plus the
 // store): `load` has more than clippy's default of seven.
@@ -60,6 +60,19 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// How much a run may print to stdout and stderr (each).
     pub output_bytes: usize,
+    /// The largest case (as JSON) and the largest prompt the host accepts,
+    /// in bytes, checked on what it receives (the guest's own check is
+    /// advisory: bootcamp code can change it).
+    pub case_bytes: usize,
+}
+
+impl Limits {
+    /// The largest reply the host copies out of guest memory for one call:
+    /// a case and its prompt, each JSON-escaped (at most doubling them), and
+    /// room for captured output and an error's traceback.
+    pub fn reply_bytes(&self) -> usize {
+        self.case_bytes.saturating_mul(4).saturating_add(1 << 20)
+    }
 }
 
 impl Default for Limits {
@@ -68,6 +81,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             memory_bytes: 1 << 30,
             output_bytes: 1 << 20,
+            case_bytes: protocol::DEFAULT_CASE_BYTES,
         }
     }
 }
@@ -303,6 +317,29 @@ impl Sandbox {
     ) -> Result<Sandbox> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        // The harness's `reply` import, by hand rather than through the
+        // generated bindings: taking the bytes as a `WasmList` (a view into
+        // guest memory) lets the host refuse an oversized reply before
+        // copying a byte of it.
+        linker
+            .root()
+            .func_wrap(
+                "reply",
+                |mut cx: wasmtime::StoreContextMut<'_, HostState>, (text,): (WasmList<u8>,)| {
+                    let cap = cx.data().reply_cap;
+                    let reply = if text.len() > cap {
+                        GuestReply::TooLarge(text.len())
+                    } else {
+                        match std::str::from_utf8(text.as_le_slice(cx.as_context())) {
+                            Ok(text) => GuestReply::Text(text.to_owned()),
+                            Err(_) => GuestReply::Invalid,
+                        }
+                    };
+                    cx.data_mut().reply = reply;
+                    Ok(())
+                },
+            )
+            .map_err(anyhow::Error::from)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)?;
@@ -383,6 +420,29 @@ impl Runner<'_> {
             Ok(Ok(value)) => Outcome::Done(value),
             Ok(Err(err)) => Outcome::Failed(self.classify(stage, err)),
             Err(_elapsed) => Outcome::Failed(self.timeout_error(stage)),
+        }
+    }
+
+    /// The reply a finished call sent through the `reply` import (capped in
+    /// size before it was copied out of guest memory).
+    fn reply(&mut self, stage: Stage, outcome: Outcome<()>) -> Outcome<String> {
+        if let Outcome::Failed(err) = outcome {
+            return Outcome::Failed(err);
+        }
+        let invalid = |message: String| {
+            Outcome::Failed(RunError::new(ErrorKind::InvalidOutput, stage, message))
+        };
+        match std::mem::take(&mut self.store.data_mut().reply) {
+            GuestReply::Text(text) => Outcome::Done(text),
+            GuestReply::TooLarge(len) => invalid(format!(
+                "the bootcamp produced a result of {len} bytes, over the {} byte limit \
+                 (it follows the case limit: raise it with --max-case-bytes)",
+                self.limits.reply_bytes()
+            )),
+            GuestReply::Invalid => invalid("the harness reply was not valid UTF-8".into()),
+            GuestReply::None => invalid(
+                "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
+            ),
         }
     }
 
@@ -479,14 +539,20 @@ fn stderr_tail(text: &str) -> String {
 }
 
 fn options_json(limits: &Limits) -> String {
-    serde_json::json!({ "output-limit": limits.output_bytes }).to_string()
+    serde_json::json!({ "output-limit": limits.output_bytes, "case-bytes": limits.case_bytes })
+        .to_string()
 }
 
 /// Execute one run in a fresh store. Runs on a pool worker's runtime.
 pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let started = Instant::now();
     let limits = spec.limits;
-    let mut state = HostState::new(limits.memory_bytes, limits.output_bytes, spec.entropy_salt);
+    let mut state = HostState::new(
+        limits.memory_bytes,
+        limits.output_bytes,
+        limits.reply_bytes(),
+        spec.entropy_salt,
+    );
     state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -593,7 +659,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         })
         .await;
     report.timings.load_us = micros(t.elapsed());
-    match loaded {
+    match runner.reply(Stage::Load, loaded) {
         Outcome::Done(text) => match protocol::parse_load(&text).result {
             Ok(loaded) => report.loaded = Some(loaded),
             Err(err) => {
@@ -636,8 +702,10 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_run_case(store, seed).await
                     })
                     .await;
-                let case = match out {
-                    Outcome::Done(text) => protocol::parse_case(&text, seed).result,
+                let case = match runner.reply(Stage::Generate, out) {
+                    Outcome::Done(text) => {
+                        protocol::parse_case(&text, seed, limits.case_bytes).result
+                    }
                     Outcome::Failed(err) => Err(err),
                 };
                 match (case, answer) {
@@ -648,7 +716,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                                 harness.call_score(store, &identity, &answer, &flags).await
                             })
                             .await;
-                        let scored = match out {
+                        let scored = match runner.reply(Stage::Verify, out) {
                             Outcome::Done(text) => protocol::parse_score(&text).result,
                             Outcome::Failed(err) => Err(err),
                         };
@@ -668,8 +736,8 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_reference(store, &identity).await
                     })
                     .await;
-                match out {
-                    Outcome::Done(text) => protocol::parse_reference(&text)
+                match runner.reply(Stage::Reference, out) {
+                    Outcome::Done(text) => protocol::parse_reference(&text, limits.case_bytes)
                         .result
                         .map(|output| CallResult::Reference { output }),
                     Outcome::Failed(err) => Err(err),
@@ -686,7 +754,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_score(store, &identity, &answer, flags).await
                     })
                     .await;
-                match out {
+                match runner.reply(Stage::Verify, out) {
                     Outcome::Done(text) => {
                         protocol::parse_score(&text).result.map(CallResult::Score)
                     }
