@@ -177,6 +177,10 @@ pub struct CheckCommand {
     file: PathBuf,
     #[command(flatten)]
     args: CheckArgs,
+    /// Sandbox instances running at once (default: the number of cores).
+    /// Each may use up to --memory-mb of guest memory.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     /// Print one JSON object: verdict, findings, stages, metrics.
     #[arg(long)]
     json: bool,
@@ -210,7 +214,10 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
         Ok(s) => s,
         Err(msg) => return usage(msg),
     };
-    let sandbox = match open_sandbox(cache_dir, None) {
+    if cmd.workers == Some(0) {
+        return usage("--workers must be at least 1");
+    }
+    let sandbox = match open_sandbox(cache_dir, cmd.workers) {
         Ok(s) => s,
         Err(code) => return code,
     };
