@@ -164,8 +164,9 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
 /// characters other than newline and tab (C0, DEL, C1), the bidirectional
 /// marks, overrides and isolates, and invisible characters that can smuggle
 /// text past a reader (zero-width space, word joiner, byte-order mark, Unicode
-/// tag characters) are written as `\uXXXX` (a surrogate pair beyond the BMP). An escape sequence in an
-/// exception message could otherwise rewrite the screen (move the cursor up,
+/// tag characters) are written as `\uXXXX` (a surrogate pair beyond the
+/// BMP). An escape sequence in an exception message could otherwise rewrite
+/// the screen (move the cursor up,
 /// erase the line, print "PASS" over a failure), hide text, or write the
 /// clipboard (OSC 52); bidi controls reorder what is shown. The same
 /// spelling is a valid escape inside a JSON string, so `--json` lines pass
