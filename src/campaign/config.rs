@@ -5,11 +5,51 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// One model endpoint (`[author]` or `[solver]`).
+/// One endpoint of a fleet (`[[author.endpoints]]`); what it leaves out
+/// comes from its role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub base_url: String,
+    /// The model name this server knows (default: the role's `model`, which
+    /// is what call keys and prices use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// Share of requests relative to the other endpoints (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// false for servers or proxies that cannot stream (default: the role's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// An endpoint with every setting resolved from the role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedEndpoint {
+    /// Empty means `OPENAI_BASE_URL`, then `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: String,
+    pub concurrency: usize,
+    pub weight: f64,
+    pub stream: bool,
+}
+
+/// A role's model and endpoints (`[author]` or `[solver]`): either one
+/// endpoint given by `base_url`, `api_key_env` and `concurrency`, or a fleet
+/// of `[[ROLE.endpoints]]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoleConfig {
-    /// Model name.
+    /// Model name (in call keys and prices).
     pub model: String,
     /// API base; empty means `OPENAI_BASE_URL`, then `http://127.0.0.1:8000/v1`.
     pub base_url: String,
@@ -23,6 +63,79 @@ pub struct RoleConfig {
     pub max_retries: u32,
     /// Environment variable holding the API key.
     pub api_key_env: String,
+    /// Stream replies (server-sent events).
+    pub stream: bool,
+    /// Streaming: seconds without a byte before the attempt counts as
+    /// stalled and is retried (`timeout_s` still bounds the whole attempt).
+    pub idle_timeout_s: Option<f64>,
+    /// Several endpoints serving this role (instead of `base_url`).
+    pub endpoints: Vec<EndpointSpec>,
+}
+
+impl RoleConfig {
+    /// The role's endpoints, each setting resolved.
+    pub fn resolved_endpoints(&self) -> Vec<ResolvedEndpoint> {
+        if self.endpoints.is_empty() {
+            return vec![ResolvedEndpoint {
+                base_url: self.base_url.clone(),
+                model: self.model.clone(),
+                api_key_env: self.api_key_env.clone(),
+                concurrency: self.concurrency,
+                weight: 1.0,
+                stream: self.stream,
+            }];
+        }
+        self.endpoints
+            .iter()
+            .map(|e| ResolvedEndpoint {
+                base_url: e.base_url.clone(),
+                model: e.model.clone().unwrap_or_else(|| self.model.clone()),
+                api_key_env: e
+                    .api_key_env
+                    .clone()
+                    .unwrap_or_else(|| self.api_key_env.clone()),
+                concurrency: e.concurrency.unwrap_or(self.concurrency),
+                weight: e.weight,
+                stream: e.stream.unwrap_or(self.stream),
+            })
+            .collect()
+    }
+
+    fn validate(&mut self, role: &str) -> Result<(), String> {
+        if self.model.is_empty()
+            && let Some(model) = self.endpoints.iter().find_map(|e| e.model.clone())
+        {
+            self.model = model;
+        }
+        if self.model.is_empty() {
+            return Err(format!("{role}.model is required"));
+        }
+        if self.concurrency == 0 || !(self.timeout_s > 0.0) {
+            return Err(format!(
+                "{role}.concurrency and {role}.timeout_s must be positive"
+            ));
+        }
+        if self.idle_timeout_s.is_some_and(|t| !(t > 0.0)) {
+            return Err(format!("{role}.idle_timeout_s must be positive"));
+        }
+        if !self.endpoints.is_empty() && !self.base_url.is_empty() {
+            return Err(format!(
+                "{role}: give either base_url (one endpoint) or [[{role}.endpoints]] (a fleet), not both"
+            ));
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if e.base_url.trim().is_empty() {
+                return Err(format!("{role}.endpoints[{i}].base_url is required"));
+            }
+            if e.concurrency == Some(0) || !(e.weight > 0.0 && e.weight.is_finite()) {
+                return Err(format!(
+                    "{role}.endpoints[{i}] ({}): concurrency and weight must be positive",
+                    e.base_url
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RoleConfig {
@@ -36,6 +149,9 @@ impl RoleConfig {
             timeout_s: 600.0,
             max_retries: 4,
             api_key_env: "OPENAI_API_KEY".into(),
+            stream: true,
+            idle_timeout_s: None,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -100,6 +216,8 @@ pub struct BudgetConfig {
     pub max_llm_calls: u64,
     /// Prompt plus completion tokens the campaign may spend.
     pub max_tokens: u64,
+    /// Dollars the campaign may spend, at `[prices]` (unset: no limit).
+    pub max_usd: Option<f64>,
 }
 
 impl Default for BudgetConfig {
@@ -107,6 +225,7 @@ impl Default for BudgetConfig {
         BudgetConfig {
             max_llm_calls: 10_000,
             max_tokens: 50_000_000,
+            max_usd: None,
         }
     }
 }
@@ -127,6 +246,8 @@ pub struct CampaignConfig {
     pub evolution: EvolutionConfig,
     pub selftest: SelftestConfig,
     pub budget: BudgetConfig,
+    /// USD per million tokens, by model name: `[prices."deepseek-r1"]`.
+    pub prices: std::collections::BTreeMap<String, super::cost::Price>,
 }
 
 impl Default for CampaignConfig {
@@ -141,6 +262,7 @@ impl Default for CampaignConfig {
             evolution: EvolutionConfig::default(),
             selftest: SelftestConfig::default(),
             budget: BudgetConfig::default(),
+            prices: Default::default(),
         }
     }
 }
@@ -174,7 +296,7 @@ impl CampaignConfig {
         Self::parse(&text, base).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&mut self) -> Result<(), String> {
         let e = &self.evolution;
         if e.drafts_per_task == 0
             || e.children_per_parent == 0
@@ -196,14 +318,14 @@ impl CampaignConfig {
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
         }
-        for (role, r) in [("author", &self.author), ("solver", &self.solver)] {
-            if r.model.is_empty() {
-                return Err(format!("{role}.model is required"));
-            }
-            if r.concurrency == 0 || !(r.timeout_s > 0.0) {
-                return Err(format!(
-                    "{role}.concurrency and {role}.timeout_s must be positive"
-                ));
+        self.author.validate("author")?;
+        self.solver.validate("solver")?;
+        if self.budget.max_usd.is_some_and(|m| !(m >= 0.0)) {
+            return Err("budget.max_usd must be a number of dollars, 0 or more".into());
+        }
+        for (model, p) in &self.prices {
+            if !(p.input_usd_per_m >= 0.0 && p.output_usd_per_m >= 0.0) {
+                return Err(format!("prices.{model:?}: prices must be 0 or more"));
             }
         }
         if self.task_concurrency == 0 {

@@ -199,6 +199,8 @@ pub struct SolverAttempt {
     pub attempts: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The answer was cut off by max_tokens (graded as it is).
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -216,6 +218,10 @@ pub struct SolverMetrics {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub format_penalty: bool,
+    /// Answers cut off by max_tokens, and their share of the cases: a solver
+    /// that never finishes is information, not an error.
+    pub truncated: usize,
+    pub truncated_share: f64,
     pub attempts: Vec<SolverAttempt>,
 }
 
@@ -1052,10 +1058,12 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
             attempts: 0,
             prompt_tokens: 0,
             completion_tokens: 0,
+            truncated: false,
         };
         match answer {
             Some(Ok(done)) => {
                 let text = done.graded_text();
+                attempt.truncated = done.truncated();
                 attempt.response = Some(text.clone());
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
@@ -1138,6 +1146,12 @@ async fn solver_stage(c: &mut Checker<'_>, cases: &[CaseResult], model: Arc<dyn 
         prompt_tokens: attempts.iter().map(|a| a.prompt_tokens).sum(),
         completion_tokens: attempts.iter().map(|a| a.completion_tokens).sum(),
         format_penalty,
+        truncated: attempts.iter().filter(|a| a.truncated).count(),
+        truncated_share: if n > 0 {
+            attempts.iter().filter(|a| a.truncated).count() as f64 / n as f64
+        } else {
+            0.0
+        },
         attempts,
     };
     let interval = format!("{accuracy:.3} (95% CI {low:.3}-{high:.3}, {correct}/{n})");
