@@ -12,7 +12,12 @@
 //!   wins: `weight x free slots / concurrency`, ties to the fewest in flight,
 //!   then the first listed;
 //! - when none is usable the request waits (for a slot, or until the first
-//!   cool-down ends); when every endpoint is excluded it gives up.
+//!   cool-down ends);
+//! - it gives up when every endpoint is excluded or *down*: failed past its
+//!   retries across requests (consecutive failure rounds; attempts already
+//!   in flight when a round failed count with it, see [`new_round`]). While
+//!   some endpoint is up, a down one is still probed after its cool-down, so
+//!   a restarted replica comes back.
 
 use std::time::Duration;
 
@@ -29,6 +34,8 @@ pub struct View {
     /// This request may not use it any more (failed it past its retries,
     /// or refused it for good).
     pub excluded: bool,
+    /// Failed past its retries across requests.
+    pub down: bool,
 }
 
 /// What to do with a request.
@@ -52,7 +59,7 @@ fn slots(v: &View) -> usize {
 
 /// The next step of one request.
 pub fn choose(fleet: &[View]) -> Choice {
-    if fleet.iter().all(|v| v.excluded) {
+    if fleet.iter().all(|v| v.excluded || v.down) {
         return Choice::GiveUp;
     }
     let score = |v: &View| {
@@ -80,6 +87,13 @@ pub fn choose(fleet: &[View]) -> Choice {
     Choice::Wait(next_ready)
 }
 
+/// Whether a failed attempt starts a new failure round: only attempts
+/// started after the previous counted failure do, so a replica that dies
+/// with 32 requests in flight has failed once, not 32 times.
+pub fn new_round(started_after_last_failure: bool, failing: bool) -> bool {
+    !failing || started_after_last_failure
+}
+
 /// Cool-down after `failures` consecutive failures: `base` doubled per
 /// failure, capped at `max`, scaled by `jitter` in [0, 1] to between half and
 /// all of it (so replicas failing together do not come back together).
@@ -103,6 +117,7 @@ mod tests {
             failures: 0,
             cooling: Duration::ZERO,
             excluded: false,
+            down: false,
         }
     }
 
@@ -148,6 +163,30 @@ mod tests {
         failing.in_flight = 1;
         assert_eq!(choose(&[failing, up(7, 8, 1.0)]), Choice::Use(1));
         assert_eq!(choose(&[failing]), Choice::Wait(None));
+    }
+
+    #[test]
+    fn down_endpoints_are_probed_while_another_is_up() {
+        let mut down = up(0, 8, 1.0);
+        down.failures = 6;
+        down.down = true;
+        assert_eq!(choose(&[down, up(8, 8, 1.0)]), Choice::Use(0));
+        down.cooling = Duration::from_secs(1);
+        assert_eq!(
+            choose(&[down, up(8, 8, 1.0)]),
+            Choice::Wait(Some(Duration::from_secs(1)))
+        );
+        let mut excluded = up(0, 8, 1.0);
+        excluded.excluded = true;
+        assert_eq!(choose(&[down, excluded]), Choice::GiveUp);
+        assert_eq!(choose(&[down]), Choice::GiveUp);
+    }
+
+    #[test]
+    fn overlapping_failures_are_one_round() {
+        assert!(new_round(false, false), "the first failure counts");
+        assert!(!new_round(false, true), "in flight when it failed");
+        assert!(new_round(true, true), "a probe after the failure");
     }
 
     #[test]

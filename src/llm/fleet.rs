@@ -5,8 +5,10 @@
 //! every endpoint failed it past its retries (`max_retries + 1` attempts
 //! each), and the failure names each endpoint with its last error.
 //!
-//! The health of each endpoint (in flight, consecutive failures, cool-down)
-//! is shared by all requests; the decisions are the pure functions of
+//! The health of each endpoint (in flight, consecutive failure rounds,
+//! cool-down) is shared by all requests: an endpoint failed past its retries
+//! is *down*, and when every endpoint is down waiting requests give up at
+//! once (the campaign stops and can be resumed); the decisions are the pure functions of
 //! [`super::choose`], this file only keeps the state and waits.
 
 use std::sync::Mutex;
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::choose::{Choice, View, choose, cooldown};
+use super::choose::{Choice, View, choose, cooldown, new_round};
 use super::openai::OpenAiModel;
 use super::{
     Accounting, AccountingSnapshot, BoxFuture, ChatModel, Completion, EndpointConfig, Failure,
@@ -25,8 +27,11 @@ use super::{
 #[derive(Debug, Default, Clone)]
 struct Health {
     in_flight: usize,
+    /// Consecutive failure rounds.
     failures: u32,
+    failed_at: Option<Instant>,
     cooled_until: Option<Instant>,
+    last_error: Option<String>,
 }
 
 /// Several endpoints serving one role.
@@ -78,6 +83,7 @@ impl Fleet {
                     .map(|t| t.saturating_duration_since(now))
                     .unwrap_or_default(),
                 excluded: excluded[i] || tried[i] > e.config().max_retries,
+                down: h.failures > e.config().max_retries,
             })
             .collect()
     }
@@ -119,19 +125,30 @@ impl Fleet {
         }
     }
 
-    fn release(&self, index: usize, failed: bool) {
+    fn release(&self, index: usize, started: Instant, failed: Option<&LlmError>) {
         {
             let mut health = self.lock();
             let h = &mut health[index];
             h.in_flight = h.in_flight.saturating_sub(1);
-            if failed {
-                h.failures = h.failures.saturating_add(1);
-                let config = self.endpoints[index].config();
-                let pause = cooldown(h.failures, config.backoff, config.max_backoff, jitter());
-                h.cooled_until = Some(Instant::now() + pause);
-            } else {
-                h.failures = 0;
-                h.cooled_until = None;
+            match failed {
+                Some(error) => {
+                    h.last_error = Some(error.to_string());
+                    let after = h.failed_at.is_none_or(|t| started >= t);
+                    if new_round(after, h.failures > 0) {
+                        let now = Instant::now();
+                        h.failures = h.failures.saturating_add(1);
+                        h.failed_at = Some(now);
+                        let config = self.endpoints[index].config();
+                        let pause =
+                            cooldown(h.failures, config.backoff, config.max_backoff, jitter());
+                        h.cooled_until = Some(now + pause);
+                    }
+                }
+                None => {
+                    h.failures = 0;
+                    h.failed_at = None;
+                    h.cooled_until = None;
+                }
             }
         }
         self.changed.notify_waiters();
@@ -151,33 +168,37 @@ impl Fleet {
         };
         loop {
             let Some(index) = self.acquire(&tried, &excluded).await else {
-                let error = if n == 1 {
-                    last[0]
-                        .take()
-                        .unwrap_or(LlmError::Transport("no attempt made".into()))
-                } else {
-                    LlmError::AllFailed(
-                        self.endpoints
-                            .iter()
-                            .zip(&last)
-                            .map(|(e, l)| {
-                                (
-                                    e.config().base_url.clone(),
-                                    l.as_ref().map(|l| l.to_string()).unwrap_or_default(),
-                                )
-                            })
-                            .collect(),
-                    )
+                let error = match (n, last[0].take()) {
+                    (1, Some(error)) => error,
+                    _ => {
+                        let health = self.lock().clone();
+                        LlmError::AllFailed(
+                            self.endpoints
+                                .iter()
+                                .zip(&last)
+                                .zip(health)
+                                .map(|((e, mine), h)| {
+                                    let error = mine
+                                        .as_ref()
+                                        .map(|l| l.to_string())
+                                        .or(h.last_error)
+                                        .unwrap_or_else(|| "no error recorded".into());
+                                    (e.config().base_url.clone(), error)
+                                })
+                                .collect(),
+                        )
+                    }
                 };
                 return fail(error, attempts);
             };
             attempts += 1;
             tried[index] += 1;
             self.accounting.attempts.fetch_add(1, Ordering::Relaxed);
+            let begun = Instant::now();
             let result = self.endpoints[index].attempt(prompt).await;
             match result {
                 Ok(answer) => {
-                    self.release(index, false);
+                    self.release(index, begun, None);
                     self.accounting.add_usage(answer.usage);
                     return Ok(Completion::from_answer(
                         answer,
@@ -188,11 +209,11 @@ impl Fleet {
                 }
                 Err(error) if request_refused(&error) => {
                     // The endpoint is fine; the request is not.
-                    self.release(index, false);
+                    self.release(index, begun, None);
                     return fail(error, attempts);
                 }
                 Err(error) => {
-                    self.release(index, true);
+                    self.release(index, begun, Some(&error));
                     if !error.retryable() {
                         // Refused by this endpoint (key, model): not here again.
                         excluded[index] = true;
