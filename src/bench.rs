@@ -21,7 +21,12 @@
 //!   answering after 200 ms, concurrency 64 per role: wall time against the
 //!   ideal latency and concurrency allow (target 1.15x), peak memory, SQLite
 //!   rows written per second (run it alone, `--only campaign`, for a clean
-//!   peak-memory figure).
+//!   peak-memory figure);
+//! - **fleet**: a campaign against three endpoints of 100, 200 and 400 ms,
+//!   wall time against the fleet's ideal, all up and with the fastest one
+//!   killed halfway ([`fleet`]).
+
+mod fleet;
 
 use std::path::Path;
 use std::process::Command;
@@ -133,7 +138,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "compile",
     "cold_start",
     "throughput",
@@ -141,6 +146,7 @@ pub const NAMES: [&str; 7] = [
     "audit",
     "solver",
     "campaign",
+    "fleet",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -153,6 +159,7 @@ pub struct BenchReport {
     pub audit: Option<Audit>,
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
+    pub fleet: Option<fleet::FleetBench>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -636,6 +643,12 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: a campaign against a fake server answering after 200 ms...");
         report.campaign = Some(bench_campaign(cache_dir, if quick { 4 } else { 200 })?);
     }
+    if want("fleet") {
+        eprintln!(
+            "bench: a campaign against a fleet of 100/200/400 ms endpoints, then with one killed..."
+        );
+        report.fleet = Some(fleet::bench(cache_dir, if quick { 4 } else { 100 })?);
+    }
     Ok(report)
 }
 
@@ -700,6 +713,14 @@ impl BenchReport {
                 "campaign     {} tasks x {} drafts ({} author + {} solver calls, {} ms latency, concurrency {}): {:.1} s against an ideal {:.1} s ({:.2}x; target <= {}); peak RSS {:.0} MiB; {} rows, {:.0} rows/s; {} accepted",
                 c.tasks, c.drafts_per_task, c.author_calls, c.solver_calls, c.server_latency_ms, c.concurrency, c.wall_s, c.ideal_s, c.ratio_to_ideal, c.target_ratio, c.peak_rss_mib, c.rows_written, c.rows_per_s, c.accepted
             ));
+        }
+        if let Some(f) = &self.fleet {
+            for (what, r) in [("all up", &f.all_up), ("one killed", &f.one_killed)] {
+                lines.push(format!(
+                    "fleet        {} tasks, endpoints {:?} ms x concurrency {}, {what}: {:.1} s against an ideal {:.1} s ({:.2}x); {} author + {} solver calls, requests per endpoint {:?}; {} accepted ({})",
+                    f.tasks, f.latencies_ms, f.concurrency, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.author_calls, r.solver_calls, r.requests, r.accepted, r.status
+                ));
+            }
         }
         lines
     }

@@ -110,12 +110,12 @@ impl RoleConfig {
         if self.model.is_empty() {
             return Err(format!("{role}.model is required"));
         }
-        if self.concurrency == 0 || !(self.timeout_s > 0.0) {
+        if self.concurrency == 0 || self.timeout_s.is_nan() || self.timeout_s <= 0.0 {
             return Err(format!(
                 "{role}.concurrency and {role}.timeout_s must be positive"
             ));
         }
-        if self.idle_timeout_s.is_some_and(|t| !(t > 0.0)) {
+        if self.idle_timeout_s.is_some_and(|t| t.is_nan() || t <= 0.0) {
             return Err(format!("{role}.idle_timeout_s must be positive"));
         }
         if !self.endpoints.is_empty() && !self.base_url.is_empty() {
@@ -320,7 +320,7 @@ impl CampaignConfig {
         }
         self.author.validate("author")?;
         self.solver.validate("solver")?;
-        if self.budget.max_usd.is_some_and(|m| !(m >= 0.0)) {
+        if self.budget.max_usd.is_some_and(|m| m.is_nan() || m < 0.0) {
             return Err("budget.max_usd must be a number of dollars, 0 or more".into());
         }
         for (model, p) in &self.prices {
@@ -352,6 +352,76 @@ mod tests {
         assert_eq!(c.evolution.max_generations, 5);
         assert_eq!(c.evolution.drafts_per_task, 4);
         assert_eq!(c.selftest.accuracy_max, 0.85);
+    }
+
+    #[test]
+    fn a_role_takes_one_endpoint_or_a_fleet() {
+        let one = CampaignConfig::parse(
+            "[author]\nmodel = \"a\"\nbase_url = \"http://x/v1\"\nconcurrency = 5\nstream = false\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        let e = one.author.resolved_endpoints();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].base_url.as_str(), e[0].concurrency, e[0].stream),
+            ("http://x/v1", 5, false)
+        );
+        let fleet = CampaignConfig::parse(
+            "[author]\nmodel = \"r1\"\nconcurrency = 8\nidle_timeout_s = 30\n\n[[author.endpoints]]\nbase_url = \"http://a/v1\"\n\n[[author.endpoints]]\nbase_url = \"http://b/v1\"\nmodel = \"served-r1\"\napi_key_env = \"B_KEY\"\nconcurrency = 2\nweight = 3\nstream = false\n\n[prices.r1]\ninput_usd_per_m = 0.5\noutput_usd_per_m = 2\n[budget]\nmax_usd = 10\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        let e = fleet.author.resolved_endpoints();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].model.as_str(), e[0].concurrency, e[0].weight),
+            ("r1", 8, 1.0)
+        );
+        assert_eq!(
+            (
+                e[1].model.as_str(),
+                e[1].api_key_env.as_str(),
+                e[1].concurrency,
+                e[1].weight,
+                e[1].stream
+            ),
+            ("served-r1", "B_KEY", 2, 3.0, false)
+        );
+        assert_eq!(fleet.author.idle_timeout_s, Some(30.0));
+        assert_eq!(fleet.prices["r1"].output_usd_per_m, 2.0);
+        assert_eq!(fleet.budget.max_usd, Some(10.0));
+        // An older stored config (no fleet keys) still reads.
+        let stored: CampaignConfig =
+            serde_json::from_str(r#"{"author": {"model": "a", "base_url": "http://x"}}"#).unwrap();
+        assert!(stored.author.endpoints.is_empty() && stored.author.stream);
+        for (text, named) in [
+            (
+                "[author]\nmodel = \"a\"\nbase_url = \"http://x\"\n[[author.endpoints]]\nbase_url = \"http://y\"\n",
+                "not both",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\n[[solver.endpoints]]\nbase_url = \"\"\n",
+                "solver.endpoints[0].base_url",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\n[[solver.endpoints]]\nbase_url = \"http://y\"\nweight = 0\n",
+                "weight",
+            ),
+            (
+                "[[solver.endpoints]]\nbase_url = \"http://y\"\nspeed = 2\n",
+                "speed",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\nidle_timeout_s = 0\n",
+                "idle_timeout_s",
+            ),
+            ("[budget]\nmax_usd = -1\n", "max_usd"),
+            ("[prices.m]\ninput_usd_per_m = 1\n", "output_usd_per_m"),
+        ] {
+            let err = CampaignConfig::parse(text, Path::new("/")).unwrap_err();
+            assert!(err.contains(named), "{text}: {err}");
+        }
     }
 
     #[test]

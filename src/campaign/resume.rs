@@ -33,10 +33,8 @@ fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
                 } else {
                     format!("{path}.{key}")
                 };
-                if path == "author" || path == "solver" {
-                    if ENDPOINT_KEYS.contains(&key.as_str()) {
-                        continue;
-                    }
+                if (path == "author" || path == "solver") && ENDPOINT_KEYS.contains(&key.as_str()) {
+                    continue;
                 }
                 differences(
                     &sub,
