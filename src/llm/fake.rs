@@ -358,10 +358,12 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     }
 }
 
-/// A text in pieces of a few characters, as a model streams tokens.
+/// A text in pieces of a few characters, as a model streams tokens (at most
+/// about 256 pieces, so a huge answer streams in reasonable time).
 fn pieces(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    chars.chunks(16).map(|c| c.iter().collect()).collect()
+    let size = (chars.len() / 256).max(16);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 fn reason(status: u16) -> &'static str {

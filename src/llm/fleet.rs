@@ -309,4 +309,23 @@ mod tests {
             LlmError::Refused { status: 400, .. }
         ));
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_over_the_cap_fails_its_request_without_reading_it_all() {
+        let huge = "x".repeat(super::super::openai::MAX_BODY_BYTES + 1024);
+        let body = format!("{{\"choices\": [{{\"message\": {{\"content\": \"{huge}\"}}}}]}}");
+        let whole = FakeServer::start(move |_| FakeReply::Raw(200, body.clone())).unwrap();
+        let streamed = FakeServer::start(move |_| FakeReply::answer(huge.clone())).unwrap();
+        for (server, stream) in [(&whole, false), (&streamed, true)] {
+            let mut e = endpoint(server, 3);
+            e.stream = stream;
+            let failure = Fleet::new(vec![e]).complete("q").await.unwrap_err();
+            assert_eq!(failure.attempts, 1, "not retried: {:?}", failure.error);
+            assert!(
+                matches!(failure.error, LlmError::TooLarge { .. }),
+                "{:?}",
+                failure.error
+            );
+        }
+    }
 }
