@@ -24,7 +24,7 @@
 //!   peak-memory figure);
 //! - **fleet**: a campaign against three endpoints of 100, 200 and 400 ms,
 //!   wall time against the fleet's ideal, all up and with the fastest one
-//!   killed halfway ([`fleet`]).
+//!   killed halfway (`src/bench/fleet.rs`).
 
 mod fleet;
 
