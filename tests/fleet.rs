@@ -216,6 +216,31 @@ fn a_replica_killed_mid_campaign_hands_its_work_to_a_slow_one_and_a_rate_limited
             + served_by(&calls, slow.base_url())
             + served_by(&calls, limited.base_url())
     );
+    // `campaign status` shows who served what.
+    let (code, status, _) = f.run(&["campaign", "status", "1", "--json"]);
+    assert_eq!(code, 0);
+    for role in ["author", "solver"] {
+        let total: i64 = status["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["role"] == role)
+            .map(|e| e["calls"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            total as usize,
+            calls.iter().filter(|c| c.role == role).count(),
+            "{status}"
+        );
+    }
+    assert!(
+        status["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["endpoint"] == dying_url.as_str()),
+        "{status}"
+    );
     // 429s were retried (elsewhere or later), not failures.
     assert!(calls.iter().any(|c| c.attempts > 1));
     assert!(calls.iter().all(|c| c.status == "ok"));

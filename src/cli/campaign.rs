@@ -463,22 +463,23 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         let config: CampaignConfig = serde_json::from_str(&row.config_json).unwrap_or_default();
         let spend = campaign::spend(&store, id, &config).await?;
         let truncated = store.truncated_calls(id).await?;
-        Ok::<_, anyhow::Error>((
-            row, outcomes, usage, drafts, evaluated, accepted, spend, truncated,
-        ))
+        let endpoints = store.calls_by_endpoint(id).await?;
+        let fleet = (spend, truncated, endpoints);
+        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted, fleet))
     }
     .await;
-    let (row, outcomes, usage, drafts, evaluated, accepted, (spend, usd), truncated) = match result
-    {
+    let (row, outcomes, usage, drafts, evaluated, accepted, fleet) = match result {
         Ok(x) => x,
         Err(err) => return usage(format!("{err:#}")),
     };
+    let ((spend, usd), truncated, endpoints) = fleet;
     let mut out = Out::new();
     if json {
         out.line(json!({"campaign": row.id, "name": row.name, "status": row.status, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
                         "llm_calls": usage.llm_calls, "tokens": usage.tokens, "usd": usd, "spend": spend,
                         "truncated": truncated.iter().map(|(role, n)| (role.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                        "endpoints": endpoints.iter().map(|(role, e, n)| json!({"role": role, "endpoint": e, "calls": n})).collect::<Vec<_>>(),
                         "tasks": outcomes}));
     } else {
         out.line(format!(
@@ -505,6 +506,12 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         }
         if spend.iter().any(|r| r.usd.is_some()) {
             out.line(format!("  spent ${usd:.4}"));
+        }
+        for (role, endpoint, n) in &endpoints {
+            out.line(format!(
+                "  {role:<7} {:<40} {n:>6} calls",
+                endpoint.as_deref().unwrap_or("(replayed or failed)")
+            ));
         }
         for (role, n) in &truncated {
             out.line(format!("  {n} {role} answers cut off by max_tokens"));

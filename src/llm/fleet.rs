@@ -157,7 +157,8 @@ impl Fleet {
     async fn run(&self, prompt: &str) -> Result<Completion, Failure> {
         self.accounting.calls.fetch_add(1, Ordering::Relaxed);
         let n = self.endpoints.len();
-        let started = Instant::now();
+        // Latency counts from the first attempt, not the wait for a slot.
+        let mut started: Option<Instant> = None;
         let mut tried = vec![0u32; n];
         let mut excluded = vec![false; n];
         let mut last: Vec<Option<LlmError>> = vec![None; n];
@@ -195,6 +196,7 @@ impl Fleet {
             tried[index] += 1;
             self.accounting.attempts.fetch_add(1, Ordering::Relaxed);
             let begun = Instant::now();
+            let started = *started.get_or_insert(begun);
             let result = self.endpoints[index].attempt(prompt).await;
             match result {
                 Ok(answer) => {

@@ -39,6 +39,24 @@ impl Store {
             .collect())
     }
 
+    /// Calls served by each endpoint, by role (`None`: replayed, or failed
+    /// for good).
+    pub async fn calls_by_endpoint(
+        &self,
+        campaign: i64,
+    ) -> Result<Vec<(String, Option<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT role, endpoint, COUNT(*) FROM llm_calls WHERE campaign_id = ? GROUP BY role, endpoint ORDER BY role, endpoint",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     /// Calls whose answer was cut off by max_tokens, by role.
     pub async fn truncated_calls(&self, campaign: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
