@@ -723,6 +723,15 @@ impl BenchReport {
                     f.tasks, f.latencies_ms, f.concurrency, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.author_calls, r.solver_calls, r.requests, r.accepted, r.status
                 ));
             }
+            for (what, r) in [
+                ("all up", &f.calls_all_up),
+                ("one killed", &f.calls_one_killed),
+            ] {
+                lines.push(format!(
+                    "fleet        the same {} calls straight through the fleet, {what}: {:.1} s against an ideal {:.1} s ({:.2}x); requests per endpoint {:?}",
+                    r.calls, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.requests
+                ));
+            }
         }
         lines
     }

@@ -8,7 +8,9 @@
 //! requests a second, a fleet the sum; a role's calls take `calls / rate`,
 //! the busier role decides, plus one author and one solver round trip at the
 //! fastest latency. With the kill, half the calls at the full rate and half
-//! at the rate of the two left.
+//! at the rate of the two left. The same numbers of calls are then made
+//! straight through the fleet, without the campaign and its sandbox, to tell
+//! the fleet's own overhead from the CPU's.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,6 +43,17 @@ pub struct FleetRun {
     pub status: String,
 }
 
+/// The fleet alone: calls made straight through [`Fleet`], no campaign, no
+/// sandbox (what the choice of endpoint costs, apart from the CPU).
+#[derive(Debug, Serialize)]
+pub struct CallsRun {
+    pub calls: usize,
+    pub wall_s: f64,
+    pub ideal_s: f64,
+    pub ratio_to_ideal: f64,
+    pub requests: [usize; 3],
+}
+
 #[derive(Debug, Serialize)]
 pub struct FleetBench {
     pub tasks: usize,
@@ -49,6 +62,80 @@ pub struct FleetBench {
     pub all_up: FleetRun,
     /// The 100 ms endpoint killed after half the first run's requests.
     pub one_killed: FleetRun,
+    pub calls_all_up: CallsRun,
+    pub calls_one_killed: CallsRun,
+}
+
+/// `calls` one-line requests through a fleet of the three endpoints,
+/// killing the fastest after half of them when asked.
+fn calls_only(calls: usize, kill: bool) -> Result<CallsRun> {
+    let counters: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::default()).collect();
+    let mut servers = Vec::new();
+    for (latency, count) in LATENCIES_MS.iter().zip(&counters) {
+        let (latency, count) = (*latency, count.clone());
+        servers.push(Some(FakeServer::start(move |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+            FakeReply::Delay(
+                Duration::from_millis(latency),
+                Box::new(FakeReply::answer("[answer]0[/answer]")),
+            )
+        })?));
+    }
+    let endpoints = servers
+        .iter()
+        .flatten()
+        .map(|s| {
+            let mut e = EndpointConfig::new(s.base_url(), "bench");
+            e.concurrency = CONCURRENCY;
+            e.timeout = Duration::from_secs(30);
+            e
+        })
+        .collect();
+    let fleet = Arc::new(Fleet::new(endpoints));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let done = Arc::new(AtomicUsize::new(0));
+    let wall = runtime.block_on(async {
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..calls {
+            let (fleet, done) = (fleet.clone(), done.clone());
+            tasks.spawn(async move {
+                let result = crate::llm::ChatModel::complete(&*fleet, &format!("q{i}")).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                result
+            });
+        }
+        let mut killed = !kill;
+        loop {
+            if !killed && done.load(Ordering::Relaxed) >= calls / 2 {
+                drop(servers[0].take());
+                killed = true;
+            }
+            match tokio::time::timeout(Duration::from_millis(5), tasks.join_next()).await {
+                Ok(None) => break,
+                Ok(Some(Ok(Ok(_)))) | Err(_) => {}
+                Ok(Some(Ok(Err(failure)))) => {
+                    anyhow::bail!("a fleet call failed: {}", failure.error)
+                }
+                Ok(Some(Err(err))) => anyhow::bail!("a fleet call crashed: {err}"),
+            }
+        }
+        Ok(started.elapsed().as_secs_f64())
+    })?;
+    let ideal = if kill {
+        calls as f64 / 2.0 / rate(&LATENCIES_MS) + calls as f64 / 2.0 / rate(&LATENCIES_MS[1..])
+    } else {
+        calls as f64 / rate(&LATENCIES_MS)
+    };
+    Ok(CallsRun {
+        calls,
+        wall_s: wall,
+        ideal_s: ideal,
+        ratio_to_ideal: wall / ideal,
+        requests: [0, 1, 2].map(|i| counters[i].load(Ordering::Relaxed)),
+    })
 }
 
 fn rate(latencies: &[u64]) -> f64 {
@@ -201,11 +288,14 @@ pub fn bench(cache_dir: &Path, tasks: usize) -> Result<FleetBench> {
     let all_up = run(cache_dir, tasks, None)?;
     let half = all_up.requests.iter().sum::<usize>() / 2;
     let one_killed = run(cache_dir, tasks, Some(half))?;
+    let calls = all_up.author_calls + all_up.solver_calls;
     Ok(FleetBench {
         tasks,
         latencies_ms: LATENCIES_MS,
         concurrency: CONCURRENCY,
         all_up,
         one_killed,
+        calls_all_up: calls_only(calls, false)?,
+        calls_one_killed: calls_only(calls, true)?,
     })
 }
