@@ -9,6 +9,7 @@ mod check;
 mod cli;
 mod component;
 mod fleet;
+mod integrity;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;

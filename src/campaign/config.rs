@@ -110,13 +110,17 @@ impl RoleConfig {
         if self.model.is_empty() {
             return Err(format!("{role}.model is required"));
         }
-        if self.concurrency == 0 || self.timeout_s.is_nan() || self.timeout_s <= 0.0 {
+        // NaN and infinity are refused too: a timeout becomes a Duration.
+        if self.concurrency == 0 || !self.timeout_s.is_finite() || self.timeout_s <= 0.0 {
             return Err(format!(
-                "{role}.concurrency and {role}.timeout_s must be positive"
+                "{role}.concurrency and {role}.timeout_s must be positive (and the timeout finite)"
             ));
         }
-        if self.idle_timeout_s.is_some_and(|t| t.is_nan() || t <= 0.0) {
-            return Err(format!("{role}.idle_timeout_s must be positive"));
+        if self
+            .idle_timeout_s
+            .is_some_and(|t| !t.is_finite() || t <= 0.0)
+        {
+            return Err(format!("{role}.idle_timeout_s must be positive and finite"));
         }
         if !self.endpoints.is_empty() && !self.base_url.is_empty() {
             return Err(format!(

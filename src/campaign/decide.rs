@@ -184,6 +184,7 @@ pub fn extract_code(response: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    // A row builder for the tests: one argument per column the rules read.
     #[allow(clippy::too_many_arguments)]
     fn d(
         id: i64,

@@ -395,10 +395,10 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
         render_tasks(&mut out, &outcome.tasks);
     }
     if let Some(reason) = &outcome.reason {
-        eprintln!("campaign {} stopped: {reason}", outcome.campaign);
+        super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
     }
     if let Some(hint) = &outcome.hint {
-        eprintln!("to continue: {hint}");
+        super::eprintln_visible!("to continue: {hint}");
     }
     if outcome.status == "done" {
         exit::OK

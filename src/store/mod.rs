@@ -115,9 +115,11 @@ pub struct EvaluationRecord {
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
     pub report_json: String,
-    #[allow(clippy::type_complexity)]
-    pub solver_attempts: Vec<(i64, String, Option<String>, f64, Option<String>)>,
+    pub solver_attempts: Vec<SolverAttemptRow>,
 }
+
+/// One solver attempt as stored: seed, prompt, response, score, error.
+pub type SolverAttemptRow = (i64, String, Option<String>, f64, Option<String>);
 
 /// Spend of a campaign so far.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
