@@ -166,6 +166,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // A stream is many small writes: without this, Nagle's algorithm
+        // holds each one for the client's delayed ACK (~40 ms), as real
+        // servers (uvicorn under vLLM and SGLang) do not.
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let _ = serve(stream, state).await;

@@ -132,6 +132,16 @@ impl OpenAiModel {
                     Err(e) => return Err(transport(e, self.config.timeout)),
                 }
                 if reader.done() {
+                    // Read the end of the body (briefly) so the connection
+                    // can be reused; a server that keeps it open after
+                    // [DONE] costs a new connection, never the answer.
+                    let drain = async {
+                        let mut left = 64usize;
+                        while left > 0 && matches!(response.chunk().await, Ok(Some(_))) {
+                            left -= 1;
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(100), drain).await;
                     break;
                 }
             }
