@@ -189,7 +189,8 @@ async fn drive(
                 if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
                     let done = shared.store.tasks(shared.campaign).await.map(|t| t.iter().filter(|t| t.status != "running").count()).unwrap_or(0);
                     let (calls, tokens) = budget.spent();
-                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens ", shared.campaign);
+                    let usd = if shared.config.prices.is_empty() { String::new() } else { format!("· ${:.2} ", budget.spent_usd()) };
+                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}", shared.campaign);
                 }
             }
         })
