@@ -117,12 +117,13 @@ impl OpenAiModel {
             }
             return Err(http_error(status, &String::from_utf8_lossy(&text)));
         }
-        let streamed = self.config.stream
-            && response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/event-stream"));
+        // Read what the server sent, whatever was asked: a proxy may
+        // ignore `stream` either way.
+        let streamed = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"));
         if streamed {
             let mut reader = StreamReader::new(MAX_BODY_BYTES);
             loop {
