@@ -283,6 +283,7 @@ fn jitter() -> f64 {
 mod tests {
     use super::*;
     use crate::llm::fake::{FakeReply, FakeServer};
+    use std::sync::Arc;
 
     fn endpoint(server: &FakeServer, retries: u32) -> EndpointConfig {
         let mut e = EndpointConfig::new(server.base_url(), "m");
@@ -358,5 +359,40 @@ mod tests {
                 failure.error
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_requests_all_finish_and_the_faster_endpoint_serves_more() {
+        // 60 requests queued on 2 + 2 slots: every freed slot must wake a
+        // waiter, or some would wait forever.
+        let servers: Vec<FakeServer> = [20u64, 60]
+            .into_iter()
+            .map(|ms| {
+                FakeServer::start(move |_| {
+                    FakeReply::Delay(Duration::from_millis(ms), Box::new(FakeReply::answer("ok")))
+                })
+                .unwrap()
+            })
+            .collect();
+        let fleet = Fleet::new(
+            servers
+                .iter()
+                .map(|s| {
+                    let mut e = endpoint(s, 2);
+                    e.concurrency = 2;
+                    e
+                })
+                .collect(),
+        );
+        let answers = futures::future::join_all((0..60).map(|i| {
+            let fleet = &fleet;
+            async move { fleet.complete(&format!("q{i}")).await }
+        }))
+        .await;
+        assert!(answers.iter().all(|a| a.is_ok()));
+        let served: Vec<usize> = servers.iter().map(|s| s.requests().len()).collect();
+        assert_eq!(served.iter().sum::<usize>(), 60, "{served:?}");
+        assert!(served[0] > served[1], "{served:?}");
+        assert!(fleet.lock().iter().all(|h| h.in_flight == 0));
     }
 }
