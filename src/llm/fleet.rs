@@ -283,7 +283,6 @@ fn jitter() -> f64 {
 mod tests {
     use super::*;
     use crate::llm::fake::{FakeReply, FakeServer};
-    use std::sync::Arc;
 
     fn endpoint(server: &FakeServer, retries: u32) -> EndpointConfig {
         let mut e = EndpointConfig::new(server.base_url(), "m");
