@@ -27,6 +27,9 @@
 //!   scripted fake server for tests.
 //! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
 //!   content-addressed LLM calls; [`campaign::decide`] picks the next step.
+//! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
+//!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
+//!   [`campaign::lease`].
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
 //! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -38,7 +41,8 @@
 //! - [`campaign::decide`], [`evaluate::judge`] and [`llm::choose`] are pure functions of their
 //!   inputs, tested without I/O; the async code around them reads, calls and
 //!   writes.
-//! - The floors are one-way: `cli → campaign → evaluate → sandbox, llm, store`.
+//! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
+//!   llm, store`.
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 
@@ -48,4 +52,5 @@ pub mod cli;
 pub mod evaluate;
 pub mod llm;
 pub mod sandbox;
+pub mod schedule;
 pub mod store;

@@ -13,3 +13,4 @@ mod integrity;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;
+mod schedule;

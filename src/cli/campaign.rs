@@ -39,7 +39,7 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    fn path(&self) -> PathBuf {
+    pub(super) fn path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(|| {
             dirs::data_dir()
                 .unwrap_or_else(std::env::temp_dir)
@@ -59,6 +59,31 @@ pub struct TrafficArgs {
     replay: Option<PathBuf>,
 }
 
+/// How long this process's hold on a campaign outlives it.
+#[derive(Args, Debug, Clone)]
+pub struct LeaseArgs {
+    /// Seconds a campaign's lease lasts without renewal: another process can
+    /// resume the campaign this long after this one dies (renewed every
+    /// third of it while running).
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    lease_s: f64,
+}
+
+impl LeaseArgs {
+    fn control(&self) -> Result<campaign::lease::RunControl, u8> {
+        if !(self.lease_s.is_finite() && (0.3..=86_400.0).contains(&self.lease_s)) {
+            return Err(usage(format!(
+                "--lease-s {} is out of range: give 0.3 to 86400 seconds",
+                self.lease_s
+            )));
+        }
+        Ok(campaign::lease::RunControl {
+            lease_ttl: Duration::from_secs_f64(self.lease_s),
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CampaignCommand {
     /// Run a campaign. Without CONFIG: the example campaign shipped in the
@@ -68,12 +93,15 @@ pub enum CampaignCommand {
         config: Option<PathBuf>,
         #[command(flatten)]
         traffic: TrafficArgs,
+        #[command(flatten)]
+        lease: LeaseArgs,
         /// End with one JSON line: {"campaign", "tasks": [...]}.
         #[arg(long)]
         json: bool,
     },
     /// Finish a campaign that stopped (crash, budget, kill), optionally
-    /// against moved or changed endpoints.
+    /// against moved or changed endpoints. Refused (exit 1), naming the
+    /// holder, while another live process works on it.
     Resume {
         id: i64,
         /// Raise the stored budget of LLM calls.
@@ -98,16 +126,19 @@ pub enum CampaignCommand {
         solver_base_url: Option<String>,
         #[command(flatten)]
         traffic: TrafficArgs,
+        #[command(flatten)]
+        lease: LeaseArgs,
         #[arg(long)]
         json: bool,
     },
-    /// Show a campaign's tasks (the latest campaign without ID).
+    /// Show a campaign's tasks (the latest campaign without ID). A campaign
+    /// whose process is gone shows as `interrupted`, with how to resume it.
     Status {
         id: Option<i64>,
         #[arg(long)]
         json: bool,
     },
-    /// List the campaigns in the database.
+    /// List the campaigns in the database (`interrupted`: its process is gone).
     List {
         #[arg(long)]
         json: bool,
@@ -188,6 +219,19 @@ fn backends(
     })
 }
 
+/// Each role's live endpoint (what a scheduled run uses).
+pub(super) fn live_backends(config: &CampaignConfig) -> Result<(Backend, Backend), String> {
+    backends(
+        config,
+        &TrafficArgs {
+            record: None,
+            replay: None,
+        },
+        None,
+    )
+    .map(|(a, s, _)| (a, s))
+}
+
 fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
     let mut config = CampaignConfig::parse(EXAMPLE_CONFIG, Path::new("."))?;
     config.tasks = PathBuf::from("(embedded example tasks)");
@@ -217,8 +261,13 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         CampaignCommand::Run {
             config,
             traffic,
+            lease,
             json,
         } => {
+            let control = match lease.control() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             let (config, tasks, path, default_replay) = match &config {
                 Some(path) => {
                     let config = match CampaignConfig::load(path) {
@@ -255,7 +304,9 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 Err(code) => return code,
             };
             finish(
-                rt.block_on(campaign::start(engines, config, path, tasks)),
+                rt.block_on(campaign::start_controlled(
+                    engines, config, path, tasks, control,
+                )),
                 json,
             )
         }
@@ -268,8 +319,13 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             author_base_url,
             solver_base_url,
             traffic,
+            lease,
             json,
         } => {
+            let control = match lease.control() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             let store = match rt.block_on(Store::open(&db.path())) {
                 Ok(s) => s,
                 Err(err) => {
@@ -350,7 +406,10 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 Ok(e) => e,
                 Err(code) => return code,
             };
-            finish(rt.block_on(campaign::resume(engines, id)), json)
+            finish(
+                rt.block_on(campaign::resume_controlled(engines, id, control, None)),
+                json,
+            )
         }
         CampaignCommand::Status { id, json } => rt.block_on(status(db, id, json)),
         CampaignCommand::List { json } => rt.block_on(list(db, json)),
@@ -465,17 +524,20 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         let truncated = store.truncated_calls(id).await?;
         let endpoints = store.calls_by_endpoint(id).await?;
         let fleet = (spend, truncated, endpoints);
-        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted, fleet))
+        let shown = campaign::lease::status_of(&store, &row).await?;
+        Ok::<_, anyhow::Error>((
+            row, outcomes, usage, drafts, evaluated, accepted, shown, fleet,
+        ))
     }
     .await;
-    let (row, outcomes, usage, drafts, evaluated, accepted, fleet) = match result {
+    let (row, outcomes, usage, drafts, evaluated, accepted, (shown, hint), fleet) = match result {
         Ok(x) => x,
         Err(err) => return usage(format!("{err:#}")),
     };
     let ((spend, usd), truncated, endpoints) = fleet;
     let mut out = Out::new();
     if json {
-        out.line(json!({"campaign": row.id, "name": row.name, "status": row.status, "reason": row.stop_reason,
+        out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
                         "llm_calls": usage.llm_calls, "tokens": usage.tokens, "usd": usd, "spend": spend,
                         "truncated": truncated.iter().map(|(role, n)| (role.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
@@ -486,7 +548,7 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
             "campaign {} ({}): {}{} · {drafts} drafts, {evaluated} evaluated, {accepted} accepted · {} LLM calls, {} tokens",
             row.id,
             row.name,
-            row.status,
+            shown,
             row.stop_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
             usage.llm_calls,
             usage.tokens
@@ -517,6 +579,9 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
             out.line(format!("  {n} {role} answers cut off by max_tokens"));
         }
         render_tasks(&mut out, &outcomes);
+        if let Some(hint) = hint {
+            out.line(format!("to continue: {hint}"));
+        }
     }
     exit::OK
 }
@@ -535,12 +600,26 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
     };
     let mut out = Out::new();
     for c in campaigns {
+        let (status, hint) = match campaign::lease::status_of(&store, &c).await {
+            Ok(shown) => shown,
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
         if json {
-            out.line(json!({"campaign": c.id, "name": c.name, "status": c.status, "created_at": c.created_at}));
+            out.line(json!({"campaign": c.id, "name": c.name, "status": status, "hint": hint, "created_at": c.created_at}));
         } else {
             out.line(format!(
-                "{:>4}  {:<24} {:<8} {}",
-                c.id, c.name, c.status, c.created_at
+                "{:>4}  {:<24} {:<11} {}{}",
+                c.id,
+                c.name,
+                status,
+                c.created_at,
+                match (status.as_str(), hint) {
+                    ("interrupted", Some(hint)) => format!("  ({hint})"),
+                    _ => String::new(),
+                }
             ));
         }
     }

@@ -6,6 +6,7 @@
 mod campaign;
 mod check;
 mod run;
+mod schedule;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "BOOTFORGE_DB", value_name = "PATH")]
     db: Option<PathBuf>,
 
+    #[command(flatten)]
+    clock: schedule::ClockArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +66,13 @@ enum Command {
     /// evaluated bootcamps out, every step stored in SQLite).
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
+    /// Run campaigns on cron schedules: add, list, show, pause, resume, rm,
+    /// history (`bootforge daemon` runs them).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Run due schedules, once per slot across daemons on one database,
+    /// resuming runs whose daemon died; `daemon status` reports on them.
+    Daemon(schedule::DaemonArgs),
     /// Show a task's family tree of drafts.
     Lineage(campaign::LineageCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
@@ -127,6 +138,17 @@ pub fn main() -> ExitCode {
         Command::Lineage(command) => {
             campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() })
         }
+        Command::Schedule(command) => schedule::schedule(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cli.clock,
+        ),
+        Command::Daemon(args) => schedule::daemon(
+            args,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cli.clock,
+            &cache_dir,
+        ),
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)

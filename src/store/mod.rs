@@ -16,6 +16,11 @@ use sqlx::{Row, SqlitePool};
 
 mod fleet;
 pub use fleet::SpendRow;
+mod lease;
+mod schedule;
+
+pub use lease::LeaseHolder;
+pub use schedule::{NewScheduleRun, RunRow, ScheduleRow};
 
 /// The store.
 #[derive(Clone)]
@@ -148,6 +153,39 @@ fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
     }
 }
 
+/// The inserts of [`Store::create_campaign_with_tasks`], inside a caller's
+/// transaction (a scheduled run claims its slot in the same one).
+async fn insert_campaign(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    name: &str,
+    config_json: &str,
+    config_path: Option<&str>,
+    tasks: &[(String, Option<String>, String, String)],
+) -> Result<i64> {
+    let id = sqlx::query(
+        "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    )
+    .bind(name)
+    .bind(config_json)
+    .bind(config_path)
+    .execute(&mut **tx)
+    .await?
+    .last_insert_rowid();
+    for (task, title, description, extra) in tasks {
+        sqlx::query(
+            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
+        )
+        .bind(id)
+        .bind(task)
+        .bind(title)
+        .bind(description)
+        .bind(extra)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
 impl Store {
     /// Open (creating if needed) the database at `path` and migrate it.
     pub async fn open(path: &Path) -> Result<Store> {
@@ -204,27 +242,7 @@ impl Store {
         tasks: &[(String, Option<String>, String, String)],
     ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        )
-        .bind(name)
-        .bind(config_json)
-        .bind(config_path)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        for (task, title, description, extra) in tasks {
-            sqlx::query(
-                "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
-            )
-            .bind(id)
-            .bind(task)
-            .bind(title)
-            .bind(description)
-            .bind(extra)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = insert_campaign(&mut tx, name, config_json, config_path, tasks).await?;
         tx.commit().await?;
         Ok(id)
     }
