@@ -123,7 +123,7 @@ pub async fn resume(engines: Engines, id: i64) -> Result<CampaignOutcome> {
     resume_controlled(engines, id, RunControl::default(), None).await
 }
 
-/// [`resume`] with its lease lifetime and interrupt; `lease` when the caller
+/// [`resume()`] with its lease lifetime and interrupt; `lease` when the caller
 /// already holds it (a daemon claims a slot, its campaign and its lease in
 /// one transaction). Refused with [`lease::LeaseHeld`] while another live
 /// process holds the campaign.
