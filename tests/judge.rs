@@ -6,12 +6,12 @@ use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::campaign::{bootforge, setup, solver};
-use crate::util::read_bootcamp;
+use crate::util::{bin, read_bootcamp, repo_path};
 
 /// A reasoning-model author: a think block first (mentioning the closing
 /// tag it will strip), then the code, which itself holds `</think>` in its
 /// extractor, its prompt and its reference answer.
-fn thinking_author(req: &FakeRequest) -> FakeReply {
+fn thinking_author(_req: &FakeRequest) -> FakeReply {
     let code = read_bootcamp("campaign/think_merge.py");
     FakeReply::answer(format!(
         "<think>The verifier must ignore the reasoning, so extract_output splits on the closing \
@@ -51,4 +51,231 @@ fn a_draft_whose_code_mentions_think_tags_is_accepted() {
         task["generation"], 0,
         "the first drafts were good: {result}"
     );
+}
+
+struct Checked {
+    code: i32,
+    report: Value,
+    stdout: String,
+}
+
+/// `bootforge check` on a judge test bootcamp (20 cases, the default), with
+/// the fake solver when given.
+fn check(name: &str, server: Option<&FakeServer>, json: bool) -> Checked {
+    let path = repo_path(&format!("tests/bootcamps/judge/{name}"));
+    let mut cmd = bin();
+    cmd.arg("check").arg(&path);
+    if json {
+        cmd.arg("--json");
+    }
+    if let Some(server) = server {
+        cmd.args(["--model", "fake-solver", "--base-url", server.base_url()]);
+    }
+    let out = cmd
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let report = if json {
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+    } else {
+        Value::Null
+    };
+    Checked {
+        code: out.status.code().unwrap(),
+        report,
+        stdout,
+    }
+}
+
+fn findings(report: &Value, severity: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == severity)
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn strategy<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["metrics"]["discrimination"]["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["strategy"] == name)
+        .unwrap_or_else(|| panic!("no strategy {name}: {report}"))
+}
+
+#[test]
+fn every_strategy_runs_on_every_case_with_rates() {
+    let run = check("fair_yes_no.py", None, true);
+    assert_eq!(run.code, 0, "a fair yes/no task passes: {}", run.report);
+    let d = &run.report["metrics"]["discrimination"];
+    assert_eq!(d["cases"], 20);
+    for s in d["strategies"].as_array().unwrap() {
+        assert_eq!(s["cases"], 20, "{s}");
+        let (low, share, high) = (
+            s["wilson_low"].as_f64().unwrap(),
+            s["share"].as_f64().unwrap(),
+            s["wilson_high"].as_f64().unwrap(),
+        );
+        assert!(low <= share && share <= high, "{s}");
+    }
+    for name in [
+        "empty",
+        "empty_answer_tags",
+        "random_text",
+        "other_case_answer",
+        "reference_altered",
+        "prompt_echo",
+        "guess:yes",
+        "guess:no",
+    ] {
+        strategy(&run.report, name);
+    }
+    // "yes" and "no" split the cases between them; the echo (whose format
+    // example says yes) is a guess, not a leak.
+    let yes = strategy(&run.report, "guess:yes")["full_credit"]
+        .as_u64()
+        .unwrap();
+    let no = strategy(&run.report, "guess:no")["full_credit"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(yes + no, 20);
+    assert_eq!(d["echo_leaks"], 0);
+    let baseline = d["guess_baseline"]["share"].as_f64().unwrap();
+    assert!((0.5..0.85).contains(&baseline), "{baseline}");
+    assert_eq!(findings(&run.report, "warning"), ["guess_credit"]);
+    assert!(findings(&run.report, "error").is_empty());
+}
+
+#[test]
+fn a_fair_multiple_choice_task_passes_with_its_baseline() {
+    let run = check("fair_choice.py", None, true);
+    assert_eq!(run.code, 0, "{}", run.report);
+    let baseline = run.report["metrics"]["discrimination"]["guess_baseline"]["share"]
+        .as_f64()
+        .unwrap();
+    assert!(baseline > 0.0 && baseline < 0.7, "{baseline}");
+    let letters: u64 = ["A", "B", "C", "D"]
+        .iter()
+        .map(|l| {
+            strategy(&run.report, &format!("guess:{l}"))["full_credit"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(letters, 20, "exactly one letter is right on each case");
+}
+
+#[test]
+fn leaks_constant_answers_and_junk_credit_fail_with_their_kind() {
+    let leak = check("answer_in_prompt.py", None, true);
+    assert_eq!(leak.code, 1);
+    assert!(
+        findings(&leak.report, "error").contains(&"answer_in_prompt".to_owned()),
+        "{}",
+        leak.report
+    );
+    assert_eq!(strategy(&leak.report, "prompt_echo")["full_credit"], 20);
+
+    let constant = check("format_example_answer.py", None, true);
+    assert_eq!(constant.code, 1);
+    let errors = findings(&constant.report, "error");
+    assert!(
+        errors.contains(&"guessable".to_owned()),
+        "{}",
+        constant.report
+    );
+    assert_eq!(strategy(&constant.report, "guess:3 5 7")["full_credit"], 20);
+
+    let empty = check("accepts_empty_tags.py", None, true);
+    assert_eq!(empty.code, 1);
+    // It also reads any non-number as 0: random text and guesses score too.
+    assert!(findings(&empty.report, "error").contains(&"accepts_junk".to_owned()));
+    let tags = strategy(&empty.report, "empty_answer_tags");
+    assert_eq!(
+        (tags["full_credit"].as_u64(), tags["class"].as_str()),
+        (Some(20), Some("content_free"))
+    );
+    let finding = empty.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "accepts_junk" && f["evidence"]["junk"] == "empty_answer_tags")
+        .unwrap();
+    assert!(
+        finding["message"].as_str().unwrap().contains("20 of 20"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn cheaters_that_tell_a_check_from_use_are_caught() {
+    // Strict only after its reference_output ran: junk is scored elsewhere.
+    let flag = check("stateful_flag.py", None, true);
+    assert_eq!(flag.code, 1, "{}", flag.report);
+    assert!(
+        findings(&flag.report, "error").contains(&"accepts_junk".to_owned()),
+        "{}",
+        flag.report
+    );
+    assert_eq!(stage(&flag.report, "self_consistency"), "passed");
+
+    // Rejects the fixed junk shapes only: fresh random junk and the reference
+    // answer with another value get through.
+    let shape = check("shape_cheater.py", None, true);
+    assert_eq!(shape.code, 1, "{}", shape.report);
+    assert!(findings(&shape.report, "error").contains(&"accepts_junk".to_owned()));
+    assert!(
+        strategy(&shape.report, "reference_altered")["full_credit"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Two checks build different junk.
+    let again = check("shape_cheater.py", None, true);
+    assert_ne!(
+        shape.report["metrics"]["discrimination"]["junk_seed"],
+        again.report["metrics"]["discrimination"]["junk_seed"]
+    );
+}
+
+pub fn stage(report: &Value, name: &str) -> String {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .map(|s| s["status"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// A solver that always says "yes": right about half the time on the prime
+/// question, in the band, but no better than the guess baseline.
+fn says_yes(_req: &FakeRequest) -> FakeReply {
+    FakeReply::answer("<think>Primes are common enough.</think>Final: [answer]yes[/answer]")
+}
+
+#[test]
+fn a_solver_no_better_than_guessing_has_no_headroom() {
+    let server = FakeServer::start(says_yes).unwrap();
+    let run = check("fair_yes_no.py", Some(&server), true);
+    assert_eq!(run.code, 1, "{}", run.report);
+    assert_eq!(findings(&run.report, "error"), ["no_headroom"]);
+    let solver = &run.report["metrics"]["solver"];
+    assert_eq!(solver["verdict"], "in_band");
+    assert_eq!(solver["headroom"], false);
+    assert!(solver["guess_baseline"].as_f64().unwrap() >= 0.5);
+    // The human report shows both numbers.
+    let human = check("fair_yes_no.py", Some(&server), false);
+    assert!(
+        human.stdout.contains("guess baseline") && human.stdout.contains("vs solver accuracy"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("guess:yes"), "{}", human.stdout);
 }

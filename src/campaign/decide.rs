@@ -190,7 +190,7 @@ pub fn strip_leading_reasoning(response: &str) -> &str {
     let opens_with_think = response.trim_start().starts_with("<think>");
     for (end, _) in response.match_indices(CLOSE) {
         let fences = response[..end].matches("```").count();
-        if fences == 0 || (opens_with_think && fences % 2 == 0) {
+        if fences == 0 || (opens_with_think && fences.is_multiple_of(2)) {
             return &response[end + CLOSE.len()..];
         }
         if !opens_with_think {

@@ -5,18 +5,21 @@
 //!    `case_generator`, `prompt_func`, `extract_output`, `_verify_correction`;
 //!    simplification markers and placeholder verifier bodies;
 //! 2. *load*: it imports and instantiates with the given (default) params;
-//! 3. *generate*: N cases with seeds 0..N, JSON round-trip, determinism (the
-//!    same seeds again with different OS entropy and clock give the same
-//!    cases), diversity (distinct cases / N);
+//! 3. *generate*: N cases with seeds 0..N, JSON round-trip, determinism (a
+//!    few of the same seeds again, spread over 0..N, with different OS
+//!    entropy and clock give the same cases), diversity (distinct cases / N);
 //! 4. *prompt*: a non-empty prompt per case that states an answer format;
 //! 5. *self_consistency*: `reference_output(identity)`, when defined, scores 1
 //!    on every case (skipped, not passed, when it is not defined);
-//! 6. *discrimination*: junk answers shaped like real model output (empty,
-//!    the prompt echoed, empty answer tags, random text, another case's
-//!    reference answer) must not score 1;
+//! 6. *discrimination*: every junk strategy on every case, built fresh per
+//!    check and scored in an instance where no `reference_output` ran:
+//!    content-free junk must never get full credit, the echoed prompt must
+//!    not give the answer away, and the best guessing strategy's rate is the
+//!    guess baseline (see [`junk`] and [`judge::junk_findings`]);
 //! 7. *solver*: with a solver model configured, S cases are answered and
-//!    graded by the bootcamp's own `verify_score`; the accuracy's point
-//!    estimate must lie in the band (95% Wilson interval reported).
+//!    graded by the bootcamp's own `verify_score` in an instance of their
+//!    own; the accuracy's point estimate must lie in the band, and the lower
+//!    end of its 95% Wilson interval above the guess baseline.
 //!
 //! The `reference_output` convention: a static or class method
 //! `reference_output(identity) -> str` on the bootcamp returns the final
@@ -31,6 +34,7 @@
 pub mod audit;
 mod checker;
 pub mod judge;
+pub mod junk;
 mod report;
 mod stages;
 
@@ -117,9 +121,10 @@ async fn check_inner(
     };
 
     // One instance reads the syntax tree, loads the bootcamp, generates the
-    // cases, then asks for references, their scores and the junk answers (a
-    // plan decides each batch from the last); the determinism rerun runs
-    // alongside it in another. The stages below judge their results in order.
+    // cases, then asks for references and their scores (a plan decides each
+    // batch from the last); the determinism rerun of some seeds runs
+    // alongside it in another. Junk is scored later in a third, where no
+    // reference_output ran. The stages below judge their results in order.
     let n = config.cases as usize;
     let wanted = config.cases.max(if solver.is_some() {
         config.solver_cases
@@ -130,7 +135,6 @@ async fn check_inner(
     let issued = Arc::new(std::sync::Mutex::new(Issued::default()));
     let mut plan = Plan {
         n,
-        k: config.junk_cases as usize,
         phase: 0,
         issued: issued.clone(),
     };
@@ -144,10 +148,9 @@ async fn check_inner(
     spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
     spec.inspect_first = true;
     let mut rerun = c.spec(
-        seeds
-            .iter()
-            .take(n)
-            .map(|&seed| Call::Case { seed, answer: None })
+        rerun_seeds(n, config.determinism_cases)
+            .into_iter()
+            .map(|seed| Call::Case { seed, answer: None })
             .collect(),
     );
     rerun.entropy_salt = 1;
@@ -218,7 +221,16 @@ async fn check_inner(
     let issued = std::mem::take(&mut *issued.lock().unwrap_or_else(|p| p.into_inner()));
     let later: Vec<&CallResult> = run_a.results.iter().skip(cases.len()).collect();
     self_consistency::self_consistency_stage(&mut c, &cases, &issued, &later, run_a.error.as_ref());
-    discrimination::discrimination_stage(&mut c, &issued, &later, run_a.error.as_ref());
+    let references: Vec<Option<String>> = later
+        .iter()
+        .take(issued.references)
+        .filter_map(|r| match r {
+            CallResult::Reference { output } => Some(output.clone()),
+            _ => None,
+        })
+        .collect();
+    let checked = &cases[..n.min(cases.len())];
+    discrimination::discrimination_stage(&mut c, checked, &references).await;
 
     // 7. Solver.
     // Cheapest first: no solver calls for a bootcamp already known broken.
@@ -237,4 +249,22 @@ async fn check_inner(
         ),
     }
     c.finish(Some(class), started)
+}
+
+/// The seeds the determinism rerun repeats: `wanted` of `0..n`, spread
+/// evenly (all of them when `wanted` is `None` or at least `n`).
+fn rerun_seeds(n: usize, wanted: Option<u32>) -> Vec<u64> {
+    let d = wanted.map_or(n, |w| (w as usize).min(n));
+    (0..d).map(|i| (i * n / d.max(1)) as u64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rerun_spreads_its_seeds() {
+        assert_eq!(super::rerun_seeds(20, Some(5)), [0, 4, 8, 12, 16]);
+        assert_eq!(super::rerun_seeds(3, Some(5)), [0, 1, 2]);
+        assert_eq!(super::rerun_seeds(4, None), [0, 1, 2, 3]);
+        assert!(super::rerun_seeds(0, Some(5)).is_empty());
+    }
 }

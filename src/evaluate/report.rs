@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::judge::Band;
+use super::judge::{Band, GuessBaseline, StrategyStats};
 use crate::sandbox::Limits;
 
 /// How reasoning is treated when grading solver answers.
@@ -21,6 +21,12 @@ pub enum ThinkMode {
     Off,
 }
 
+/// Default number of seeds the determinism rerun repeats. A generator that
+/// reads the clock or OS entropy differs on nearly every seed, so a few seeds
+/// find it; generating every case twice was a third of a heavy bootcamp's
+/// check (issue 9 §3).
+pub const DETERMINISM_CASES: u32 = 5;
+
 /// Settings of a check.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
@@ -35,8 +41,12 @@ pub struct CheckConfig {
     /// `verify_score` flags for grading solver answers and junk.
     pub score_flags: Map<String, Value>,
     pub think: ThinkMode,
-    /// Cases junk answers are tried against.
-    pub junk_cases: u32,
+    /// The seed junk answers are built from; `None`: a fresh one per check
+    /// (so a verifier cannot learn the junk's shape), recorded in the report.
+    pub junk_seed: Option<u64>,
+    /// Seeds the determinism rerun generates again (spread over the checked
+    /// cases); `None`: all of them (the old, slower way, kept for `bench`).
+    pub determinism_cases: Option<u32>,
     /// Below this share of distinct cases, the instance set is too narrow.
     pub diversity_min: f64,
     pub limits: Limits,
@@ -56,7 +66,8 @@ impl Default for CheckConfig {
             accuracy_max: 0.85,
             score_flags: Map::new(),
             think: ThinkMode::Auto,
-            junk_cases: 5,
+            junk_seed: None,
+            determinism_cases: Some(DETERMINISM_CASES),
             diversity_min: 0.5,
             limits: Limits::default(),
             max_duration: std::time::Duration::from_secs(600),
@@ -180,7 +191,25 @@ pub struct SolverMetrics {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub format_penalty: bool,
+    /// The best guessing strategy's share of full credit (discrimination
+    /// stage), which the solver's accuracy must clear.
+    pub guess_baseline: Option<f64>,
+    /// Whether the solver's 95% interval lies above the guess baseline.
+    pub headroom: Option<bool>,
     pub attempts: Vec<SolverAttempt>,
+}
+
+/// What the discrimination stage measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiscriminationMetrics {
+    /// The seed the junk was built from (replay it with `junk_seed`).
+    pub junk_seed: u64,
+    pub cases: usize,
+    pub strategies: Vec<StrategyStats>,
+    pub guess_baseline: Option<GuessBaseline>,
+    /// Cases where the echoed prompt got full credit and no constant guess
+    /// did: the prompt gives the answer away.
+    pub echo_leaks: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -194,6 +223,9 @@ pub struct Metrics {
     pub references_passed: usize,
     pub junk_tried: usize,
     pub junk_accepted: usize,
+    /// Every junk strategy on every case: per-strategy rates, the guess
+    /// baseline (absent when the stage did not run).
+    pub discrimination: Option<DiscriminationMetrics>,
     pub solver: Option<SolverMetrics>,
     pub elapsed_ms: f64,
 }

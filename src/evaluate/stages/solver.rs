@@ -10,6 +10,20 @@ use crate::evaluate::{Band, CheckStage, SolverAttempt, SolverMetrics, ThinkMode,
 use crate::llm::{ChatModel, Completion};
 use crate::sandbox::{Call, CallResult, CaseResult};
 
+/// The most of one solver response a report keeps.
+const RESPONSE_BYTES: usize = 16 << 10;
+
+fn clip_bytes(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} …[clipped, {} bytes in all]", &text[..end], text.len())
+}
+
 pub(crate) async fn solver_stage(
     c: &mut Checker<'_>,
     cases: &[CaseResult],
@@ -61,7 +75,9 @@ pub(crate) async fn solver_stage(
         match answer {
             Some(Ok(done)) => {
                 let text = done.graded_text();
-                attempt.response = Some(text.clone());
+                // Graded whole, stored clipped: a 10 MB answer must not make
+                // a 400 MB report (issue 12 §3).
+                attempt.response = Some(clip_bytes(&text, RESPONSE_BYTES));
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
                 attempt.completion_tokens = done.usage.completion_tokens;
@@ -125,6 +141,12 @@ pub(crate) async fn solver_stage(
     };
     let (low, high) = judge::wilson_interval(correct, n);
     let verdict = judge::band(accuracy, c.config.accuracy_min, c.config.accuracy_max);
+    let baseline = c
+        .metrics
+        .discrimination
+        .as_ref()
+        .and_then(|d| d.guess_baseline.as_ref())
+        .map(|b| b.share);
     let metrics = SolverMetrics {
         model: model.describe(),
         cases: n,
@@ -143,9 +165,15 @@ pub(crate) async fn solver_stage(
         prompt_tokens: attempts.iter().map(|a| a.prompt_tokens).sum(),
         completion_tokens: attempts.iter().map(|a| a.completion_tokens).sum(),
         format_penalty,
+        guess_baseline: baseline,
+        headroom: baseline.map(|b| judge::clears_baseline(correct, n, b)),
         attempts,
     };
     let interval = format!("{accuracy:.3} (95% CI {low:.3}-{high:.3}, {correct}/{n})");
+    let baseline_note = metrics
+        .guess_baseline
+        .map(|b| format!(", guess baseline {b:.3}"))
+        .unwrap_or_default();
     if n > 0 && errors * 2 > n {
         c.error(
             CheckStage::Solver,
@@ -173,9 +201,28 @@ pub(crate) async fn solver_stage(
                     json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "sample": sample}),
                 );
             }
-            Band::InBand => {}
+            Band::InBand => {
+                if let (Some(b), Some(false)) = (metrics.guess_baseline, metrics.headroom) {
+                    let strategy = c
+                        .metrics
+                        .discrimination
+                        .as_ref()
+                        .and_then(|d| d.guess_baseline.as_ref())
+                        .map(|g| g.strategy.clone())
+                        .unwrap_or_default();
+                    c.error(
+                        CheckStage::Solver,
+                        "no_headroom",
+                        format!("solver accuracy {interval} does not clear the guess baseline {b:.3} ({strategy}): the lower end of its 95% interval must lie above it, or the reward mostly pays for guessing"),
+                        json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "guess_baseline": b, "guess_strategy": strategy}),
+                    );
+                }
+            }
         }
     }
     c.metrics.solver = Some(metrics);
-    c.close(CheckStage::Solver, format!("accuracy {interval}"));
+    c.close(
+        CheckStage::Solver,
+        format!("accuracy {interval}{baseline_note}"),
+    );
 }
