@@ -279,3 +279,99 @@ fn a_solver_no_better_than_guessing_has_no_headroom() {
     );
     assert!(human.stdout.contains("guess:yes"), "{}", human.stdout);
 }
+
+/// The LIS prompt's sequence, if it is one.
+fn lis_sequence(prompt: &str) -> Option<Vec<i64>> {
+    let line = prompt
+        .lines()
+        .find(|l| l.contains("longest strictly increasing subsequence of: "))?;
+    let seq = line.split(": ").nth(1)?;
+    seq.split_whitespace().map(|x| x.parse().ok()).collect()
+}
+
+fn lis(seq: &[i64]) -> usize {
+    let mut tails: Vec<i64> = Vec::new();
+    for &x in seq {
+        let i = tails.partition_point(|&t| t < x);
+        if i == tails.len() {
+            tails.push(x);
+        } else {
+            tails[i] = x;
+        }
+    }
+    tails.len()
+}
+
+/// Author: a leaking first draft, a fixed refinement. Solver: right on about
+/// three cases in four.
+fn lis_script(req: &FakeRequest) -> FakeReply {
+    if req.prompt.starts_with("You write bootcamps") {
+        let name = if req.prompt.contains("# The current draft") {
+            "judge/lis_fixed.py"
+        } else {
+            "judge/answer_in_prompt.py"
+        };
+        return FakeReply::answer(format!("```python\n{}```", read_bootcamp(name)));
+    }
+    let seq = lis_sequence(&req.prompt).unwrap_or_default();
+    let right = lis(&seq);
+    let sum: i64 = seq.iter().sum();
+    let answer = if sum % 4 == 0 { right + 1 } else { right };
+    FakeReply::answer(format!(
+        "<think>Patience sorting gives the length.</think>The length is [answer]{answer}[/answer]"
+    ))
+}
+
+#[test]
+fn the_refine_prompt_names_the_strategy_and_cases_that_got_credit() {
+    let server = FakeServer::start(lis_script).unwrap();
+    let s = setup(
+        server.base_url(),
+        &[("lis", "Longest increasing subsequence length.")],
+        "",
+    );
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(result["tasks"][0]["status"], "accepted", "{result}");
+    assert_eq!(result["tasks"][0]["generation"], 1, "{result}");
+    let refine = server
+        .requests()
+        .into_iter()
+        .find(|r| r.prompt.contains("# The current draft"))
+        .expect("a refine prompt");
+    assert!(
+        refine.prompt.contains("answer_in_prompt")
+            && refine.prompt.contains("prompt_echo")
+            && refine.prompt.contains("seeds 0, 1, 2"),
+        "{}",
+        refine.prompt
+    );
+    // The stored evaluation carries both numbers.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(bootforge::store::Store::open(&s.db)).unwrap();
+    let campaign = result["campaign"].as_i64().unwrap();
+    let drafts = rt.block_on(store.drafts(campaign, "lis")).unwrap();
+    let accepted = drafts.iter().find(|d| d.generation == 1).unwrap();
+    let stored = rt
+        .block_on(store.evaluation_report(accepted.id))
+        .unwrap()
+        .unwrap();
+    let report: Value = serde_json::from_str(&stored).unwrap();
+    let solver = &report["metrics"]["solver"];
+    assert!(solver["accuracy"].as_f64().unwrap() > solver["guess_baseline"].as_f64().unwrap());
+    assert_eq!(solver["headroom"], true);
+    assert!(
+        report["metrics"]["discrimination"]["strategies"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+}
