@@ -155,6 +155,11 @@ async fn check_inner(
     );
     rerun.entropy_salt = 1;
     let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
+    let ms = |us: u64| us as f64 / 1e3;
+    c.metrics.timings.instantiate_ms = ms(run_a.timings.instantiate_us);
+    c.metrics.timings.load_ms = ms(run_a.timings.load_us);
+    c.metrics.timings.cases_ms = ms(run_a.timings.calls_us);
+    c.metrics.timings.rerun_ms = ms(again.timings.total_us);
 
     // 1. Static.
     let class = match static_stage::static_stage(&mut c, &run_a) {

@@ -44,6 +44,9 @@ pub struct CheckConfig {
     /// The seed junk answers are built from; `None`: a fresh one per check
     /// (so a verifier cannot learn the junk's shape), recorded in the report.
     pub junk_seed: Option<u64>,
+    /// Score a case's junk answers in one guest call (`false`: one call
+    /// per answer, the old, slower way, kept for `bench`).
+    pub batch_junk: bool,
     /// Seeds the determinism rerun generates again (spread over the checked
     /// cases); `None`: all of them (the old, slower way, kept for `bench`).
     pub determinism_cases: Option<u32>,
@@ -67,6 +70,7 @@ impl Default for CheckConfig {
             score_flags: Map::new(),
             think: ThinkMode::Auto,
             junk_seed: None,
+            batch_junk: true,
             determinism_cases: Some(DETERMINISM_CASES),
             diversity_min: 0.5,
             limits: Limits::default(),
@@ -228,6 +232,27 @@ pub struct Metrics {
     pub discrimination: Option<DiscriminationMetrics>,
     pub solver: Option<SolverMetrics>,
     pub elapsed_ms: f64,
+    /// Where the check's time went.
+    pub timings: StageTimings,
+}
+
+/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3). The
+/// main run and the determinism rerun overlap; the rest run one after the
+/// other.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    /// Instantiation of the main run.
+    pub instantiate_ms: f64,
+    /// Loading the file (compile and execute) in the main run.
+    pub load_ms: f64,
+    /// The main run's calls: cases, prompts, references and their scores.
+    pub cases_ms: f64,
+    /// The determinism rerun, whole.
+    pub rerun_ms: f64,
+    /// The junk run, whole.
+    pub junk_ms: f64,
+    /// Grading the solver's answers, whole (model calls excluded).
+    pub solver_grading_ms: f64,
 }
 
 /// The result of a check.

@@ -57,24 +57,41 @@ pub(crate) async fn discrimination_stage(
             });
         }
     }
-    let calls: Vec<Call> = tried
-        .iter()
-        .map(|t| Call::Score {
-            identity: cases[t.case].case_json.clone(),
-            answer: t.text.clone(),
-        })
-        .collect();
+    let calls: Vec<Call> = if c.config.batch_junk {
+        // One guest call per case (issue 9 §3).
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, case)| Call::ScoreBatch {
+                identity: case.case_json.clone(),
+                answers: tried
+                    .iter()
+                    .filter(|t| t.case == i)
+                    .map(|t| t.text.clone())
+                    .collect(),
+            })
+            .collect()
+    } else {
+        tried
+            .iter()
+            .map(|t| Call::Score {
+                identity: cases[t.case].case_json.clone(),
+                answer: t.text.clone(),
+            })
+            .collect()
+    };
     let mut spec = c.spec(calls);
     spec.score_flags = c.config.score_flags.clone();
     let report = c.run(spec).await;
-    let scores: Vec<f64> = report
-        .results
-        .iter()
-        .filter_map(|r| match r {
-            CallResult::Score(s) => Some(s.score),
-            _ => None,
-        })
-        .collect();
+    c.metrics.timings.junk_ms = report.timings.total_us as f64 / 1e3;
+    let mut scores: Vec<f64> = Vec::with_capacity(tried.len());
+    for r in &report.results {
+        match r {
+            CallResult::Score(s) => scores.push(s.score),
+            CallResult::Scores(s) => scores.extend(&s.scores),
+            _ => {}
+        }
+    }
     if let Some(err) = &report.error {
         let at = tried.get(scores.len());
         let mut evidence = error_evidence(err);

@@ -104,6 +104,7 @@ pub(crate) async fn solver_stage(
         spec.score_flags = flags;
         c.run(spec).await
     };
+    c.metrics.timings.solver_grading_ms = report.timings.total_us as f64 / 1e3;
     if let Some(err) = &report.error {
         c.error(
             CheckStage::Solver,
