@@ -122,9 +122,8 @@ async fn check_inner(
 
     // One instance reads the syntax tree, loads the bootcamp, generates the
     // cases, then asks for references and their scores (a plan decides each
-    // batch from the last); the determinism rerun of some seeds runs
-    // alongside it in another. Junk is scored later in a third, where no
-    // reference_output ran. The stages below judge their results in order.
+    // batch from the last). A second, below, reruns some seeds and scores
+    // the junk. The stages judge their results in order.
     let n = config.cases as usize;
     let wanted = config.cases.max(if solver.is_some() {
         config.solver_cases
@@ -147,19 +146,11 @@ async fn check_inner(
     spec.score_flags = config.score_flags.clone();
     spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
     spec.inspect_first = true;
-    let mut rerun = c.spec(
-        rerun_seeds(n, config.determinism_cases)
-            .into_iter()
-            .map(|seed| Call::Case { seed, answer: None })
-            .collect(),
-    );
-    rerun.entropy_salt = 1;
-    let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
+    let run_a = c.run(spec).await;
     let ms = |us: u64| us as f64 / 1e3;
     c.metrics.timings.instantiate_ms = ms(run_a.timings.instantiate_us);
     c.metrics.timings.load_ms = ms(run_a.timings.load_us);
     c.metrics.timings.cases_ms = ms(run_a.timings.calls_us);
-    c.metrics.timings.rerun_ms = ms(again.timings.total_us);
 
     // 1. Static.
     let class = match static_stage::static_stage(&mut c, &run_a) {
@@ -221,11 +212,8 @@ async fn check_inner(
         });
         return c.finish(Some(class), started);
     }
-    generate::generate_stage(&mut c, &cases, &again);
-    prompt::prompt_stage(&mut c, &cases);
     let issued = std::mem::take(&mut *issued.lock().unwrap_or_else(|p| p.into_inner()));
     let later: Vec<&CallResult> = run_a.results.iter().skip(cases.len()).collect();
-    self_consistency::self_consistency_stage(&mut c, &cases, &issued, &later, run_a.error.as_ref());
     let references: Vec<Option<String>> = later
         .iter()
         .take(issued.references)
@@ -235,7 +223,71 @@ async fn check_inner(
         })
         .collect();
     let checked = &cases[..n.min(cases.len())];
-    discrimination::discrimination_stage(&mut c, checked, &references).await;
+
+    // A second instance, where no reference_output runs: the determinism
+    // rerun of a few seeds (other OS entropy and clock), then every junk
+    // answer. One instance for both keeps a check at two loads.
+    let junk = discrimination::plan(&c, checked, &references);
+    let rerun_calls: Vec<Call> = rerun_seeds(n, config.determinism_cases)
+        .into_iter()
+        .map(|seed| Call::Case { seed, answer: None })
+        .collect();
+    let reruns = rerun_calls.len();
+    let mut junk_calls: std::collections::VecDeque<Call> = junk.calls.clone().into();
+    let first_junk = if config.batch_junk {
+        junk_calls.len().min(MIN_JUNK_CASES)
+    } else {
+        junk_calls.len()
+    };
+    let mut second = c.spec(
+        rerun_calls
+            .into_iter()
+            .chain(junk_calls.drain(..first_junk))
+            .collect(),
+    );
+    second.entropy_salt = 1;
+    second.score_flags = config.score_flags.clone();
+    // Past the first cases, a case's junk only while the time budget lasts:
+    // a verifier that takes seconds per answer must not make the check take
+    // hours (issue 9 §3). The rates say on how many cases they rest.
+    let budget = junk_budget(run_a.timings.calls_us);
+    let mut clock: Option<Instant> = None;
+    second.follow_up = Some(FollowUp::new(move |_| {
+        let started = *clock.get_or_insert_with(Instant::now);
+        match junk_calls.pop_front() {
+            Some(call) if started.elapsed() < budget => vec![call],
+            _ => Vec::new(),
+        }
+    }));
+    let again = c.run(second).await;
+    c.metrics.timings.rerun_and_junk_ms = ms(again.timings.total_us);
+    // The rerun's error belongs to determinism only while the rerun ran.
+    let rerun_failed = again.results.len() < reruns;
+    let (rerun_error, junk_error) = if rerun_failed {
+        (again.error.clone(), None)
+    } else {
+        (None, again.error.clone())
+    };
+
+    generate::generate_stage(&mut c, &cases, &again, rerun_error.as_ref());
+    prompt::prompt_stage(&mut c, &cases);
+    self_consistency::self_consistency_stage(&mut c, &cases, &issued, &later, run_a.error.as_ref());
+    if rerun_failed {
+        c.stage(
+            CheckStage::Discrimination,
+            StageStatus::Skipped,
+            "the determinism rerun failed before the junk was scored",
+        );
+    } else {
+        let junk_results: Vec<&CallResult> = again.results.iter().skip(reruns).collect();
+        discrimination::discrimination_stage(
+            &mut c,
+            checked,
+            junk,
+            &junk_results,
+            junk_error.as_ref(),
+        );
+    }
 
     // 7. Solver.
     // Cheapest first: no solver calls for a bootcamp already known broken.
@@ -254,6 +306,16 @@ async fn check_inner(
         ),
     }
     c.finish(Some(class), started)
+}
+
+/// Cases whose junk is always scored, whatever it costs.
+const MIN_JUNK_CASES: usize = 5;
+
+/// How long the junk of the remaining cases may take: as long as the main
+/// run's calls (cases, references and their scores) took, and at least 2 s
+/// (light bootcamps, the vast majority, never reach it).
+fn junk_budget(main_calls_us: u64) -> std::time::Duration {
+    std::time::Duration::from_micros(main_calls_us).max(std::time::Duration::from_secs(2))
 }
 
 /// The seeds the determinism rerun repeats: `wanted` of `0..n`, spread

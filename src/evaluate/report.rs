@@ -208,7 +208,10 @@ pub struct SolverMetrics {
 pub struct DiscriminationMetrics {
     /// The seed the junk was built from (replay it with `junk_seed`).
     pub junk_seed: u64,
+    /// Cases whose junk was scored ...
     pub cases: usize,
+    /// ... of the cases checked (fewer when the time budget ran out).
+    pub cases_planned: usize,
     pub strategies: Vec<StrategyStats>,
     pub guess_baseline: Option<GuessBaseline>,
     /// Cases where the echoed prompt got full credit and no constant guess
@@ -236,9 +239,8 @@ pub struct Metrics {
     pub timings: StageTimings,
 }
 
-/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3). The
-/// main run and the determinism rerun overlap; the rest run one after the
-/// other.
+/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3); the
+/// runs follow one another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StageTimings {
     /// Instantiation of the main run.
@@ -247,10 +249,8 @@ pub struct StageTimings {
     pub load_ms: f64,
     /// The main run's calls: cases, prompts, references and their scores.
     pub cases_ms: f64,
-    /// The determinism rerun, whole.
-    pub rerun_ms: f64,
-    /// The junk run, whole.
-    pub junk_ms: f64,
+    /// The second instance, whole: the determinism rerun and the junk.
+    pub rerun_and_junk_ms: f64,
     /// Grading the solver's answers, whole (model calls excluded).
     pub solver_grading_ms: f64,
 }

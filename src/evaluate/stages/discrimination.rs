@@ -1,15 +1,15 @@
 //! Stage 6, *discrimination*: every junk strategy on every checked case
-//! (issue 9 §2), scored in an instance of its own where no
+//! (issue 9 §2), scored in the determinism rerun's instance, where no
 //! `reference_output` ran (issue 12 §2: a verifier that turns strict only
 //! once its reference ran must be seen as it is in use). The rates per
 //! strategy, the guess baseline and the verdicts come from [`judge`].
 
 use serde_json::json;
 
-use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
 use crate::evaluate::{CheckStage, DiscriminationMetrics, Severity, judge};
-use crate::sandbox::{Call, CallResult, CaseResult};
+use crate::sandbox::{Call, CallResult, CaseResult, RunError};
 
 /// The largest junk answer kept as evidence in a report.
 const EVIDENCE_CHARS: usize = 300;
@@ -21,11 +21,32 @@ struct Tried {
     text: String,
 }
 
-pub(crate) async fn discrimination_stage(
-    c: &mut Checker<'_>,
+/// The junk of one check, built before it is scored.
+/// What a junk answer says after its reasoning, clipped from the front (the
+/// final answer is at the end).
+fn answer_part(text: &str) -> String {
+    let tail = text.rsplit("</think>").next().unwrap_or(text).trim();
+    let n = tail.chars().count();
+    if n <= EVIDENCE_CHARS {
+        return tail.to_owned();
+    }
+    let kept: String = tail.chars().skip(n - EVIDENCE_CHARS).collect();
+    format!("… {kept}")
+}
+
+pub(crate) struct JunkPlan {
+    seed: u64,
+    tried: Vec<Tried>,
+    /// The guest calls that score it (one per case, or one per answer).
+    pub(crate) calls: Vec<Call>,
+}
+
+/// Build every junk strategy's answers for every case.
+pub(crate) fn plan(
+    c: &Checker<'_>,
     cases: &[CaseResult],
     references: &[Option<String>],
-) {
+) -> JunkPlan {
     let seed = c.config.junk_seed.unwrap_or_else(junk::fresh_seed);
     let mut rng = JunkRng::new(seed);
     let finals: Vec<&str> = references
@@ -80,19 +101,29 @@ pub(crate) async fn discrimination_stage(
             })
             .collect()
     };
-    let mut spec = c.spec(calls);
-    spec.score_flags = c.config.score_flags.clone();
-    let report = c.run(spec).await;
-    c.metrics.timings.junk_ms = report.timings.total_us as f64 / 1e3;
+    JunkPlan { seed, tried, calls }
+}
+
+/// Judge the scores of the plan's calls (`results`, in order; `error` ended
+/// the run early, if any).
+pub(crate) fn discrimination_stage(
+    c: &mut Checker<'_>,
+    cases: &[CaseResult],
+    plan: JunkPlan,
+    results: &[&CallResult],
+    error: Option<&RunError>,
+) {
+    let JunkPlan { seed, tried, .. } = plan;
+    let planned = cases.len();
     let mut scores: Vec<f64> = Vec::with_capacity(tried.len());
-    for r in &report.results {
+    for r in results {
         match r {
             CallResult::Score(s) => scores.push(s.score),
             CallResult::Scores(s) => scores.extend(&s.scores),
             _ => {}
         }
     }
-    if let Some(err) = &report.error {
+    if let Some(err) = error {
         let at = tried.get(scores.len());
         let mut evidence = error_evidence(err);
         if let Some(t) = at {
@@ -164,12 +195,17 @@ pub(crate) async fn discrimination_stage(
             },
             f.message,
             json!({"junk": f.strategy, "seed": example.map(|e| e.1),
-                   "answer": example.map(|e| clip(&e.2, EVIDENCE_CHARS)), "stats": s}),
+                   "answer": example.map(|e| answer_part(&e.2)), "stats": s}),
         );
     }
     let baseline = judge::guess_baseline(&stats);
+    let partial = if scored_cases < planned && error.is_none() {
+        format!(" (of {planned}: scoring junk took longer than generating the cases)")
+    } else {
+        String::new()
+    };
     let note = format!(
-        "{} junk answers, {} strategies on {scored_cases} cases; guess baseline {}",
+        "{} junk answers, {} strategies on {scored_cases} cases{partial}; guess baseline {}",
         scores.len(),
         stats.len(),
         baseline
@@ -180,6 +216,7 @@ pub(crate) async fn discrimination_stage(
     c.metrics.discrimination = Some(DiscriminationMetrics {
         junk_seed: seed,
         cases: scored_cases,
+        cases_planned: planned,
         strategies: stats,
         guess_baseline: baseline,
         echo_leaks: leaks,
