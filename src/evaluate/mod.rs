@@ -151,6 +151,9 @@ async fn check_inner(
     c.metrics.timings.instantiate_ms = ms(run_a.timings.instantiate_us);
     c.metrics.timings.load_ms = ms(run_a.timings.load_us);
     c.metrics.timings.cases_ms = ms(run_a.timings.calls_us);
+    c.metrics.timings.main_ms = ms(run_a.timings.total_us);
+    c.metrics.timings.main_wait_ms =
+        started.elapsed().as_secs_f64() * 1e3 - c.metrics.timings.main_ms;
 
     // 1. Static.
     let class = match static_stage::static_stage(&mut c, &run_a) {
@@ -259,7 +262,10 @@ async fn check_inner(
             _ => Vec::new(),
         }
     }));
+    let before_second = Instant::now();
     let again = c.run(second).await;
+    c.metrics.timings.second_wait_ms =
+        before_second.elapsed().as_secs_f64() * 1e3 - ms(again.timings.total_us);
     c.metrics.timings.rerun_and_junk_ms = ms(again.timings.total_us);
     // The rerun's error belongs to determinism only while the rerun ran.
     let rerun_failed = again.results.len() < reruns;

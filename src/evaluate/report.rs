@@ -243,6 +243,13 @@ pub struct Metrics {
 /// runs follow one another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StageTimings {
+    /// The main run, whole (inspection included).
+    pub main_ms: f64,
+    /// Time before the main run's result arrived that it did not run:
+    /// queueing for a sandbox worker, building the check.
+    pub main_wait_ms: f64,
+    /// The same for the second instance.
+    pub second_wait_ms: f64,
     /// Instantiation of the main run.
     pub instantiate_ms: f64,
     /// Loading the file (compile and execute) in the main run.
