@@ -375,3 +375,76 @@ fn the_refine_prompt_names_the_strategy_and_cases_that_got_credit() {
             > 10
     );
 }
+
+#[test]
+fn a_32_bit_overflow_names_the_limit() {
+    let source = crate::util::bootcamp_with_generator(
+        "ids = random.sample(range(10**10), 3)\nreturn {\"ids\": ids}",
+    );
+    let report = crate::util::run(&source, 0..1, None);
+    let err = report
+        .error
+        .expect("range(10**10) overflows a 32-bit ssize_t");
+    assert_eq!(err.exc_type, "OverflowError");
+    assert!(
+        err.message.contains("32-bit") && err.message.contains("randrange"),
+        "{}",
+        err.message
+    );
+    // A plain OverflowError of the bootcamp's own keeps its message alone.
+    let source = crate::util::bootcamp_with_generator("raise OverflowError(\"too big\")");
+    let err = crate::util::run(&source, 0..1, None).error.unwrap();
+    assert_eq!(err.message, "too big");
+}
+
+#[test]
+fn environment_probes_are_warned_with_their_line() {
+    let source = crate::util::bootcamp_with_generator(
+        "if sys.platform == 'wasi':\n    return {\"n\": 1}\nreturn {\"n\": random.randint(1, 9)}",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.py");
+    std::fs::write(&path, &source).unwrap();
+    let out = bin()
+        .arg("check")
+        .arg(&path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probe = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "environment_probe")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(probe["severity"], "warning");
+    assert_eq!(probe["evidence"]["line"], 7, "{probe}");
+    assert_eq!(probe["evidence"]["probe"], "sys.platform");
+}
+
+/// "The sum is N", right on about half the cases.
+fn half_right_adder(req: &FakeRequest) -> FakeReply {
+    let rest = req.prompt.split("What is ").nth(1).unwrap_or("0 + 0?");
+    let (a, rest) = rest.split_once(" + ").unwrap_or(("0", "0?"));
+    let b = rest.split('?').next().unwrap_or("0");
+    let (a, b): (i64, i64) = (a.trim().parse().unwrap_or(0), b.trim().parse().unwrap_or(0));
+    let answer = if (a + b) % 2 == 0 { a + b } else { a + b + 1 };
+    FakeReply::answer(format!("The sum is [answer]{answer}[/answer]"))
+}
+
+#[test]
+fn solver_answers_with_another_final_answer_are_junk_too() {
+    let server = FakeServer::start(half_right_adder).unwrap();
+    let run = check("solver_shaped.py", Some(&server), true);
+    assert_eq!(run.code, 1, "{}", run.report);
+    let junk = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "accepts_junk")
+        .unwrap_or_else(|| panic!("{}", run.report));
+    assert_eq!(junk["stage"], "solver");
+    assert_eq!(junk["evidence"]["junk"], "solver_answer_altered");
+    assert_eq!(junk["evidence"]["credited"], junk["evidence"]["tried"]);
+}

@@ -1,11 +1,14 @@
 //! Stage 7, *solver*: the solver model answers S cases, the bootcamp's own
-//! `verify_score` grades them, and the accuracy must lie in the band.
+//! `verify_score` grades them, and the accuracy must lie in the band and
+//! clear the guess baseline. Each answer with its final answer replaced by a
+//! random value is graded too: content-free junk shaped like real answers.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::junk::{self, JunkRng};
 use crate::evaluate::{Band, CheckStage, SolverAttempt, SolverMetrics, ThinkMode, judge};
 use crate::llm::{ChatModel, Completion};
 use crate::sandbox::{Call, CallResult, CaseResult};
@@ -60,6 +63,18 @@ pub(crate) async fn solver_stage(
 
     let mut attempts: Vec<SolverAttempt> = Vec::with_capacity(s);
     let mut calls = Vec::new();
+    // Junk derived from real answers (issue 12 §2): each solver answer with
+    // its final answer replaced by a random value of the same shape, graded
+    // after the real answers in the same instance (where no reference ran).
+    let mut rng = JunkRng::new(
+        c.metrics
+            .discrimination
+            .as_ref()
+            .map_or_else(junk::fresh_seed, |d| d.junk_seed)
+            ^ 0x5EED_5017_7E2D,
+    );
+    let mut altered_calls: Vec<Call> = Vec::new();
+    let mut altered_seeds: Vec<u64> = Vec::new();
     let mut call_for: Vec<Option<usize>> = Vec::with_capacity(s);
     for (case, answer) in cases[..s].iter().zip(&answers) {
         let mut attempt = SolverAttempt {
@@ -81,6 +96,16 @@ pub(crate) async fn solver_stage(
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
                 attempt.completion_tokens = done.usage.completion_tokens;
+                if let Some(original) = junk::final_answer(&text) {
+                    let value = junk::random_value(&mut rng, original);
+                    if let Some(altered) = junk::replace_final_answer(&text, &value) {
+                        altered_seeds.push(case.seed);
+                        altered_calls.push(Call::Score {
+                            identity: case.case_json.clone(),
+                            answer: altered,
+                        });
+                    }
+                }
                 call_for.push(Some(calls.len()));
                 calls.push(Call::Score {
                     identity: case.case_json.clone(),
@@ -99,6 +124,8 @@ pub(crate) async fn solver_stage(
         }
         attempts.push(attempt);
     }
+    let graded = calls.len();
+    calls.extend(altered_calls);
     let report = {
         let mut spec = c.spec(calls);
         spec.score_flags = flags;
@@ -128,6 +155,26 @@ pub(crate) async fn solver_stage(
         if let Some(i) = slot {
             attempt.score = scores.get(*i).copied().unwrap_or(0.0);
         }
+    }
+    let altered_scores = scores.get(graded..).unwrap_or(&[]);
+    let credited: Vec<u64> = altered_seeds
+        .iter()
+        .zip(altered_scores)
+        .filter(|(_, s)| judge::full_credit(**s))
+        .map(|(seed, _)| *seed)
+        .collect();
+    if !credited.is_empty() {
+        c.error(
+            CheckStage::Solver,
+            "accepts_junk",
+            format!(
+                "the verifier gave full credit to solver answers whose final answer was replaced by a random value on {} of {} cases (seeds {}): it does not check the final answer",
+                credited.len(),
+                altered_scores.len(),
+                credited.iter().take(10).map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            json!({"junk": "solver_answer_altered", "seed": credited[0], "credited": credited.len(), "tried": altered_scores.len()}),
+        );
     }
     let errors = attempts.iter().filter(|a| a.error.is_some()).count();
     let correct = attempts
