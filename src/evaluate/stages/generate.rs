@@ -47,7 +47,7 @@ pub(crate) fn generate_stage(
         );
     }
     c.metrics.deterministic = Some(deterministic);
-    let jsons: Vec<&str> = checked.iter().map(|case| case.case_json.as_str()).collect();
+    let jsons: Vec<&str> = checked.iter().map(|case| &*case.case_json).collect();
     let prompts: Vec<&str> = checked.iter().map(|case| case.prompt.as_str()).collect();
     // A nonce in the case makes every case distinct without making the
     // questions differ: count the narrower of the two.
