@@ -374,6 +374,27 @@ fn the_refine_prompt_names_the_strategy_and_cases_that_got_credit() {
             .len()
             > 10
     );
+    // Lineage shows the baseline beside the accuracy.
+    let (code, stdout, _) = bootforge(
+        &s.db,
+        &[
+            "lineage",
+            "lis",
+            "--campaign",
+            &campaign.to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let lineage: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let row = lineage["drafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == accepted.id)
+        .unwrap();
+    assert_eq!(row["guess_baseline"], solver["guess_baseline"]);
+    assert!(row["accuracy"].is_f64());
 }
 
 #[test]

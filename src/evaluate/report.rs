@@ -282,3 +282,10 @@ impl CheckReport {
             .or_else(|| self.findings.first())
     }
 }
+
+/// The guess baseline recorded in a stored report (`report_json` of an
+/// evaluation), for lineage views that show it beside the accuracy.
+pub fn stored_guess_baseline(report_json: &str) -> Option<f64> {
+    let report: serde_json::Value = serde_json::from_str(report_json).ok()?;
+    report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64()
+}
