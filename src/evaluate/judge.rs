@@ -307,22 +307,36 @@ pub fn guess_baseline(stats: &[StrategyStats]) -> Option<GuessBaseline> {
     })
 }
 
-/// Cases where the echoed prompt got full credit and no constant guess did.
+/// Cases where the echoed prompt got full credit that no single constant
+/// guess explains: the fewest echo-credited cases a `guess:` strategy misses.
 /// On a fair yes/no task whose prompt shows `[answer]yes[/answer]` the echo
-/// is right exactly when "yes" is: a guess, not a leak.
+/// is right exactly when "yes" is: a guess, not a leak. (One constant for all
+/// cases, not any constant per case: a model cannot pick the right constant
+/// per case without solving it.)
 pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
-    let mut seeds: Vec<u64> = outcomes.iter().map(|o| o.seed).collect();
-    seeds.dedup();
-    seeds
+    let credited = |strategy: &str| -> Vec<u64> {
+        outcomes
+            .iter()
+            .filter(|o| o.strategy == strategy && full_credit(o.score))
+            .map(|o| o.seed)
+            .collect()
+    };
+    let echo = credited("prompt_echo");
+    let mut guesses: Vec<&str> = outcomes
         .iter()
-        .filter(|&&seed| {
-            let of_case = || outcomes.iter().filter(move |o| o.seed == seed);
-            let echo = of_case().any(|o| o.strategy == "prompt_echo" && full_credit(o.score));
-            let guessed =
-                of_case().any(|o| o.strategy.starts_with("guess:") && full_credit(o.score));
-            echo && !guessed
+        .filter(|o| o.strategy.starts_with("guess:"))
+        .map(|o| o.strategy.as_str())
+        .collect();
+    guesses.sort_unstable();
+    guesses.dedup();
+    guesses
+        .iter()
+        .map(|g| {
+            let explained = credited(g);
+            echo.iter().filter(|s| !explained.contains(s)).count()
         })
-        .count()
+        .min()
+        .unwrap_or(echo.len())
 }
 
 /// One discrimination finding, before it gets its stage.
@@ -382,7 +396,7 @@ pub fn junk_findings(
                 message: if all {
                     format!("the verifier accepted another case's reference answer on all {} cases tried: it does not check the case", s.cases)
                 } else {
-                    format!("another case's reference answer got full credit on {} ({}): cases may share an answer, or the verifier checks too little", rate_text(s), seeds_text(s))
+                    format!("another case's reference answer gets credit: full credit on {} ({}); cases may share an answer, or the verifier checks too little", rate_text(s), seeds_text(s))
                 },
             });
             continue;
@@ -392,7 +406,7 @@ pub fn junk_findings(
             error: true,
             strategy: s.strategy.clone(),
             message: format!(
-                "the verifier gave full credit to content-free junk ({}) on {} ({}): it accepts answers that say nothing about the case",
+                "the verifier accepts content-free junk ({}): full credit on {} ({}), for answers that say nothing about the case",
                 s.strategy,
                 rate_text(s),
                 seeds_text(s)
@@ -408,7 +422,7 @@ pub fn junk_findings(
             error: true,
             strategy: echo.strategy.clone(),
             message: format!(
-                "the prompt echoed back got full credit on {} ({}), on {leaks} of them where no constant guess did: the prompt gives the answer away (a solution shown as the example, or every case's answer equal to the format example)",
+                "the prompt gives the answer away: echoed back, it got full credit on {} ({}), on {leaks} of them where the best constant guess did not (a solution shown as the example, or every answer equal to the format example)",
                 rate_text(echo),
                 seeds_text(echo)
             ),
@@ -427,7 +441,7 @@ pub fn junk_findings(
             error: failing,
             strategy: best.strategy.clone(),
             message: if failing {
-                format!("guessing ({}) gets full credit on {} ({}), at or above the band's top {accuracy_max}: the task can be solved without solving it", best.strategy, rate_text(s), seeds_text(s))
+                format!("guessing solves the task: {} gets full credit on {} ({}), at or above the band's top {accuracy_max}", best.strategy, rate_text(s), seeds_text(s))
             } else {
                 format!("guess baseline {:.2}: {} gets full credit on {} ({}); the solver must do better than that", best.share, best.strategy, rate_text(s), seeds_text(s))
             },
