@@ -130,12 +130,14 @@ pub enum Severity {
 pub struct Finding {
     pub stage: CheckStage,
     /// A stable name: `syntax_error`, `no_bootcamp_class`, `missing_method`,
-    /// `placeholder_verifier`, `simplification_marker`, `load_failed`,
+    /// `placeholder_verifier`, `simplification_marker`, `environment_probe`,
+    /// `load_failed`,
     /// `generate_failed`, `not_json`, `nondeterministic`, `low_diversity`,
     /// `prompt_failed`, `empty_prompt`, `no_answer_format`, `reference_failed`,
     /// `reference_rejected`, `verify_failed`, `accepts_junk`,
-    /// `accepts_other_case_answer`, `too_easy`, `too_hard_or_broken`,
-    /// `solver_unavailable`.
+    /// `accepts_other_case_answer`, `answer_in_prompt`, `guessable`,
+    /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
+    /// `solver_unavailable`, `check_timeout`.
     pub kind: &'static str,
     pub severity: Severity,
     pub message: String,
