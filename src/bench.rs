@@ -15,6 +15,9 @@
 //! - **audit**: `bootforge audit` over 1,000 generated bootcamp files (variants
 //!   of the examples and the check tests' bootcamps), 20 cases each, no
 //!   solver: wall time and files per second per core (target: under 2 min);
+//! - **audit_speed**: an audit of a library with a tail of heavy bootcamps,
+//!   the old way against the new, as a ratio in one run (target 1.7x; see
+//!   `bench/audit_speed.rs`);
 //! - **solver**: the client's overhead per call over a fake server's own
 //!   latency, at concurrency 64;
 //! - **campaign**: 200 tasks x 4 drafts against a fake author and solver
@@ -42,6 +45,8 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
+
+mod audit_speed;
 
 const PUZZLE_FILE: &str = "latin_square.py";
 const PUZZLE: &str = include_str!("../sandbox/examples/latin_square.py");
@@ -144,12 +149,13 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 10] = [
     "compile",
     "cold_start",
     "throughput",
     "workers",
     "audit",
+    "audit_speed",
     "solver",
     "campaign",
     "fleet",
@@ -164,6 +170,7 @@ pub struct BenchReport {
     pub throughput: Option<Throughput>,
     pub workers: Option<Workers>,
     pub audit: Option<Audit>,
+    pub audit_speed: Option<audit_speed::AuditSpeed>,
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
     pub fleet: Option<fleet::FleetBench>,
@@ -779,6 +786,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: audit of a generated corpus...");
         report.audit = Some(bench_audit(cache_dir, if quick { 16 } else { 1000 })?);
     }
+    if want("audit_speed") {
+        eprintln!("bench: audit of a library with heavy files, the old way against the new...");
+        report.audit_speed = Some(audit_speed::bench_audit_speed(cache_dir, quick)?);
+    }
     if want("solver") {
         eprintln!("bench: solver client overhead...");
         report.solver = Some(bench_solver(if quick { 128 } else { 1280 })?);
@@ -849,6 +860,9 @@ impl BenchReport {
                 "audit        {} files x {} cases, {} jobs: {:.1} s ({:.1} files/s, {:.1} per core; {} pass, {} fail); target < {} s",
                 a.files, a.cases_per_file, a.jobs, a.wall_s, a.files_per_s, a.files_per_s_per_core, a.passed, a.failed, a.target_s
             ));
+        }
+        if let Some(a) = &self.audit_speed {
+            lines.push(a.render());
         }
         if let Some(s) = &self.solver {
             lines.push(format!(

@@ -7,7 +7,8 @@
 //! 1. **Draft**: an author model writes a bootcamp from a task description
 //!    ([`campaign`], prompts from `prompts/`).
 //! 2. **Evaluate**: the draft runs in the [`sandbox`] through staged checks,
-//!    cheapest first ([`evaluate`]); a solver model's accuracy must lie in a band.
+//!    cheapest first ([`evaluate`]); a solver model's accuracy must lie in a band
+//!    and clear what guessing gets.
 //! 3. **Evolve**: failed drafts get refined children carrying their concrete
 //!    failures, until one passes or the generations run out ([`campaign`]).
 //! 4. **Store**: every draft, prompt, response, evaluation and LLM call is a row
@@ -20,7 +21,8 @@
 //! - [`sandbox`]: CPython compiled to a WebAssembly component under wasmtime:
 //!   engine, compiled-component cache, limits, the harness protocol.
 //! - [`evaluate`]: the staged self-consistency checks behind `check` and
-//!   `audit`; [`evaluate::judge`] holds every verdict rule.
+//!   `audit`, one file per stage; [`evaluate::judge`] holds every verdict
+//!   rule, [`evaluate::junk`] builds the junk answers.
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
@@ -38,9 +40,9 @@
 //!
 //! - Only [`sandbox`] touches wasmtime; everything else sees typed results.
 //! - Only [`store`] writes SQL.
-//! - [`campaign::decide`], [`evaluate::judge`] and [`llm::choose`] are pure functions of their
-//!   inputs, tested without I/O; the async code around them reads, calls and
-//!   writes.
+//! - [`campaign::decide`], [`evaluate::judge`], [`evaluate::junk`] and
+//!   [`llm::choose`] are pure functions of their inputs, tested without I/O;
+//!   the async code around them reads, calls and writes.
 //! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
 //!   llm, store`.
 //! - Everything a guest or a model returns is hostile input: capped, parsed

@@ -10,6 +10,7 @@ mod cli;
 mod component;
 mod fleet;
 mod integrity;
+mod judge;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;

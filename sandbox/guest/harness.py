@@ -261,11 +261,23 @@ def _error(kind, stage, exc=None, message=None):
     return err
 
 
+# CPython for wasm32 has a 32-bit ssize_t: range(10**10), len() or indexes
+# past 2**31-1 overflow where a 64-bit CPython works (issue 9 §4).
+_WORD_LIMIT_HINT = ("this sandbox's CPython is 32-bit (sys.maxsize = 2**31-1): range(), "
+                    "len() and indexes above 2**31-1 overflow (for example "
+                    "random.sample(range(10**10), k)); draw large numbers with "
+                    "random.randrange(n) instead")
+
+
 def _classify(exc, stage):
     if _session.output["exceeded"] or _isinstance(exc, OutputLimitExceeded):
         return _error("output_limit", stage, exc)
     if _isinstance(exc, MemoryError):
         return _error("memory", stage, exc)
+    if _isinstance(exc, OverflowError):
+        text = _safe_str(exc)
+        if "ssize_t" in text or "C long" in text or "C int" in text:
+            return _error("exception", stage, exc, message=text + ": " + _WORD_LIMIT_HINT)
     return _error("exception", stage, exc)
 
 
@@ -477,6 +489,9 @@ class WitWorld:
     def reference(self, identity):
         _reply(_guarded("reference", self._reference, identity))
 
+    def score_batch(self, identity, answers, score_flags):
+        _reply(_guarded("verify", self._score_batch, identity, answers, score_flags))
+
     def inspect(self, filename, source):
         return _guarded("load", _inspect, filename, source)
 
@@ -583,6 +598,32 @@ class WitWorld:
                                 message=f"verify_score returned {_safe_str(score)[:200]!r}, "
                                         "not a finite number"))
         return _finish({"ok": True, "score": value})
+
+    def _score_batch(self, identity, answers, score_flags):
+        """Score many answers to one case: the host pays one call, not one
+        per answer (issue 9 §3). Each answer gets its own parse of the
+        identity, as if scored alone."""
+        instance = _session.instance
+        if instance is None:
+            return _fail(_error("load", "verify", message="no bootcamp loaded"))
+        try:
+            flags = _parse_object(score_flags, "score flags")
+            _loads(identity)
+        except _BaseException as exc:
+            return _fail(_error("load", "verify", exc))
+        scores = []
+        for answer in answers:
+            score, err = _call("verify", instance.verify_score, answer, _loads(identity), **flags)
+            if err is not None:
+                err["index"] = _len(scores)
+                return _fail(err)
+            value = _score_value(score)
+            if value is None:
+                return _fail(_error("invalid_output", "verify",
+                                    message=f"verify_score returned {_safe_str(score)[:200]!r}, "
+                                            "not a finite number"))
+            scores.append(value)
+        return _finish({"ok": True, "scores": scores})
 
     def _reference(self, identity):
         instance = _session.instance

@@ -148,12 +148,11 @@ pub fn logical_key(drafts: &[DraftRow], draft: &DraftRow) -> String {
 
 /// The Python code in an author's answer: the last fenced block that defines
 /// a Basebootcamp subclass, else the longest Python block, else the whole text
-/// when it is bare code. Reasoning (`<think>...</think>`) is ignored.
+/// when it is bare code. A leading reasoning block is ignored (see
+/// [`strip_leading_reasoning`]); think tags anywhere else are left alone,
+/// since bootcamps written for reasoning models mention them in their code.
 pub fn extract_code(response: &str) -> Option<String> {
-    let text = match response.rfind("</think>") {
-        Some(end) => &response[end + "</think>".len()..],
-        None => response,
-    };
+    let text = strip_leading_reasoning(response);
     let mut blocks: Vec<&str> = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("```") {
@@ -185,6 +184,27 @@ pub fn extract_code(response: &str) -> Option<String> {
         return Some(bare.to_owned() + "\n");
     }
     None
+}
+
+/// The answer after a reasoning block that comes *first*: from a leading
+/// `<think>` up to its first `</think>` outside a code fence, or, for models
+/// whose chat template opens the block itself, up to a first `</think>` that
+/// precedes every code fence. A `</think>` inside a fence is code (a sketch
+/// in the reasoning, or the bootcamp's own extractor), never the end of the
+/// reasoning: cutting there lost whole drafts (issue 9 §1).
+pub fn strip_leading_reasoning(response: &str) -> &str {
+    const CLOSE: &str = "</think>";
+    let opens_with_think = response.trim_start().starts_with("<think>");
+    for (end, _) in response.match_indices(CLOSE) {
+        let fences = response[..end].matches("```").count();
+        if fences == 0 || (opens_with_think && fences.is_multiple_of(2)) {
+            return &response[end + CLOSE.len()..];
+        }
+        if !opens_with_think {
+            break;
+        }
+    }
+    response
 }
 
 #[cfg(test)]
@@ -509,5 +529,38 @@ mod tests {
         assert_eq!(extract_code("I cannot help with that."), None);
         let bare = "from bootcamp import Basebootcamp\nclass A(Basebootcamp):\n    def case_generator(self):\n        return {}";
         assert!(extract_code(bare).is_some());
+    }
+
+    /// A bootcamp written for reasoning models: its extractor strips think
+    /// blocks, its reference carries one, its prompt mentions the tags.
+    const THINKING_CODE: &str = "from bootcamp import Basebootcamp\nimport re\n\nclass T(Basebootcamp):\n    def case_generator(self):\n        return {\"n\": 1}\n    @staticmethod\n    def prompt_func(identity):\n        return \"Reason inside <think>...</think>, then give [answer]n[/answer].\"\n    @staticmethod\n    def extract_output(output):\n        output = output.split(\"</think>\")[-1]\n        found = re.findall(r\"\\[answer\\](.*?)\\[/answer\\]\", output)\n        return found[-1] if found else None\n    @classmethod\n    def reference_output(cls, identity):\n        return \"<think>n is given</think>[answer]%d[/answer]\" % identity[\"n\"]\n";
+
+    #[test]
+    fn think_tags_inside_code_do_not_cut_the_code() {
+        let fenced = format!("Here it is.\n```python\n{THINKING_CODE}```\nDone.");
+        let with_reasoning = "<think>The user wants a bootcamp. I'll strip </think> in extract_output.\n```python\nscratch = 1\n```\n".to_owned();
+        // The reasoning above closes at its first </think>: the rest of that
+        // line, the scratch fence and beyond is answer text.
+        let cases = [
+            fenced.clone(),
+            format!("<think>Plan: a regex extractor.</think>\n{fenced}"),
+            format!("  <think>\nmulti\nline\n</think>{fenced}"),
+            format!("Headless reasoning from a template-opened block.</think>{fenced}"),
+        ];
+        for answer in &cases {
+            let code = extract_code(answer).unwrap_or_else(|| panic!("no code in {answer}"));
+            assert_eq!(code, THINKING_CODE, "{answer}");
+        }
+        let code = extract_code(&(with_reasoning + &fenced)).unwrap();
+        assert_eq!(code, THINKING_CODE);
+        assert_eq!(strip_leading_reasoning("no tags"), "no tags");
+        // A closing tag inside a fence is never a cut point, even in the
+        // reasoning itself.
+        let sketch =
+            format!("<think>Try:\n```python\nx.split('</think>')\n```\nok</think>{fenced}");
+        assert_eq!(extract_code(&sketch).unwrap(), THINKING_CODE);
+        assert!(strip_leading_reasoning(&sketch).starts_with("Here it is."));
+        let late = "```python\nx = '</think>'\n```";
+        assert_eq!(strip_leading_reasoning(late), late);
     }
 }

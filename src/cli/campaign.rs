@@ -660,36 +660,48 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 return exit::FAILED;
             }
         };
+        // The guess baseline beside the accuracy (issue 9 §2), from each
+        // stored report.
+        let mut baselines = std::collections::HashMap::new();
+        for d in &drafts {
+            if let Ok(Some(report)) = store.evaluation_report(d.id).await
+                && let Some(b) = crate::evaluate::stored_guess_baseline(&report)
+            {
+                baselines.insert(d.id, b);
+            }
+        }
         let mut out = Out::new();
         if cmd.json {
             let list: Vec<_> = drafts
                 .iter()
                 .map(|d| json!({"id": d.id, "parent": d.parent_id, "generation": d.generation, "operator": d.operator,
-                                "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy, "main_finding": d.main_finding,
+                                "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy,
+                                "guess_baseline": baselines.get(&d.id), "main_finding": d.main_finding,
                                 "note": campaign::draft_note(&d.status)}))
                 .collect();
             out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
         } else {
             out.line(format!("task {} (campaign {campaign})", cmd.task));
-            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], parent: Option<i64>, depth: usize) {
+            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], baselines: &std::collections::HashMap<i64, f64>, parent: Option<i64>, depth: usize) {
                 let children: Vec<&crate::store::DraftRow> = drafts.iter().filter(|d| d.parent_id == parent && (parent.is_some() || d.parent_id.is_none())).collect();
                 for (i, d) in children.iter().enumerate() {
                     let last = i + 1 == children.len();
                     let branch = if depth == 0 { String::new() } else { format!("{}{}", "   ".repeat(depth - 1), if last { "└─ " } else { "├─ " }) };
                     let verdict = d.verdict.as_deref().unwrap_or(d.status.as_str());
                     out.line(format!(
-                        "{branch}#{} gen {} {} {}{}{}",
+                        "{branch}#{} gen {} {} {}{}{}{}",
                         d.id,
                         d.generation,
                         d.operator,
                         verdict,
                         d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
+                        baselines.get(&d.id).map(|b| format!(" guess {b:.2}")).unwrap_or_default(),
                         d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
                     ));
-                    walk(out, drafts, Some(d.id), depth + 1);
+                    walk(out, drafts, baselines, Some(d.id), depth + 1);
                 }
             }
-            walk(&mut out, &drafts, None, 0);
+            walk(&mut out, &drafts, &baselines, None, 0);
         }
         exit::OK
     })

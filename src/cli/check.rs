@@ -350,6 +350,56 @@ fn render_report(out: &mut Out, report: &CheckReport) {
         ));
     }
     out.line(format!("  metrics  {}", metrics.join(", ")));
+    if let Some(d) = &m.discrimination {
+        render_discrimination(
+            out,
+            d,
+            m.solver.as_ref().map(|s| (s.accuracy, s.wilson_low)),
+        );
+    }
+}
+
+/// The guess baseline against the solver, and every junk strategy that got
+/// credit with its rate and interval (issue 9 §2).
+fn render_discrimination(
+    out: &mut Out,
+    d: &crate::evaluate::DiscriminationMetrics,
+    solver: Option<(f64, f64)>,
+) {
+    let baseline = match &d.guess_baseline {
+        Some(b) => format!(
+            "guess baseline {:.2} (95% CI {:.2}-{:.2}, {})",
+            b.share, b.wilson_low, b.wilson_high, b.strategy
+        ),
+        None => "guess baseline -".into(),
+    };
+    let solver = match solver {
+        Some((accuracy, low)) => format!(" vs solver accuracy {accuracy:.3} (low {low:.3})"),
+        None => String::new(),
+    };
+    out.line(format!(
+        "  junk     {} strategies on {} cases; {baseline}{solver}",
+        d.strategies.len(),
+        d.cases
+    ));
+    for s in d.strategies.iter().filter(|s| s.full_credit > 0) {
+        let class = match s.class {
+            crate::evaluate::junk::JunkClass::ContentFree => "content-free",
+            crate::evaluate::junk::JunkClass::Guess => "guess",
+        };
+        let seeds: Vec<String> = s.credited_seeds.iter().map(u64::to_string).collect();
+        out.line(format!(
+            "    {:<24} {class:<12} full credit {}/{} ({:.2}, 95% CI {:.2}-{:.2}), mean score {:.2}, seeds {}",
+            clip_line(&s.strategy, 24),
+            s.full_credit,
+            s.cases,
+            s.share,
+            s.wilson_low,
+            s.wilson_high,
+            s.mean_score,
+            seeds.join(" ")
+        ));
+    }
 }
 
 pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {

@@ -102,7 +102,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// solver, campaign or fleet.
+    /// audit_speed, solver, campaign, fleet or memory.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::junk::JunkClass;
 use crate::sandbox::{ClassInfo, Inspection};
 
 /// Phrases that mark an oversimplified bootcamp (in code or comments).
@@ -39,6 +40,60 @@ pub fn simplification_markers(source: &str) -> Vec<MarkerHit> {
                     text,
                 });
             }
+        }
+    }
+    hits
+}
+
+/// Code that looks at its environment: a bootcamp has no reason to ask which
+/// platform it runs on, which harness loaded it or who called it, except to
+/// behave differently when checked (issue 12 §2).
+pub const ENVIRONMENT_PROBES: [(&str, &str); 11] = [
+    ("sys.platform", "asks which platform it runs on"),
+    ("os.name", "asks which platform it runs on"),
+    ("platform.", "asks which platform it runs on"),
+    ("wasi", "mentions WASI, the sandbox's platform"),
+    ("emscripten", "mentions a WebAssembly platform"),
+    (
+        "sys.modules",
+        "looks up loaded modules (the harness is one)",
+    ),
+    ("bootforge", "mentions the checker by name"),
+    ("inspect.stack", "inspects its callers"),
+    ("inspect.currentframe", "inspects its callers"),
+    ("_getframe", "inspects its callers"),
+    ("f_back", "inspects its callers"),
+];
+
+/// Where a file probes its environment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProbeHit {
+    pub probe: &'static str,
+    pub why: &'static str,
+    pub line: usize,
+    pub text: String,
+}
+
+/// Every line that probes the environment (first probe per line), skipping
+/// comments. `import platform` alone is not a probe; using it is.
+pub fn environment_probes(source: &str) -> Vec<ProbeHit> {
+    let mut hits = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with('#') {
+            continue;
+        }
+        let lower = code.to_lowercase();
+        if let Some((probe, why)) = ENVIRONMENT_PROBES.iter().find(|(p, _)| lower.contains(p)) {
+            hits.push(ProbeHit {
+                probe,
+                why,
+                line: index + 1,
+                text: code.chars().take(160).collect(),
+            });
+        }
+        if hits.len() >= 20 {
+            break;
         }
     }
     hits
@@ -157,117 +212,250 @@ pub fn states_answer_format(prompt: &str) -> bool {
         .any(|k| lower.contains(k))
 }
 
-/// Answer tag styles a prompt asks for (all known styles when none is named).
-pub fn answer_tags(prompt: &str) -> Vec<(&'static str, &'static str)> {
-    const STYLES: [(&str, &str); 3] = [
-        ("[answer]", "[/answer]"),
-        ("<answer>", "</answer>"),
-        ("\\boxed{", "}"),
-    ];
-    let lower = prompt.to_lowercase();
-    let found: Vec<_> = STYLES
-        .iter()
-        .copied()
-        .filter(|(open, _)| lower.contains(open))
-        .collect();
-    if found.is_empty() {
-        STYLES.to_vec()
-    } else {
-        found
-    }
-}
-
-const THINK_FILLER: &str = "Let me work through this problem carefully. I will restate the task, consider \
-the constraints one by one, try a few candidate answers, and check each of them against every rule \
-before committing to a final answer. After going back and forth on the details, I have settled on a \
-response that I believe satisfies what was asked.";
-const PREAMBLE: &str = "Having reasoned through the problem step by step, here is my final answer, \
-written in exactly the format the question requested, so that it can be checked automatically:\n\n";
-
-/// Dress an answer as a real reasoning model's output: a think block and a
-/// final part long enough for InternBootcamp's length penalties, so that a
-/// verifier's acceptance is tested, not its penalties.
-pub fn model_shaped(answer: &str) -> String {
-    format!("<think>\n{THINK_FILLER}\n</think>\n\n{PREAMBLE}{answer}")
-}
-
-/// The answer part of a [`model_shaped`] text (what follows the preamble).
-pub fn shaped_core(text: &str) -> &str {
-    let after = text.rsplit("</think>").next().unwrap_or(text).trim_start();
-    after.strip_prefix(PREAMBLE).unwrap_or(after)
-}
-
-/// One junk answer to try against a case.
+/// A case's best score under one junk strategy.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Junk {
-    pub kind: &'static str,
-    pub text: String,
+pub struct JunkOutcome {
+    pub seed: u64,
+    pub strategy: String,
+    pub class: JunkClass,
+    pub score: f64,
 }
 
-const WORDS: [&str; 16] = [
-    "banana",
-    "seventeen",
-    "orbit",
-    "maple",
-    "quartz",
-    "lantern",
-    "42",
-    "violet",
-    "x",
-    "delta",
-    "pebble",
-    "none",
-    "true",
-    "7 3 1",
-    "river",
-    "-5",
-];
+/// How one junk strategy fared over the cases.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StrategyStats {
+    pub strategy: String,
+    pub class: JunkClass,
+    pub cases: usize,
+    pub full_credit: usize,
+    pub share: f64,
+    pub mean_score: f64,
+    /// 95% Wilson interval of `share`.
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    /// The first cases (seeds) that gave full credit, at most 10.
+    pub credited_seeds: Vec<u64>,
+}
 
-/// Junk answers for a case with this prompt; `salt` varies the random text.
-pub fn junk_answers(prompt: &str, salt: u64) -> Vec<Junk> {
-    let mut junk = vec![
-        Junk {
-            kind: "empty",
-            text: model_shaped(""),
-        },
-        Junk {
-            kind: "prompt_echo",
-            text: model_shaped(&prompt.chars().take(4000).collect::<String>()),
-        },
-    ];
-    let mut state = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut word = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        WORDS[(state % WORDS.len() as u64) as usize]
+/// The best guessing strategy.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GuessBaseline {
+    pub strategy: String,
+    pub share: f64,
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    pub cases: usize,
+}
+
+/// Per-strategy share of full credit and mean score, in first-seen order.
+pub fn strategy_stats(outcomes: &[JunkOutcome]) -> Vec<StrategyStats> {
+    let mut stats: Vec<StrategyStats> = Vec::new();
+    let mut sums: Vec<f64> = Vec::new();
+    for o in outcomes {
+        let i = match stats.iter().position(|s| s.strategy == o.strategy) {
+            Some(i) => i,
+            None => {
+                stats.push(StrategyStats {
+                    strategy: o.strategy.clone(),
+                    class: o.class,
+                    cases: 0,
+                    full_credit: 0,
+                    share: 0.0,
+                    mean_score: 0.0,
+                    wilson_low: 0.0,
+                    wilson_high: 1.0,
+                    credited_seeds: Vec::new(),
+                });
+                sums.push(0.0);
+                stats.len() - 1
+            }
+        };
+        let s = &mut stats[i];
+        s.cases += 1;
+        sums[i] += o.score;
+        if full_credit(o.score) {
+            s.full_credit += 1;
+            if s.credited_seeds.len() < 10 {
+                s.credited_seeds.push(o.seed);
+            }
+        }
+    }
+    for (s, sum) in stats.iter_mut().zip(sums) {
+        s.share = s.full_credit as f64 / s.cases.max(1) as f64;
+        s.mean_score = sum / s.cases.max(1) as f64;
+        (s.wilson_low, s.wilson_high) = wilson_interval(s.full_credit, s.cases);
+    }
+    stats
+}
+
+/// The guess baseline: the best share among guessing strategies (ties: the
+/// first). The maximum over many strategies leans high, which errs towards
+/// asking more of the solver, not less.
+pub fn guess_baseline(stats: &[StrategyStats]) -> Option<GuessBaseline> {
+    let mut best: Option<&StrategyStats> = None;
+    for s in stats.iter().filter(|s| s.class == JunkClass::Guess) {
+        if best.is_none_or(|b| s.share > b.share) {
+            best = Some(s);
+        }
+    }
+    best.map(|b| GuessBaseline {
+        strategy: b.strategy.clone(),
+        share: b.share,
+        wilson_low: b.wilson_low,
+        wilson_high: b.wilson_high,
+        cases: b.cases,
+    })
+}
+
+/// Cases where the echoed prompt got full credit that no single constant
+/// guess explains: the fewest echo-credited cases a `guess:` strategy misses.
+/// On a fair yes/no task whose prompt shows `[answer]yes[/answer]` the echo
+/// is right exactly when "yes" is: a guess, not a leak. (One constant for all
+/// cases, not any constant per case: a model cannot pick the right constant
+/// per case without solving it.)
+pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
+    let credited = |strategy: &str| -> Vec<u64> {
+        outcomes
+            .iter()
+            .filter(|o| o.strategy == strategy && full_credit(o.score))
+            .map(|o| o.seed)
+            .collect()
     };
-    for (open, close) in answer_tags(prompt) {
-        junk.push(Junk {
-            kind: "empty_answer_tags",
-            text: model_shaped(&format!("{open}{close}")),
-        });
-        let random = format!("{} {} {}", word(), word(), word());
-        junk.push(Junk {
-            kind: "random_text",
-            text: model_shaped(&format!("{open}{random}{close}")),
+    let echo = credited("prompt_echo");
+    let mut guesses: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.strategy.starts_with("guess:"))
+        .map(|o| o.strategy.as_str())
+        .collect();
+    guesses.sort_unstable();
+    guesses.dedup();
+    guesses
+        .iter()
+        .map(|g| {
+            let explained = credited(g);
+            echo.iter().filter(|s| !explained.contains(s)).count()
+        })
+        .min()
+        .unwrap_or(echo.len())
+}
+
+/// One discrimination finding, before it gets its stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JunkFinding {
+    pub kind: &'static str,
+    pub error: bool,
+    pub strategy: String,
+    pub message: String,
+}
+
+fn seeds_text(s: &StrategyStats) -> String {
+    let list: Vec<String> = s.credited_seeds.iter().map(u64::to_string).collect();
+    let more = if s.full_credit > s.credited_seeds.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    format!("seeds {}{more}", list.join(", "))
+}
+
+fn rate_text(s: &StrategyStats) -> String {
+    format!(
+        "{} of {} cases ({:.2}, 95% CI {:.2}-{:.2}; mean score {:.2})",
+        s.full_credit, s.cases, s.share, s.wilson_low, s.wilson_high, s.mean_score
+    )
+}
+
+/// The discrimination verdicts (thresholds and why: issue 9 §2).
+///
+/// - Content-free junk: any full credit fails (`accepts_junk`), except
+///   another case's answer, which two cases may share: it fails only when it
+///   got credit on every case tried (`accepts_other_case_answer`), and warns
+///   otherwise.
+/// - The echoed prompt fails as `answer_in_prompt` when it got full credit,
+///   beyond what a constant guess got, on at least half the cases.
+/// - The guess baseline fails as `guessable` at or above `accuracy_max`
+///   (guessing alone would be "too easy"); any lower positive rate warns
+///   (`guess_credit`).
+pub fn junk_findings(
+    stats: &[StrategyStats],
+    leaks: usize,
+    cases: usize,
+    accuracy_max: f64,
+) -> Vec<JunkFinding> {
+    let mut out = Vec::new();
+    for s in stats
+        .iter()
+        .filter(|s| s.class == JunkClass::ContentFree && s.full_credit > 0)
+    {
+        if s.strategy == "other_case_answer" {
+            let all = s.cases >= 2 && s.full_credit == s.cases;
+            out.push(JunkFinding {
+                kind: "accepts_other_case_answer",
+                error: all,
+                strategy: s.strategy.clone(),
+                message: if all {
+                    format!("the verifier accepted another case's reference answer on all {} cases tried: it does not check the case", s.cases)
+                } else {
+                    format!("another case's reference answer gets credit: full credit on {} ({}); cases may share an answer, or the verifier checks too little", rate_text(s), seeds_text(s))
+                },
+            });
+            continue;
+        }
+        out.push(JunkFinding {
+            kind: "accepts_junk",
+            error: true,
+            strategy: s.strategy.clone(),
+            message: format!(
+                "the verifier accepts content-free junk ({}): full credit on {} ({}), for answers that say nothing about the case",
+                s.strategy,
+                rate_text(s),
+                seeds_text(s)
+            ),
         });
     }
-    junk.push(Junk {
-        kind: "random_text",
-        text: model_shaped(&format!("{} {} {}", word(), word(), word())),
-    });
-    // The same junk without the dress, so a verifier cannot spot the shape.
-    let plain: Vec<Junk> = junk
-        .iter()
-        .filter(|j| matches!(j.kind, "empty_answer_tags" | "random_text"))
-        .map(|j| Junk {
-            kind: j.kind,
-            text: shaped_core(&j.text).to_owned(),
-        })
-        .collect();
-    junk.extend(plain);
-    junk
+    if let Some(echo) = stats.iter().find(|s| s.strategy == "prompt_echo")
+        && cases > 0
+        && leaks * 2 >= cases
+    {
+        out.push(JunkFinding {
+            kind: "answer_in_prompt",
+            error: true,
+            strategy: echo.strategy.clone(),
+            message: format!(
+                "the prompt gives the answer away: echoed back, it got full credit on {} ({}), on {leaks} of them where the best constant guess did not (a solution shown as the example, or every answer equal to the format example)",
+                rate_text(echo),
+                seeds_text(echo)
+            ),
+        });
+    }
+    if let Some(best) = guess_baseline(stats)
+        && best.share > 0.0
+    {
+        let s = stats
+            .iter()
+            .find(|s| s.strategy == best.strategy)
+            .expect("the baseline is one of the strategies");
+        let failing = best.share >= accuracy_max;
+        out.push(JunkFinding {
+            kind: if failing { "guessable" } else { "guess_credit" },
+            error: failing,
+            strategy: best.strategy.clone(),
+            message: if failing {
+                format!("guessing solves the task: {} gets full credit on {} ({}), at or above the band's top {accuracy_max}", best.strategy, rate_text(s), seeds_text(s))
+            } else {
+                format!("guess baseline {:.2}: {} gets full credit on {} ({}); the solver must do better than that", best.share, best.strategy, rate_text(s), seeds_text(s))
+            },
+        });
+    }
+    out
+}
+
+/// Whether the solver clears the guess baseline: the lower end of its 95%
+/// interval lies above the baseline's share. (Requiring the two intervals
+/// not to overlap would fail a fair task whose guesses got nothing: with 20
+/// junk cases the baseline's upper end is 0.16 even at 0 of 20.)
+pub fn clears_baseline(correct: usize, n: usize, baseline: f64) -> bool {
+    wilson_interval(correct, n).0 > baseline
 }
 
 /// A score counts as full credit at 1 (allowing float noise).
@@ -286,7 +474,18 @@ pub fn wilson_interval(successes: usize, n: usize) -> (f64, f64) {
     let denom = 1.0 + z * z / n;
     let center = (p + z * z / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
-    ((center - half).max(0.0), (center + half).min(1.0))
+    // Exact ends at 0 and n (the formula leaves float noise there).
+    let low = if successes == 0 {
+        0.0
+    } else {
+        (center - half).max(0.0)
+    };
+    let high = if successes as f64 == n {
+        1.0
+    } else {
+        (center + half).min(1.0)
+    };
+    (low, high)
 }
 
 /// Where an accuracy falls against the band.
@@ -402,34 +601,130 @@ mod tests {
         assert_eq!(diversity(&[]), (0, 0.0));
     }
 
-    #[test]
-    fn junk_follows_the_prompts_tags_and_is_model_shaped() {
-        let junk = junk_answers("Reply as [answer]N[/answer].", 3);
-        assert!(
-            junk.iter()
-                .any(|j| j.kind == "empty_answer_tags" && j.text.ends_with("[answer][/answer]"))
-        );
-        assert!(!junk.iter().any(|j| j.text.contains("<answer>")));
-        assert!(
-            junk.iter().any(|j| j.text == "[answer][/answer]"),
-            "a plain variant too"
-        );
-        for j in junk.iter().filter(|j| j.text.starts_with("<think>")) {
-            let answer_part = j.text.rsplit("</think>").next().unwrap();
-            assert!(
-                answer_part.len() >= 128,
-                "{}: {}",
-                j.kind,
-                answer_part.len()
-            );
-            assert!(j.text.len() >= 256);
+    fn outcome(seed: u64, strategy: &str, class: JunkClass, score: f64) -> JunkOutcome {
+        JunkOutcome {
+            seed,
+            strategy: strategy.into(),
+            class,
+            score,
         }
-        assert_eq!(answer_tags("no format named").len(), 3);
-        assert_eq!(junk_answers("p", 1), junk_answers("p", 1));
-        assert_eq!(
-            shaped_core(&model_shaped("[answer]x[/answer]")),
-            "[answer]x[/answer]"
+    }
+
+    /// A fair yes/no task whose prompt shows `[answer]yes[/answer]`: the
+    /// echo and "yes" are right on the same half of the cases.
+    fn yes_no(cases: u64) -> Vec<JunkOutcome> {
+        let mut out = Vec::new();
+        for seed in 0..cases {
+            let yes = if seed % 2 == 0 { 1.0 } else { 0.0 };
+            out.push(outcome(seed, "empty", JunkClass::ContentFree, 0.0));
+            out.push(outcome(seed, "prompt_echo", JunkClass::Guess, yes));
+            out.push(outcome(seed, "guess:yes", JunkClass::Guess, yes));
+            out.push(outcome(seed, "guess:no", JunkClass::Guess, 1.0 - yes));
+        }
+        out
+    }
+
+    #[test]
+    fn a_fair_yes_no_task_is_a_warning_with_its_rate() {
+        let outcomes = yes_no(20);
+        let stats = strategy_stats(&outcomes);
+        let echo = stats.iter().find(|s| s.strategy == "prompt_echo").unwrap();
+        assert_eq!((echo.full_credit, echo.cases), (10, 20));
+        assert!(
+            (echo.wilson_low - 0.299).abs() < 0.01,
+            "{}",
+            echo.wilson_low
         );
+        assert_eq!(echo_leaks(&outcomes), 0);
+        let findings = junk_findings(&stats, 0, 20, 0.85);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(
+            (findings[0].kind, findings[0].error),
+            ("guess_credit", false)
+        );
+        assert!(
+            findings[0].message.contains("0.50"),
+            "{}",
+            findings[0].message
+        );
+        assert_eq!(guess_baseline(&stats).unwrap().share, 0.5);
+        // The solver must be clearly better than a coin.
+        assert!(!clears_baseline(12, 20, 0.5));
+        assert!(clears_baseline(30, 40, 0.5));
+        assert!(clears_baseline(3, 40, 0.0));
+        assert!(!clears_baseline(0, 40, 0.0));
+    }
+
+    #[test]
+    fn a_leaked_answer_an_always_equal_answer_and_junk_fail() {
+        // The solution printed in the prompt: the echo is right everywhere,
+        // no constant is.
+        let mut leak = Vec::new();
+        for seed in 0..20 {
+            leak.push(outcome(seed, "prompt_echo", JunkClass::Guess, 1.0));
+            leak.push(outcome(seed, "guess:0", JunkClass::Guess, 0.0));
+        }
+        let stats = strategy_stats(&leak);
+        let kinds: Vec<_> = junk_findings(&stats, echo_leaks(&leak), 20, 0.85)
+            .into_iter()
+            .filter(|f| f.error)
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(kinds, ["answer_in_prompt", "guessable"]);
+        // Every answer equals the format example "0": a constant guesses it.
+        let mut constant = Vec::new();
+        for seed in 0..20 {
+            constant.push(outcome(seed, "prompt_echo", JunkClass::Guess, 1.0));
+            constant.push(outcome(seed, "guess:0", JunkClass::Guess, 1.0));
+        }
+        let stats = strategy_stats(&constant);
+        let f = junk_findings(&stats, echo_leaks(&constant), 20, 0.85);
+        assert_eq!(f.iter().map(|f| f.kind).collect::<Vec<_>>(), ["guessable"]);
+        // One content-free hit in 20 fails, naming the seed.
+        let mut junk = yes_no(20);
+        junk.push(outcome(7, "empty_answer_tags", JunkClass::ContentFree, 1.0));
+        let f = junk_findings(&strategy_stats(&junk), 0, 20, 0.85);
+        let hit = f.iter().find(|f| f.kind == "accepts_junk").unwrap();
+        assert!(
+            hit.error && hit.message.contains("seeds 7"),
+            "{}",
+            hit.message
+        );
+        // Another case's answer: a warning unless accepted on every case.
+        let some = vec![
+            outcome(0, "other_case_answer", JunkClass::ContentFree, 1.0),
+            outcome(1, "other_case_answer", JunkClass::ContentFree, 0.0),
+        ];
+        let f = junk_findings(&strategy_stats(&some), 0, 2, 0.85);
+        assert_eq!(
+            (f[0].kind, f[0].error),
+            ("accepts_other_case_answer", false)
+        );
+        let all = vec![
+            outcome(0, "other_case_answer", JunkClass::ContentFree, 1.0),
+            outcome(1, "other_case_answer", JunkClass::ContentFree, 1.0),
+        ];
+        let f = junk_findings(&strategy_stats(&all), 0, 2, 0.85);
+        assert!(f[0].error);
+    }
+
+    #[test]
+    fn environment_probes_are_found_with_their_line() {
+        let src = "import sys, os\n# sys.platform in a comment is fine\nif sys.platform == 'wasi':\n    pass\nh = sys.modules.get('harness')\nf = sys._getframe(1).f_back\nx = 'wasi' in os.name\n";
+        let hits: Vec<(usize, &str)> = environment_probes(src)
+            .iter()
+            .map(|h| (h.line, h.probe))
+            .collect();
+        assert_eq!(
+            hits,
+            vec![
+                (3, "sys.platform"),
+                (5, "sys.modules"),
+                (6, "_getframe"),
+                (7, "os.name")
+            ]
+        );
+        assert!(environment_probes("import random\nx = random.randint(1, 2)\n").is_empty());
     }
 
     #[test]

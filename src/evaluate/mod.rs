@@ -5,18 +5,21 @@
 //!    `case_generator`, `prompt_func`, `extract_output`, `_verify_correction`;
 //!    simplification markers and placeholder verifier bodies;
 //! 2. *load*: it imports and instantiates with the given (default) params;
-//! 3. *generate*: N cases with seeds 0..N, JSON round-trip, determinism (the
-//!    same seeds again with different OS entropy and clock give the same
-//!    cases), diversity (distinct cases / N);
+//! 3. *generate*: N cases with seeds 0..N, JSON round-trip, determinism (a
+//!    few of the same seeds again, spread over 0..N, with different OS
+//!    entropy and clock give the same cases), diversity (distinct cases / N);
 //! 4. *prompt*: a non-empty prompt per case that states an answer format;
 //! 5. *self_consistency*: `reference_output(identity)`, when defined, scores 1
 //!    on every case (skipped, not passed, when it is not defined);
-//! 6. *discrimination*: junk answers shaped like real model output (empty,
-//!    the prompt echoed, empty answer tags, random text, another case's
-//!    reference answer) must not score 1;
+//! 6. *discrimination*: every junk strategy on every case, built fresh per
+//!    check and scored in an instance where no `reference_output` ran:
+//!    content-free junk must never get full credit, the echoed prompt must
+//!    not give the answer away, and the best guessing strategy's rate is the
+//!    guess baseline (see [`junk`] and [`judge::junk_findings`]);
 //! 7. *solver*: with a solver model configured, S cases are answered and
-//!    graded by the bootcamp's own `verify_score`; the accuracy's point
-//!    estimate must lie in the band (95% Wilson interval reported).
+//!    graded by the bootcamp's own `verify_score` in an instance of their
+//!    own; the accuracy's point estimate must lie in the band, and the lower
+//!    end of its 95% Wilson interval above the guess baseline.
 //!
 //! The `reference_output` convention: a static or class method
 //! `reference_output(identity) -> str` on the bootcamp returns the final
@@ -31,6 +34,7 @@
 pub mod audit;
 mod checker;
 pub mod judge;
+pub mod junk;
 mod report;
 mod stages;
 
@@ -117,9 +121,9 @@ async fn check_inner(
     };
 
     // One instance reads the syntax tree, loads the bootcamp, generates the
-    // cases, then asks for references, their scores and the junk answers (a
-    // plan decides each batch from the last); the determinism rerun runs
-    // alongside it in another. The stages below judge their results in order.
+    // cases, then asks for references and their scores (a plan decides each
+    // batch from the last). A second, below, reruns some seeds and scores
+    // the junk. The stages judge their results in order.
     let n = config.cases as usize;
     let wanted = config.cases.max(if solver.is_some() {
         config.solver_cases
@@ -130,7 +134,6 @@ async fn check_inner(
     let issued = Arc::new(std::sync::Mutex::new(Issued::default()));
     let mut plan = Plan {
         n,
-        k: config.junk_cases as usize,
         phase: 0,
         issued: issued.clone(),
     };
@@ -143,15 +146,14 @@ async fn check_inner(
     spec.score_flags = config.score_flags.clone();
     spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
     spec.inspect_first = true;
-    let mut rerun = c.spec(
-        seeds
-            .iter()
-            .take(n)
-            .map(|&seed| Call::Case { seed, answer: None })
-            .collect(),
-    );
-    rerun.entropy_salt = 1;
-    let (run_a, again) = tokio::join!(c.run(spec), c.run(rerun));
+    let run_a = c.run(spec).await;
+    let ms = |us: u64| us as f64 / 1e3;
+    c.metrics.timings.instantiate_ms = ms(run_a.timings.instantiate_us);
+    c.metrics.timings.load_ms = ms(run_a.timings.load_us);
+    c.metrics.timings.cases_ms = ms(run_a.timings.calls_us);
+    c.metrics.timings.main_ms = ms(run_a.timings.total_us);
+    c.metrics.timings.main_wait_ms =
+        started.elapsed().as_secs_f64() * 1e3 - c.metrics.timings.main_ms;
 
     // 1. Static.
     let class = match static_stage::static_stage(&mut c, &run_a) {
@@ -213,12 +215,85 @@ async fn check_inner(
         });
         return c.finish(Some(class), started);
     }
-    generate::generate_stage(&mut c, &cases, &again);
-    prompt::prompt_stage(&mut c, &cases);
     let issued = std::mem::take(&mut *issued.lock().unwrap_or_else(|p| p.into_inner()));
     let later: Vec<&CallResult> = run_a.results.iter().skip(cases.len()).collect();
+    let references: Vec<Option<String>> = later
+        .iter()
+        .take(issued.references)
+        .filter_map(|r| match r {
+            CallResult::Reference { output } => Some(output.clone()),
+            _ => None,
+        })
+        .collect();
+    let checked = &cases[..n.min(cases.len())];
+
+    // A second instance, where no reference_output runs: the determinism
+    // rerun of a few seeds (other OS entropy and clock), then every junk
+    // answer. One instance for both keeps a check at two loads.
+    let junk = discrimination::plan(&c, checked, &references);
+    let rerun_calls: Vec<Call> = rerun_seeds(n, config.determinism_cases)
+        .into_iter()
+        .map(|seed| Call::Case { seed, answer: None })
+        .collect();
+    let reruns = rerun_calls.len();
+    let mut junk_calls: std::collections::VecDeque<Call> = junk.calls.clone().into();
+    let first_junk = if config.batch_junk {
+        junk_calls.len().min(MIN_JUNK_CASES)
+    } else {
+        junk_calls.len()
+    };
+    let mut second = c.spec(
+        rerun_calls
+            .into_iter()
+            .chain(junk_calls.drain(..first_junk))
+            .collect(),
+    );
+    second.entropy_salt = 1;
+    second.score_flags = config.score_flags.clone();
+    // Past the first cases, a case's junk only while the time budget lasts:
+    // a verifier that takes seconds per answer must not make the check take
+    // hours (issue 9 §3). The rates say on how many cases they rest.
+    let budget = junk_budget(run_a.timings.calls_us);
+    let mut clock: Option<Instant> = None;
+    second.follow_up = Some(FollowUp::new(move |_| {
+        let started = *clock.get_or_insert_with(Instant::now);
+        match junk_calls.pop_front() {
+            Some(call) if started.elapsed() < budget => vec![call],
+            _ => Vec::new(),
+        }
+    }));
+    let before_second = Instant::now();
+    let again = c.run(second).await;
+    c.metrics.timings.second_wait_ms =
+        before_second.elapsed().as_secs_f64() * 1e3 - ms(again.timings.total_us);
+    c.metrics.timings.rerun_and_junk_ms = ms(again.timings.total_us);
+    // The rerun's error belongs to determinism only while the rerun ran.
+    let rerun_failed = again.results.len() < reruns;
+    let (rerun_error, junk_error) = if rerun_failed {
+        (again.error.clone(), None)
+    } else {
+        (None, again.error.clone())
+    };
+
+    generate::generate_stage(&mut c, &cases, &again, rerun_error.as_ref());
+    prompt::prompt_stage(&mut c, &cases);
     self_consistency::self_consistency_stage(&mut c, &cases, &issued, &later, run_a.error.as_ref());
-    discrimination::discrimination_stage(&mut c, &issued, &later, run_a.error.as_ref());
+    if rerun_failed {
+        c.stage(
+            CheckStage::Discrimination,
+            StageStatus::Skipped,
+            "the determinism rerun failed before the junk was scored",
+        );
+    } else {
+        let junk_results: Vec<&CallResult> = again.results.iter().skip(reruns).collect();
+        discrimination::discrimination_stage(
+            &mut c,
+            checked,
+            junk,
+            &junk_results,
+            junk_error.as_ref(),
+        );
+    }
 
     // 7. Solver.
     // Cheapest first: no solver calls for a bootcamp already known broken.
@@ -237,4 +312,32 @@ async fn check_inner(
         ),
     }
     c.finish(Some(class), started)
+}
+
+/// Cases whose junk is always scored, whatever it costs.
+const MIN_JUNK_CASES: usize = 5;
+
+/// How long the junk of the remaining cases may take: as long as the main
+/// run's calls (cases, references and their scores) took, and at least 2 s
+/// (light bootcamps, the vast majority, never reach it).
+fn junk_budget(main_calls_us: u64) -> std::time::Duration {
+    std::time::Duration::from_micros(main_calls_us).max(std::time::Duration::from_secs(2))
+}
+
+/// The seeds the determinism rerun repeats: `wanted` of `0..n`, spread
+/// evenly (all of them when `wanted` is `None` or at least `n`).
+fn rerun_seeds(n: usize, wanted: Option<u32>) -> Vec<u64> {
+    let d = wanted.map_or(n, |w| (w as usize).min(n));
+    (0..d).map(|i| (i * n / d.max(1)) as u64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rerun_spreads_its_seeds() {
+        assert_eq!(super::rerun_seeds(20, Some(5)), [0, 4, 8, 12, 16]);
+        assert_eq!(super::rerun_seeds(3, Some(5)), [0, 1, 2]);
+        assert_eq!(super::rerun_seeds(4, None), [0, 1, 2, 3]);
+        assert!(super::rerun_seeds(0, Some(5)).is_empty());
+    }
 }

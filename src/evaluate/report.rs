@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::judge::Band;
+use super::judge::{Band, GuessBaseline, StrategyStats};
 use crate::sandbox::Limits;
 
 /// How reasoning is treated when grading solver answers.
@@ -21,6 +21,12 @@ pub enum ThinkMode {
     Off,
 }
 
+/// Default number of seeds the determinism rerun repeats. A generator that
+/// reads the clock or OS entropy differs on nearly every seed, so a few seeds
+/// find it; generating every case twice was a third of a heavy bootcamp's
+/// check (issue 9 §3).
+pub const DETERMINISM_CASES: u32 = 5;
+
 /// Settings of a check.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
@@ -35,8 +41,15 @@ pub struct CheckConfig {
     /// `verify_score` flags for grading solver answers and junk.
     pub score_flags: Map<String, Value>,
     pub think: ThinkMode,
-    /// Cases junk answers are tried against.
-    pub junk_cases: u32,
+    /// The seed junk answers are built from; `None`: a fresh one per check
+    /// (so a verifier cannot learn the junk's shape), recorded in the report.
+    pub junk_seed: Option<u64>,
+    /// Score a case's junk answers in one guest call (`false`: one call
+    /// per answer, the old, slower way, kept for `bench`).
+    pub batch_junk: bool,
+    /// Seeds the determinism rerun generates again (spread over the checked
+    /// cases); `None`: all of them (the old, slower way, kept for `bench`).
+    pub determinism_cases: Option<u32>,
     /// Below this share of distinct cases, the instance set is too narrow.
     pub diversity_min: f64,
     pub limits: Limits,
@@ -56,7 +69,9 @@ impl Default for CheckConfig {
             accuracy_max: 0.85,
             score_flags: Map::new(),
             think: ThinkMode::Auto,
-            junk_cases: 5,
+            junk_seed: None,
+            batch_junk: true,
+            determinism_cases: Some(DETERMINISM_CASES),
             diversity_min: 0.5,
             limits: Limits::default(),
             max_duration: std::time::Duration::from_secs(600),
@@ -115,12 +130,14 @@ pub enum Severity {
 pub struct Finding {
     pub stage: CheckStage,
     /// A stable name: `syntax_error`, `no_bootcamp_class`, `missing_method`,
-    /// `placeholder_verifier`, `simplification_marker`, `load_failed`,
+    /// `placeholder_verifier`, `simplification_marker`, `environment_probe`,
+    /// `load_failed`,
     /// `generate_failed`, `not_json`, `nondeterministic`, `low_diversity`,
     /// `prompt_failed`, `empty_prompt`, `no_answer_format`, `reference_failed`,
     /// `reference_rejected`, `verify_failed`, `accepts_junk`,
-    /// `accepts_other_case_answer`, `too_easy`, `too_hard_or_broken`,
-    /// `solver_unavailable`.
+    /// `accepts_other_case_answer`, `answer_in_prompt`, `guessable`,
+    /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
+    /// `solver_unavailable`, `check_timeout`.
     pub kind: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -186,7 +203,28 @@ pub struct SolverMetrics {
     /// that never finishes is information, not an error.
     pub truncated: usize,
     pub truncated_share: f64,
+    /// The best guessing strategy's share of full credit (discrimination
+    /// stage), which the solver's accuracy must clear.
+    pub guess_baseline: Option<f64>,
+    /// Whether the solver's 95% interval lies above the guess baseline.
+    pub headroom: Option<bool>,
     pub attempts: Vec<SolverAttempt>,
+}
+
+/// What the discrimination stage measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiscriminationMetrics {
+    /// The seed the junk was built from (replay it with `junk_seed`).
+    pub junk_seed: u64,
+    /// Cases whose junk was scored ...
+    pub cases: usize,
+    /// ... of the cases checked (fewer when the time budget ran out).
+    pub cases_planned: usize,
+    pub strategies: Vec<StrategyStats>,
+    pub guess_baseline: Option<GuessBaseline>,
+    /// Cases where the echoed prompt got full credit and no constant guess
+    /// did: the prompt gives the answer away.
+    pub echo_leaks: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -200,8 +238,36 @@ pub struct Metrics {
     pub references_passed: usize,
     pub junk_tried: usize,
     pub junk_accepted: usize,
+    /// Every junk strategy on every case: per-strategy rates, the guess
+    /// baseline (absent when the stage did not run).
+    pub discrimination: Option<DiscriminationMetrics>,
     pub solver: Option<SolverMetrics>,
     pub elapsed_ms: f64,
+    /// Where the check's time went.
+    pub timings: StageTimings,
+}
+
+/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3); the
+/// runs follow one another.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StageTimings {
+    /// The main run, whole (inspection included).
+    pub main_ms: f64,
+    /// Time before the main run's result arrived that it did not run:
+    /// queueing for a sandbox worker, building the check.
+    pub main_wait_ms: f64,
+    /// The same for the second instance.
+    pub second_wait_ms: f64,
+    /// Instantiation of the main run.
+    pub instantiate_ms: f64,
+    /// Loading the file (compile and execute) in the main run.
+    pub load_ms: f64,
+    /// The main run's calls: cases, prompts, references and their scores.
+    pub cases_ms: f64,
+    /// The second instance, whole: the determinism rerun and the junk.
+    pub rerun_and_junk_ms: f64,
+    /// Grading the solver's answers, whole (model calls excluded).
+    pub solver_grading_ms: f64,
 }
 
 /// The result of a check.
@@ -223,4 +289,11 @@ impl CheckReport {
             .find(|f| f.severity == Severity::Error)
             .or_else(|| self.findings.first())
     }
+}
+
+/// The guess baseline recorded in a stored report (`report_json` of an
+/// evaluation), for lineage views that show it beside the accuracy.
+pub fn stored_guess_baseline(report_json: &str) -> Option<f64> {
+    let report: serde_json::Value = serde_json::from_str(report_json).ok()?;
+    report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64()
 }

@@ -34,7 +34,7 @@ pub use engine::{ComponentSource, cache_key, component_digest, decompress_compon
 pub use pool::next_ticket;
 pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
-    ScoreResult, Stage, SyntaxProblem,
+    ScoreResult, ScoresResult, Stage, SyntaxProblem,
 };
 
 use host::{GuestReply, HostState};
@@ -205,7 +205,7 @@ impl RunReport {
     pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
         self.results.iter().filter_map(|r| match r {
             CallResult::Case(c) => Some(c),
-            CallResult::Score(_) | CallResult::Reference { .. } => None,
+            CallResult::Score(_) | CallResult::Scores(_) | CallResult::Reference { .. } => None,
         })
     }
 }
@@ -740,6 +740,21 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                     Outcome::Done(text) => protocol::parse_reference(&text, limits.case_bytes)
                         .result
                         .map(|output| CallResult::Reference { output }),
+                    Outcome::Failed(err) => Err(err),
+                }
+            }
+            Call::ScoreBatch { identity, answers } => {
+                let out = runner
+                    .guarded(Stage::Verify, 0, async |store| {
+                        harness
+                            .call_score_batch(store, &identity, &answers, &flags)
+                            .await
+                    })
+                    .await;
+                match runner.reply(Stage::Verify, out) {
+                    Outcome::Done(text) => protocol::parse_scores(&text, answers.len())
+                        .result
+                        .map(CallResult::Scores),
                     Outcome::Failed(err) => Err(err),
                 }
             }

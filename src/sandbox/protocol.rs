@@ -166,6 +166,12 @@ pub enum Call {
     /// Score `answer` with `verify_score`'s own default flags, whatever the
     /// run's `score_flags` (how reference answers are scored).
     ScoreUnflagged { identity: Arc<str>, answer: String },
+    /// Score each of `answers` against one identity in a single guest call
+    /// (the run's `score_flags`).
+    ScoreBatch {
+        identity: Arc<str>,
+        answers: Vec<String>,
+    },
 }
 
 /// What one generated case gave.
@@ -211,12 +217,22 @@ pub struct ScoreResult {
     pub stderr: String,
 }
 
+/// What scoring a batch of answers against one identity gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoresResult {
+    /// One finite score per answer, in order.
+    pub scores: Vec<f64>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 /// The result of one successful call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum CallResult {
     Case(CaseResult),
     Score(ScoreResult),
+    Scores(ScoresResult),
     /// `None` when the class defines no `reference_output`.
     Reference {
         output: Option<String>,
@@ -296,6 +312,7 @@ struct RawReply {
     roundtrip_equal: Option<bool>,
     prompt: Option<String>,
     score: Option<f64>,
+    scores: Option<Vec<f64>>,
     present: Option<bool>,
     output: Option<String>,
     stdout: Option<String>,
@@ -508,6 +525,27 @@ pub(crate) fn parse_score(text: &str) -> Reply<ScoreResult> {
     if let Ok(score) = &mut reply.result {
         score.stdout = reply.stdout.clone();
         score.stderr = reply.stderr.clone();
+    }
+    reply
+}
+
+pub(crate) fn parse_scores(text: &str, expected: usize) -> Reply<ScoresResult> {
+    let mut reply = reply(text, Stage::Verify, |raw| match raw.scores.take() {
+        Some(scores) if scores.len() == expected && scores.iter().all(|s| s.is_finite()) => {
+            Ok(ScoresResult {
+                scores,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+        _ => Err(unreadable(
+            Stage::Verify,
+            format!("not {expected} finite scores"),
+        )),
+    });
+    if let Ok(scores) = &mut reply.result {
+        scores.stdout = reply.stdout.clone();
+        scores.stderr = reply.stderr.clone();
     }
     reply
 }

@@ -1,88 +1,225 @@
-//! Stage 6, *discrimination*: junk answers must not get full credit.
+//! Stage 6, *discrimination*: every junk strategy on every checked case
+//! (issue 9 §2), scored in the determinism rerun's instance, where no
+//! `reference_output` ran (issue 12 §2: a verifier that turns strict only
+//! once its reference ran must be seen as it is in use). The rates per
+//! strategy, the guess baseline and the verdicts come from [`judge`].
 
 use serde_json::json;
 
-use super::plan::Issued;
-use crate::evaluate::checker::{Checker, clip, error_evidence};
-use crate::evaluate::{CheckStage, judge};
-use crate::sandbox::{CallResult, RunError};
+use crate::evaluate::checker::{Checker, error_evidence};
+use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
+use crate::evaluate::{CheckStage, DiscriminationMetrics, Severity, judge};
+use crate::sandbox::{Call, CallResult, CaseResult, RunError};
 
+/// The largest junk answer kept as evidence in a report.
+const EVIDENCE_CHARS: usize = 300;
+
+struct Tried {
+    case: usize,
+    strategy: String,
+    class: JunkClass,
+    text: String,
+}
+
+/// The junk of one check, built before it is scored.
+/// What a junk answer says after its reasoning, clipped from the front (the
+/// final answer is at the end).
+fn answer_part(text: &str) -> String {
+    let tail = text.rsplit("</think>").next().unwrap_or(text).trim();
+    let n = tail.chars().count();
+    if n <= EVIDENCE_CHARS {
+        return tail.to_owned();
+    }
+    let kept: String = tail.chars().skip(n - EVIDENCE_CHARS).collect();
+    format!("… {kept}")
+}
+
+pub(crate) struct JunkPlan {
+    seed: u64,
+    tried: Vec<Tried>,
+    /// The guest calls that score it (one per case, or one per answer).
+    pub(crate) calls: Vec<Call>,
+}
+
+/// Build every junk strategy's answers for every case.
+pub(crate) fn plan(
+    c: &Checker<'_>,
+    cases: &[CaseResult],
+    references: &[Option<String>],
+) -> JunkPlan {
+    let seed = c.config.junk_seed.unwrap_or_else(junk::fresh_seed);
+    let mut rng = JunkRng::new(seed);
+    let finals: Vec<&str> = references
+        .iter()
+        .flatten()
+        .filter_map(|r| junk::final_answer(r))
+        .collect();
+    let constants = junk::guess_constants(&finals);
+    let mut tried: Vec<Tried> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let own = references.get(i).cloned().flatten();
+        // The next case (cyclically) whose reference answer differs.
+        let other = (1..references.len())
+            .filter_map(|d| references[(i + d) % references.len()].as_ref())
+            .find(|o| own.as_deref() != Some(o.as_str()))
+            .cloned();
+        let input = CaseJunkInput {
+            prompt: &case.prompt,
+            reference: own.as_deref(),
+            other_reference: other.as_deref(),
+            constants: &constants,
+        };
+        for j in junk::case_junk(&input, &mut rng) {
+            tried.push(Tried {
+                case: i,
+                strategy: j.strategy,
+                class: j.class,
+                text: j.text,
+            });
+        }
+    }
+    let calls: Vec<Call> = if c.config.batch_junk {
+        // One guest call per case (issue 9 §3).
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, case)| Call::ScoreBatch {
+                identity: case.case_json.clone(),
+                answers: tried
+                    .iter()
+                    .filter(|t| t.case == i)
+                    .map(|t| t.text.clone())
+                    .collect(),
+            })
+            .collect()
+    } else {
+        tried
+            .iter()
+            .map(|t| Call::Score {
+                identity: cases[t.case].case_json.clone(),
+                answer: t.text.clone(),
+            })
+            .collect()
+    };
+    JunkPlan { seed, tried, calls }
+}
+
+/// Judge the scores of the plan's calls (`results`, in order; `error` ended
+/// the run early, if any).
 pub(crate) fn discrimination_stage(
     c: &mut Checker<'_>,
-    issued: &Issued,
-    later: &[&CallResult],
+    cases: &[CaseResult],
+    plan: JunkPlan,
+    results: &[&CallResult],
     error: Option<&RunError>,
 ) {
-    let offset = issued.references + issued.self_scores.len();
-    let scores: Vec<f64> = later
-        .iter()
-        .skip(offset)
-        .filter_map(|r| {
-            if let CallResult::Score(s) = r {
-                Some(s.score)
-            } else {
-                None
-            }
-        })
-        .collect();
-    if scores.len() < issued.junk.len()
-        && later.len() >= offset
-        && let Some(err) = error
-    {
+    let JunkPlan { seed, tried, .. } = plan;
+    let planned = cases.len();
+    let mut scores: Vec<f64> = Vec::with_capacity(tried.len());
+    for r in results {
+        match r {
+            CallResult::Score(s) => scores.push(s.score),
+            CallResult::Scores(s) => scores.extend(&s.scores),
+            _ => {}
+        }
+    }
+    if let Some(err) = error {
+        let at = tried.get(scores.len());
+        let mut evidence = error_evidence(err);
+        if let Some(t) = at {
+            evidence["seed"] = json!(cases[t.case].seed);
+            evidence["junk"] = json!(t.strategy);
+        }
         c.error(
             CheckStage::Discrimination,
             "verify_failed",
-            format!("scoring a junk answer failed: {err}"),
-            error_evidence(err),
+            format!(
+                "scoring a junk answer{} failed: {err}",
+                at.map(|t| format!(" ({} on seed {})", t.strategy, cases[t.case].seed))
+                    .unwrap_or_default()
+            ),
+            evidence,
         );
     }
-    c.metrics.junk_tried = scores.len();
-    let mut accepted_by_kind: Vec<(&'static str, usize, usize)> = Vec::new(); // kind, accepted, tried
-    for ((seed, kind, answer), score) in issued.junk.iter().zip(&scores) {
-        let entry = match accepted_by_kind.iter_mut().find(|(k, _, _)| k == kind) {
-            Some(e) => e,
-            None => {
-                accepted_by_kind.push((kind, 0, 0));
-                accepted_by_kind.last_mut().expect("just pushed")
+
+    // A case's score under a strategy is the best of its answers.
+    let mut outcomes: Vec<judge::JunkOutcome> = Vec::new();
+    let mut examples: Vec<(String, u64, String)> = Vec::new();
+    for (t, &score) in tried.iter().zip(&scores) {
+        let seed = cases[t.case].seed;
+        if judge::full_credit(score) {
+            if t.class == JunkClass::ContentFree {
+                c.metrics.junk_accepted += 1;
             }
-        };
-        entry.2 += 1;
-        if judge::full_credit(*score) {
-            entry.1 += 1;
-            c.metrics.junk_accepted += 1;
-            if entry.1 == 1 && *kind != "other_case_answer" {
-                c.error(
-                    CheckStage::Discrimination,
-                    "accepts_junk",
-                    format!("the verifier gave full credit to junk ({kind}) on seed {seed}"),
-                    json!({"junk": kind, "seed": seed, "answer": clip(judge::shaped_core(answer), 300), "score": score}),
-                );
+            // The shortest credited answer per strategy: the plain variant
+            // shows what was accepted better than the dressed one.
+            match examples.iter_mut().find(|(s, _, _)| *s == t.strategy) {
+                Some(e) if e.2.len() <= t.text.len() => {}
+                Some(e) => *e = (t.strategy.clone(), seed, t.text.clone()),
+                None => examples.push((t.strategy.clone(), seed, t.text.clone())),
             }
         }
+        match outcomes
+            .iter_mut()
+            .rev()
+            .take_while(|o| o.seed == seed)
+            .find(|o| o.strategy == t.strategy)
+        {
+            Some(o) => o.score = o.score.max(score),
+            None => outcomes.push(judge::JunkOutcome {
+                seed,
+                strategy: t.strategy.clone(),
+                class: t.class,
+                score,
+            }),
+        }
     }
-    // Two cases may share an answer; a verifier that accepts every other
-    // case's answer ignores the case.
-    if let Some((_, accepted, tried_n)) = accepted_by_kind
-        .iter()
-        .find(|(k, _, _)| *k == "other_case_answer")
-        && *tried_n >= 2
-        && accepted == tried_n
-    {
-        c.error(
+    c.metrics.junk_tried = scores.len();
+    let stats = judge::strategy_stats(&outcomes);
+    let leaks = judge::echo_leaks(&outcomes);
+    let scored_cases = {
+        let mut seeds: Vec<u64> = outcomes.iter().map(|o| o.seed).collect();
+        seeds.dedup();
+        seeds.len()
+    };
+    for f in judge::junk_findings(&stats, leaks, scored_cases, c.config.accuracy_max) {
+        let s = stats.iter().find(|s| s.strategy == f.strategy);
+        let example = examples.iter().find(|(s, _, _)| *s == f.strategy);
+        c.find(
             CheckStage::Discrimination,
-            "accepts_other_case_answer",
-            format!("the verifier accepted another case's reference answer on all {tried_n} cases tried: it does not check the case"),
-            json!({"tried": tried_n, "accepted": accepted}),
+            f.kind,
+            if f.error {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            f.message,
+            json!({"junk": f.strategy, "seed": example.map(|e| e.1),
+                   "answer": example.map(|e| answer_part(&e.2)), "stats": s}),
         );
     }
-    let k = issued
-        .junk
-        .iter()
-        .map(|(seed, _, _)| seed)
-        .collect::<std::collections::HashSet<_>>()
-        .len();
-    c.close(
-        CheckStage::Discrimination,
-        format!("{} junk answers on {k} cases", c.metrics.junk_tried),
+    let baseline = judge::guess_baseline(&stats);
+    let partial = if scored_cases < planned && error.is_none() {
+        format!(" (of {planned}: scoring junk took longer than generating the cases)")
+    } else {
+        String::new()
+    };
+    let note = format!(
+        "{} junk answers, {} strategies on {scored_cases} cases{partial}; guess baseline {}",
+        scores.len(),
+        stats.len(),
+        baseline
+            .as_ref()
+            .map(|b| format!("{:.2} ({})", b.share, b.strategy))
+            .unwrap_or_else(|| "-".into())
     );
+    c.metrics.discrimination = Some(DiscriminationMetrics {
+        junk_seed: seed,
+        cases: scored_cases,
+        cases_planned: planned,
+        strategies: stats,
+        guess_baseline: baseline,
+        echo_leaks: leaks,
+    });
+    c.close(CheckStage::Discrimination, note);
 }

@@ -5,14 +5,24 @@ use serde_json::json;
 
 use crate::evaluate::checker::{Checker, clip, error_evidence};
 use crate::evaluate::{CheckStage, judge};
-use crate::sandbox::{CaseResult, RunReport};
+use crate::sandbox::{CaseResult, RunError, RunReport};
 
-pub(crate) fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult], again: &RunReport) {
+/// `again` holds the rerun's cases (and after them, other calls' results);
+/// `rerun_error` is the failure that stopped the rerun, if one did.
+pub(crate) fn generate_stage(
+    c: &mut Checker<'_>,
+    cases: &[CaseResult],
+    again: &RunReport,
+    rerun_error: Option<&RunError>,
+) {
     let n = (c.config.cases as usize).min(cases.len());
     let checked = &cases[..n];
     // Determinism: the same seeds with other OS entropy and another clock.
     let mut deterministic = true;
-    for (first, second) in checked.iter().zip(again.cases()) {
+    for second in again.cases() {
+        let Some(first) = checked.iter().find(|c| c.seed == second.seed) else {
+            continue;
+        };
         if first.case_json != second.case_json {
             deterministic = false;
             c.error(
@@ -27,7 +37,7 @@ pub(crate) fn generate_stage(c: &mut Checker<'_>, cases: &[CaseResult], again: &
             break;
         }
     }
-    if deterministic && let Some(err) = &again.error {
+    if deterministic && let Some(err) = rerun_error {
         deterministic = false;
         c.error(
             CheckStage::Generate,

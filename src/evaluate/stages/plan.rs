@@ -1,10 +1,11 @@
 //! The calls a check asks the loading instance for after the cases:
-//! reference answers, then their scores and the junk answers. What was asked
-//! is kept in [`Issued`] so that the stages can read the results in order.
+//! reference answers, then their scores. What was asked is kept in
+//! [`Issued`] so that the stages can read the results in order. Junk is not
+//! scored here: it goes to an instance where no `reference_output` ran
+//! (issue 12 §2, see the discrimination stage).
 
 use std::sync::Arc;
 
-use crate::evaluate::judge;
 use crate::sandbox::{Call, CallResult, CaseResult};
 
 /// What the plan asked for after the cases, in order.
@@ -14,15 +15,11 @@ pub(crate) struct Issued {
     pub(crate) references: usize,
     /// Reference answers scored: (case index, answer).
     pub(crate) self_scores: Vec<(usize, String)>,
-    /// Junk scored: (seed, kind, answer).
-    pub(crate) junk: Vec<(u64, &'static str, String)>,
 }
 
-/// Decides the calls after the cases: references, then their scores and the
-/// junk answers (which need the prompts and the references).
+/// Decides the calls after the cases: references, then their scores.
 pub(crate) struct Plan {
     pub(crate) n: usize,
-    pub(crate) k: usize,
     pub(crate) phase: u8,
     pub(crate) issued: Arc<std::sync::Mutex<Issued>>,
 }
@@ -73,35 +70,6 @@ impl Plan {
                             identity: case.case_json.clone(),
                             answer: reference.clone(),
                         });
-                    }
-                }
-                let k = self.k.min(n);
-                for (i, case) in cases[..k].iter().enumerate() {
-                    let mut junk: Vec<(&'static str, String)> =
-                        judge::junk_answers(&case.prompt, case.seed)
-                            .into_iter()
-                            .map(|j| (j.kind, j.text))
-                            .collect();
-                    // Another case's reference answer, where it differs from this case's.
-                    if references.len() > 1 {
-                        let own = references.get(i).cloned().flatten();
-                        if let Some(other) = references[(i + 1) % references.len()].as_ref()
-                            && own.as_deref() != Some(other.as_str())
-                        {
-                            let text = if other.contains("</think>") {
-                                other.clone()
-                            } else {
-                                judge::model_shaped(other)
-                            };
-                            junk.push(("other_case_answer", text));
-                        }
-                    }
-                    for (kind, text) in junk {
-                        calls.push(Call::Score {
-                            identity: case.case_json.clone(),
-                            answer: text.clone(),
-                        });
-                        issued.junk.push((case.seed, kind, text));
                     }
                 }
                 calls

@@ -1,14 +1,31 @@
 //! Stage 7, *solver*: the solver model answers S cases, the bootcamp's own
-//! `verify_score` grades them, and the accuracy must lie in the band.
+//! `verify_score` grades them, and the accuracy must lie in the band and
+//! clear the guess baseline. Each answer with its final answer replaced by a
+//! random value is graded too: content-free junk shaped like real answers.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::junk::{self, JunkRng};
 use crate::evaluate::{Band, CheckStage, SolverAttempt, SolverMetrics, ThinkMode, judge};
 use crate::llm::{ChatModel, Completion};
 use crate::sandbox::{Call, CallResult, CaseResult};
+
+/// The most of one solver response a report keeps.
+const RESPONSE_BYTES: usize = 16 << 10;
+
+fn clip_bytes(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} …[clipped, {} bytes in all]", &text[..end], text.len())
+}
 
 pub(crate) async fn solver_stage(
     c: &mut Checker<'_>,
@@ -46,6 +63,18 @@ pub(crate) async fn solver_stage(
 
     let mut attempts: Vec<SolverAttempt> = Vec::with_capacity(s);
     let mut calls = Vec::new();
+    // Junk derived from real answers (issue 12 §2): each solver answer with
+    // its final answer replaced by a random value of the same shape, graded
+    // after the real answers in the same instance (where no reference ran).
+    let mut rng = JunkRng::new(
+        c.metrics
+            .discrimination
+            .as_ref()
+            .map_or_else(junk::fresh_seed, |d| d.junk_seed)
+            ^ 0x5EED_5017_7E2D,
+    );
+    let mut altered_calls: Vec<Call> = Vec::new();
+    let mut altered_seeds: Vec<u64> = Vec::new();
     let mut call_for: Vec<Option<usize>> = Vec::with_capacity(s);
     for (case, answer) in cases[..s].iter().zip(&answers) {
         let mut attempt = SolverAttempt {
@@ -63,10 +92,22 @@ pub(crate) async fn solver_stage(
             Some(Ok(done)) => {
                 let text = done.graded_text();
                 attempt.truncated = done.truncated();
-                attempt.response = Some(text.clone());
+                // Graded whole, stored clipped: a 10 MB answer must not make
+                // a 400 MB report (issue 12 §3).
+                attempt.response = Some(clip_bytes(&text, RESPONSE_BYTES));
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
                 attempt.completion_tokens = done.usage.completion_tokens;
+                if let Some(original) = junk::final_answer(&text) {
+                    let value = junk::random_value(&mut rng, original);
+                    if let Some(altered) = junk::replace_final_answer(&text, &value) {
+                        altered_seeds.push(case.seed);
+                        altered_calls.push(Call::Score {
+                            identity: case.case_json.clone(),
+                            answer: altered,
+                        });
+                    }
+                }
                 call_for.push(Some(calls.len()));
                 calls.push(Call::Score {
                     identity: case.case_json.clone(),
@@ -85,11 +126,14 @@ pub(crate) async fn solver_stage(
         }
         attempts.push(attempt);
     }
+    let graded = calls.len();
+    calls.extend(altered_calls);
     let report = {
         let mut spec = c.spec(calls);
         spec.score_flags = flags;
         c.run(spec).await
     };
+    c.metrics.timings.solver_grading_ms = report.timings.total_us as f64 / 1e3;
     if let Some(err) = &report.error {
         c.error(
             CheckStage::Solver,
@@ -114,6 +158,26 @@ pub(crate) async fn solver_stage(
             attempt.score = scores.get(*i).copied().unwrap_or(0.0);
         }
     }
+    let altered_scores = scores.get(graded..).unwrap_or(&[]);
+    let credited: Vec<u64> = altered_seeds
+        .iter()
+        .zip(altered_scores)
+        .filter(|(_, s)| judge::full_credit(**s))
+        .map(|(seed, _)| *seed)
+        .collect();
+    if !credited.is_empty() {
+        c.error(
+            CheckStage::Solver,
+            "accepts_junk",
+            format!(
+                "the verifier gave full credit to solver answers whose final answer was replaced by a random value on {} of {} cases (seeds {}): it does not check the final answer",
+                credited.len(),
+                altered_scores.len(),
+                credited.iter().take(10).map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            json!({"junk": "solver_answer_altered", "seed": credited[0], "credited": credited.len(), "tried": altered_scores.len()}),
+        );
+    }
     let errors = attempts.iter().filter(|a| a.error.is_some()).count();
     let correct = attempts
         .iter()
@@ -127,6 +191,12 @@ pub(crate) async fn solver_stage(
     };
     let (low, high) = judge::wilson_interval(correct, n);
     let verdict = judge::band(accuracy, c.config.accuracy_min, c.config.accuracy_max);
+    let baseline = c
+        .metrics
+        .discrimination
+        .as_ref()
+        .and_then(|d| d.guess_baseline.as_ref())
+        .map(|b| b.share);
     let metrics = SolverMetrics {
         model: model.describe(),
         cases: n,
@@ -151,9 +221,15 @@ pub(crate) async fn solver_stage(
         } else {
             0.0
         },
+        guess_baseline: baseline,
+        headroom: baseline.map(|b| judge::clears_baseline(correct, n, b)),
         attempts,
     };
     let interval = format!("{accuracy:.3} (95% CI {low:.3}-{high:.3}, {correct}/{n})");
+    let baseline_note = metrics
+        .guess_baseline
+        .map(|b| format!(", guess baseline {b:.3}"))
+        .unwrap_or_default();
     if n > 0 && errors * 2 > n {
         c.error(
             CheckStage::Solver,
@@ -181,9 +257,28 @@ pub(crate) async fn solver_stage(
                     json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "sample": sample}),
                 );
             }
-            Band::InBand => {}
+            Band::InBand => {
+                if let (Some(b), Some(false)) = (metrics.guess_baseline, metrics.headroom) {
+                    let strategy = c
+                        .metrics
+                        .discrimination
+                        .as_ref()
+                        .and_then(|d| d.guess_baseline.as_ref())
+                        .map(|g| g.strategy.clone())
+                        .unwrap_or_default();
+                    c.error(
+                        CheckStage::Solver,
+                        "no_headroom",
+                        format!("solver accuracy {interval} does not clear the guess baseline {b:.3} ({strategy}): the lower end of its 95% interval must lie above it, or the reward mostly pays for guessing"),
+                        json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "guess_baseline": b, "guess_strategy": strategy}),
+                    );
+                }
+            }
         }
     }
     c.metrics.solver = Some(metrics);
-    c.close(CheckStage::Solver, format!("accuracy {interval}"));
+    c.close(
+        CheckStage::Solver,
+        format!("accuracy {interval}{baseline_note}"),
+    );
 }

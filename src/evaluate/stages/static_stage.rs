@@ -1,5 +1,6 @@
 //! Stage 1, *static*: simplification markers in the source, the syntax
-//! tree read in the guest, the bootcamp class and its required methods.
+//! tree read in the guest, the bootcamp class and its required methods, and
+//! code that probes its environment (warnings with the line).
 
 use serde_json::json;
 
@@ -20,6 +21,18 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
                 hit.line, hit.marker
             ),
             json!({"line": hit.line, "marker": hit.marker, "text": hit.text}),
+        );
+    }
+    for hit in judge::environment_probes(&c.source) {
+        c.find(
+            CheckStage::Static,
+            "environment_probe",
+            Severity::Warning,
+            format!(
+                "line {}: `{}` {}: a bootcamp that can tell it is being checked can pass the check and misbehave in use",
+                hit.line, hit.probe, hit.why
+            ),
+            json!({"line": hit.line, "probe": hit.probe, "text": hit.text}),
         );
     }
     let inspection = match (run.inspection.clone(), run.error.clone()) {
