@@ -902,3 +902,68 @@ fn another_hosts_lease_is_taken_over_once_it_expires() {
         "released at the end"
     );
 }
+
+/// Schedfix 1: after SIGTERM no queued call is sent. With one call at a time
+/// per role, an evaluation queues its solver cases behind the first; the
+/// daemon used to send them all (and sit out the whole grace period), now it
+/// sends none of them and exits once the calls in flight have answered.
+#[test]
+fn sigterm_sends_no_queued_call() {
+    let server = slow(700);
+    let s = setup(server.base_url(), &EXAMPLE_TASKS, "task_concurrency = 1");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replace("timeout_s = 5\n", "timeout_s = 5\nconcurrency = 1\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = add_schedule(
+        &s,
+        "nightly",
+        "0 2 * * *",
+        &["--timezone", "UTC"],
+        "2026-05-01T01:59:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let log = s.dir.path().join("daemon.log");
+    let mut daemon = spawn(
+        &s.db,
+        &["daemon", "--grace-s", "120", "--tick-ms", "200"],
+        Some("2026-05-01T02:00:00Z"),
+        &log,
+    );
+    let solver_asked = || {
+        server
+            .requests()
+            .iter()
+            .any(|r| !r.prompt.starts_with("You write bootcamps"))
+    };
+    wait_until(
+        "the daemon's campaign asks the solver",
+        &mut Some(&mut daemon),
+        solver_asked,
+    );
+    let sent_at_signal = server.requests().len();
+    let killed = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, _, stderr) = finish(daemon, &log);
+    assert_eq!(code, 0, "{stderr}");
+    let sent_after = server.requests().len() - sent_at_signal;
+    // At most one call per role can have been on its way while the signal
+    // was delivered; the queued solver cases (11) must not be sent.
+    assert!(
+        sent_after <= 2,
+        "{sent_after} requests were sent after SIGTERM\n{stderr}"
+    );
+    assert!(stderr.contains("0 left resumable"), "{stderr}");
+    assert!(!stderr.contains("grace period over"), "{stderr}");
+    let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
+    let status = &json_lines(&stdout)[0];
+    assert!(
+        matches!(status["status"].as_str(), Some("stopped" | "interrupted")),
+        "{status}"
+    );
+}

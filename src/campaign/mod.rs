@@ -205,7 +205,7 @@ async fn drive(
         config.budget.max_llm_calls,
         config.budget.max_tokens,
     ));
-    let router = |role: &'static str, model: &str, backend| {
+    let router = |role: &'static str, model: &str, concurrency: usize, backend| {
         Arc::new(Router {
             role,
             model: model.to_owned(),
@@ -215,10 +215,12 @@ async fn drive(
             budget: budget.clone(),
             recorder: engines.recorder.clone(),
             stop: std::sync::Mutex::new(None),
+            gate: tokio::sync::Semaphore::new(concurrency.max(1)),
         })
     };
-    let author = router("author", &config.author.model, engines.author);
-    let solver = router("solver", &config.solver.model, engines.solver);
+    let (author_n, solver_n) = (config.author.concurrency, config.solver.concurrency);
+    let author = router("author", &config.author.model, author_n, engines.author);
+    let solver = router("solver", &config.solver.model, solver_n, engines.solver);
     let shared = Arc::new(Shared {
         store: engines.store.clone(),
         sandbox: engines.sandbox.clone(),
