@@ -118,12 +118,54 @@ impl Spec {
         })
     }
 
-    /// The first slot strictly after `t`.
+    /// The first slot strictly after `t`. A slot whose local time does not
+    /// exist (a spring-forward gap) is due at the first instant after the
+    /// gap, once for all of that gap's slots.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        self.cron
+        let next = self
+            .cron
             .find_next_occurrence(&t.to_zoned(self.zone.clone()), false)
             .ok()
-            .map(|z| z.timestamp())
+            .map(|z| z.timestamp());
+        match (next, self.gap_slot_after(t, next)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The first spring-forward gap after `t` (and before `until`) in which
+    /// the expression has a slot: the instant the gap ends. croner moves a
+    /// lone gap slot to the end of the gap, but drops a day whose gap holds
+    /// two slots (`0,30 2 * * *` in Berlin); reading the gap's wall times
+    /// at the offset before it finds them all.
+    fn gap_slot_after(&self, t: Timestamp, until: Option<Timestamp>) -> Option<Timestamp> {
+        // Zones change offset at most a few times a year; looking at the
+        // next 40 changes covers a decade when the expression never fires.
+        for change in self.zone.following(t).take(40) {
+            let at = change.timestamp();
+            if until.is_some_and(|u| at >= u) {
+                break;
+            }
+            let Ok(just_before) = at.checked_sub(SignedDuration::from_secs(1)) else {
+                continue;
+            };
+            let before = self.zone.to_offset(just_before);
+            let width = change.offset().duration_since(before);
+            if width <= SignedDuration::ZERO || at <= t {
+                continue; // a fall-back overlap, or not after t
+            }
+            // The gap's wall times are [at, at + width) read at `before`.
+            let fixed = TimeZone::fixed(before);
+            let first = self
+                .cron
+                .find_next_occurrence(&just_before.to_zoned(fixed), false)
+                .ok()
+                .map(|z| z.timestamp());
+            if first.is_some_and(|f| f < at.checked_add(width).unwrap_or(Timestamp::MAX)) {
+                return Some(at);
+            }
+        }
+        None
     }
 
     /// The next `n` slots after `t`, in the schedule's zone.
@@ -294,6 +336,56 @@ mod tests {
                 "2026-03-29 03:00 CEST",
                 "2026-03-30 02:30 CEST"
             ]
+        );
+    }
+
+    #[test]
+    fn several_slots_in_a_spring_forward_gap_run_once_after_it() {
+        // 2027-03-28, Berlin: 02:00 CET jumps to 03:00 CEST.
+        let (from, to) = (at("2027-03-27T00:00:00Z"), at("2027-03-29T12:00:00Z"));
+        let two = Spec::new("0,30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&two, from, to),
+            [
+                "2027-03-27 02:00 CET",
+                "2027-03-27 02:30 CET",
+                "2027-03-28 03:00 CEST",
+                "2027-03-29 02:00 CEST",
+                "2027-03-29 02:30 CEST"
+            ]
+        );
+        let quarter = Spec::new("15,45 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&quarter, from, to)[2..4],
+            ["2027-03-28 03:00 CEST", "2027-03-29 02:15 CEST"]
+        );
+        // Only that day: its first run used to be a year later.
+        let once = Spec::new("0,15,30,45 2 28 3 *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            local(&once, once.next_after(from).unwrap()),
+            "2027-03-28 03:00 CEST"
+        );
+        // A gap slot and a later valid slot: both run.
+        let two_hours = Spec::new("0 2,4 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(
+                &two_hours,
+                at("2027-03-28T00:00:00Z"),
+                at("2027-03-28T12:00:00Z")
+            ),
+            ["2027-03-28 03:00 CEST", "2027-03-28 04:00 CEST"]
+        );
+        // A lone gap slot still runs once at 03:00; so does one at 03:00.
+        let lone = Spec::new("30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(runs(&lone, from, to)[1], "2027-03-28 03:00 CEST");
+        let two_and_three = Spec::new("30 2,3 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(
+                &two_and_three,
+                at("2027-03-28T00:00:00Z"),
+                at("2027-03-28T12:00:00Z")
+            ),
+            ["2027-03-28 03:00 CEST", "2027-03-28 03:30 CEST"]
         );
     }
 
