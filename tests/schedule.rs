@@ -736,6 +736,18 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
 
     daemon.kill().unwrap();
     daemon.wait().unwrap();
+    // Killed: not shown as running, by either output (its heartbeat is
+    // still fresh, its pid is gone).
+    let (code, stdout, _) = run(&s.db, &["daemon", "status", "--json"], None);
+    assert_eq!(code, 0);
+    let status = &json_lines(&stdout)[0];
+    assert_eq!(status["daemons"][0]["alive"], false, "{status}");
+    let (code, stdout, _) = run(&s.db, &["daemon", "status"], None);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("daemon: none running") && !stdout.contains("daemon: running"),
+        "{stdout}"
+    );
     let calls_at_kill = stored_calls(&s.db, 1);
     let requests_at_kill = server.requests().len();
     assert!(
@@ -743,15 +755,22 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
         "the campaign ended before the kill"
     );
 
+    // The 02:02 slot comes due while this daemon takes the run over: it is
+    // recorded as skipped, not lost.
     let (code, _, stderr) = run(
         &s.db,
         &["daemon", "--once", "--lease-s", "30"],
-        Some("2026-05-01T02:01:30Z"),
+        Some("2026-05-01T02:02:30Z"),
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("taking over"), "{stderr}");
     let runs = history(&s.db, "minutely");
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs[2]["status"], "skipped", "{runs:?}");
+    assert!(
+        runs[2]["reason"].as_str().unwrap().contains("interrupted"),
+        "{runs:?}"
+    );
     assert_eq!(
         (runs[0]["campaign"].as_i64(), runs[0]["status"].as_str()),
         (Some(1), Some("done"))
@@ -966,4 +985,38 @@ fn sigterm_sends_no_queued_call() {
         matches!(status["status"].as_str(), Some("stopped" | "interrupted")),
         "{status}"
     );
+}
+
+/// Schedfix 3: `daemon --once` runs everything due now, queued behind
+/// `--max-parallel`, and records each; it used to run two of three and exit.
+#[test]
+fn once_runs_every_due_schedule_behind_the_parallel_limit() {
+    let server = FakeServer::start(both).unwrap();
+    let s = setup(server.base_url(), &EXAMPLE_TASKS[..1], ONE_DRAFT);
+    for name in ["a", "b", "c"] {
+        let (code, _, stderr) = add_schedule(
+            &s,
+            name,
+            "0 2 * * *",
+            &["--timezone", "UTC"],
+            "2026-05-01T01:00:00Z",
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, _, stderr) = run(
+        &s.db,
+        &["daemon", "--once", "--max-parallel", "2"],
+        Some("2026-05-01T02:00:30Z"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("3 run(s) started"), "{stderr}");
+    for name in ["a", "b", "c"] {
+        let runs = history(&s.db, name);
+        assert_eq!(runs.len(), 1, "{name}: {runs:?}");
+        assert_eq!(runs[0]["status"], "done", "{name}: {runs:?}");
+    }
+    // Nothing more is due at that instant: a second --once starts nothing.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T02:00:40Z"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0 run(s) started"), "{stderr}");
 }
