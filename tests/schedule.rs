@@ -456,6 +456,17 @@ fn schedules_are_checked_when_added() {
     let (code, _, stderr) = add_schedule(&s, "n", "0 2 * *", &[], now);
     assert_eq!(code, 2);
     assert!(stderr.contains("4 fields"), "{stderr}");
+    // Schedfix 4: never fires, empty list item, non-standard extensions.
+    for (cron, says) in [
+        ("0 2 30 2 *", "never"),
+        ("0,,5 2 * * *", "empty list item"),
+        ("0 2 ? * *", "only standard 5-field cron"),
+        ("0 2 L * *", "day of month field \"L\""),
+    ] {
+        let (code, _, stderr) = add_schedule(&s, "n", cron, &[], now);
+        assert_eq!(code, 2, "{cron}: {stderr}");
+        assert!(stderr.contains(says), "{cron}: {stderr}");
+    }
     let (code, _, stderr) =
         add_schedule(&s, "n", "0 2 * * *", &["--timezone", "Mars/Olympus"], now);
     assert_eq!(code, 2);

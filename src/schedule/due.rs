@@ -76,8 +76,26 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
             fields.len()
         ));
     }
+    for (i, field) in fields.iter().enumerate() {
+        standard_field(i, field).map_err(|why| {
+            format!(
+                "cron expression {expr:?}: the {} field {field:?} {why}",
+                FIELDS[i]
+            )
+        })?;
+    }
     match parser().parse(&fields.join(" ")) {
-        Ok(cron) => Ok(cron),
+        Ok(cron) => {
+            // An expression with no slot at all (`0 2 30 2 *`: February
+            // 30th) would be accepted and never run: refuse it now.
+            let from = Timestamp::UNIX_EPOCH.to_zoned(TimeZone::UTC);
+            if cron.find_next_occurrence(&from, false).is_err() {
+                return Err(format!(
+                    "cron expression {expr:?} never matches a date (check the day of month against the month); it would never run"
+                ));
+            }
+            Ok(cron)
+        }
         Err(whole) => {
             // Name the culprit: try each field alone, the others `*`.
             for (i, field) in fields.iter().enumerate() {
@@ -93,6 +111,53 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
             Err(format!("cron expression {expr:?} is invalid ({whole})"))
         }
     }
+}
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// Pure: whether field `i` uses only standard cron (numbers, `*`, ranges,
+/// lists, steps, and month or day names in their fields). croner also takes
+/// Quartz-style extensions (`?`, `L`, `W`, `#`, `+`) and forgives empty list
+/// items; bootforge accepts standard 5-field cron only, so an expression
+/// means the same to every cron reader. The error completes "the X field
+/// \"...\"".
+fn standard_field(i: usize, field: &str) -> Result<(), String> {
+    if field.split(',').any(str::is_empty) {
+        return Err("has an empty list item (two commas, or a comma at an end)".into());
+    }
+    if let Some(c) = field
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "*,-/".contains(*c)))
+    {
+        return Err(format!(
+            "uses {c:?}: only standard 5-field cron is accepted (numbers, names, `*`, ranges `a-b`, lists `a,b`, steps `*/n`), not the extensions ? L W # +"
+        ));
+    }
+    let names: &[&str] = match i {
+        3 => &MONTHS,
+        4 => &DAYS,
+        _ => &[],
+    };
+    for word in field
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(word)) {
+            return Err(match names.is_empty() {
+                true => format!(
+                    "uses {word:?}: this field takes numbers only (standard 5-field cron; no L or W)"
+                ),
+                false => format!(
+                    "uses {word:?}: give numbers or names such as {} (standard 5-field cron; no L or W)",
+                    names[..3].join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An IANA time zone name (`Europe/Berlin`, `UTC`).
@@ -293,6 +358,34 @@ mod tests {
         assert!(err.contains("6 fields"), "{err}");
         let err = parse_cron("61 * * * *").unwrap_err();
         assert!(err.contains("minute field"), "{err}");
+        // Only standard cron: no empty list item, no Quartz extensions.
+        let err = parse_cron("0,,5 2 * * *").unwrap_err();
+        assert!(
+            err.contains("minute field") && err.contains("empty list item"),
+            "{err}"
+        );
+        let err = parse_cron("0 2 * * 1,").unwrap_err();
+        assert!(err.contains("empty list item"), "{err}");
+        let err = parse_cron("0 2 ? * *").unwrap_err();
+        assert!(
+            err.contains("day of month field") && err.contains("standard"),
+            "{err}"
+        );
+        let err = parse_cron("0 2 L * *").unwrap_err();
+        assert!(err.contains("day of month field \"L\""), "{err}");
+        let err = parse_cron("0 2 * * 5L").unwrap_err();
+        assert!(
+            err.contains("day of week field") && err.contains("\"L\""),
+            "{err}"
+        );
+        let err = parse_cron("0 2 * * MON#2").unwrap_err();
+        assert!(err.contains("day of week field"), "{err}");
+        let err = parse_cron("0 2 * FRI *").unwrap_err();
+        assert!(err.contains("month field"), "{err}");
+        // An expression that can never fire is refused.
+        let err = parse_cron("0 2 30 2 *").unwrap_err();
+        assert!(err.contains("never"), "{err}");
+        parse_cron("0 0 29 2 *").expect("February 29th comes every four years");
         // Ranges, lists, steps and names are standard.
         for ok in [
             "0 2 * * *",
