@@ -291,7 +291,7 @@ impl Daemon {
                         info!(schedule = %s.name, %slot, "slot skipped: {reason}");
                     }
                 }
-                Due::Run { slot, missed } => {
+                Due::Run { slot, missed, note } => {
                     if running.len() >= self.options.max_parallel {
                         debug!(schedule = %s.name, %slot, "due, waiting for a free place (--max-parallel)");
                         continue;
@@ -335,14 +335,12 @@ impl Daemon {
                     }
                     let holder = lease::new_holder(self.options.lease_ttl);
                     let rows = campaign::task_rows(&tasks_list);
-                    let caught_up = (missed > 0)
-                        .then(|| format!("caught up once for {missed} missed slot(s) before it"));
                     let claim = NewScheduleRun {
                         schedule: &s.name,
                         slot_s: slot.as_second(),
                         daemon: &me.id,
                         now_ms,
-                        reason: caught_up.as_deref(),
+                        reason: note.as_deref(),
                         name: &config.name,
                         config_json: &config_json,
                         config_path: &s.config_path,

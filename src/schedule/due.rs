@@ -16,8 +16,9 @@ use serde::Serialize;
 /// was down): `catch_up = skip` skips it.
 pub const ON_TIME: SignedDuration = SignedDuration::from_mins(5);
 
-/// Downtime beyond which missed slots are not counted one by one.
-const COUNT_BACK: SignedDuration = SignedDuration::from_hours(24 * 8);
+/// Missed slots counted one by one at most; beyond, the count is a lower
+/// bound ("at least N"): a minutely schedule down for a year is not walked.
+pub const COUNT_CAP: u64 = 10_000;
 
 const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
 
@@ -254,8 +255,13 @@ pub enum Due {
     /// Nothing yet; the next slot, if the expression has one.
     NotDue { next: Option<Timestamp> },
     /// Run this slot. `missed` earlier slots since the last one were not run
-    /// (downtime, caught up by this one run).
-    Run { slot: Timestamp, missed: u64 },
+    /// (downtime); `note` says so for the history (caught up by this run, or
+    /// skipped with `catch_up = skip`).
+    Run {
+        slot: Timestamp,
+        missed: u64,
+        note: Option<String>,
+    },
     /// Record this slot as skipped, with the reason.
     Skip { slot: Timestamp, reason: String },
 }
@@ -269,21 +275,38 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
     if first > now {
         return Due::NotDue { next: Some(first) };
     }
-    // The latest slot not after now, and how many came before it. After a
-    // very long downtime, count only the last days.
-    let horizon = now.checked_sub(COUNT_BACK).unwrap_or(now);
-    let (mut latest, mut missed) = (first, 0u64);
-    if first < horizon
-        && let Some(near) = spec.next_after(horizon)
-        && near <= now
-    {
-        latest = near;
-        missed = 1;
-    }
+    // The latest slot not after now, and how many came before it (counted
+    // up to COUNT_CAP; then the latest is looked for near now).
+    let (mut latest, mut missed, mut capped) = (first, 0u64, false);
     while let Some(next) = spec.next_after(latest).filter(|n| *n <= now) {
+        if missed >= COUNT_CAP {
+            capped = true;
+            break;
+        }
         latest = next;
         missed += 1;
     }
+    if capped {
+        for days in [1, 32, 367] {
+            let Some(near) = now
+                .checked_sub(SignedDuration::from_hours(24 * days))
+                .ok()
+                .and_then(|from| spec.next_after(from.max(latest)))
+                .filter(|n| *n <= now)
+            else {
+                continue;
+            };
+            latest = near;
+            while let Some(next) = spec.next_after(latest).filter(|n| *n <= now) {
+                latest = next;
+            }
+            break;
+        }
+    }
+    let count = match capped {
+        true => format!("at least {missed}"),
+        false => missed.to_string(),
+    };
     let late = now.duration_since(latest);
     match catch_up {
         CatchUp::Skip if late > ON_TIME => Due::Skip {
@@ -292,7 +315,7 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
                 "missed by {} while no daemon ran (catch_up = skip){}",
                 human(late),
                 if missed > 0 {
-                    format!("; {missed} earlier slot(s) missed too")
+                    format!("; {count} earlier slot(s) missed too")
                 } else {
                     String::new()
                 }
@@ -301,6 +324,12 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
         _ => Due::Run {
             slot: latest,
             missed,
+            note: (missed > 0).then(|| match catch_up {
+                CatchUp::Once => format!("caught up once for {count} missed slot(s) before it"),
+                CatchUp::Skip => format!(
+                    "on time; {count} earlier slot(s) missed while no daemon ran were skipped (catch_up = skip)"
+                ),
+            }),
         },
     }
 }
@@ -336,7 +365,7 @@ mod tests {
         let mut now = from;
         let mut out = Vec::new();
         while now <= to {
-            if let Due::Run { slot, missed } = due(spec, CatchUp::Once, after, now) {
+            if let Due::Run { slot, missed, .. } = due(spec, CatchUp::Once, after, now) {
                 assert_eq!(missed, 0, "a tick a minute misses nothing");
                 out.push(local(spec, slot));
                 after = slot;
@@ -526,7 +555,8 @@ mod tests {
             due(&ny, CatchUp::Once, after_ny, now),
             Due::Run {
                 slot: at("2026-03-08T07:00:00Z"),
-                missed: 0
+                missed: 0,
+                note: None
             }
         );
         assert_eq!(
@@ -554,7 +584,8 @@ mod tests {
             due(&hourly, CatchUp::Once, after, now),
             Due::Run {
                 slot: at("2026-05-01T05:00:00Z"),
-                missed: 4
+                missed: 4,
+                note: Some("caught up once for 4 missed slot(s) before it".into())
             }
         );
         let Due::Skip { slot, reason } = due(&hourly, CatchUp::Skip, after, now) else {
@@ -565,16 +596,60 @@ mod tests {
         // On time (within ON_TIME), skip still runs it.
         assert!(matches!(
             due(&hourly, CatchUp::Skip, after, at("2026-05-01T01:02:00Z")),
-            Due::Run { missed: 0, .. }
+            Due::Run {
+                missed: 0,
+                note: None,
+                ..
+            }
         ));
-        // A year down, minutely: one run, counted without walking the year.
+        // On time after downtime, skip runs it and says the earlier ones
+        // were skipped, not caught up.
+        let Due::Run { missed, note, .. } =
+            due(&hourly, CatchUp::Skip, after, at("2026-05-01T05:02:00Z"))
+        else {
+            panic!()
+        };
+        assert_eq!(missed, 4);
+        let note = note.unwrap();
+        assert!(
+            note.contains("4 earlier slot(s)") && note.contains("skipped"),
+            "{note}"
+        );
+        assert!(!note.contains("caught up"), "{note}");
+        // Down eleven days, daily: ten missed, counted past a week.
+        let daily = Spec::new("0 2 * * *", "UTC").unwrap();
+        let Due::Run { missed, note, .. } = due(
+            &daily,
+            CatchUp::Once,
+            at("2026-01-01T12:00:00Z"),
+            at("2026-01-12T03:00:00Z"),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (missed, note.unwrap().contains("for 10 missed")),
+            (10, true)
+        );
+        // Hourly, down 30 days: all 719 counted.
+        let Due::Run { missed, .. } = due(
+            &hourly,
+            CatchUp::Once,
+            at("2026-04-01T05:00:00Z"),
+            at("2026-05-01T05:20:00Z"),
+        ) else {
+            panic!()
+        };
+        assert_eq!(missed, 30 * 24 - 1);
+        // A year down, minutely: one run for the latest slot, counted up to
+        // the cap and said to be a lower bound.
         let minutely = Spec::new("* * * * *", "UTC").unwrap();
-        let Due::Run { slot, missed } =
+        let Due::Run { slot, missed, note } =
             due(&minutely, CatchUp::Once, at("2025-05-01T00:00:00Z"), now)
         else {
             panic!()
         };
         assert_eq!(slot, at("2026-05-01T05:20:00Z"));
-        assert!(missed > 10_000);
+        assert_eq!(missed, COUNT_CAP);
+        assert!(note.unwrap().contains("at least 10000"));
     }
 }
