@@ -1031,3 +1031,61 @@ fn once_runs_every_due_schedule_behind_the_parallel_limit() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("0 run(s) started"), "{stderr}");
 }
+
+/// Schedfix 6 and 7: a schedule re-added under a removed one's name starts
+/// with no history; a zone given in the wrong case is stored canonically; a
+/// `TZ` that is no time zone is warned about, not silently UTC.
+#[test]
+fn a_re_added_schedule_does_not_inherit_history() {
+    let s = setup("http://127.0.0.1:9/v1", &[], ONE_DRAFT);
+    let (code, _, stderr) = add_schedule(
+        &s,
+        "n",
+        "0 2 * * *",
+        &["--timezone", "europe/berlin"],
+        "2026-04-30T23:00:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = run(&s.db, &["schedule", "list", "--json"], None);
+    assert_eq!(
+        json_lines(&stdout)[0]["timezone"],
+        "Europe/Berlin",
+        "{stdout}"
+    );
+    // No task yet: the slot is recorded as skipped.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T00:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(history(&s.db, "n").len(), 1);
+    let (code, _, stderr) = run(&s.db, &["schedule", "rm", "n"], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(history(&s.db, "n").len(), 1, "rm keeps the history");
+
+    let mut add = command(
+        &s.db,
+        &[
+            "schedule",
+            "add",
+            "n",
+            "--cron",
+            "30 4 * * *",
+            "--campaign",
+            s.config.to_str().unwrap(),
+        ],
+        Some("2026-05-02T00:00:00Z"),
+    );
+    let out = add.env("TZ", "Nowhere/Atlantis").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("Nowhere/Atlantis") && stderr.contains("UTC"),
+        "{stderr}"
+    );
+    assert!(history(&s.db, "n").is_empty(), "{:?}", history(&s.db, "n"));
+    let (code, stdout, stderr) = run(&s.db, &["schedule", "show", "n", "--json"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let shown = &json_lines(&stdout)[0];
+    assert_eq!(shown["recent"], Value::Array(vec![]), "{shown}");
+    assert_eq!(shown["schedule"]["timezone"], "UTC", "{shown}");
+    let (_, stdout, _) = run(&s.db, &["schedule", "list", "--json"], None);
+    assert!(json_lines(&stdout)[0]["last"].is_null(), "{stdout}");
+}

@@ -184,10 +184,17 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                 catch_up,
                 json,
             } => {
+                let timezone = timezone.unwrap_or_else(|| {
+                    let (zone, warning) = system_zone_name();
+                    if let Some(warning) = warning {
+                        eprintln!("warning: {warning}");
+                    }
+                    zone
+                });
                 let new = NewSchedule {
                     name,
                     cron,
-                    timezone: timezone.unwrap_or_else(system_zone_name),
+                    timezone,
                     config: campaign,
                     catch_up,
                 };

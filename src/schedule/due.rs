@@ -168,12 +168,36 @@ pub fn parse_zone(name: &str) -> Result<TimeZone, String> {
     })
 }
 
-/// This machine's time zone name, when it has one.
-pub fn system_zone_name() -> String {
-    TimeZone::system()
-        .iana_name()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "UTC".into())
+/// The canonical spelling of a zone name (`europe/berlin` is stored as
+/// `Europe/Berlin`); the name as given when the zone has none.
+pub fn canonical_zone_name(name: &str) -> String {
+    parse_zone(name)
+        .ok()
+        .and_then(|tz| tz.iana_name().map(str::to_owned))
+        .unwrap_or_else(|| name.to_owned())
+}
+
+/// This machine's time zone name, and a warning when it has none usable
+/// (a `TZ` it cannot read, or a zone without an IANA name): then UTC.
+pub fn system_zone_name() -> (String, Option<String>) {
+    let fallback = |why: String| {
+        (
+            "UTC".to_owned(),
+            Some(format!(
+                "{why}; the schedule uses UTC (give --timezone to choose)"
+            )),
+        )
+    };
+    match TimeZone::try_system() {
+        Ok(tz) => match tz.iana_name() {
+            Some(name) => (name.to_owned(), None),
+            None => fallback("this machine's time zone has no IANA name".into()),
+        },
+        Err(err) => fallback(match std::env::var("TZ") {
+            Ok(tz) => format!("the TZ environment variable {tz:?} is not a time zone ({err})"),
+            Err(_) => format!("this machine's time zone cannot be read ({err})"),
+        }),
+    }
 }
 
 impl Spec {
