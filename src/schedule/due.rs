@@ -1,6 +1,8 @@
 //! When a schedule runs: cron expressions read in a time zone (croner on jiff
-//! zones, Vixie cron's DST rules: a slot in a spring-forward gap runs once at
-//! the first valid instant after it, a slot in a fall-back overlap runs once),
+//! zones, Vixie cron's DST rules: the slots in a spring-forward gap run once,
+//! together, at the first valid instant after it; a fixed-time slot in a
+//! fall-back overlap runs once, while an expression whose minute or hour
+//! field starts with `*` runs at every real slot, twice in that hour),
 //! and whether a slot is due now, with catch-up after downtime. Pure
 //! functions of the schedule and "now"; tested by moving time.
 
@@ -58,6 +60,10 @@ impl FromStr for CatchUp {
 pub struct Spec {
     cron: Cron,
     pub zone: TimeZone,
+    /// The minute or hour field starts with `*` (Vixie cron's "wildcard"
+    /// jobs): it runs at every real slot, also twice in a fall-back hour.
+    /// Other expressions run a repeated wall time once.
+    interval: bool,
 }
 
 fn parser() -> CronParser {
@@ -202,21 +208,47 @@ pub fn system_zone_name() -> (String, Option<String>) {
 
 impl Spec {
     pub fn new(expr: &str, zone: &str) -> Result<Spec, String> {
+        let fields: Vec<&str> = expr.split_whitespace().collect();
         Ok(Spec {
             cron: parse_cron(expr)?,
             zone: parse_zone(zone)?,
+            interval: fields.iter().take(2).any(|f| f.starts_with('*')),
         })
+    }
+
+    /// croner's next slot after `t`, without the second occurrence of a
+    /// wall time repeated by a fall-back change (unless `interval`).
+    fn cron_next(&self, t: Timestamp) -> Option<Timestamp> {
+        let mut at = t;
+        // A repeated hour holds at most 60 slots to pass over.
+        for _ in 0..=60 {
+            let next = self
+                .cron
+                .find_next_occurrence(&at.to_zoned(self.zone.clone()), false)
+                .ok()?
+                .timestamp();
+            if self.interval || !self.repeated(next) {
+                return Some(next);
+            }
+            at = next;
+        }
+        None
+    }
+
+    /// Whether `t`'s wall time already happened earlier (fall back).
+    fn repeated(&self, t: Timestamp) -> bool {
+        let wall = t.to_zoned(self.zone.clone()).datetime();
+        self.zone
+            .to_ambiguous_timestamp(wall)
+            .earlier()
+            .is_ok_and(|first| first < t)
     }
 
     /// The first slot strictly after `t`. A slot whose local time does not
     /// exist (a spring-forward gap) is due at the first instant after the
     /// gap, once for all of that gap's slots.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        let next = self
-            .cron
-            .find_next_occurrence(&t.to_zoned(self.zone.clone()), false)
-            .ok()
-            .map(|z| z.timestamp());
+        let next = self.cron_next(t);
         match (next, self.gap_slot_after(t, next)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -561,6 +593,31 @@ mod tests {
                 "2026-10-24 02:30 CEST",
                 "2026-10-25 02:30 CEST",
                 "2026-10-26 02:30 CET"
+            ]
+        );
+    }
+
+    #[test]
+    fn fall_back_fixed_hours_run_once_and_wildcard_hours_every_real_slot() {
+        // 2026-10-25, Berlin: 03:00 CEST goes back to 02:00 CET (01:00Z).
+        let (from, to) = (at("2026-10-24T23:50:00Z"), at("2026-10-25T02:10:00Z"));
+        // A fixed hour: each slot once, at its first occurrence.
+        let fixed = Spec::new("0,30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&fixed, from, to),
+            ["2026-10-25 02:00 CEST", "2026-10-25 02:30 CEST"]
+        );
+        // A wildcard hour: every real half hour, so 02:00 and 02:30 run in
+        // both offsets.
+        let every = Spec::new("*/30 * * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&every, from, to),
+            [
+                "2026-10-25 02:00 CEST",
+                "2026-10-25 02:30 CEST",
+                "2026-10-25 02:00 CET",
+                "2026-10-25 02:30 CET",
+                "2026-10-25 03:00 CET"
             ]
         );
     }
