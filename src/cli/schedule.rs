@@ -425,6 +425,12 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         Err(code) => return code,
     };
     rt.block_on(async {
+        // Before the sandbox (compiling it on a cold cache takes a while): a
+        // SIGTERM then is a clean stop, not the default kill.
+        let shutdown = match shutdown_signal() {
+            Ok(f) => f,
+            Err(err) => return failed(err.into()),
+        };
         let store = match store(db).await {
             Ok(s) => s,
             Err(code) => return code,
@@ -432,10 +438,6 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         let sandbox = match open_sandbox(cache_dir, None) {
             Ok(s) => s,
             Err(code) => return code,
-        };
-        let shutdown = match shutdown_signal() {
-            Ok(f) => f,
-            Err(err) => return failed(err.into()),
         };
         let daemon = Daemon {
             store,

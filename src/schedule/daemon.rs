@@ -107,6 +107,13 @@ impl Daemon {
         let once_now = self.clock.now();
         tokio::pin!(shutdown);
         let reason = loop {
+            // A signal that came before (or during) the last look: stop
+            // before starting anything more.
+            tokio::select! {
+                biased;
+                reason = &mut shutdown => break reason,
+                _ = std::future::ready(()) => {}
+            }
             if !(self.options.once && ticked) {
                 self.heartbeat(&me, false).await;
                 let now = match self.options.once {
