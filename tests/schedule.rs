@@ -1089,3 +1089,28 @@ fn a_re_added_schedule_does_not_inherit_history() {
     let (_, stdout, _) = run(&s.db, &["schedule", "list", "--json"], None);
     assert!(json_lines(&stdout)[0]["last"].is_null(), "{stdout}");
 }
+
+/// Schedfix 2 through the binary: two slots in the spring-forward gap run
+/// once, at the end of the gap, and `schedule add` lists them so.
+#[test]
+fn two_slots_in_a_dst_gap_are_listed_once_after_it() {
+    let s = setup("http://127.0.0.1:9/v1", &[], ONE_DRAFT);
+    let (code, stdout, stderr) = add_schedule(
+        &s,
+        "two",
+        "0,30 2 * * *",
+        &["--timezone", "Europe/Berlin", "--json"],
+        "2027-03-27T12:00:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let added = &json_lines(&stdout)[0];
+    assert_eq!(
+        added["next"],
+        serde_json::json!([
+            "2027-03-28T03:00:00+02:00[Europe/Berlin]",
+            "2027-03-29T02:00:00+02:00[Europe/Berlin]",
+            "2027-03-29T02:30:00+02:00[Europe/Berlin]"
+        ]),
+        "{added}"
+    );
+}
