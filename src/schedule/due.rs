@@ -129,8 +129,8 @@ const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 /// lists, steps, and month or day names in their fields). croner also takes
 /// Quartz-style extensions (`?`, `L`, `W`, `#`, `+`) and forgives empty list
 /// items; bootforge accepts standard 5-field cron only, so an expression
-/// means the same to every cron reader. The error completes "the X field
-/// \"...\"".
+/// means the same to every cron reader. The error completes the sentence
+/// `the X field "..."`.
 fn standard_field(i: usize, field: &str) -> Result<(), String> {
     if field.split(',').any(str::is_empty) {
         return Err("has an empty list item (two commas, or a comma at an end)".into());
