@@ -22,12 +22,17 @@
 //!   ideal latency and concurrency allow (target 1.15x), peak memory, SQLite
 //!   rows written per second (run it alone, `--only campaign`, for a clean
 //!   peak-memory figure);
+//! - **fleet**: a campaign against three endpoints of 100, 200 and 400 ms,
+//!   wall time against the fleet's ideal, all up and with the fastest one
+//!   killed halfway (`src/bench/fleet.rs`);
 //! - **memory**: `bootforge check` as a child process on hostile bootcamps
 //!   (cases of 340,000 zeros, a 16 MiB case sent past a raised guest cap, a
 //!   100 MB harness reply) and against a solver answering 10 MB per call:
 //!   the child's peak resident memory, with one sandbox instance at a time,
 //!   against the guest's memory limit plus 100 MiB (the target: the host
 //!   does not pay for what the guest sends).
+
+mod fleet;
 
 use std::path::Path;
 use std::process::Command;
@@ -139,7 +144,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "compile",
     "cold_start",
     "throughput",
@@ -147,6 +152,7 @@ pub const NAMES: [&str; 8] = [
     "audit",
     "solver",
     "campaign",
+    "fleet",
     "memory",
 ];
 
@@ -160,6 +166,7 @@ pub struct BenchReport {
     pub audit: Option<Audit>,
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
+    pub fleet: Option<fleet::FleetBench>,
     pub memory: Option<Vec<MemoryCase>>,
 }
 
@@ -780,6 +787,12 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: a campaign against a fake server answering after 200 ms...");
         report.campaign = Some(bench_campaign(cache_dir, if quick { 4 } else { 200 })?);
     }
+    if want("fleet") {
+        eprintln!(
+            "bench: a campaign against a fleet of 100/200/400 ms endpoints, then with one killed..."
+        );
+        report.fleet = Some(fleet::bench(cache_dir, if quick { 4 } else { 100 })?);
+    }
     if want("memory") {
         eprintln!("bench: host memory of checks of hostile bootcamps...");
         report.memory = Some(bench_memory(cache_dir, quick)?);
@@ -848,6 +861,23 @@ impl BenchReport {
                 "campaign     {} tasks x {} drafts ({} author + {} solver calls, {} ms latency, concurrency {}): {:.1} s against an ideal {:.1} s ({:.2}x; target <= {}); peak RSS {:.0} MiB; {} rows, {:.0} rows/s; {} accepted",
                 c.tasks, c.drafts_per_task, c.author_calls, c.solver_calls, c.server_latency_ms, c.concurrency, c.wall_s, c.ideal_s, c.ratio_to_ideal, c.target_ratio, c.peak_rss_mib, c.rows_written, c.rows_per_s, c.accepted
             ));
+        }
+        if let Some(f) = &self.fleet {
+            for (what, r) in [("all up", &f.all_up), ("one killed", &f.one_killed)] {
+                lines.push(format!(
+                    "fleet        {} tasks, endpoints {:?} ms x concurrency {}, {what}: {:.1} s against an ideal {:.1} s ({:.2}x); {} author + {} solver calls, requests per endpoint {:?}; {} accepted ({})",
+                    f.tasks, f.latencies_ms, f.concurrency, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.author_calls, r.solver_calls, r.requests, r.accepted, r.status
+                ));
+            }
+            for (what, r) in [
+                ("all up", &f.calls_all_up),
+                ("one killed", &f.calls_one_killed),
+            ] {
+                lines.push(format!(
+                    "fleet        the same {} calls straight through the fleet, {what}: {:.1} s against an ideal {:.1} s ({:.2}x); requests per endpoint {:?}",
+                    r.calls, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.requests
+                ));
+            }
         }
         for m in self.memory.iter().flatten() {
             lines.push(format!(

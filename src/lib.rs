@@ -21,8 +21,10 @@
 //!   engine, compiled-component cache, limits, the harness protocol.
 //! - [`evaluate`]: the staged self-consistency checks behind `check` and
 //!   `audit`; [`evaluate::judge`] holds every verdict rule.
-//! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client with
-//!   retries and accounting, and the scripted fake server for tests.
+//! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
+//!   (streaming, capped reads), fleets of endpoints per role
+//!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
+//!   scripted fake server for tests.
 //! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
 //!   content-addressed LLM calls; [`campaign::decide`] picks the next step.
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
@@ -36,7 +38,7 @@
 //!
 //! - Only [`sandbox`] touches wasmtime; everything else sees typed results.
 //! - Only [`store`] writes SQL.
-//! - [`campaign::decide`] and [`evaluate::judge`] are pure functions of their
+//! - [`campaign::decide`], [`evaluate::judge`] and [`llm::choose`] are pure functions of their
 //!   inputs, tested without I/O; the async code around them reads, calls and
 //!   writes.
 //! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,

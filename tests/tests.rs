@@ -8,6 +8,7 @@ mod campaign;
 mod check;
 mod cli;
 mod component;
+mod fleet;
 mod integrity;
 mod sandbox_compat;
 mod sandbox_determinism;

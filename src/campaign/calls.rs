@@ -52,6 +52,9 @@ pub struct CassetteEntry {
     /// Set when the call failed after its retries (replayed as that failure).
     #[serde(default)]
     pub error: Option<String>,
+    /// `length` when the answer was cut off by max_tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
 }
 
 /// A cassette being replayed.
@@ -118,6 +121,10 @@ pub struct Budget {
     max_calls: i64,
     max_tokens: i64,
     exhausted: AtomicBool,
+    /// Spend in micro-dollars, the limit, and the prices it is counted at.
+    micro_usd: AtomicI64,
+    max_micro_usd: Option<i64>,
+    prices: std::collections::BTreeMap<String, super::cost::Price>,
 }
 
 impl Budget {
@@ -128,12 +135,37 @@ impl Budget {
             max_calls: i64::try_from(max_calls).unwrap_or(i64::MAX),
             max_tokens: i64::try_from(max_tokens).unwrap_or(i64::MAX),
             exhausted: AtomicBool::new(false),
+            micro_usd: AtomicI64::new(0),
+            max_micro_usd: None,
+            prices: Default::default(),
         }
+    }
+
+    /// Also count dollars: `spent_usd` so far, at most `max_usd`, each call
+    /// at its model's price (a model without a price costs nothing).
+    pub fn with_usd(
+        mut self,
+        spent_usd: f64,
+        max_usd: Option<f64>,
+        prices: std::collections::BTreeMap<String, super::cost::Price>,
+    ) -> Budget {
+        self.micro_usd = AtomicI64::new(super::cost::micro_usd(spent_usd));
+        self.max_micro_usd = max_usd.map(super::cost::micro_usd);
+        self.prices = prices;
+        self
+    }
+
+    /// Dollars spent so far.
+    pub fn spent_usd(&self) -> f64 {
+        self.micro_usd.load(Ordering::Relaxed) as f64 / 1e6
     }
 
     /// Reserve one call; false (and exhausted from then on) when spent.
     fn take(&self) -> bool {
         if self.tokens.load(Ordering::Relaxed) >= self.max_tokens
+            || self
+                .max_micro_usd
+                .is_some_and(|max| self.micro_usd.load(Ordering::Relaxed) >= max)
             || self.calls.fetch_add(1, Ordering::Relaxed) >= self.max_calls
         {
             self.exhausted.store(true, Ordering::Relaxed);
@@ -142,11 +174,16 @@ impl Budget {
         true
     }
 
-    fn spend(&self, usage: Usage) {
+    fn spend(&self, model: &str, usage: Usage) {
         self.tokens.fetch_add(
             (usage.prompt_tokens + usage.completion_tokens) as i64,
             Ordering::Relaxed,
         );
+        if let Some(price) = self.prices.get(model) {
+            let usd = price.usd(usage.prompt_tokens, usage.completion_tokens);
+            self.micro_usd
+                .fetch_add(super::cost::micro_usd(usd), Ordering::Relaxed);
+        }
     }
 
     pub fn exhausted(&self) -> bool {
@@ -186,7 +223,7 @@ fn endpoint_failure(error: &LlmError) -> bool {
         LlmError::Refused {
             status: 400 | 413 | 422,
             ..
-        }
+        } | LlmError::TooLarge { .. }
     )
 }
 
@@ -208,7 +245,8 @@ pub struct Router {
     pub budget: Arc<Budget>,
     pub recorder: Option<Arc<Recorder>>,
     pub stop: Mutex<Option<Stop>>,
-    /// As many permits as the endpoint's concurrency: a call waits here,
+    /// As many permits as the role's endpoints take calls at once (their
+    /// concurrency together, one endpoint or a fleet): a call waits here,
     /// not in the client, for its turn, so that an interrupt that comes
     /// while it waits stops it before it is sent (the client's own queue
     /// cannot be interrupted: a queued call there is already past the
@@ -248,6 +286,8 @@ impl Router {
                     },
                     attempts: record.attempts as u32,
                     latency_ms: record.latency_ms,
+                    finish_reason: record.finish_reason.clone(),
+                    endpoint: record.endpoint.clone(),
                 });
                 return Ok(Routed {
                     record,
@@ -290,6 +330,8 @@ impl Router {
                         },
                         attempts: 1,
                         latency_ms: 0.0,
+                        finish_reason: e.finish_reason.clone(),
+                        endpoint: None,
                     }),
                     "replayed",
                 ),
@@ -310,7 +352,9 @@ impl Router {
         };
         match &answer {
             Ok(done) => {
-                self.budget.spend(done.usage);
+                self.budget.spend(&self.model, done.usage);
+                record.endpoint = done.endpoint.clone();
+                record.finish_reason = done.finish_reason.clone();
                 record.status = status.into();
                 record.content = Some(done.content.clone());
                 record.reasoning = done.reasoning.clone();
@@ -352,6 +396,7 @@ impl Router {
                 prompt_tokens: record.prompt_tokens as u64,
                 completion_tokens: record.completion_tokens as u64,
                 error: record.error.clone(),
+                finish_reason: record.finish_reason.clone(),
             });
         }
         Ok(Routed {

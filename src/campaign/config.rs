@@ -5,11 +5,51 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// One model endpoint (`[author]` or `[solver]`).
+/// One endpoint of a fleet (`[[author.endpoints]]`); what it leaves out
+/// comes from its role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub base_url: String,
+    /// The model name this server knows (default: the role's `model`, which
+    /// is what call keys and prices use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// Share of requests relative to the other endpoints (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// false for servers or proxies that cannot stream (default: the role's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// An endpoint with every setting resolved from the role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedEndpoint {
+    /// Empty means `OPENAI_BASE_URL`, then `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: String,
+    pub concurrency: usize,
+    pub weight: f64,
+    pub stream: bool,
+}
+
+/// A role's model and endpoints (`[author]` or `[solver]`): either one
+/// endpoint given by `base_url`, `api_key_env` and `concurrency`, or a fleet
+/// of `[[ROLE.endpoints]]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoleConfig {
-    /// Model name.
+    /// Model name (in call keys and prices).
     pub model: String,
     /// API base; empty means `OPENAI_BASE_URL`, then `http://127.0.0.1:8000/v1`.
     pub base_url: String,
@@ -23,6 +63,83 @@ pub struct RoleConfig {
     pub max_retries: u32,
     /// Environment variable holding the API key.
     pub api_key_env: String,
+    /// Stream replies (server-sent events).
+    pub stream: bool,
+    /// Streaming: seconds without a byte before the attempt counts as
+    /// stalled and is retried (`timeout_s` still bounds the whole attempt).
+    pub idle_timeout_s: Option<f64>,
+    /// Several endpoints serving this role (instead of `base_url`).
+    pub endpoints: Vec<EndpointSpec>,
+}
+
+impl RoleConfig {
+    /// The role's endpoints, each setting resolved.
+    pub fn resolved_endpoints(&self) -> Vec<ResolvedEndpoint> {
+        if self.endpoints.is_empty() {
+            return vec![ResolvedEndpoint {
+                base_url: self.base_url.clone(),
+                model: self.model.clone(),
+                api_key_env: self.api_key_env.clone(),
+                concurrency: self.concurrency,
+                weight: 1.0,
+                stream: self.stream,
+            }];
+        }
+        self.endpoints
+            .iter()
+            .map(|e| ResolvedEndpoint {
+                base_url: e.base_url.clone(),
+                model: e.model.clone().unwrap_or_else(|| self.model.clone()),
+                api_key_env: e
+                    .api_key_env
+                    .clone()
+                    .unwrap_or_else(|| self.api_key_env.clone()),
+                concurrency: e.concurrency.unwrap_or(self.concurrency),
+                weight: e.weight,
+                stream: e.stream.unwrap_or(self.stream),
+            })
+            .collect()
+    }
+
+    fn validate(&mut self, role: &str) -> Result<(), String> {
+        if self.model.is_empty()
+            && let Some(model) = self.endpoints.iter().find_map(|e| e.model.clone())
+        {
+            self.model = model;
+        }
+        if self.model.is_empty() {
+            return Err(format!("{role}.model is required"));
+        }
+        // NaN and infinity are refused too: a timeout becomes a Duration.
+        if self.concurrency == 0 || !self.timeout_s.is_finite() || self.timeout_s <= 0.0 {
+            return Err(format!(
+                "{role}.concurrency and {role}.timeout_s must be positive (and the timeout finite)"
+            ));
+        }
+        if self
+            .idle_timeout_s
+            .is_some_and(|t| !t.is_finite() || t <= 0.0)
+        {
+            return Err(format!("{role}.idle_timeout_s must be positive and finite"));
+        }
+        if !self.endpoints.is_empty() && !self.base_url.is_empty() {
+            return Err(format!(
+                "{role}: give either base_url (one endpoint) or [[{role}.endpoints]] (a fleet), not both"
+            ));
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if e.base_url.trim().is_empty() {
+                return Err(format!("{role}.endpoints[{i}].base_url is required"));
+            }
+            if e.concurrency == Some(0) || !(e.weight > 0.0 && e.weight.is_finite()) {
+                return Err(format!(
+                    "{role}.endpoints[{i}] ({}): concurrency and weight must be positive",
+                    e.base_url
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RoleConfig {
@@ -36,6 +153,9 @@ impl RoleConfig {
             timeout_s: 600.0,
             max_retries: 4,
             api_key_env: "OPENAI_API_KEY".into(),
+            stream: true,
+            idle_timeout_s: None,
+            endpoints: Vec::new(),
         }
     }
 }
@@ -100,6 +220,8 @@ pub struct BudgetConfig {
     pub max_llm_calls: u64,
     /// Prompt plus completion tokens the campaign may spend.
     pub max_tokens: u64,
+    /// Dollars the campaign may spend, at `[prices]` (unset: no limit).
+    pub max_usd: Option<f64>,
 }
 
 impl Default for BudgetConfig {
@@ -107,6 +229,7 @@ impl Default for BudgetConfig {
         BudgetConfig {
             max_llm_calls: 10_000,
             max_tokens: 50_000_000,
+            max_usd: None,
         }
     }
 }
@@ -127,6 +250,8 @@ pub struct CampaignConfig {
     pub evolution: EvolutionConfig,
     pub selftest: SelftestConfig,
     pub budget: BudgetConfig,
+    /// USD per million tokens, by model name: `[prices."deepseek-r1"]`.
+    pub prices: std::collections::BTreeMap<String, super::cost::Price>,
 }
 
 impl Default for CampaignConfig {
@@ -141,6 +266,7 @@ impl Default for CampaignConfig {
             evolution: EvolutionConfig::default(),
             selftest: SelftestConfig::default(),
             budget: BudgetConfig::default(),
+            prices: Default::default(),
         }
     }
 }
@@ -174,7 +300,7 @@ impl CampaignConfig {
         Self::parse(&text, base).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&mut self) -> Result<(), String> {
         let e = &self.evolution;
         if e.drafts_per_task == 0
             || e.children_per_parent == 0
@@ -196,15 +322,14 @@ impl CampaignConfig {
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
         }
-        for (role, r) in [("author", &self.author), ("solver", &self.solver)] {
-            if r.model.is_empty() {
-                return Err(format!("{role}.model is required"));
-            }
-            // NaN and infinity are refused too: a timeout becomes a Duration.
-            if r.concurrency == 0 || !r.timeout_s.is_finite() || r.timeout_s <= 0.0 {
-                return Err(format!(
-                    "{role}.concurrency and {role}.timeout_s must be positive (and the timeout finite)"
-                ));
+        self.author.validate("author")?;
+        self.solver.validate("solver")?;
+        if self.budget.max_usd.is_some_and(|m| m.is_nan() || m < 0.0) {
+            return Err("budget.max_usd must be a number of dollars, 0 or more".into());
+        }
+        for (model, p) in &self.prices {
+            if !(p.input_usd_per_m >= 0.0 && p.output_usd_per_m >= 0.0) {
+                return Err(format!("prices.{model:?}: prices must be 0 or more"));
             }
         }
         if self.task_concurrency == 0 {
@@ -231,6 +356,76 @@ mod tests {
         assert_eq!(c.evolution.max_generations, 5);
         assert_eq!(c.evolution.drafts_per_task, 4);
         assert_eq!(c.selftest.accuracy_max, 0.85);
+    }
+
+    #[test]
+    fn a_role_takes_one_endpoint_or_a_fleet() {
+        let one = CampaignConfig::parse(
+            "[author]\nmodel = \"a\"\nbase_url = \"http://x/v1\"\nconcurrency = 5\nstream = false\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        let e = one.author.resolved_endpoints();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].base_url.as_str(), e[0].concurrency, e[0].stream),
+            ("http://x/v1", 5, false)
+        );
+        let fleet = CampaignConfig::parse(
+            "[author]\nmodel = \"r1\"\nconcurrency = 8\nidle_timeout_s = 30\n\n[[author.endpoints]]\nbase_url = \"http://a/v1\"\n\n[[author.endpoints]]\nbase_url = \"http://b/v1\"\nmodel = \"served-r1\"\napi_key_env = \"B_KEY\"\nconcurrency = 2\nweight = 3\nstream = false\n\n[prices.r1]\ninput_usd_per_m = 0.5\noutput_usd_per_m = 2\n[budget]\nmax_usd = 10\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        let e = fleet.author.resolved_endpoints();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].model.as_str(), e[0].concurrency, e[0].weight),
+            ("r1", 8, 1.0)
+        );
+        assert_eq!(
+            (
+                e[1].model.as_str(),
+                e[1].api_key_env.as_str(),
+                e[1].concurrency,
+                e[1].weight,
+                e[1].stream
+            ),
+            ("served-r1", "B_KEY", 2, 3.0, false)
+        );
+        assert_eq!(fleet.author.idle_timeout_s, Some(30.0));
+        assert_eq!(fleet.prices["r1"].output_usd_per_m, 2.0);
+        assert_eq!(fleet.budget.max_usd, Some(10.0));
+        // An older stored config (no fleet keys) still reads.
+        let stored: CampaignConfig =
+            serde_json::from_str(r#"{"author": {"model": "a", "base_url": "http://x"}}"#).unwrap();
+        assert!(stored.author.endpoints.is_empty() && stored.author.stream);
+        for (text, named) in [
+            (
+                "[author]\nmodel = \"a\"\nbase_url = \"http://x\"\n[[author.endpoints]]\nbase_url = \"http://y\"\n",
+                "not both",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\n[[solver.endpoints]]\nbase_url = \"\"\n",
+                "solver.endpoints[0].base_url",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\n[[solver.endpoints]]\nbase_url = \"http://y\"\nweight = 0\n",
+                "weight",
+            ),
+            (
+                "[[solver.endpoints]]\nbase_url = \"http://y\"\nspeed = 2\n",
+                "speed",
+            ),
+            (
+                "[solver]\nmodel = \"s\"\nidle_timeout_s = 0\n",
+                "idle_timeout_s",
+            ),
+            ("[budget]\nmax_usd = -1\n", "max_usd"),
+            ("[prices.m]\ninput_usd_per_m = 1\n", "output_usd_per_m"),
+        ] {
+            let err = CampaignConfig::parse(text, Path::new("/")).unwrap_err();
+            assert!(err.contains(named), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -16,10 +16,12 @@
 
 pub mod calls;
 pub mod config;
+pub mod cost;
 pub mod decide;
 pub mod flight;
 pub mod lease;
 pub mod prompts;
+pub mod resume;
 pub mod tasks;
 
 use std::io::IsTerminal;
@@ -121,7 +123,7 @@ pub async fn resume(engines: Engines, id: i64) -> Result<CampaignOutcome> {
     resume_controlled(engines, id, RunControl::default(), None).await
 }
 
-/// [`resume`] with its lease lifetime and interrupt; `lease` when the caller
+/// [`resume()`] with its lease lifetime and interrupt; `lease` when the caller
 /// already holds it (a daemon claims a slot, its campaign and its lease in
 /// one transaction). Refused with [`lease::LeaseHeld`] while another live
 /// process holds the campaign.
@@ -200,11 +202,14 @@ async fn drive(
     interrupt: Interrupt,
 ) -> Result<CampaignOutcome> {
     let spent = engines.store.usage(id).await?;
-    let budget = Arc::new(Budget::new(
-        spent,
-        config.budget.max_llm_calls,
-        config.budget.max_tokens,
-    ));
+    let spent_usd = cost::price(spend_rows(&engines.store, id).await?, &config.prices).1;
+    let budget = Arc::new(
+        Budget::new(spent, config.budget.max_llm_calls, config.budget.max_tokens).with_usd(
+            spent_usd,
+            config.budget.max_usd,
+            config.prices.clone(),
+        ),
+    );
     let router = |role: &'static str, model: &str, concurrency: usize, backend| {
         Arc::new(Router {
             role,
@@ -218,7 +223,14 @@ async fn drive(
             gate: tokio::sync::Semaphore::new(concurrency.max(1)),
         })
     };
-    let (author_n, solver_n) = (config.author.concurrency, config.solver.concurrency);
+    // A role's calls at once: the sum over its endpoints (one, or a fleet).
+    let slots = |role: &config::RoleConfig| -> usize {
+        role.resolved_endpoints()
+            .iter()
+            .map(|e| e.concurrency)
+            .sum()
+    };
+    let (author_n, solver_n) = (slots(&config.author), slots(&config.solver));
     let author = router("author", &config.author.model, author_n, engines.author);
     let solver = router("solver", &config.solver.model, solver_n, engines.solver);
     let shared = Arc::new(Shared {
@@ -265,7 +277,8 @@ async fn drive(
                 if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
                     let done = shared.store.tasks(shared.campaign).await.map(|t| t.iter().filter(|t| t.status != "running").count()).unwrap_or(0);
                     let (calls, tokens) = budget.spent();
-                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens ", shared.campaign);
+                    let usd = if shared.config.prices.is_empty() { String::new() } else { format!("· ${:.2} ", budget.spent_usd()) };
+                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}", shared.campaign);
                 }
             }
         })
@@ -322,13 +335,13 @@ async fn drive(
         .await?;
     let hint = match &stop {
         Some(Stop::Budget) => Some(format!(
-            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N`"
+            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N --max-usd N`"
         )),
         Some(Stop::Replay(_)) => Some(format!(
             "resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`"
         )),
         Some(Stop::Endpoint(_)) => Some(format!(
-            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}`"
+            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}` (moved: add `--author-base-url URL`, `--solver-base-url URL` or `--config FILE`)"
         )),
         Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == "stopped" => {
             Some(format!("`bootforge campaign resume {id}` continues it"))
@@ -342,6 +355,46 @@ async fn drive(
         hint,
         tasks: outcomes(&shared.store, id, &tasks).await?,
     })
+}
+
+/// Calls and tokens by role and model, unpriced.
+async fn spend_rows(store: &Store, campaign: i64) -> Result<Vec<cost::Spend>> {
+    Ok(store
+        .spend_by_model(campaign)
+        .await?
+        .into_iter()
+        .map(|r| cost::Spend {
+            role: r.role,
+            model: r.model,
+            calls: r.calls,
+            prompt_tokens: r.prompt_tokens,
+            completion_tokens: r.completion_tokens,
+            usd: None,
+        })
+        .collect())
+}
+
+/// A campaign's spend by role and model at the config's prices, and the
+/// total of the priced rows.
+pub async fn spend(
+    store: &Store,
+    campaign: i64,
+    config: &CampaignConfig,
+) -> Result<(Vec<cost::Spend>, f64)> {
+    Ok(cost::price(
+        spend_rows(store, campaign).await?,
+        &config.prices,
+    ))
+}
+
+/// What a draft's status means, when it is not plain.
+pub fn draft_note(status: &str) -> Option<&'static str> {
+    match status {
+        "truncated" => {
+            Some("the author's answer was cut off by max_tokens: raise [author].max_tokens")
+        }
+        _ => None,
+    }
 }
 
 /// The outcome of each task as stored.
@@ -569,6 +622,18 @@ async fn author_call(
         Err(_) => return Ok(()), // the router recorded why; the campaign stops
     };
     match &routed.answer {
+        Ok(done) if done.truncated() => {
+            // Cut off by max_tokens: whatever code it holds is unfinished.
+            shared
+                .store
+                .truncate_draft(
+                    shared.campaign,
+                    draft.id,
+                    &done.graded_text(),
+                    &routed.record,
+                )
+                .await?;
+        }
         Ok(done) => {
             let response = done.graded_text();
             let code = decide::extract_code(&done.content);

@@ -13,7 +13,7 @@ use crate::campaign::config::{CampaignConfig, RoleConfig};
 use crate::campaign::tasks::{self, Task};
 use crate::campaign::{self, CampaignOutcome, Engines};
 use crate::llm::EndpointConfig;
-use crate::llm::openai::OpenAiModel;
+use crate::llm::fleet::Fleet;
 use crate::store::Store;
 
 /// The example campaign run on embedded defaults.
@@ -99,8 +99,9 @@ pub enum CampaignCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Finish a campaign that stopped (crash, budget, kill). Refused (exit 1),
-    /// naming the holder, while another live process works on it.
+    /// Finish a campaign that stopped (crash, budget, kill), optionally
+    /// against moved or changed endpoints. Refused (exit 1), naming the
+    /// holder, while another live process works on it.
     Resume {
         id: i64,
         /// Raise the stored budget of LLM calls.
@@ -109,6 +110,20 @@ pub enum CampaignCommand {
         /// Raise the stored budget of tokens.
         #[arg(long, value_name = "N")]
         max_tokens: Option<u64>,
+        /// Raise the stored budget of dollars (at the config's [prices]).
+        #[arg(long, value_name = "USD")]
+        max_usd: Option<f64>,
+        /// Take the [author] and [solver] endpoint settings (base_url,
+        /// endpoints, keys, concurrency, timeouts, stream) from this file;
+        /// every other setting must match the stored campaign.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Send the author's requests to this API base (one endpoint).
+        #[arg(long, value_name = "URL")]
+        author_base_url: Option<String>,
+        /// Send the solver's requests to this API base (one endpoint).
+        #[arg(long, value_name = "URL")]
+        solver_base_url: Option<String>,
         #[command(flatten)]
         traffic: TrafficArgs,
         #[command(flatten)]
@@ -141,22 +156,35 @@ pub struct LineageCommand {
     json: bool,
 }
 
-fn endpoint(role: &RoleConfig) -> EndpointConfig {
-    let base = if role.base_url.is_empty() {
-        std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8000/v1".into())
-    } else {
-        role.base_url.clone()
-    };
-    let mut config = EndpointConfig::new(base, role.model.clone());
-    config.api_key = std::env::var(&role.api_key_env)
-        .ok()
-        .filter(|k| !k.is_empty());
-    config.concurrency = role.concurrency;
-    config.timeout = Duration::from_secs_f64(role.timeout_s.min(86_400.0));
-    config.max_retries = role.max_retries;
-    config.temperature = role.temperature;
-    config.max_tokens = role.max_tokens;
-    config
+/// A role's endpoints as a fleet; keys and `OPENAI_BASE_URL` are read here,
+/// at the edge.
+fn fleet(role: &RoleConfig) -> Fleet {
+    let endpoints = role
+        .resolved_endpoints()
+        .into_iter()
+        .map(|e| {
+            let base = if e.base_url.is_empty() {
+                std::env::var("OPENAI_BASE_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:8000/v1".into())
+            } else {
+                e.base_url
+            };
+            let mut config = EndpointConfig::new(base, e.model);
+            config.api_key = std::env::var(&e.api_key_env).ok().filter(|k| !k.is_empty());
+            config.concurrency = e.concurrency;
+            config.weight = e.weight;
+            config.stream = e.stream;
+            config.timeout = Duration::from_secs_f64(role.timeout_s.min(86_400.0));
+            config.idle_timeout = role
+                .idle_timeout_s
+                .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
+            config.max_retries = role.max_retries;
+            config.temperature = role.temperature;
+            config.max_tokens = role.max_tokens;
+            config
+        })
+        .collect();
+    Fleet::new(endpoints)
 }
 
 /// Where answers come from: a cassette, or each role's live endpoint.
@@ -184,8 +212,8 @@ fn backends(
             )
         }
         None => (
-            Backend::Live(Arc::new(OpenAiModel::new(endpoint(&config.author)))),
-            Backend::Live(Arc::new(OpenAiModel::new(endpoint(&config.solver)))),
+            Backend::Live(Arc::new(fleet(&config.author))),
+            Backend::Live(Arc::new(fleet(&config.solver))),
             recorder,
         ),
     })
@@ -286,6 +314,10 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             id,
             max_llm_calls,
             max_tokens,
+            max_usd,
+            config: new_config,
+            author_base_url,
+            solver_base_url,
             traffic,
             lease,
             json,
@@ -322,9 +354,41 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     ));
                 }
             };
-            if max_llm_calls.is_some() || max_tokens.is_some() {
-                config.budget.max_llm_calls = max_llm_calls.unwrap_or(config.budget.max_llm_calls);
-                config.budget.max_tokens = max_tokens.unwrap_or(config.budget.max_tokens);
+            let before = config.clone();
+            if let Some(path) = &new_config {
+                let file = match CampaignConfig::load(path) {
+                    Ok(c) => c,
+                    Err(msg) => return usage(msg),
+                };
+                config = match campaign::resume::adopt_endpoints(&config, &file) {
+                    Ok(c) => c,
+                    Err(keys) => {
+                        return usage(format!(
+                            "{} differs from campaign {id}'s stored settings in: {}; a resume takes only the [author] and [solver] endpoint settings ({}) from a file (budgets: --max-llm-calls, --max-tokens, --max-usd)",
+                            path.display(),
+                            keys.join(", "),
+                            campaign::resume::ENDPOINT_KEYS.join(", ")
+                        ));
+                    }
+                };
+            }
+            for (name, url, role) in [
+                ("author", &author_base_url, &mut config.author),
+                ("solver", &solver_base_url, &mut config.solver),
+            ] {
+                if let Some(url) = url
+                    && let Err(msg) = campaign::resume::override_base_url(role, name, url)
+                {
+                    return usage(msg);
+                }
+            }
+            config.budget.max_llm_calls = max_llm_calls.unwrap_or(config.budget.max_llm_calls);
+            config.budget.max_tokens = max_tokens.unwrap_or(config.budget.max_tokens);
+            config.budget.max_usd = max_usd.or(config.budget.max_usd);
+            if let Err(msg) = config.validate() {
+                return usage(msg);
+            }
+            if config != before {
                 let json = serde_json::to_string(&config).unwrap_or_default();
                 if let Err(err) = rt.block_on(store.set_campaign_config(id, &json)) {
                     report_error(&err);
@@ -454,19 +518,31 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         let outcomes = campaign::outcomes(&store, id, &tasks).await?;
         let usage = store.usage(id).await?;
         let (drafts, evaluated, accepted) = store.counts(id).await?;
+        // An unreadable stored config only loses the prices.
+        let config: CampaignConfig = serde_json::from_str(&row.config_json).unwrap_or_default();
+        let spend = campaign::spend(&store, id, &config).await?;
+        let truncated = store.truncated_calls(id).await?;
+        let endpoints = store.calls_by_endpoint(id).await?;
+        let fleet = (spend, truncated, endpoints);
         let shown = campaign::lease::status_of(&store, &row).await?;
-        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted, shown))
+        Ok::<_, anyhow::Error>((
+            row, outcomes, usage, drafts, evaluated, accepted, shown, fleet,
+        ))
     }
     .await;
-    let (row, outcomes, usage, drafts, evaluated, accepted, (shown, hint)) = match result {
+    let (row, outcomes, usage, drafts, evaluated, accepted, (shown, hint), fleet) = match result {
         Ok(x) => x,
         Err(err) => return usage(format!("{err:#}")),
     };
+    let ((spend, usd), truncated, endpoints) = fleet;
     let mut out = Out::new();
     if json {
         out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
-                        "llm_calls": usage.llm_calls, "tokens": usage.tokens, "tasks": outcomes}));
+                        "llm_calls": usage.llm_calls, "tokens": usage.tokens, "usd": usd, "spend": spend,
+                        "truncated": truncated.iter().map(|(role, n)| (role.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                        "endpoints": endpoints.iter().map(|(role, e, n)| json!({"role": role, "endpoint": e, "calls": n})).collect::<Vec<_>>(),
+                        "tasks": outcomes}));
     } else {
         out.line(format!(
             "campaign {} ({}): {}{} · {drafts} drafts, {evaluated} evaluated, {accepted} accepted · {} LLM calls, {} tokens",
@@ -477,6 +553,31 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
             usage.llm_calls,
             usage.tokens
         ));
+        for row in &spend {
+            out.line(format!(
+                "  {:<7} {:<28} {:>6} calls {:>10} in {:>10} out {}",
+                row.role,
+                row.model,
+                row.calls,
+                row.prompt_tokens,
+                row.completion_tokens,
+                row.usd
+                    .map(|u| format!("${u:.4}"))
+                    .unwrap_or_else(|| "(no price)".into())
+            ));
+        }
+        if spend.iter().any(|r| r.usd.is_some()) {
+            out.line(format!("  spent ${usd:.4}"));
+        }
+        for (role, endpoint, n) in &endpoints {
+            out.line(format!(
+                "  {role:<7} {:<40} {n:>6} calls",
+                endpoint.as_deref().unwrap_or("(replayed or failed)")
+            ));
+        }
+        for (role, n) in &truncated {
+            out.line(format!("  {n} {role} answers cut off by max_tokens"));
+        }
         render_tasks(&mut out, &outcomes);
         if let Some(hint) = hint {
             out.line(format!("to continue: {hint}"));
@@ -564,7 +665,8 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
             let list: Vec<_> = drafts
                 .iter()
                 .map(|d| json!({"id": d.id, "parent": d.parent_id, "generation": d.generation, "operator": d.operator,
-                                "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy, "main_finding": d.main_finding}))
+                                "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy, "main_finding": d.main_finding,
+                                "note": campaign::draft_note(&d.status)}))
                 .collect();
             out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
         } else {
@@ -582,7 +684,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                         d.operator,
                         verdict,
                         d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
-                        d.main_finding.as_deref().map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
+                        d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
                     ));
                     walk(out, drafts, Some(d.id), depth + 1);
                 }

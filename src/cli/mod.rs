@@ -102,7 +102,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// solver or campaign.
+    /// solver, campaign or fleet.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -161,9 +161,12 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
 }
 
 /// Text from a guest or a model made safe for a terminal: control
-/// characters other than newline and tab (C0, DEL, C1) and the bidirectional
-/// overrides and isolates are written as `\uXXXX`. An escape sequence in an
-/// exception message could otherwise rewrite the screen (move the cursor up,
+/// characters other than newline and tab (C0, DEL, C1), the bidirectional
+/// marks, overrides and isolates, and invisible characters that can smuggle
+/// text past a reader (zero-width space, word joiner, byte-order mark, Unicode
+/// tag characters) are written as `\uXXXX` (a surrogate pair beyond the
+/// BMP). An escape sequence in an exception message could otherwise rewrite
+/// the screen (move the cursor up,
 /// erase the line, print "PASS" over a failure), hide text, or write the
 /// clipboard (OSC 52); bidi controls reorder what is shown. The same
 /// spelling is a valid escape inside a JSON string, so `--json` lines pass
@@ -171,15 +174,33 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
 pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     fn hidden(c: char) -> bool {
         (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(
+                c,
+                '\u{061c}'
+                    | '\u{200b}'
+                    | '\u{200e}'
+                    | '\u{200f}'
+                    | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{feff}'
+                    | '\u{e0000}'..='\u{e007f}'
+            )
     }
     if !text.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if hidden(c) {
+        if hidden(c) && (c as u32) < 0x10000 {
             out.push_str(&format!("\\u{:04x}", c as u32));
+        } else if hidden(c) {
+            // A JSON string spells a character beyond the BMP as a
+            // surrogate pair, which stays valid JSON and reads as an escape.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", unit));
+            }
         } else {
             out.push(c);
         }
@@ -333,12 +354,17 @@ mod tests {
             visible("a\u{202e}b\u{9b}c\u{7f}"),
             "a\\u202eb\\u009bc\\u007f"
         );
-        assert_eq!(visible("中文 é ✓"), "中文 é ✓");
+        assert_eq!(visible("中文 é ✓ 👩‍💻"), "中文 é ✓ 👩‍💻");
+        assert_eq!(
+            visible("a\u{61c}\u{200b}\u{feff}b"),
+            "a\\u061c\\u200b\\ufeffb"
+        );
+        assert_eq!(visible("x\u{e0041}"), "x\\udb40\\udc41");
     }
 
     #[test]
     fn made_visible_json_is_still_the_same_json() {
-        let value = serde_json::json!({"t": "x\u{202e}y\u{9b}z\u{7f}"});
+        let value = serde_json::json!({"t": "x\u{202e}y\u{9b}z\u{7f}\u{e0041}"});
         let line = serde_json::to_string(&value).unwrap();
         let shown = visible(&line);
         assert!(!shown.contains('\u{202e}'));

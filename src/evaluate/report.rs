@@ -163,6 +163,8 @@ pub struct SolverAttempt {
     pub attempts: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// The answer was cut off by max_tokens (graded as it is).
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -180,6 +182,10 @@ pub struct SolverMetrics {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub format_penalty: bool,
+    /// Answers cut off by max_tokens, and their share of the cases: a solver
+    /// that never finishes is information, not an error.
+    pub truncated: usize,
+    pub truncated_share: f64,
     pub attempts: Vec<SolverAttempt>,
 }
 

@@ -1,8 +1,11 @@
 //! A scripted OpenAI-compatible server on `127.0.0.1:0`, for tests and
 //! benchmarks: it answers `POST .../chat/completions` with whatever its script
-//! says (answers, reasoning, HTTP errors, garbage, truncated bodies, delays,
-//! silence) and records every request. It runs on its own thread and runtime
-//! and stops when dropped.
+//! says (answers, reasoning, answers cut off by max_tokens, HTTP errors,
+//! garbage, truncated bodies, delays, silence) and records every request.
+//! A request with `"stream": true` gets its answer as server-sent events
+//! (content and `reasoning_content` deltas, `finish_reason`, a usage chunk
+//! when `stream_options.include_usage` asks), optionally paced or stalling
+//! halfway. It runs on its own thread and runtime and stops when dropped.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +46,18 @@ pub enum FakeReply {
     Delay(Duration, Box<FakeReply>),
     /// Never answer (until the client gives up).
     Hang,
+    /// An answer with this `finish_reason` (`length`: cut off by max_tokens).
+    Finished {
+        content: String,
+        reasoning: Option<String>,
+        finish_reason: String,
+    },
+    /// Streamed: wait this long before each event (slow but steady).
+    /// Not streamed: no effect.
+    Paced(Duration, Box<FakeReply>),
+    /// Streamed: send this many events, then nothing (a stalled server).
+    /// Not streamed: never answer.
+    Stall(usize, Box<FakeReply>),
 }
 
 impl FakeReply {
@@ -50,6 +65,15 @@ impl FakeReply {
         FakeReply::Answer {
             content: content.into(),
             reasoning: None,
+        }
+    }
+
+    /// An answer cut off by max_tokens (`finish_reason: length`).
+    pub fn cut(content: impl Into<String>) -> FakeReply {
+        FakeReply::Finished {
+            content: content.into(),
+            reasoning: None,
+            finish_reason: "length".into(),
         }
     }
 }
@@ -142,6 +166,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // A stream is many small writes: without this, Nagle's algorithm
+        // holds each one for the client's delayed ACK (~40 ms), as real
+        // servers (uvicorn under vLLM and SGLang) do not.
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let _ = serve(stream, state).await;
@@ -208,13 +236,24 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
             request
         };
         let mut reply = (state.script)(&request);
+        let streamed = request.body["stream"] == true;
+        let mut gap = Duration::ZERO;
+        let mut stall_after = None;
         loop {
             match reply {
                 FakeReply::Delay(d, next) => {
                     tokio::time::sleep(d).await;
                     reply = *next;
                 }
-                FakeReply::Hang => {
+                FakeReply::Paced(d, next) => {
+                    gap = d;
+                    reply = *next;
+                }
+                FakeReply::Stall(n, next) if streamed => {
+                    stall_after = Some(n);
+                    reply = *next;
+                }
+                FakeReply::Hang | FakeReply::Stall(..) => {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                     return Ok(());
                 }
@@ -222,8 +261,65 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
             }
         }
         let model = request.body["model"].as_str().unwrap_or("fake").to_owned();
+        let usage = json!({"prompt_tokens": request.prompt.len() / 4 + 1, "completion_tokens": 7, "total_tokens": request.prompt.len() / 4 + 8});
+        let (answer, reply) = match reply {
+            FakeReply::Answer { content, reasoning } => (
+                Some((content, reasoning, "stop".to_owned())),
+                FakeReply::Hang,
+            ),
+            FakeReply::Finished {
+                content,
+                reasoning,
+                finish_reason,
+            } => (Some((content, reasoning, finish_reason)), FakeReply::Hang),
+            other => (None, other),
+        };
+        if let (true, Some((content, reasoning, finish_reason))) = (streamed, &answer) {
+            let include_usage = request.body["stream_options"]["include_usage"] == true;
+            let mut events = Vec::new();
+            let chunk = |delta: Value, finish: Option<&str>| {
+                json!({"id": format!("chatcmpl-fake-{}", request.index), "object": "chat.completion.chunk",
+                       "created": 0, "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            };
+            events.push(chunk(json!({"role": "assistant"}), None));
+            for piece in pieces(reasoning.as_deref().unwrap_or("")) {
+                events.push(chunk(json!({"reasoning_content": piece}), None));
+            }
+            for piece in pieces(content) {
+                events.push(chunk(json!({"content": piece}), None));
+            }
+            events.push(chunk(json!({}), Some(finish_reason)));
+            if include_usage {
+                let mut last = chunk(json!({}), None);
+                last["choices"] = json!([]);
+                last["usage"] = usage.clone();
+                events.push(last);
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+            stream.write_all(head.as_bytes()).await?;
+            stream.flush().await?;
+            let mut lines: Vec<String> = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+            lines.push("data: [DONE]\n\n".into());
+            for (i, line) in lines.iter().enumerate() {
+                if stall_after == Some(i) {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return Ok(());
+                }
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
+                }
+                stream
+                    .write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())
+                    .await?;
+                stream.flush().await?;
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+            stream.flush().await?;
+            continue;
+        }
         let (status, text) = match reply {
-            FakeReply::Answer { content, reasoning } => {
+            _ if answer.is_some() => {
+                let (content, reasoning, finish_reason) = answer.unwrap_or_default();
                 let mut message = json!({"role": "assistant", "content": content});
                 if let Some(r) = reasoning {
                     message["reasoning_content"] = json!(r);
@@ -233,8 +329,8 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                     "object": "chat.completion",
                     "created": 0,
                     "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": request.prompt.len() / 4 + 1, "completion_tokens": 7, "total_tokens": request.prompt.len() / 4 + 8},
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+                    "usage": usage,
                 });
                 (200, body.to_string())
             }
@@ -249,7 +345,12 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                 stream.flush().await?;
                 return Ok(());
             }
-            FakeReply::Delay(..) | FakeReply::Hang => unreachable!("resolved above"),
+            FakeReply::Answer { .. }
+            | FakeReply::Finished { .. }
+            | FakeReply::Delay(..)
+            | FakeReply::Hang
+            | FakeReply::Paced(..)
+            | FakeReply::Stall(..) => unreachable!("resolved above"),
         };
         let response = format!(
             "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{text}",
@@ -259,6 +360,14 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
         stream.write_all(response.as_bytes()).await?;
         stream.flush().await?;
     }
+}
+
+/// A text in pieces of a few characters, as a model streams tokens (at most
+/// about 256 pieces, so a huge answer streams in reasonable time).
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let size = (chars.len() / 256).max(16);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 fn reason(status: u16) -> &'static str {

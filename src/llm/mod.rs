@@ -1,13 +1,17 @@
-//! LLM clients: one OpenAI-compatible endpoint per role (solver now, author
-//! later), with a concurrency limit, a timeout per attempt, retries with
-//! backoff and jitter, and token accounting.
+//! LLM clients: OpenAI-compatible endpoints, one or a fleet per role, with
+//! concurrency limits, streaming, a total and an idle timeout per attempt,
+//! retries with backoff and jitter, and token accounting.
 //!
 //! [`ChatModel`] is the trait the pipeline calls; [`openai::OpenAiModel`] is
-//! the async-openai implementation. [`fake::FakeServer`] is a scripted
+//! one endpoint, [`fleet::Fleet`] several (the choice of endpoint is the pure
+//! [`choose`]); [`stream`] reads replies. [`fake::FakeServer`] is a scripted
 //! OpenAI-compatible HTTP server on `127.0.0.1:0` for tests and benchmarks.
 
+pub mod choose;
 pub mod fake;
+pub mod fleet;
 pub mod openai;
+pub mod stream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +38,14 @@ pub struct EndpointConfig {
     pub max_backoff: Duration,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    /// Stream the reply (server-sent events); false for servers or proxies
+    /// that cannot.
+    pub stream: bool,
+    /// Streaming: the longest wait for the next bytes before the attempt
+    /// counts as stalled (and is retried). None: only `timeout` applies.
+    pub idle_timeout: Option<Duration>,
+    /// Share of a fleet's requests, relative to the other endpoints'.
+    pub weight: f64,
 }
 
 impl EndpointConfig {
@@ -49,6 +61,9 @@ impl EndpointConfig {
             max_backoff: Duration::from_secs(30),
             temperature: None,
             max_tokens: None,
+            stream: true,
+            idle_timeout: None,
+            weight: 1.0,
         }
     }
 }
@@ -74,11 +89,25 @@ pub enum LlmError {
     /// Any other 4xx (bad key, unknown model, bad request): not retried.
     #[error("request refused (HTTP {status}): {message}")]
     Refused { status: u16, message: String },
+    /// A stream sent nothing for this long: retried.
+    #[error("the stream stalled: nothing for {0:?}")]
+    Stalled(Duration),
+    /// The reply was bigger than the limit: not retried (the request's
+    /// outcome, recorded against it).
+    #[error("the reply exceeded {limit} bytes")]
+    TooLarge { limit: usize },
+    /// Every endpoint of a fleet failed this request past its retries:
+    /// each endpoint with its last error.
+    #[error("every endpoint failed past its retries: {}", .0.iter().map(|(e, m)| format!("{e} ({m})")).collect::<Vec<_>>().join("; "))]
+    AllFailed(Vec<(String, String)>),
 }
 
 impl LlmError {
     pub fn retryable(&self) -> bool {
-        !matches!(self, LlmError::Refused { .. })
+        !matches!(
+            self,
+            LlmError::Refused { .. } | LlmError::TooLarge { .. } | LlmError::AllFailed(_)
+        )
     }
 }
 
@@ -100,9 +129,35 @@ pub struct Completion {
     /// Attempts it took (1 = no retry).
     pub attempts: u32,
     pub latency_ms: f64,
+    /// `stop`, `length` (cut by max_tokens), ... as the server said.
+    pub finish_reason: Option<String>,
+    /// The endpoint that answered (its base URL), when live.
+    pub endpoint: Option<String>,
 }
 
 impl Completion {
+    pub fn from_answer(
+        answer: stream::Answer,
+        attempts: u32,
+        elapsed: Duration,
+        endpoint: Option<String>,
+    ) -> Completion {
+        Completion {
+            content: answer.content,
+            reasoning: answer.reasoning,
+            usage: answer.usage,
+            attempts,
+            latency_ms: elapsed.as_secs_f64() * 1e3,
+            finish_reason: answer.finish_reason,
+            endpoint,
+        }
+    }
+
+    /// Whether the answer was cut off by `max_tokens`.
+    pub fn truncated(&self) -> bool {
+        self.finish_reason.as_deref() == Some("length")
+    }
+
     /// Whether the model produced reasoning, separately or as `<think>` tags.
     pub fn has_reasoning(&self) -> bool {
         self.reasoning
@@ -151,6 +206,13 @@ pub struct AccountingSnapshot {
 }
 
 impl Accounting {
+    pub fn add_usage(&self, usage: Usage) {
+        self.prompt_tokens
+            .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
+        self.completion_tokens
+            .fetch_add(usage.completion_tokens, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> AccountingSnapshot {
         AccountingSnapshot {
             calls: self.calls.load(Ordering::Relaxed),
@@ -218,6 +280,8 @@ mod tests {
             usage: Usage::default(),
             attempts: 1,
             latency_ms: 0.0,
+            finish_reason: None,
+            endpoint: None,
         };
         assert!(c.has_reasoning());
         assert_eq!(

@@ -1,73 +1,67 @@
-//! [`ChatModel`] over any OpenAI-compatible endpoint, with async-openai.
+//! One OpenAI-compatible endpoint: an attempt is one HTTP request to
+//! `{base_url}/chat/completions`, streamed (server-sent events with
+//! `stream_options.include_usage`) unless the endpoint says `stream = false`.
 //!
-//! Requests and responses go through async-openai's "bring your own types"
-//! calls as JSON values: servers differ in what they add (`reasoning_content`
-//! from vLLM and DeepSeek, `reasoning` from newer vLLM), and a malformed body
-//! must become a typed, retryable error rather than a deserialisation panic
-//! deep in a client. async-openai's default transport retries 429s and 5xx on
-//! its own; it is replaced by a plain one, so that every attempt is made and
-//! counted here.
+//! The exchange is done on a plain reqwest client rather than async-openai's
+//! calls (issue 11): bootforge needs the body chunk by chunk, to tell a
+//! stalled server (no byte for `idle_timeout`) from a slow but steady one, and
+//! to stop reading at [`MAX_BODY_BYTES`] (a bigger reply is a recorded
+//! failure, never an unbounded buffer). Requests and responses stay JSON
+//! values, read defensively by [`super::stream`]. No transport-level retries:
+//! every attempt is made and counted by the caller ([`OpenAiModel::complete`]
+//! for one endpoint, [`super::fleet::Fleet`] for several).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::stream::{Answer, StreamReader, clip, parse_response};
 use super::{
     Accounting, AccountingSnapshot, BoxFuture, ChatModel, Completion, EndpointConfig, Failure,
-    LlmError, Usage, backoff_delay,
+    LlmError, backoff_delay,
 };
 
-/// The async-openai implementation of [`ChatModel`].
+/// The most bytes read from one reply (issue 12 relies on it).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// The most bytes of an error reply kept for its message.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// One endpoint.
 pub struct OpenAiModel {
-    client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    url: String,
     config: EndpointConfig,
     permits: Arc<Semaphore>,
     accounting: Accounting,
 }
 
-const MAX_ERROR_TEXT: usize = 500;
-
-fn short(text: impl std::fmt::Display) -> String {
-    let text = text.to_string();
-    if text.len() <= MAX_ERROR_TEXT {
-        return text;
-    }
-    let mut end = MAX_ERROR_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
 impl OpenAiModel {
     pub fn new(config: EndpointConfig) -> Self {
-        let mut openai = OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/'));
-        // Local servers (vLLM, SGLang, Ollama) take any key; send a
-        // placeholder rather than nothing so every server sees a header.
-        openai = openai.with_api_key(config.api_key.clone().unwrap_or_else(|| "EMPTY".into()));
-        // A transport without async-openai's built-in retry layer: retries are
-        // made (and counted) here, with jitter, once per attempt budget.
-        let transport = async_openai::middleware::ReqwestService::new(reqwest::Client::new());
         OpenAiModel {
-            client: Client::with_config(openai).with_http_service(transport),
+            http: reqwest::Client::new(),
+            url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             accounting: Accounting::default(),
         }
     }
 
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
     fn request(&self, prompt: &str) -> Value {
         let mut request = json!({
             "model": self.config.model,
             "messages": [{"role": "user", "content": prompt}],
-            "stream": false,
+            "stream": self.config.stream,
         });
+        if self.config.stream {
+            request["stream_options"] = json!({"include_usage": true});
+        }
         if let Some(t) = self.config.temperature {
             request["temperature"] = json!(t);
         }
@@ -77,15 +71,106 @@ impl OpenAiModel {
         request
     }
 
-    async fn attempt(&self, request: &Value) -> Result<(String, Option<String>, Usage), LlmError> {
-        let chat = self.client.chat();
-        let call = chat.create_byot::<&Value, Value>(request);
-        let response = match tokio::time::timeout(self.config.timeout, call).await {
-            Err(_) => return Err(LlmError::Timeout(self.config.timeout)),
-            Ok(Err(err)) => return Err(map_error(err, self.config.timeout)),
-            Ok(Ok(value)) => value,
-        };
-        parse_response(&response)
+    /// One attempt, within the total timeout (and, streaming, the idle one).
+    pub async fn attempt(&self, prompt: &str) -> Result<Answer, LlmError> {
+        let total = self.config.timeout;
+        match tokio::time::timeout(total, self.exchange(prompt)).await {
+            Err(_) => Err(LlmError::Timeout(total)),
+            Ok(result) => result,
+        }
+    }
+
+    /// Wait at most the idle timeout for `future` when streaming.
+    async fn idle<T>(&self, future: impl std::future::Future<Output = T>) -> Result<T, LlmError> {
+        match self.config.idle_timeout.filter(|_| self.config.stream) {
+            Some(idle) => tokio::time::timeout(idle, future)
+                .await
+                .map_err(|_| LlmError::Stalled(idle)),
+            None => Ok(future.await),
+        }
+    }
+
+    async fn exchange(&self, prompt: &str) -> Result<Answer, LlmError> {
+        let body = serde_json::to_vec(&self.request(prompt))
+            .map_err(|e| LlmError::Transport(format!("encoding the request: {e}")))?;
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        // Local servers (vLLM, SGLang, Ollama) take any key; send a
+        // placeholder rather than nothing so every server sees a header.
+        let key = self.config.api_key.as_deref().unwrap_or("EMPTY");
+        request = request.header(reqwest::header::AUTHORIZATION, format!("Bearer {key}"));
+        let mut response = self
+            .idle(request.send())
+            .await?
+            .map_err(|e| transport(e, self.config.timeout))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let mut text = Vec::new();
+            while text.len() < MAX_ERROR_BODY {
+                match self.idle(response.chunk()).await {
+                    Ok(Ok(Some(chunk))) => text.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            return Err(http_error(status, &String::from_utf8_lossy(&text)));
+        }
+        // Read what the server sent, whatever was asked: a proxy may
+        // ignore `stream` either way.
+        let streamed = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"));
+        if streamed {
+            let mut reader = StreamReader::new(MAX_BODY_BYTES);
+            loop {
+                match self.idle(response.chunk()).await? {
+                    Ok(Some(chunk)) => reader.push(&chunk)?,
+                    Ok(None) => break,
+                    Err(e) => return Err(transport(e, self.config.timeout)),
+                }
+                if reader.done() {
+                    // Read the end of the body (briefly) so the connection
+                    // can be reused; a server that keeps it open after
+                    // [DONE] costs a new connection, never the answer.
+                    let drain = async {
+                        let mut left = 64usize;
+                        while left > 0 && matches!(response.chunk().await, Ok(Some(_))) {
+                            left -= 1;
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(100), drain).await;
+                    break;
+                }
+            }
+            return reader.finish();
+        }
+        // A whole JSON body (stream = false, or a proxy that ignored it).
+        let mut body = Vec::new();
+        loop {
+            match self.idle(response.chunk()).await? {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(LlmError::TooLarge {
+                            limit: MAX_BODY_BYTES,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(transport(e, self.config.timeout)),
+            }
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            LlmError::Unreadable(format!(
+                "{e}; body starts {:?}",
+                clip(&String::from_utf8_lossy(&body))
+            ))
+        })?;
+        parse_response(&value)
     }
 
     async fn run(&self, prompt: &str) -> Result<Completion, Failure> {
@@ -94,27 +179,20 @@ impl OpenAiModel {
             attempts: 0,
         })?;
         self.accounting.calls.fetch_add(1, Ordering::Relaxed);
-        let request = self.request(prompt);
         let started = Instant::now();
         let mut attempts = 0;
         loop {
             attempts += 1;
             self.accounting.attempts.fetch_add(1, Ordering::Relaxed);
-            match self.attempt(&request).await {
-                Ok((content, reasoning, usage)) => {
-                    self.accounting
-                        .prompt_tokens
-                        .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
-                    self.accounting
-                        .completion_tokens
-                        .fetch_add(usage.completion_tokens, Ordering::Relaxed);
-                    return Ok(Completion {
-                        content,
-                        reasoning,
-                        usage,
+            match self.attempt(prompt).await {
+                Ok(answer) => {
+                    self.accounting.add_usage(answer.usage);
+                    return Ok(Completion::from_answer(
+                        answer,
                         attempts,
-                        latency_ms: started.elapsed().as_secs_f64() * 1e3,
-                    });
+                        started.elapsed(),
+                        Some(self.config.base_url.clone()),
+                    ));
                 }
                 Err(error) if error.retryable() && attempts <= self.config.max_retries => {
                     tokio::time::sleep(backoff_delay(&self.config, attempts)).await;
@@ -142,63 +220,46 @@ impl ChatModel for OpenAiModel {
     }
 }
 
-fn map_error(err: OpenAIError, timeout: std::time::Duration) -> LlmError {
-    match err {
-        OpenAIError::ApiError(api) => {
-            let status = api.status_code.as_u16();
-            let message = short(&api.api_error.message);
-            match status {
-                429 => LlmError::RateLimited(message),
-                500..=599 => LlmError::Server { status, message },
-                _ => LlmError::Refused { status, message },
-            }
-        }
-        OpenAIError::JSONDeserialize(e, content) => {
-            LlmError::Unreadable(format!("{e}; body starts {:?}", short(content)))
-        }
-        OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout(timeout),
-        OpenAIError::Reqwest(e) if e.is_decode() || e.is_body() => LlmError::Unreadable(short(e)),
-        other => LlmError::Transport(short(other)),
+fn transport(e: reqwest::Error, timeout: Duration) -> LlmError {
+    if e.is_timeout() {
+        LlmError::Timeout(timeout)
+    } else if e.is_decode() || e.is_body() {
+        LlmError::Unreadable(clip(&error_chain(&e)))
+    } else {
+        LlmError::Transport(clip(&error_chain(&e)))
     }
 }
 
-fn parse_response(response: &Value) -> Result<(String, Option<String>, Usage), LlmError> {
-    let message = response
-        .get("choices")
-        .and_then(|c| c.get(0))
-        .and_then(|c| c.get("message"))
-        .ok_or_else(|| {
-            LlmError::Unreadable(format!("no choices[0].message in {}", short(response)))
-        })?;
-    let content = match message.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => {
-            return Err(LlmError::Unreadable(format!(
-                "content is not a string: {}",
-                short(other)
-            )));
-        }
-    };
-    let reasoning = ["reasoning_content", "reasoning"]
-        .iter()
-        .find_map(|k| message.get(*k).and_then(Value::as_str))
-        .map(str::to_owned);
-    let usage = response.get("usage");
-    let count = |key: &str| {
-        usage
-            .and_then(|u| u.get(key))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    Ok((
-        content,
-        reasoning,
-        Usage {
-            prompt_tokens: count("prompt_tokens"),
-            completion_tokens: count("completion_tokens"),
-        },
-    ))
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn http_error(status: u16, body: &str) -> LlmError {
+    let message = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("error")
+                .and_then(|e| e.get("message").or(Some(e)))
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| m.to_string())
+                })
+        })
+        .unwrap_or_else(|| body.trim().to_owned());
+    let message = clip(&message);
+    match status {
+        429 => LlmError::RateLimited(message),
+        500..=599 => LlmError::Server { status, message },
+        _ => LlmError::Refused { status, message },
+    }
 }
 
 #[cfg(test)]
@@ -206,33 +267,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn responses_are_read_defensively() {
-        let ok = json!({"choices": [{"message": {"content": "hi", "reasoning_content": "think"}}],
-                        "usage": {"prompt_tokens": 3, "completion_tokens": 5}});
-        let (content, reasoning, usage) = parse_response(&ok).unwrap();
+    fn error_bodies_become_typed_errors() {
         assert_eq!(
-            (content.as_str(), reasoning.as_deref()),
-            ("hi", Some("think"))
+            http_error(429, r#"{"error": {"message": "slow down"}}"#),
+            LlmError::RateLimited("slow down".into())
         );
         assert_eq!(
-            usage,
-            Usage {
-                prompt_tokens: 3,
-                completion_tokens: 5
+            http_error(503, "<html>bad gateway</html>"),
+            LlmError::Server {
+                status: 503,
+                message: "<html>bad gateway</html>".into()
             }
         );
-        let null_content = json!({"choices": [{"message": {"content": null}}]});
-        assert_eq!(parse_response(&null_content).unwrap().0, "");
-        for bad in [
-            json!({}),
-            json!({"choices": []}),
-            json!({"choices": [{"message": {"content": 3}}]}),
-            json!([1]),
-        ] {
-            assert!(
-                matches!(parse_response(&bad), Err(LlmError::Unreadable(_))),
-                "{bad}"
-            );
-        }
+        assert!(matches!(
+            http_error(401, r#"{"error": "bad key"}"#),
+            LlmError::Refused { status: 401, message } if message == "bad key"
+        ));
     }
 }

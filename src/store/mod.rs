@@ -14,6 +14,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod fleet;
+pub use fleet::SpendRow;
 mod lease;
 mod schedule;
 
@@ -103,6 +105,10 @@ pub struct CallRecord {
     pub completion_tokens: i64,
     pub latency_ms: f64,
     pub attempts: i64,
+    /// The endpoint (base URL) that answered, when live.
+    pub endpoint: Option<String>,
+    /// `stop`, `length`, ... as the server said.
+    pub finish_reason: Option<String>,
 }
 
 /// An evaluation to record.
@@ -142,6 +148,8 @@ fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
         completion_tokens: r.get(9),
         latency_ms: r.get(10),
         attempts: r.get(11),
+        endpoint: r.get(12),
+        finish_reason: r.get(13),
     }
 }
 
@@ -427,8 +435,8 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT OR IGNORE INTO llm_calls (campaign_id, call_key, role, model, draft_id, status, content, reasoning, error,
-                 prompt_tokens, completion_tokens, latency_ms, attempts, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                 prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
         )
             .bind(campaign)
             .bind(&c.call_key)
@@ -443,6 +451,8 @@ impl Store {
             .bind(c.completion_tokens)
             .bind(c.latency_ms)
             .bind(c.attempts)
+            .bind(&c.endpoint)
+            .bind(&c.finish_reason)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -457,7 +467,7 @@ impl Store {
     /// A finished exchange with this key, if the campaign has one.
     pub async fn finished_call(&self, campaign: i64, key: &str) -> Result<Option<CallRecord>> {
         let row = sqlx::query(
-            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts
+            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason
              FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != 'failed'",
         )
         .bind(campaign)
@@ -569,7 +579,7 @@ impl Store {
     /// Every LLM call of a campaign, in order.
     pub async fn calls(&self, campaign: i64) -> Result<Vec<CallRecord>> {
         let rows = sqlx::query(
-            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts
+            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason
              FROM llm_calls WHERE campaign_id = ? ORDER BY id",
         )
         .bind(campaign)

@@ -57,10 +57,12 @@ pub(crate) async fn solver_stage(
             attempts: 0,
             prompt_tokens: 0,
             completion_tokens: 0,
+            truncated: false,
         };
         match answer {
             Some(Ok(done)) => {
                 let text = done.graded_text();
+                attempt.truncated = done.truncated();
                 attempt.response = Some(text.clone());
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
@@ -143,6 +145,12 @@ pub(crate) async fn solver_stage(
         prompt_tokens: attempts.iter().map(|a| a.prompt_tokens).sum(),
         completion_tokens: attempts.iter().map(|a| a.completion_tokens).sum(),
         format_penalty,
+        truncated: attempts.iter().filter(|a| a.truncated).count(),
+        truncated_share: if n > 0 {
+            attempts.iter().filter(|a| a.truncated).count() as f64 / n as f64
+        } else {
+            0.0
+        },
         attempts,
     };
     let interval = format!("{accuracy:.3} (95% CI {low:.3}-{high:.3}, {correct}/{n})");

@@ -1,0 +1,92 @@
+//! Queries for fleets of endpoints and their cost (issue 11): spend by role
+//! and model, and an author answer cut off by max_tokens.
+
+use anyhow::Result;
+use sqlx::Row;
+
+use super::{CallRecord, Store};
+
+/// Calls and tokens of one role and model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpendRow {
+    pub role: String,
+    pub model: String,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+impl Store {
+    /// Calls and tokens by role and model (replayed calls included, like
+    /// [`Store::usage`]; failed calls count, their tokens are 0).
+    pub async fn spend_by_model(&self, campaign: i64) -> Result<Vec<SpendRow>> {
+        let rows = sqlx::query(
+            "SELECT role, model, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0)
+             FROM llm_calls WHERE campaign_id = ? GROUP BY role, model ORDER BY role, model",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SpendRow {
+                role: r.get(0),
+                model: r.get(1),
+                calls: r.get(2),
+                prompt_tokens: r.get(3),
+                completion_tokens: r.get(4),
+            })
+            .collect())
+    }
+
+    /// Calls served by each endpoint, by role (`None`: replayed, or failed
+    /// for good).
+    pub async fn calls_by_endpoint(
+        &self,
+        campaign: i64,
+    ) -> Result<Vec<(String, Option<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT role, endpoint, COUNT(*) FROM llm_calls WHERE campaign_id = ? GROUP BY role, endpoint ORDER BY role, endpoint",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Calls whose answer was cut off by max_tokens, by role.
+    pub async fn truncated_calls(&self, campaign: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT role, COUNT(*) FROM llm_calls WHERE campaign_id = ? AND finish_reason = 'length' GROUP BY role ORDER BY role",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Store an author answer cut off by max_tokens and its call, in one
+    /// transaction: the draft ends `truncated`, with no code.
+    pub async fn truncate_draft(
+        &self,
+        campaign: i64,
+        draft: i64,
+        response: &str,
+        call: &CallRecord,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_call(&mut tx, campaign, call).await?;
+        sqlx::query(
+            "UPDATE drafts SET response = ?, code = NULL, status = 'truncated' WHERE id = ?",
+        )
+        .bind(response)
+        .bind(draft)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
