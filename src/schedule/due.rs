@@ -220,8 +220,9 @@ impl Spec {
     /// wall time repeated by a fall-back change (unless `interval`).
     fn cron_next(&self, t: Timestamp) -> Option<Timestamp> {
         let mut at = t;
-        // A repeated hour holds at most 60 slots to pass over.
-        for _ in 0..=60 {
+        // A repeated hour holds at most 60 slots to pass over (120: room
+        // for a zone that repeats more than an hour).
+        for _ in 0..=120 {
             let next = self
                 .cron
                 .find_next_occurrence(&at.to_zoned(self.zone.clone()), false)
