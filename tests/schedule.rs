@@ -456,6 +456,17 @@ fn schedules_are_checked_when_added() {
     let (code, _, stderr) = add_schedule(&s, "n", "0 2 * *", &[], now);
     assert_eq!(code, 2);
     assert!(stderr.contains("4 fields"), "{stderr}");
+    // Schedfix 4: never fires, empty list item, non-standard extensions.
+    for (cron, says) in [
+        ("0 2 30 2 *", "never"),
+        ("0,,5 2 * * *", "empty list item"),
+        ("0 2 ? * *", "only standard 5-field cron"),
+        ("0 2 L * *", "day of month field \"L\""),
+    ] {
+        let (code, _, stderr) = add_schedule(&s, "n", cron, &[], now);
+        assert_eq!(code, 2, "{cron}: {stderr}");
+        assert!(stderr.contains(says), "{cron}: {stderr}");
+    }
     let (code, _, stderr) =
         add_schedule(&s, "n", "0 2 * * *", &["--timezone", "Mars/Olympus"], now);
     assert_eq!(code, 2);
@@ -736,6 +747,18 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
 
     daemon.kill().unwrap();
     daemon.wait().unwrap();
+    // Killed: not shown as running, by either output (its heartbeat is
+    // still fresh, its pid is gone).
+    let (code, stdout, _) = run(&s.db, &["daemon", "status", "--json"], None);
+    assert_eq!(code, 0);
+    let status = &json_lines(&stdout)[0];
+    assert_eq!(status["daemons"][0]["alive"], false, "{status}");
+    let (code, stdout, _) = run(&s.db, &["daemon", "status"], None);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("daemon: none running") && !stdout.contains("daemon: running"),
+        "{stdout}"
+    );
     let calls_at_kill = stored_calls(&s.db, 1);
     let requests_at_kill = server.requests().len();
     assert!(
@@ -743,15 +766,22 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
         "the campaign ended before the kill"
     );
 
+    // The 02:02 slot comes due while this daemon takes the run over: it is
+    // recorded as skipped, not lost.
     let (code, _, stderr) = run(
         &s.db,
         &["daemon", "--once", "--lease-s", "30"],
-        Some("2026-05-01T02:01:30Z"),
+        Some("2026-05-01T02:02:30Z"),
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("taking over"), "{stderr}");
     let runs = history(&s.db, "minutely");
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs[2]["status"], "skipped", "{runs:?}");
+    assert!(
+        runs[2]["reason"].as_str().unwrap().contains("interrupted"),
+        "{runs:?}"
+    );
     assert_eq!(
         (runs[0]["campaign"].as_i64(), runs[0]["status"].as_str()),
         (Some(1), Some("done"))
@@ -900,5 +930,187 @@ fn another_hosts_lease_is_taken_over_once_it_expires() {
         rt.block_on(store.lease(1)).unwrap(),
         None,
         "released at the end"
+    );
+}
+
+/// Schedfix 1: after SIGTERM no queued call is sent. With one call at a time
+/// per role, an evaluation queues its solver cases behind the first; the
+/// daemon used to send them all (and sit out the whole grace period), now it
+/// sends none of them and exits once the calls in flight have answered.
+#[test]
+fn sigterm_sends_no_queued_call() {
+    let server = slow(700);
+    let s = setup(server.base_url(), &EXAMPLE_TASKS, "task_concurrency = 1");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replace("timeout_s = 5\n", "timeout_s = 5\nconcurrency = 1\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = add_schedule(
+        &s,
+        "nightly",
+        "0 2 * * *",
+        &["--timezone", "UTC"],
+        "2026-05-01T01:59:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let log = s.dir.path().join("daemon.log");
+    let mut daemon = spawn(
+        &s.db,
+        &["daemon", "--grace-s", "120", "--tick-ms", "200"],
+        Some("2026-05-01T02:00:00Z"),
+        &log,
+    );
+    let solver_asked = || {
+        server
+            .requests()
+            .iter()
+            .any(|r| !r.prompt.starts_with("You write bootcamps"))
+    };
+    wait_until(
+        "the daemon's campaign asks the solver",
+        &mut Some(&mut daemon),
+        solver_asked,
+    );
+    let sent_at_signal = server.requests().len();
+    let killed = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, _, stderr) = finish(daemon, &log);
+    assert_eq!(code, 0, "{stderr}");
+    let sent_after = server.requests().len() - sent_at_signal;
+    // At most one call per role can have been on its way while the signal
+    // was delivered; the queued solver cases (11) must not be sent.
+    assert!(
+        sent_after <= 2,
+        "{sent_after} requests were sent after SIGTERM\n{stderr}"
+    );
+    assert!(stderr.contains("0 left resumable"), "{stderr}");
+    assert!(!stderr.contains("grace period over"), "{stderr}");
+    let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
+    let status = &json_lines(&stdout)[0];
+    assert!(
+        matches!(status["status"].as_str(), Some("stopped" | "interrupted")),
+        "{status}"
+    );
+}
+
+/// Schedfix 3: `daemon --once` runs everything due now, queued behind
+/// `--max-parallel`, and records each; it used to run two of three and exit.
+#[test]
+fn once_runs_every_due_schedule_behind_the_parallel_limit() {
+    let server = FakeServer::start(both).unwrap();
+    let s = setup(server.base_url(), &EXAMPLE_TASKS[..1], ONE_DRAFT);
+    for name in ["a", "b", "c"] {
+        let (code, _, stderr) = add_schedule(
+            &s,
+            name,
+            "0 2 * * *",
+            &["--timezone", "UTC"],
+            "2026-05-01T01:00:00Z",
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, _, stderr) = run(
+        &s.db,
+        &["daemon", "--once", "--max-parallel", "2"],
+        Some("2026-05-01T02:00:30Z"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("3 run(s) started"), "{stderr}");
+    for name in ["a", "b", "c"] {
+        let runs = history(&s.db, name);
+        assert_eq!(runs.len(), 1, "{name}: {runs:?}");
+        assert_eq!(runs[0]["status"], "done", "{name}: {runs:?}");
+    }
+    // Nothing more is due at that instant: a second --once starts nothing.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T02:00:40Z"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0 run(s) started"), "{stderr}");
+}
+
+/// Schedfix 6 and 7: a schedule re-added under a removed one's name starts
+/// with no history; a zone given in the wrong case is stored canonically; a
+/// `TZ` that is no time zone is warned about, not silently UTC.
+#[test]
+fn a_re_added_schedule_does_not_inherit_history() {
+    let s = setup("http://127.0.0.1:9/v1", &[], ONE_DRAFT);
+    let (code, _, stderr) = add_schedule(
+        &s,
+        "n",
+        "0 2 * * *",
+        &["--timezone", "europe/berlin"],
+        "2026-04-30T23:00:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = run(&s.db, &["schedule", "list", "--json"], None);
+    assert_eq!(
+        json_lines(&stdout)[0]["timezone"],
+        "Europe/Berlin",
+        "{stdout}"
+    );
+    // No task yet: the slot is recorded as skipped.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T00:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(history(&s.db, "n").len(), 1);
+    let (code, _, stderr) = run(&s.db, &["schedule", "rm", "n"], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(history(&s.db, "n").len(), 1, "rm keeps the history");
+
+    let mut add = command(
+        &s.db,
+        &[
+            "schedule",
+            "add",
+            "n",
+            "--cron",
+            "30 4 * * *",
+            "--campaign",
+            s.config.to_str().unwrap(),
+        ],
+        Some("2026-05-02T00:00:00Z"),
+    );
+    let out = add.env("TZ", "Nowhere/Atlantis").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("Nowhere/Atlantis") && stderr.contains("UTC"),
+        "{stderr}"
+    );
+    assert!(history(&s.db, "n").is_empty(), "{:?}", history(&s.db, "n"));
+    let (code, stdout, stderr) = run(&s.db, &["schedule", "show", "n", "--json"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let shown = &json_lines(&stdout)[0];
+    assert_eq!(shown["recent"], Value::Array(vec![]), "{shown}");
+    assert_eq!(shown["schedule"]["timezone"], "UTC", "{shown}");
+    let (_, stdout, _) = run(&s.db, &["schedule", "list", "--json"], None);
+    assert!(json_lines(&stdout)[0]["last"].is_null(), "{stdout}");
+}
+
+/// Schedfix 2 through the binary: two slots in the spring-forward gap run
+/// once, at the end of the gap, and `schedule add` lists them so.
+#[test]
+fn two_slots_in_a_dst_gap_are_listed_once_after_it() {
+    let s = setup("http://127.0.0.1:9/v1", &[], ONE_DRAFT);
+    let (code, stdout, stderr) = add_schedule(
+        &s,
+        "two",
+        "0,30 2 * * *",
+        &["--timezone", "Europe/Berlin", "--json"],
+        "2027-03-27T12:00:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let added = &json_lines(&stdout)[0];
+    assert_eq!(
+        added["next"],
+        serde_json::json!([
+            "2027-03-28T03:00:00+02:00[Europe/Berlin]",
+            "2027-03-29T02:00:00+02:00[Europe/Berlin]",
+            "2027-03-29T02:30:00+02:00[Europe/Berlin]"
+        ]),
+        "{added}"
     );
 }

@@ -245,6 +245,13 @@ pub struct Router {
     pub budget: Arc<Budget>,
     pub recorder: Option<Arc<Recorder>>,
     pub stop: Mutex<Option<Stop>>,
+    /// As many permits as the role's endpoints take calls at once (their
+    /// concurrency together, one endpoint or a fleet): a call waits here,
+    /// not in the client, for its turn, so that an interrupt that comes
+    /// while it waits stops it before it is sent (the client's own queue
+    /// cannot be interrupted: a queued call there is already past the
+    /// check).
+    pub gate: tokio::sync::Semaphore,
 }
 
 impl Router {
@@ -290,6 +297,12 @@ impl Router {
             }
             Ok(None) => {}
             Err(err) => return Err(self.halt(Stop::Store(err.to_string()))),
+        }
+        // Not stored: wait for a turn, then look again: an interrupt that came while
+        // this call queued means it never starts.
+        let _turn = self.gate.acquire().await;
+        if let Some(stop @ Stop::Interrupted(_)) = self.stopped() {
+            return Err(stop);
         }
         if !self.budget.take() {
             return Err(self.halt(Stop::Budget));

@@ -210,7 +210,7 @@ async fn drive(
             config.prices.clone(),
         ),
     );
-    let router = |role: &'static str, model: &str, backend| {
+    let router = |role: &'static str, model: &str, concurrency: usize, backend| {
         Arc::new(Router {
             role,
             model: model.to_owned(),
@@ -220,10 +220,19 @@ async fn drive(
             budget: budget.clone(),
             recorder: engines.recorder.clone(),
             stop: std::sync::Mutex::new(None),
+            gate: tokio::sync::Semaphore::new(concurrency.max(1)),
         })
     };
-    let author = router("author", &config.author.model, engines.author);
-    let solver = router("solver", &config.solver.model, engines.solver);
+    // A role's calls at once: the sum over its endpoints (one, or a fleet).
+    let slots = |role: &config::RoleConfig| -> usize {
+        role.resolved_endpoints()
+            .iter()
+            .map(|e| e.concurrency)
+            .sum()
+    };
+    let (author_n, solver_n) = (slots(&config.author), slots(&config.solver));
+    let author = router("author", &config.author.model, author_n, engines.author);
+    let solver = router("solver", &config.solver.model, solver_n, engines.solver);
     let shared = Arc::new(Shared {
         store: engines.store.clone(),
         sandbox: engines.sandbox.clone(),

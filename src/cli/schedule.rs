@@ -55,14 +55,16 @@ pub enum ScheduleCommand {
         /// The schedule's name (letters, digits, '-', '_', '.').
         name: String,
         /// minute hour day-of-month month day-of-week, e.g. "0 2 * * *";
-        /// ranges, lists, steps and names (MON-FRI, JAN) are accepted.
+        /// standard cron only: ranges, lists, steps and names (MON-FRI, JAN),
+        /// not the extensions ? L W # +.
         #[arg(long, value_name = "EXPR")]
         cron: String,
         /// The campaign configuration (TOML), read again at each run, so tasks
         /// added to its task directory are picked up.
         #[arg(long, value_name = "CONFIG")]
         campaign: PathBuf,
-        /// IANA time zone the expression is read in (default: this machine's).
+        /// IANA time zone the expression is read in (default: this machine's;
+        /// UTC, with a warning, when TZ is not a time zone).
         #[arg(long, value_name = "TZ")]
         timezone: Option<String>,
         /// Slots missed while no daemon ran: run once for all of them, or skip them.
@@ -116,15 +118,17 @@ impl clap::ValueEnum for CatchUp {
 pub struct DaemonArgs {
     #[command(subcommand)]
     action: Option<DaemonAction>,
-    /// Run what is due now (and resume runs whose holder is gone), wait for
-    /// them, and exit: for cron-driven setups and tests.
+    /// Run everything due now (and resume runs whose holder is gone), beyond
+    /// --max-parallel as places free, wait for them all, and exit: for
+    /// cron-driven setups and tests.
     #[arg(long)]
     once: bool,
     /// Campaigns running at once.
     #[arg(long, value_name = "N", default_value_t = 2)]
     max_parallel: usize,
-    /// On SIGTERM/SIGINT, seconds calls in flight may take to finish before
-    /// they are abandoned (every campaign is left resumable either way).
+    /// On SIGTERM/SIGINT no new run or call starts; calls in flight get this
+    /// many seconds to finish before they are abandoned (the daemon exits as
+    /// soon as they answer; every campaign is left resumable either way).
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     grace_s: f64,
     /// Seconds a campaign's lease outlives a daemon that died (kill -9, power
@@ -184,10 +188,17 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                 catch_up,
                 json,
             } => {
+                let timezone = timezone.unwrap_or_else(|| {
+                    let (zone, warning) = system_zone_name();
+                    if let Some(warning) = warning {
+                        eprintln!("warning: {warning}");
+                    }
+                    zone
+                });
                 let new = NewSchedule {
                     name,
                     cron,
-                    timezone: timezone.unwrap_or_else(system_zone_name),
+                    timezone,
                     config: campaign,
                     catch_up,
                 };
@@ -414,6 +425,12 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         Err(code) => return code,
     };
     rt.block_on(async {
+        // Before the sandbox (compiling it on a cold cache takes a while): a
+        // SIGTERM then is a clean stop, not the default kill.
+        let shutdown = match shutdown_signal() {
+            Ok(f) => f,
+            Err(err) => return failed(err.into()),
+        };
         let store = match store(db).await {
             Ok(s) => s,
             Err(code) => return code,
@@ -421,10 +438,6 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         let sandbox = match open_sandbox(cache_dir, None) {
             Ok(s) => s,
             Err(code) => return code,
-        };
-        let shutdown = match shutdown_signal() {
-            Ok(f) => f,
-            Err(err) => return failed(err.into()),
         };
         let daemon = Daemon {
             store,

@@ -101,11 +101,29 @@ impl Daemon {
         let mut running: HashMap<String, Running> = HashMap::new();
         let mut started = 0;
         let mut ticked = false;
+        // `--once` runs what is due at its start: every look uses that
+        // instant, so slots left waiting for a place (`--max-parallel`) run
+        // when one frees, and no later slot starts.
+        let once_now = self.clock.now();
         tokio::pin!(shutdown);
         let reason = loop {
+            // A signal that came before (or during) the last look: stop
+            // before starting anything more.
+            tokio::select! {
+                biased;
+                reason = &mut shutdown => break reason,
+                _ = std::future::ready(()) => {}
+            }
             if !(self.options.once && ticked) {
                 self.heartbeat(&me, false).await;
-                match self.tick(&me, &mut tasks, &mut running, &interrupt).await {
+                let now = match self.options.once {
+                    true => once_now,
+                    false => self.clock.now(),
+                };
+                match self
+                    .tick(&me, now, &mut tasks, &mut running, &interrupt)
+                    .await
+                {
                     Ok(n) => started += n,
                     Err(err) => warn!("reading the schedules failed: {err:#}"),
                 }
@@ -120,6 +138,8 @@ impl Daemon {
                     if let Ok(schedule) = done {
                         running.remove(&schedule);
                     }
+                    // A place is free: `--once` looks again for what waits.
+                    ticked = false;
                 }
                 _ = tokio::time::sleep(self.options.tick), if !self.options.once => {}
             }
@@ -188,11 +208,11 @@ impl Daemon {
     async fn tick(
         &self,
         me: &Me,
+        now: Timestamp,
         tasks: &mut JoinSet<String>,
         running: &mut HashMap<String, Running>,
         interrupt: &Interrupt,
     ) -> Result<usize> {
-        let now = self.clock.now();
         let now_ms = now.as_millisecond();
         let open = self.store.open_schedule_runs().await?;
         let mut started = 0;
@@ -221,31 +241,37 @@ impl Daemon {
                     (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
                     (false, None) => false,
                 };
-                if live {
-                    if let Due::Run { slot, .. } | Due::Skip { slot, .. } = decision
-                        && !s.paused
-                    {
-                        let reason = format!(
-                            "the run of slot {} (campaign {}) was still going",
-                            Timestamp::from_second(run.slot_s).unwrap_or_default(),
-                            run.campaign_id.unwrap_or(0)
-                        );
-                        if self
-                            .store
-                            .record_slot(
-                                &s.name,
-                                slot.as_second(),
-                                "skipped",
-                                &reason,
-                                &me.id,
-                                now_ms,
-                            )
-                            .await?
-                        {
-                            info!(schedule = %s.name, %slot, "slot skipped: {reason}");
+                // A slot that comes while the schedule's previous run is
+                // open (going, or interrupted and being taken over) is
+                // recorded as skipped: one run per schedule at a time.
+                if let Due::Run { slot, .. } | Due::Skip { slot, .. } = decision
+                    && !s.paused
+                {
+                    let reason = format!(
+                        "the run of slot {} (campaign {}) was {}",
+                        Timestamp::from_second(run.slot_s).unwrap_or_default(),
+                        run.campaign_id.unwrap_or(0),
+                        match live {
+                            true => "still going",
+                            false => "interrupted and is being resumed",
                         }
+                    );
+                    if self
+                        .store
+                        .record_slot(
+                            &s.name,
+                            slot.as_second(),
+                            "skipped",
+                            &reason,
+                            &me.id,
+                            now_ms,
+                        )
+                        .await?
+                    {
+                        info!(schedule = %s.name, %slot, "slot skipped: {reason}");
                     }
-                } else if running.len() < self.options.max_parallel {
+                }
+                if !live && running.len() < self.options.max_parallel {
                     started += self
                         .take_over(&s.name, run, tasks, running, interrupt)
                         .await?;
@@ -272,7 +298,7 @@ impl Daemon {
                         info!(schedule = %s.name, %slot, "slot skipped: {reason}");
                     }
                 }
-                Due::Run { slot, missed } => {
+                Due::Run { slot, missed, note } => {
                     if running.len() >= self.options.max_parallel {
                         debug!(schedule = %s.name, %slot, "due, waiting for a free place (--max-parallel)");
                         continue;
@@ -316,14 +342,12 @@ impl Daemon {
                     }
                     let holder = lease::new_holder(self.options.lease_ttl);
                     let rows = campaign::task_rows(&tasks_list);
-                    let caught_up = (missed > 0)
-                        .then(|| format!("caught up once for {missed} missed slot(s) before it"));
                     let claim = NewScheduleRun {
                         schedule: &s.name,
                         slot_s: slot.as_second(),
                         daemon: &me.id,
                         now_ms,
-                        reason: caught_up.as_deref(),
+                        reason: note.as_deref(),
                         name: &config.name,
                         config_json: &config_json,
                         config_path: &s.config_path,
@@ -458,6 +482,14 @@ impl Daemon {
     }
 }
 
+/// Pure: whether a daemon runs, from its heartbeat's age, whether it ran on
+/// this host, and whether its pid exists here (None: cannot tell). A fresh
+/// heartbeat is not enough: a daemon of this host whose pid is gone
+/// (`kill -9`) is not running.
+pub fn daemon_alive(heartbeat_age_ms: i64, same_host: bool, pid_alive: Option<bool>) -> bool {
+    heartbeat_age_ms <= HEARTBEAT_FRESH_MS && !(same_host && pid_alive == Some(false))
+}
+
 /// A daemon as `daemon status` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DaemonView {
@@ -491,17 +523,22 @@ pub struct StatusView {
 /// Whether a daemon holds the database, what runs, when each schedule runs next.
 pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
     let real_ms = lease::now_ms();
+    let this_host = lease::hostname();
     let daemons = store
         .daemons()
         .await?
         .into_iter()
         .map(|(id, host, pid, started_at, heartbeat_ms)| DaemonView {
+            alive: daemon_alive(
+                real_ms - heartbeat_ms,
+                host == this_host,
+                lease::pid_alive(pid),
+            ),
             id,
             host,
             pid,
             started_at,
             heartbeat_age_s: (real_ms - heartbeat_ms) as f64 / 1000.0,
-            alive: real_ms - heartbeat_ms <= HEARTBEAT_FRESH_MS,
         })
         .collect();
     let mut running = Vec::new();
@@ -528,4 +565,20 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
         running,
         schedules: super::views(store, now, 1).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_whose_pid_is_gone_is_not_running() {
+        assert!(daemon_alive(8_000, true, Some(true)));
+        // Killed 8 s ago: the heartbeat is fresh, the pid is gone.
+        assert!(!daemon_alive(8_000, true, Some(false)));
+        // Another host's pid says nothing here: trust the heartbeat.
+        assert!(daemon_alive(8_000, false, Some(false)));
+        assert!(daemon_alive(8_000, true, None));
+        assert!(!daemon_alive(HEARTBEAT_FRESH_MS + 1, true, Some(true)));
+    }
 }

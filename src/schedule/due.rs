@@ -1,6 +1,8 @@
 //! When a schedule runs: cron expressions read in a time zone (croner on jiff
-//! zones, Vixie cron's DST rules: a slot in a spring-forward gap runs once at
-//! the first valid instant after it, a slot in a fall-back overlap runs once),
+//! zones, Vixie cron's DST rules: the slots in a spring-forward gap run once,
+//! together, at the first valid instant after it; a fixed-time slot in a
+//! fall-back overlap runs once, while an expression whose minute or hour
+//! field starts with `*` runs at every real slot, twice in that hour),
 //! and whether a slot is due now, with catch-up after downtime. Pure
 //! functions of the schedule and "now"; tested by moving time.
 
@@ -16,8 +18,9 @@ use serde::Serialize;
 /// was down): `catch_up = skip` skips it.
 pub const ON_TIME: SignedDuration = SignedDuration::from_mins(5);
 
-/// Downtime beyond which missed slots are not counted one by one.
-const COUNT_BACK: SignedDuration = SignedDuration::from_hours(24 * 8);
+/// Missed slots counted one by one at most; beyond, the count is a lower
+/// bound ("at least N"): a minutely schedule down for a year is not walked.
+pub const COUNT_CAP: u64 = 10_000;
 
 const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
 
@@ -57,6 +60,10 @@ impl FromStr for CatchUp {
 pub struct Spec {
     cron: Cron,
     pub zone: TimeZone,
+    /// The minute or hour field starts with `*` (Vixie cron's "wildcard"
+    /// jobs): it runs at every real slot, also twice in a fall-back hour.
+    /// Other expressions run a repeated wall time once.
+    interval: bool,
 }
 
 fn parser() -> CronParser {
@@ -76,8 +83,26 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
             fields.len()
         ));
     }
+    for (i, field) in fields.iter().enumerate() {
+        standard_field(i, field).map_err(|why| {
+            format!(
+                "cron expression {expr:?}: the {} field {field:?} {why}",
+                FIELDS[i]
+            )
+        })?;
+    }
     match parser().parse(&fields.join(" ")) {
-        Ok(cron) => Ok(cron),
+        Ok(cron) => {
+            // An expression with no slot at all (`0 2 30 2 *`: February
+            // 30th) would be accepted and never run: refuse it now.
+            let from = Timestamp::UNIX_EPOCH.to_zoned(TimeZone::UTC);
+            if cron.find_next_occurrence(&from, false).is_err() {
+                return Err(format!(
+                    "cron expression {expr:?} never matches a date (check the day of month against the month); it would never run"
+                ));
+            }
+            Ok(cron)
+        }
         Err(whole) => {
             // Name the culprit: try each field alone, the others `*`.
             for (i, field) in fields.iter().enumerate() {
@@ -95,6 +120,53 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// Pure: whether field `i` uses only standard cron (numbers, `*`, ranges,
+/// lists, steps, and month or day names in their fields). croner also takes
+/// Quartz-style extensions (`?`, `L`, `W`, `#`, `+`) and forgives empty list
+/// items; bootforge accepts standard 5-field cron only, so an expression
+/// means the same to every cron reader. The error completes the sentence
+/// `the X field "..."`.
+fn standard_field(i: usize, field: &str) -> Result<(), String> {
+    if field.split(',').any(str::is_empty) {
+        return Err("has an empty list item (two commas, or a comma at an end)".into());
+    }
+    if let Some(c) = field
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "*,-/".contains(*c)))
+    {
+        return Err(format!(
+            "uses {c:?}: only standard 5-field cron is accepted (numbers, names, `*`, ranges `a-b`, lists `a,b`, steps `*/n`), not the extensions ? L W # +"
+        ));
+    }
+    let names: &[&str] = match i {
+        3 => &MONTHS,
+        4 => &DAYS,
+        _ => &[],
+    };
+    for word in field
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(word)) {
+            return Err(match names.is_empty() {
+                true => format!(
+                    "uses {word:?}: this field takes numbers only (standard 5-field cron; no L or W)"
+                ),
+                false => format!(
+                    "uses {word:?}: give numbers or names such as {} (standard 5-field cron; no L or W)",
+                    names[..3].join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// An IANA time zone name (`Europe/Berlin`, `UTC`).
 pub fn parse_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|e| {
@@ -102,28 +174,121 @@ pub fn parse_zone(name: &str) -> Result<TimeZone, String> {
     })
 }
 
-/// This machine's time zone name, when it has one.
-pub fn system_zone_name() -> String {
-    TimeZone::system()
-        .iana_name()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "UTC".into())
+/// The canonical spelling of a zone name (`europe/berlin` is stored as
+/// `Europe/Berlin`); the name as given when the zone has none.
+pub fn canonical_zone_name(name: &str) -> String {
+    parse_zone(name)
+        .ok()
+        .and_then(|tz| tz.iana_name().map(str::to_owned))
+        .unwrap_or_else(|| name.to_owned())
+}
+
+/// This machine's time zone name, and a warning when it has none usable
+/// (a `TZ` it cannot read, or a zone without an IANA name): then UTC.
+pub fn system_zone_name() -> (String, Option<String>) {
+    let fallback = |why: String| {
+        (
+            "UTC".to_owned(),
+            Some(format!(
+                "{why}; the schedule uses UTC (give --timezone to choose)"
+            )),
+        )
+    };
+    match TimeZone::try_system() {
+        Ok(tz) => match tz.iana_name() {
+            Some(name) => (name.to_owned(), None),
+            None => fallback("this machine's time zone has no IANA name".into()),
+        },
+        Err(err) => fallback(match std::env::var("TZ") {
+            Ok(tz) => format!("the TZ environment variable {tz:?} is not a time zone ({err})"),
+            Err(_) => format!("this machine's time zone cannot be read ({err})"),
+        }),
+    }
 }
 
 impl Spec {
     pub fn new(expr: &str, zone: &str) -> Result<Spec, String> {
+        let fields: Vec<&str> = expr.split_whitespace().collect();
         Ok(Spec {
             cron: parse_cron(expr)?,
             zone: parse_zone(zone)?,
+            interval: fields.iter().take(2).any(|f| f.starts_with('*')),
         })
     }
 
-    /// The first slot strictly after `t`.
+    /// croner's next slot after `t`, without the second occurrence of a
+    /// wall time repeated by a fall-back change (unless `interval`).
+    fn cron_next(&self, t: Timestamp) -> Option<Timestamp> {
+        let mut at = t;
+        // A repeated hour holds at most 60 slots to pass over (120: room
+        // for a zone that repeats more than an hour).
+        for _ in 0..=120 {
+            let next = self
+                .cron
+                .find_next_occurrence(&at.to_zoned(self.zone.clone()), false)
+                .ok()?
+                .timestamp();
+            if self.interval || !self.repeated(next) {
+                return Some(next);
+            }
+            at = next;
+        }
+        None
+    }
+
+    /// Whether `t`'s wall time already happened earlier (fall back).
+    fn repeated(&self, t: Timestamp) -> bool {
+        let wall = t.to_zoned(self.zone.clone()).datetime();
+        self.zone
+            .to_ambiguous_timestamp(wall)
+            .earlier()
+            .is_ok_and(|first| first < t)
+    }
+
+    /// The first slot strictly after `t`. A slot whose local time does not
+    /// exist (a spring-forward gap) is due at the first instant after the
+    /// gap, once for all of that gap's slots.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        self.cron
-            .find_next_occurrence(&t.to_zoned(self.zone.clone()), false)
-            .ok()
-            .map(|z| z.timestamp())
+        let next = self.cron_next(t);
+        match (next, self.gap_slot_after(t, next)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The first spring-forward gap after `t` (and before `until`) in which
+    /// the expression has a slot: the instant the gap ends. croner moves a
+    /// lone gap slot to the end of the gap, but drops a day whose gap holds
+    /// two slots (`0,30 2 * * *` in Berlin); reading the gap's wall times
+    /// at the offset before it finds them all.
+    fn gap_slot_after(&self, t: Timestamp, until: Option<Timestamp>) -> Option<Timestamp> {
+        // Zones change offset at most a few times a year; looking at the
+        // next 40 changes covers a decade when the expression never fires.
+        for change in self.zone.following(t).take(40) {
+            let at = change.timestamp();
+            if until.is_some_and(|u| at >= u) {
+                break;
+            }
+            let Ok(just_before) = at.checked_sub(SignedDuration::from_secs(1)) else {
+                continue;
+            };
+            let before = self.zone.to_offset(just_before);
+            let width = change.offset().duration_since(before);
+            if width <= SignedDuration::ZERO || at <= t {
+                continue; // a fall-back overlap, or not after t
+            }
+            // The gap's wall times are [at, at + width) read at `before`.
+            let fixed = TimeZone::fixed(before);
+            let first = self
+                .cron
+                .find_next_occurrence(&just_before.to_zoned(fixed), false)
+                .ok()
+                .map(|z| z.timestamp());
+            if first.is_some_and(|f| f < at.checked_add(width).unwrap_or(Timestamp::MAX)) {
+                return Some(at);
+            }
+        }
+        None
     }
 
     /// The next `n` slots after `t`, in the schedule's zone.
@@ -147,8 +312,13 @@ pub enum Due {
     /// Nothing yet; the next slot, if the expression has one.
     NotDue { next: Option<Timestamp> },
     /// Run this slot. `missed` earlier slots since the last one were not run
-    /// (downtime, caught up by this one run).
-    Run { slot: Timestamp, missed: u64 },
+    /// (downtime); `note` says so for the history (caught up by this run, or
+    /// skipped with `catch_up = skip`).
+    Run {
+        slot: Timestamp,
+        missed: u64,
+        note: Option<String>,
+    },
     /// Record this slot as skipped, with the reason.
     Skip { slot: Timestamp, reason: String },
 }
@@ -162,21 +332,38 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
     if first > now {
         return Due::NotDue { next: Some(first) };
     }
-    // The latest slot not after now, and how many came before it. After a
-    // very long downtime, count only the last days.
-    let horizon = now.checked_sub(COUNT_BACK).unwrap_or(now);
-    let (mut latest, mut missed) = (first, 0u64);
-    if first < horizon
-        && let Some(near) = spec.next_after(horizon)
-        && near <= now
-    {
-        latest = near;
-        missed = 1;
-    }
+    // The latest slot not after now, and how many came before it (counted
+    // up to COUNT_CAP; then the latest is looked for near now).
+    let (mut latest, mut missed, mut capped) = (first, 0u64, false);
     while let Some(next) = spec.next_after(latest).filter(|n| *n <= now) {
+        if missed >= COUNT_CAP {
+            capped = true;
+            break;
+        }
         latest = next;
         missed += 1;
     }
+    if capped {
+        for days in [1, 32, 367] {
+            let Some(near) = now
+                .checked_sub(SignedDuration::from_hours(24 * days))
+                .ok()
+                .and_then(|from| spec.next_after(from.max(latest)))
+                .filter(|n| *n <= now)
+            else {
+                continue;
+            };
+            latest = near;
+            while let Some(next) = spec.next_after(latest).filter(|n| *n <= now) {
+                latest = next;
+            }
+            break;
+        }
+    }
+    let count = match capped {
+        true => format!("at least {missed}"),
+        false => missed.to_string(),
+    };
     let late = now.duration_since(latest);
     match catch_up {
         CatchUp::Skip if late > ON_TIME => Due::Skip {
@@ -185,7 +372,7 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
                 "missed by {} while no daemon ran (catch_up = skip){}",
                 human(late),
                 if missed > 0 {
-                    format!("; {missed} earlier slot(s) missed too")
+                    format!("; {count} earlier slot(s) missed too")
                 } else {
                     String::new()
                 }
@@ -194,6 +381,12 @@ pub fn due(spec: &Spec, catch_up: CatchUp, after: Timestamp, now: Timestamp) -> 
         _ => Due::Run {
             slot: latest,
             missed,
+            note: (missed > 0).then(|| match catch_up {
+                CatchUp::Once => format!("caught up once for {count} missed slot(s) before it"),
+                CatchUp::Skip => format!(
+                    "on time; {count} earlier slot(s) missed while no daemon ran were skipped (catch_up = skip)"
+                ),
+            }),
         },
     }
 }
@@ -229,7 +422,7 @@ mod tests {
         let mut now = from;
         let mut out = Vec::new();
         while now <= to {
-            if let Due::Run { slot, missed } = due(spec, CatchUp::Once, after, now) {
+            if let Due::Run { slot, missed, .. } = due(spec, CatchUp::Once, after, now) {
                 assert_eq!(missed, 0, "a tick a minute misses nothing");
                 out.push(local(spec, slot));
                 after = slot;
@@ -251,6 +444,34 @@ mod tests {
         assert!(err.contains("6 fields"), "{err}");
         let err = parse_cron("61 * * * *").unwrap_err();
         assert!(err.contains("minute field"), "{err}");
+        // Only standard cron: no empty list item, no Quartz extensions.
+        let err = parse_cron("0,,5 2 * * *").unwrap_err();
+        assert!(
+            err.contains("minute field") && err.contains("empty list item"),
+            "{err}"
+        );
+        let err = parse_cron("0 2 * * 1,").unwrap_err();
+        assert!(err.contains("empty list item"), "{err}");
+        let err = parse_cron("0 2 ? * *").unwrap_err();
+        assert!(
+            err.contains("day of month field") && err.contains("standard"),
+            "{err}"
+        );
+        let err = parse_cron("0 2 L * *").unwrap_err();
+        assert!(err.contains("day of month field \"L\""), "{err}");
+        let err = parse_cron("0 2 * * 5L").unwrap_err();
+        assert!(
+            err.contains("day of week field") && err.contains("\"L\""),
+            "{err}"
+        );
+        let err = parse_cron("0 2 * * MON#2").unwrap_err();
+        assert!(err.contains("day of week field"), "{err}");
+        let err = parse_cron("0 2 * FRI *").unwrap_err();
+        assert!(err.contains("month field"), "{err}");
+        // An expression that can never fire is refused.
+        let err = parse_cron("0 2 30 2 *").unwrap_err();
+        assert!(err.contains("never"), "{err}");
+        parse_cron("0 0 29 2 *").expect("February 29th comes every four years");
         // Ranges, lists, steps and names are standard.
         for ok in [
             "0 2 * * *",
@@ -298,6 +519,56 @@ mod tests {
     }
 
     #[test]
+    fn several_slots_in_a_spring_forward_gap_run_once_after_it() {
+        // 2027-03-28, Berlin: 02:00 CET jumps to 03:00 CEST.
+        let (from, to) = (at("2027-03-27T00:00:00Z"), at("2027-03-29T12:00:00Z"));
+        let two = Spec::new("0,30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&two, from, to),
+            [
+                "2027-03-27 02:00 CET",
+                "2027-03-27 02:30 CET",
+                "2027-03-28 03:00 CEST",
+                "2027-03-29 02:00 CEST",
+                "2027-03-29 02:30 CEST"
+            ]
+        );
+        let quarter = Spec::new("15,45 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&quarter, from, to)[2..4],
+            ["2027-03-28 03:00 CEST", "2027-03-29 02:15 CEST"]
+        );
+        // Only that day: its first run used to be a year later.
+        let once = Spec::new("0,15,30,45 2 28 3 *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            local(&once, once.next_after(from).unwrap()),
+            "2027-03-28 03:00 CEST"
+        );
+        // A gap slot and a later valid slot: both run.
+        let two_hours = Spec::new("0 2,4 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(
+                &two_hours,
+                at("2027-03-28T00:00:00Z"),
+                at("2027-03-28T12:00:00Z")
+            ),
+            ["2027-03-28 03:00 CEST", "2027-03-28 04:00 CEST"]
+        );
+        // A lone gap slot still runs once at 03:00; so does one at 03:00.
+        let lone = Spec::new("30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(runs(&lone, from, to)[1], "2027-03-28 03:00 CEST");
+        let two_and_three = Spec::new("30 2,3 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(
+                &two_and_three,
+                at("2027-03-28T00:00:00Z"),
+                at("2027-03-28T12:00:00Z")
+            ),
+            ["2027-03-28 03:00 CEST", "2027-03-28 03:30 CEST"]
+        );
+    }
+
+    #[test]
     fn fall_back_slots_run_once() {
         // 2026-11-01, New York: 01:00-02:00 happens twice.
         let ny = Spec::new("30 1 * * *", "America/New_York").unwrap();
@@ -328,6 +599,31 @@ mod tests {
     }
 
     #[test]
+    fn fall_back_fixed_hours_run_once_and_wildcard_hours_every_real_slot() {
+        // 2026-10-25, Berlin: 03:00 CEST goes back to 02:00 CET (01:00Z).
+        let (from, to) = (at("2026-10-24T23:50:00Z"), at("2026-10-25T02:10:00Z"));
+        // A fixed hour: each slot once, at its first occurrence.
+        let fixed = Spec::new("0,30 2 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&fixed, from, to),
+            ["2026-10-25 02:00 CEST", "2026-10-25 02:30 CEST"]
+        );
+        // A wildcard hour: every real half hour, so 02:00 and 02:30 run in
+        // both offsets.
+        let every = Spec::new("*/30 * * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            runs(&every, from, to),
+            [
+                "2026-10-25 02:00 CEST",
+                "2026-10-25 02:30 CEST",
+                "2026-10-25 02:00 CET",
+                "2026-10-25 02:30 CET",
+                "2026-10-25 03:00 CET"
+            ]
+        );
+    }
+
+    #[test]
     fn the_same_instant_is_due_in_one_zone_and_not_in_another() {
         // 07:10 UTC on 2026-03-08 is 03:10 EDT in New York (its 02:30 slot
         // fell in the gap and is due at 03:00) and 08:10 CET in Berlin (its
@@ -341,7 +637,8 @@ mod tests {
             due(&ny, CatchUp::Once, after_ny, now),
             Due::Run {
                 slot: at("2026-03-08T07:00:00Z"),
-                missed: 0
+                missed: 0,
+                note: None
             }
         );
         assert_eq!(
@@ -369,7 +666,8 @@ mod tests {
             due(&hourly, CatchUp::Once, after, now),
             Due::Run {
                 slot: at("2026-05-01T05:00:00Z"),
-                missed: 4
+                missed: 4,
+                note: Some("caught up once for 4 missed slot(s) before it".into())
             }
         );
         let Due::Skip { slot, reason } = due(&hourly, CatchUp::Skip, after, now) else {
@@ -380,16 +678,60 @@ mod tests {
         // On time (within ON_TIME), skip still runs it.
         assert!(matches!(
             due(&hourly, CatchUp::Skip, after, at("2026-05-01T01:02:00Z")),
-            Due::Run { missed: 0, .. }
+            Due::Run {
+                missed: 0,
+                note: None,
+                ..
+            }
         ));
-        // A year down, minutely: one run, counted without walking the year.
+        // On time after downtime, skip runs it and says the earlier ones
+        // were skipped, not caught up.
+        let Due::Run { missed, note, .. } =
+            due(&hourly, CatchUp::Skip, after, at("2026-05-01T05:02:00Z"))
+        else {
+            panic!()
+        };
+        assert_eq!(missed, 4);
+        let note = note.unwrap();
+        assert!(
+            note.contains("4 earlier slot(s)") && note.contains("skipped"),
+            "{note}"
+        );
+        assert!(!note.contains("caught up"), "{note}");
+        // Down eleven days, daily: ten missed, counted past a week.
+        let daily = Spec::new("0 2 * * *", "UTC").unwrap();
+        let Due::Run { missed, note, .. } = due(
+            &daily,
+            CatchUp::Once,
+            at("2026-01-01T12:00:00Z"),
+            at("2026-01-12T03:00:00Z"),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (missed, note.unwrap().contains("for 10 missed")),
+            (10, true)
+        );
+        // Hourly, down 30 days: all 719 counted.
+        let Due::Run { missed, .. } = due(
+            &hourly,
+            CatchUp::Once,
+            at("2026-04-01T05:00:00Z"),
+            at("2026-05-01T05:20:00Z"),
+        ) else {
+            panic!()
+        };
+        assert_eq!(missed, 30 * 24 - 1);
+        // A year down, minutely: one run for the latest slot, counted up to
+        // the cap and said to be a lower bound.
         let minutely = Spec::new("* * * * *", "UTC").unwrap();
-        let Due::Run { slot, missed } =
+        let Due::Run { slot, missed, note } =
             due(&minutely, CatchUp::Once, at("2025-05-01T00:00:00Z"), now)
         else {
             panic!()
         };
         assert_eq!(slot, at("2026-05-01T05:20:00Z"));
-        assert!(missed > 10_000);
+        assert_eq!(missed, COUNT_CAP);
+        assert!(note.unwrap().contains("at least 10000"));
     }
 }

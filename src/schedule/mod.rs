@@ -95,7 +95,7 @@ pub async fn add(
     let row = ScheduleRow {
         name: new.name.clone(),
         cron: new.cron.split_whitespace().collect::<Vec<_>>().join(" "),
-        timezone: new.timezone.clone(),
+        timezone: due::canonical_zone_name(&new.timezone),
         config_path: config.display().to_string(),
         catch_up: new.catch_up.as_str().into(),
         paused: false,
@@ -170,15 +170,33 @@ pub async fn history_entry(store: &Store, run: &RunRow, zone: &str) -> Result<Hi
     })
 }
 
-/// A schedule's history, oldest first (also of a removed schedule).
+/// Pure: the runs that belong to `schedule` among those stored under its
+/// name. A schedule re-added under a removed one's name starts with no
+/// history: its slots all come after it was added, the old ones before.
+pub fn own_runs(schedule: &ScheduleRow, runs: Vec<RunRow>) -> Vec<RunRow> {
+    let Ok(added) = schedule.created_at.parse::<Timestamp>() else {
+        return runs;
+    };
+    runs.into_iter()
+        .filter(|r| r.slot_s > added.as_second())
+        .collect()
+}
+
+/// A schedule's history, oldest first (also of a removed schedule, as long
+/// as no schedule of that name exists again).
 pub async fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>> {
-    let zone = store
-        .schedule(name)
-        .await?
-        .map(|s| s.timezone)
+    let current = store.schedule(name).await?;
+    let zone = current
+        .as_ref()
+        .map(|s| s.timezone.clone())
         .unwrap_or_else(|| "UTC".into());
+    let runs = store.schedule_runs(name).await?;
+    let runs = match &current {
+        Some(s) => own_runs(s, runs),
+        None => runs,
+    };
     let mut out = Vec::new();
-    for run in store.schedule_runs(name).await? {
+    for run in runs {
         out.push(history_entry(store, &run, &zone).await?);
     }
     Ok(out)
@@ -200,7 +218,8 @@ pub async fn views(store: &Store, now: Timestamp, next: usize) -> Result<Vec<Sch
             }
             _ => Vec::new(),
         };
-        let last = match store.schedule_runs(&schedule.name).await?.last() {
+        let runs = own_runs(&schedule, store.schedule_runs(&schedule.name).await?);
+        let last = match runs.last() {
             Some(run) => Some(history_entry(store, run, &schedule.timezone).await?),
             None => None,
         };
