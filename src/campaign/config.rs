@@ -101,14 +101,25 @@ impl RoleConfig {
             .collect()
     }
 
-    fn validate(&mut self, role: &str) -> Result<(), String> {
+    /// Check the role; a partial `[author]`/`[solver]` table without a model
+    /// takes the role's default model. (Only the model: configs stored by
+    /// earlier campaigns left `temperature` out, and filling it in now
+    /// would change what a resumed campaign asks.)
+    fn validate(&mut self, role: &str, defaults: &RoleConfig) -> Result<(), String> {
         if self.model.is_empty()
             && let Some(model) = self.endpoints.iter().find_map(|e| e.model.clone())
         {
             self.model = model;
         }
         if self.model.is_empty() {
+            self.model = defaults.model.clone();
+        }
+        if self.model.is_empty() {
             return Err(format!("{role}.model is required"));
+        }
+        check_base_url(&format!("{role}.base_url"), &self.base_url)?;
+        for (i, e) in self.endpoints.iter().enumerate() {
+            check_base_url(&format!("{role}.endpoints[{i}].base_url"), &e.base_url)?;
         }
         // NaN and infinity are refused too: a timeout becomes a Duration.
         if self.concurrency == 0 || !self.timeout_s.is_finite() || self.timeout_s <= 0.0 {
@@ -139,6 +150,23 @@ impl RoleConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// An endpoint's base URL must be an http(s) URL (empty: the default).
+fn check_base_url(key: &str, url: &str) -> Result<(), String> {
+    if url.trim().is_empty() {
+        return Ok(());
+    }
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
+        Ok(parsed) => Err(format!(
+            "{key} = {url:?} is not an http(s) URL (scheme {:?}); give one like \"http://127.0.0.1:8000/v1\"",
+            parsed.scheme()
+        )),
+        Err(e) => Err(format!(
+            "{key} = {url:?} is not a URL ({e}); give one like \"http://127.0.0.1:8000/v1\""
+        )),
     }
 }
 
@@ -322,8 +350,9 @@ impl CampaignConfig {
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
         }
-        self.author.validate("author")?;
-        self.solver.validate("solver")?;
+        let defaults = CampaignConfig::default();
+        self.author.validate("author", &defaults.author)?;
+        self.solver.validate("solver", &defaults.solver)?;
         if self.budget.max_usd.is_some_and(|m| m.is_nan() || m < 0.0) {
             return Err("budget.max_usd must be a number of dollars, 0 or more".into());
         }
@@ -356,6 +385,50 @@ mod tests {
         assert_eq!(c.evolution.max_generations, 5);
         assert_eq!(c.evolution.drafts_per_task, 4);
         assert_eq!(c.selftest.accuracy_max, 0.85);
+    }
+
+    #[test]
+    fn a_partial_role_table_keeps_the_role_defaults() {
+        // A new-user trial: `[author]` with only a temperature said
+        // "author.model is required" although every key has a default.
+        let c = CampaignConfig::parse(
+            "[author]\ntemperature = 0.5\n[solver]\nmax_tokens = 9\n",
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.author.model.as_str(), c.author.temperature),
+            ("deepseek-r1", Some(0.5))
+        );
+        assert_eq!(
+            (c.solver.model.as_str(), c.solver.max_tokens),
+            ("qwen2.5-32b-instruct", Some(9))
+        );
+    }
+
+    #[test]
+    fn a_base_url_must_be_an_http_url() {
+        for (text, key) in [
+            ("[author]\nbase_url = \"not a url\"\n", "author.base_url"),
+            ("[solver]\nbase_url = \"ftp://x/v1\"\n", "solver.base_url"),
+            (
+                "[[solver.endpoints]]\nbase_url = \"127.0.0.1:8000/v1\"\n",
+                "solver.endpoints[0].base_url",
+            ),
+        ] {
+            let err = CampaignConfig::parse(text, Path::new("/")).unwrap_err();
+            assert!(
+                err.contains(key) && err.contains("http://127.0.0.1:8000/v1"),
+                "{err}"
+            );
+        }
+        assert!(
+            CampaignConfig::parse(
+                "[author]\nbase_url = \"https://api.example.com/v1\"\n",
+                Path::new("/")
+            )
+            .is_ok()
+        );
     }
 
     #[test]
