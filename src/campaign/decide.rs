@@ -56,9 +56,22 @@ pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
 }
 
 pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
+    decide_with_revisions(drafts, &[], evo, band)
+}
+
+/// [`decide`], where `revised` are drafts a curator sent back (`review
+/// revise`): they passed, but no longer count as accepted, and each gets
+/// `children_per_parent` refinement children (one generation below it,
+/// whatever `max_generations` says: a curator asked for this round).
+pub fn decide_with_revisions(
+    drafts: &[DraftRow],
+    revised: &[i64],
+    evo: &EvolutionConfig,
+    band: (f64, f64),
+) -> Next {
     if let Some(accepted) = drafts
         .iter()
-        .filter(|d| d.verdict.as_deref() == Some("pass"))
+        .filter(|d| d.verdict.as_deref() == Some("pass") && !revised.contains(&d.id))
         .map(|d| d.id)
         .min()
     {
@@ -76,6 +89,24 @@ pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> N
         .collect();
     if !call.is_empty() || !evaluate.is_empty() {
         return Next::Work { call, evaluate };
+    }
+    let unrevised: Vec<&DraftRow> = drafts
+        .iter()
+        .filter(|d| revised.contains(&d.id) && !drafts.iter().any(|c| c.parent_id == Some(d.id)))
+        .collect();
+    if !unrevised.is_empty() {
+        return Next::Create(
+            unrevised
+                .iter()
+                .flat_map(|p| {
+                    (0..evo.children_per_parent as i64).map(move |sample| Planned {
+                        generation: p.generation + 1,
+                        sample,
+                        parent: Some(p.id),
+                    })
+                })
+                .collect(),
+        );
     }
     let Some(generation) = drafts.iter().map(|d| d.generation).max() else {
         return Next::Create(
@@ -276,6 +307,41 @@ mod tests {
             ),
             d(5, 0, None, "pending", None, None, None, None),
         ];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
+    }
+
+    #[test]
+    fn a_revised_draft_is_not_accepted_and_gets_children_past_the_last_generation() {
+        let passed = |id, generation, parent| {
+            d(
+                id,
+                generation,
+                parent,
+                "evaluated",
+                Some("pass"),
+                Some(7),
+                Some(true),
+                Some(0.5),
+            )
+        };
+        // Accepted in the last generation, then sent back by a curator.
+        let drafts = [passed(4, 2, None)];
+        let Next::Create(planned) = decide_with_revisions(&drafts, &[4], &EVO, BAND) else {
+            panic!("{:?}", decide_with_revisions(&drafts, &[4], &EVO, BAND))
+        };
+        assert_eq!(planned.len(), 2);
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.parent == Some(4) && p.generation == 3)
+        );
+        // Its child passes: that one is accepted, the revised one is not.
+        let drafts = [passed(4, 2, None), passed(9, 3, Some(4))];
+        assert_eq!(
+            decide_with_revisions(&drafts, &[4], &EVO, BAND),
+            Next::Accepted(9)
+        );
+        // Without the revision, the first pass is accepted as before.
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
     }
 

@@ -14,6 +14,9 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod review;
+pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
+
 /// The store.
 #[derive(Clone)]
 pub struct Store {
