@@ -8,6 +8,7 @@
 //!   and a scripted fake server;
 //! - [`campaign`]: the evolutionary authoring loop (task descriptions in,
 //!   accepted bootcamps out), resumable from what [`store`] holds;
+//! - [`review`]: the curator's review queue over what campaigns accept;
 //! - [`store`]: the SQLite lineage store (the only module writing SQL);
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -17,5 +18,6 @@ pub mod campaign;
 pub mod cli;
 pub mod evaluate;
 pub mod llm;
+pub mod review;
 pub mod sandbox;
 pub mod store;

@@ -39,7 +39,7 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    fn path(&self) -> PathBuf {
+    pub(super) fn path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(|| {
             dirs::data_dir()
                 .unwrap_or_else(std::env::temp_dir)
@@ -360,7 +360,7 @@ fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
     }
 }
 
-async fn open_store(db: &DbArgs) -> Result<Store, u8> {
+pub(super) async fn open_store(db: &DbArgs) -> Result<Store, u8> {
     let path = db.path();
     if !path.exists() {
         return Err(usage(format!(

@@ -5,6 +5,7 @@
 
 mod campaign;
 mod check;
+mod review;
 mod run;
 
 use std::io::Write;
@@ -64,6 +65,10 @@ enum Command {
     Campaign(campaign::CampaignCommand),
     /// Show a task's family tree of drafts.
     Lineage(campaign::LineageCommand),
+    /// The review queue: list, show and decide accepted bootcamps (approve,
+    /// reject, revise), or queue bootcamp files of your own.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -127,6 +132,11 @@ pub fn main() -> ExitCode {
         Command::Lineage(command) => {
             campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() })
         }
+        Command::Review(command) => review::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)
