@@ -335,7 +335,15 @@ fn revise_reaches_the_refine_prompt_and_the_child_queues_again() {
         })
         .cloned()
         .collect();
-    assert!(!refines.is_empty());
+    assert!(
+        !refines.is_empty(),
+        "{before} {:?}",
+        server
+            .requests()
+            .iter()
+            .map(|r| r.prompt.chars().take(200).collect::<String>())
+            .collect::<Vec<_>>()
+    );
     assert!(
         refines
             .iter()

@@ -69,9 +69,15 @@ pub fn decide_with_revisions(
     evo: &EvolutionConfig,
     band: (f64, f64),
 ) -> Next {
+    // Once a curator sent a draft back, only its descendants can end the
+    // task: a sibling that passed alongside it was never reviewed against
+    // the note.
+    let acceptable = |d: &DraftRow| {
+        !revised.contains(&d.id) && (revised.is_empty() || descends_from(drafts, d, revised))
+    };
     if let Some(accepted) = drafts
         .iter()
-        .filter(|d| d.verdict.as_deref() == Some("pass") && !revised.contains(&d.id))
+        .filter(|d| d.verdict.as_deref() == Some("pass") && acceptable(d))
         .map(|d| d.id)
         .min()
     {
@@ -155,6 +161,23 @@ pub fn decide_with_revisions(
             })
             .collect(),
     )
+}
+
+/// Whether one of `draft`'s ancestors is in `ancestors`.
+fn descends_from(drafts: &[DraftRow], draft: &DraftRow, ancestors: &[i64]) -> bool {
+    let mut current = draft.parent_id;
+    let mut steps = 0;
+    while let Some(id) = current {
+        if ancestors.contains(&id) {
+            return true;
+        }
+        steps += 1;
+        if steps > drafts.len() {
+            return false;
+        }
+        current = drafts.iter().find(|d| d.id == id).and_then(|d| d.parent_id);
+    }
+    false
 }
 
 /// A draft's identity that does not depend on row ids (which differ between
@@ -324,8 +347,9 @@ mod tests {
                 Some(0.5),
             )
         };
-        // Accepted in the last generation, then sent back by a curator.
-        let drafts = [passed(4, 2, None)];
+        // Accepted in the last generation, then sent back by a curator; a
+        // sibling that also passed is not accepted in its place.
+        let drafts = [passed(4, 2, None), passed(5, 2, None)];
         let Next::Create(planned) = decide_with_revisions(&drafts, &[4], &EVO, BAND) else {
             panic!("{:?}", decide_with_revisions(&drafts, &[4], &EVO, BAND))
         };
@@ -336,7 +360,11 @@ mod tests {
                 .all(|p| p.parent == Some(4) && p.generation == 3)
         );
         // Its child passes: that one is accepted, the revised one is not.
-        let drafts = [passed(4, 2, None), passed(9, 3, Some(4))];
+        let drafts = [
+            passed(4, 2, None),
+            passed(5, 2, None),
+            passed(9, 3, Some(4)),
+        ];
         assert_eq!(
             decide_with_revisions(&drafts, &[4], &EVO, BAND),
             Next::Accepted(9)

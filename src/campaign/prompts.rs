@@ -141,6 +141,24 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_refine_template_can_place_the_reviewers_note() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(REFINE),
+            "Curator says: {{ reviewer_note }}\n{{ parent_code }}",
+        )
+        .unwrap();
+        let p = Prompts::load(Some(dir.path())).unwrap();
+        let text = p
+            .render(
+                REFINE,
+                json!({"reviewer_note": "harder cases", "parent_code": "class X: pass"}),
+            )
+            .unwrap();
+        assert!(text.starts_with("Curator says: harder cases"), "{text}");
+    }
+
+    #[test]
     fn an_unsupplied_variable_is_an_error_at_load() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
