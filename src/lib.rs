@@ -9,6 +9,7 @@
 //! - [`campaign`]: the evolutionary authoring loop (task descriptions in,
 //!   accepted bootcamps out), resumable from what [`store`] holds;
 //! - [`review`]: the curator's review queue over what campaigns accept;
+//! - [`export`]: approved bootcamps to InternBootcamp's tree and training records;
 //! - [`store`]: the SQLite lineage store (the only module writing SQL);
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod campaign;
 pub mod cli;
 pub mod evaluate;
+pub mod export;
 pub mod llm;
 pub mod review;
 pub mod sandbox;

@@ -8,6 +8,7 @@ mod campaign;
 mod check;
 mod cli;
 mod component;
+mod export;
 mod review;
 mod sandbox_compat;
 mod sandbox_determinism;

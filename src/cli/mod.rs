@@ -5,6 +5,7 @@
 
 mod campaign;
 mod check;
+mod export;
 mod review;
 mod run;
 
@@ -69,6 +70,11 @@ enum Command {
     /// reject, revise), or queue bootcamp files of your own.
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Write approved bootcamps in InternBootcamp's layout, with a manifest.
+    Export(export::ExportCommand),
+    /// Generate training records (InternBootcamp or verl JSONL, or Parquet)
+    /// from a review item or a bootcamp file, in the sandbox on all cores.
+    Generate(export::GenerateCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -133,6 +139,14 @@ pub fn main() -> ExitCode {
             campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() })
         }
         Command::Review(command) => review::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Export(command) => {
+            export::export(command, &campaign::DbArgs { db: cli.db.clone() })
+        }
+        Command::Generate(command) => export::generate(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,
