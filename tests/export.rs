@@ -395,3 +395,127 @@ fn generate_drops_repeated_prompts_and_stops_whole_at_a_failing_seed() {
     assert!(seed > 0 && (records.len() as u64) <= seed && !records.is_empty());
     assert!(records.iter().all(|r| r["ground_truth"]["grid"].is_array()));
 }
+
+/// Every row of a Parquet file, as JSON objects (nested columns included).
+fn parquet_rows(path: &Path) -> Vec<Value> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::{Array, StructArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn cell(array: &dyn Array, row: usize) -> Value {
+        match array.data_type() {
+            arrow_schema::DataType::Utf8 => Value::from(array.as_string::<i32>().value(row)),
+            arrow_schema::DataType::Int64 => {
+                Value::from(array.as_primitive::<Int64Type>().value(row))
+            }
+            arrow_schema::DataType::Struct(_) => {
+                let s: &StructArray = array.as_struct();
+                let mut map = serde_json::Map::new();
+                for (field, column) in s.fields().iter().zip(s.columns()) {
+                    map.insert(field.name().clone(), cell(column.as_ref(), row));
+                }
+                Value::Object(map)
+            }
+            arrow_schema::DataType::List(_) => {
+                let items = array.as_list::<i32>().value(row);
+                Value::Array((0..items.len()).map(|i| cell(items.as_ref(), i)).collect())
+            }
+            other => panic!("unexpected column type {other}"),
+        }
+    }
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        for row in 0..batch.num_rows() {
+            let mut map = serde_json::Map::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                map.insert(field.name().clone(), cell(column.as_ref(), row));
+            }
+            rows.push(Value::Object(map));
+        }
+    }
+    rows
+}
+
+#[test]
+fn parquet_records_read_back_as_the_jsonl_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gen.db");
+    let file = bootcamp("big_mod.py");
+    for format in ["verl", "internbootcamp"] {
+        let jsonl = dir.path().join(format!("{format}.jsonl"));
+        let parquet = dir.path().join(format!("{format}.parquet"));
+        for out in [&jsonl, &parquet] {
+            let (code, _, stderr) = generate(
+                &db,
+                &[
+                    &file,
+                    "--n",
+                    "700",
+                    "--format",
+                    format,
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--jobs",
+                    "2",
+                ],
+            );
+            assert_eq!(code, 0, "{stderr}");
+        }
+        let rows = parquet_rows(&parquet);
+        let text = std::fs::read_to_string(&jsonl).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 700);
+        assert_eq!(rows.len(), lines.len());
+        for (row, line) in rows.iter().zip(&lines) {
+            let record: Value = serde_json::from_str(line).unwrap();
+            if format == "verl" {
+                // Same record, ground truth as the same JSON text.
+                assert_eq!(row, &record);
+            } else {
+                assert_eq!(
+                    (&row["data_source"], &row["prompt"]),
+                    (&record["data_source"], &record["prompt"])
+                );
+                let truth = row["ground_truth"].as_str().unwrap();
+                assert!(
+                    line.contains(&format!(r#""ground_truth":{truth}}}"#)),
+                    "{truth} vs {line}"
+                );
+            }
+        }
+    }
+
+    // A failing seed leaves a valid file with every record before it.
+    let out = dir.path().join("walk.parquet");
+    let (code, stdout, stderr) = generate(
+        &db,
+        &[
+            &bootcamp("heavy_flaky.py"),
+            "--n",
+            "3000",
+            "--format",
+            "verl",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let report = json_lines(&stdout).remove(0);
+    let rows = parquet_rows(&out);
+    assert_eq!(rows.len() as u64, report["written"].as_u64().unwrap());
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .enumerate()
+            .all(|(i, r)| r["extra_info"]["index"] == i as i64)
+    );
+}

@@ -122,52 +122,70 @@ struct VerlRecord<'a> {
     extra_info: ExtraInfo<'a>,
 }
 
+/// One training record, before it is laid out.
+pub struct Record<'a> {
+    pub class: &'a str,
+    pub prompt: &'a str,
+    /// The case's JSON text as the bootcamp wrote it (validated).
+    pub case: &'a RawValue,
+    pub split: &'a str,
+    pub index: u64,
+    pub seed: u64,
+}
+
+impl Record<'_> {
+    /// InternBootcamp's `data_source`: the class name without "bootcamp".
+    pub fn ib_source(&self) -> String {
+        self.class.replace("bootcamp", "")
+    }
+
+    /// verl's `data_source`.
+    pub fn verl_source(&self) -> String {
+        format!("bootcamp/{}", self.class)
+    }
+}
+
 /// One record as a JSON line (without the newline). The identity is the
 /// case's JSON text as the bootcamp wrote it, so big integers stay exact.
-fn record_line(
-    format: Format,
-    class: &str,
-    prompt: &str,
-    case_json: &str,
-    split: &str,
-    index: u64,
-    seed: u64,
-) -> Result<String, String> {
-    let raw: &RawValue =
-        serde_json::from_str(case_json).map_err(|e| format!("the case is not valid JSON ({e})"))?;
-    let line = match format {
+fn record_line(format: Format, r: &Record<'_>) -> Result<String, serde_json::Error> {
+    match format {
         Format::Internbootcamp => serde_json::to_string(&IbRecord {
-            data_source: &class.replace("bootcamp", ""),
-            prompt: prompt.trim(),
-            ground_truth: raw,
+            data_source: &r.ib_source(),
+            prompt: r.prompt.trim(),
+            ground_truth: r.case,
         }),
         Format::Verl => serde_json::to_string(&VerlRecord {
-            data_source: &format!("bootcamp/{class}"),
+            data_source: &r.verl_source(),
             prompt: [Message {
                 role: "user",
-                content: prompt,
+                content: r.prompt,
             }],
             ability: "reasoning",
             reward_model: RewardModel {
                 style: "rule",
-                ground_truth: raw.get(),
+                ground_truth: r.case.get(),
             },
-            extra_info: ExtraInfo { split, index, seed },
+            extra_info: ExtraInfo {
+                split: r.split,
+                index: r.index,
+                seed: r.seed,
+            },
         }),
-    };
-    line.map_err(|e| e.to_string())
+    }
 }
 
 /// Where records go: JSONL (each line written whole) or Parquet.
-trait Sink {
-    fn push(&mut self, line: String) -> Result<()>;
+pub(super) trait Sink {
+    fn push(&mut self, record: &Record<'_>) -> Result<()>;
+    /// Write what is buffered and close the file validly.
     fn finish(self: Box<Self>) -> Result<()>;
 }
 
-struct Jsonl(std::io::BufWriter<std::fs::File>);
+struct Jsonl(std::io::BufWriter<std::fs::File>, Format);
 
 impl Sink for Jsonl {
-    fn push(&mut self, mut line: String) -> Result<()> {
+    fn push(&mut self, record: &Record<'_>) -> Result<()> {
+        let mut line = record_line(self.1, record)?;
         line.push('\n');
         self.0.write_all(line.as_bytes())?;
         Ok(())
@@ -183,13 +201,11 @@ fn sink(out: &Path, format: Format) -> Result<Box<dyn Sink>> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    if out.extension().is_some_and(|e| e == "parquet") {
-        anyhow::bail!(
-            "Parquet output ({format:?} records) is not available in this build; write JSONL (--out FILE.jsonl)"
-        );
-    }
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    Ok(Box::new(Jsonl(std::io::BufWriter::new(file))))
+    if out.extension().is_some_and(|e| e == "parquet") {
+        return Ok(Box::new(super::parquet::ParquetSink::new(file, format)?));
+    }
+    Ok(Box::new(Jsonl(std::io::BufWriter::new(file), format)))
 }
 
 /// Generate `request.n` cases' records (seeds from `request.seed`).
@@ -236,27 +252,25 @@ pub async fn generate(
                 duplicates += 1;
                 continue;
             }
-            match record_line(
-                request.format,
-                &name,
-                &case.prompt,
-                &case.case_json,
-                &request.split,
-                written,
-                case.seed,
-            ) {
-                Ok(line) => {
-                    out.push(line)?;
-                    written += 1;
-                }
-                Err(error) => {
+            let raw: &RawValue = match serde_json::from_str(&case.case_json) {
+                Ok(raw) => raw,
+                Err(e) => {
                     failure = Some(Failure {
                         seed: case.seed,
-                        error,
+                        error: format!("the case is not valid JSON ({e})"),
                     });
                     break;
                 }
-            }
+            };
+            out.push(&Record {
+                class: &name,
+                prompt: &case.prompt,
+                case: raw,
+                split: &request.split,
+                index: written,
+                seed: case.seed,
+            })?;
+            written += 1;
         }
         progress.advance(next_seed - start);
         if failure.is_some() {
@@ -309,28 +323,28 @@ mod tests {
 
     #[test]
     fn records_embed_the_case_as_written() {
-        let case = r#"{"n": 910996981214243194829, "xs": [1.50, -2]}"#;
-        let line = record_line(
-            Format::Internbootcamp,
-            "BigNbootcamp",
-            "  Q?\n",
+        let text = r#"{"n": 910996981214243194829, "xs": [1.50, -2]}"#;
+        let case: &RawValue = serde_json::from_str(text).unwrap();
+        let record = |split, index| Record {
+            class: "BigNbootcamp",
+            prompt: "  Q?\n",
             case,
-            "train",
-            0,
-            7,
-        )
-        .unwrap();
+            split,
+            index,
+            seed: 7,
+        };
+        let line = record_line(Format::Internbootcamp, &record("train", 0)).unwrap();
         assert_eq!(
             line,
             r#"{"data_source":"BigN","prompt":"Q?","ground_truth":{"n": 910996981214243194829, "xs": [1.50, -2]}}"#
         );
-        let line = record_line(Format::Verl, "BigNbootcamp", "Q?", case, "test", 3, 7).unwrap();
+        let line = record_line(Format::Verl, &record("test", 3)).unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["data_source"], "bootcamp/BigNbootcamp");
         assert_eq!(v["prompt"][0]["role"], "user");
-        assert_eq!(v["reward_model"]["ground_truth"], case);
+        assert_eq!(v["reward_model"]["ground_truth"], text);
         assert_eq!(v["extra_info"]["index"], 3);
         assert_eq!(v["extra_info"]["split"], "test");
-        assert!(record_line(Format::Verl, "X", "Q", "{NaN", "train", 0, 0).is_err());
+        assert!(serde_json::from_str::<&RawValue>("{NaN").is_err());
     }
 }

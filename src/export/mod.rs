@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod names;
+mod parquet;
 
 use std::path::{Path, PathBuf};
 
