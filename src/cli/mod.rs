@@ -102,7 +102,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// solver or campaign.
+    /// solver, campaign or generate.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
