@@ -507,9 +507,11 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
     let concurrency = 64;
     let drafts_per_task = 4;
     let solver_cases = 10;
-    let mut config = CampaignConfig::default();
-    config.name = "bench".into();
-    config.task_concurrency = tasks;
+    let mut config = CampaignConfig {
+        name: "bench".into(),
+        task_concurrency: tasks,
+        ..CampaignConfig::default()
+    };
     for role in [&mut config.author, &mut config.solver] {
         role.concurrency = concurrency;
         role.timeout_s = 30.0;

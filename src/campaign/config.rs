@@ -200,7 +200,7 @@ impl CampaignConfig {
             if r.model.is_empty() {
                 return Err(format!("{role}.model is required"));
             }
-            if r.concurrency == 0 || !(r.timeout_s > 0.0) {
+            if r.concurrency == 0 || r.timeout_s.is_nan() || r.timeout_s <= 0.0 {
                 return Err(format!(
                     "{role}.concurrency and {role}.timeout_s must be positive"
                 ));

@@ -238,6 +238,7 @@ pub fn extract_code(response: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn d(
         id: i64,
         generation: i64,

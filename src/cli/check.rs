@@ -374,11 +374,7 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
     let progress = move |done: usize, failed: usize| {
         if show_progress {
             let width = 30;
-            let filled = if total > 0 {
-                done * width / total
-            } else {
-                width
-            };
+            let filled = (done * width).checked_div(total).unwrap_or(width);
             eprint!(
                 "\raudit [{}{}] {done}/{total}  failed {failed} ",
                 "#".repeat(filled),

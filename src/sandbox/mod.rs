@@ -39,6 +39,8 @@ pub use protocol::{
 
 use host::HostState;
 
+// Generated code: its arity is the WIT interface's.
+#[allow(clippy::too_many_arguments)]
 mod bindings {
     wasmtime::component::bindgen!({
         world: "harness",
@@ -76,6 +78,7 @@ impl Default for Limits {
 /// otherwise take several (each instantiation costs a few milliseconds, most
 /// of them in the kernel).
 #[derive(Clone)]
+#[allow(clippy::type_complexity)]
 pub struct FollowUp(Arc<std::sync::Mutex<dyn FnMut(&[CallResult]) -> Vec<Call> + Send>>);
 
 impl FollowUp {

@@ -111,6 +111,7 @@ pub struct EvaluationRecord {
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
     pub report_json: String,
+    #[allow(clippy::type_complexity)]
     pub solver_attempts: Vec<(i64, String, Option<String>, f64, Option<String>)>,
 }
 
