@@ -618,3 +618,96 @@ fn the_migration_queues_drafts_accepted_before_it() {
     );
     assert_eq!(items[0]["created_at"], "2026-11-01T00:00:01Z");
 }
+
+#[test]
+fn a_new_campaign_over_a_revised_task_refines_it_with_the_note() {
+    let server = FakeServer::start(both).unwrap();
+    let (s, first) = finished_campaign(&server);
+    let db = &s.db;
+    let (_, stdout, _) = bootforge(
+        db,
+        &["review", "list", "--task", "interval-merge", "--json"],
+    );
+    let item = one_json(&stdout);
+    let note = "Make the intervals overlap in long chains, not only in pairs.";
+    let (code, _, stderr) = bootforge_env(
+        db,
+        &[
+            "review",
+            "revise",
+            &item["id"].to_string(),
+            "--note",
+            note,
+            "--reviewer",
+            "ada",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let before = server.requests().len();
+
+    // A new campaign over the same tasks, not a resume of the first.
+    let (code, stdout, stderr) = bootforge(
+        db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let outcome = json_lines(&stdout).last().unwrap().clone();
+    let second = outcome["campaign"].as_i64().unwrap();
+    assert_ne!(second, first);
+    let task = outcome["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "interval-merge")
+        .unwrap()
+        .clone();
+    assert_eq!(task["status"], "accepted", "{outcome}");
+
+    let refines: Vec<_> = server.requests()[before..]
+        .iter()
+        .filter(|r| {
+            r.prompt.contains("Task id: interval-merge") && r.prompt.contains("# The current draft")
+        })
+        .cloned()
+        .collect();
+    assert!(!refines.is_empty() && refines.iter().all(|r| r.prompt.contains(note)));
+    let (_, stdout, _) = bootforge(
+        db,
+        &[
+            "lineage",
+            "interval-merge",
+            "--campaign",
+            &second.to_string(),
+            "--json",
+        ],
+    );
+    let drafts = one_json(&stdout)["drafts"].clone();
+    let accepted = drafts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == task["draft"])
+        .unwrap()
+        .clone();
+    assert_eq!(accepted["operator"], "revise");
+
+    // The queue: the revised item, its copy in the new campaign (still
+    // revise, saying where it came from), and the new child, pending.
+    let (_, stdout, _) = bootforge(
+        db,
+        &["review", "list", "--task", "interval-merge", "--json"],
+    );
+    let items = json_lines(&stdout);
+    assert_eq!(
+        items
+            .iter()
+            .map(|i| (
+                i["campaign"].as_i64().unwrap(),
+                i["status"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [(first, "revise"), (second, "revise"), (second, "pending")]
+    );
+    assert_eq!(items[2]["draft"], task["draft"]);
+}

@@ -93,6 +93,9 @@ pub async fn start(
         .store
         .create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows)
         .await?;
+    // A task a curator sent back in an earlier campaign is refined here
+    // with the curator's note (`review revise`).
+    engines.store.carry_revisions(id).await?;
     drive(engines, id, config, prompts).await
 }
 

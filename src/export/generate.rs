@@ -217,10 +217,10 @@ pub async fn generate(
     let started = Instant::now();
     let mut out = sink(&request.out, request.format)?;
     let end = request.seed.saturating_add(request.n);
-    let chunks: Vec<(u64, u64)> = (request.seed..end)
+    // Lazy: `--n` may be far larger than what is worth holding as a list.
+    let chunks = (request.seed..end)
         .step_by(CHUNK as usize)
-        .map(|start| (start, (start + CHUNK).min(end)))
-        .collect();
+        .map(move |start| (start, start.saturating_add(CHUNK).min(end)));
     let runs = futures::stream::iter(chunks)
         .map(|(start, stop)| {
             let mut spec = RunSpec::new(request.filename.clone(), request.source.clone())

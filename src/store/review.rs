@@ -309,6 +309,79 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Carry curators' open revisions into a new campaign (issue 7: "or a
+    /// new campaign over the same task"): for each of its tasks whose latest
+    /// queue item from another campaign was sent back (`revise`), copy that
+    /// draft with its evaluation, queue item and `revise` decision into the
+    /// new campaign, in one transaction, so the campaign refines it with the
+    /// curator's note. Returns how many were carried. Call it once, when the
+    /// campaign is created.
+    pub async fn carry_revisions(&self, campaign: i64) -> Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let open = sqlx::query(
+            "SELECT i.id, i.draft_id FROM tasks t
+             JOIN review_items i ON i.task_id = t.id
+             WHERE t.campaign_id = ? AND i.draft_id IS NOT NULL
+               AND i.id = (SELECT MAX(i2.id) FROM review_items i2
+                           WHERE i2.task_id = t.id AND i2.campaign_id IS NOT NULL AND i2.campaign_id <> t.campaign_id)
+               AND (SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1) = 'revise'
+             ORDER BY i.id",
+        )
+        .bind(campaign)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = now_utc();
+        for row in &open {
+            let (item, draft): (i64, i64) = (row.get(0), row.get(1));
+            let copy = sqlx::query(
+                "INSERT INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
+                     template_sha, model, prompt, response, code, status, created_at)
+                 SELECT ?, task_id, generation, sample, NULL, 0, operator, template, template_sha, model, prompt, response,
+                     code, 'evaluated', created_at FROM drafts WHERE id = ?",
+            )
+            .bind(campaign)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            sqlx::query(
+                "INSERT INTO evaluations (draft_id, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at)
+                 SELECT ?, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at FROM evaluations WHERE draft_id = ?",
+            )
+            .bind(copy)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
+            let carried = sqlx::query(
+                "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code,
+                     report_json, accuracy, note, created_at)
+                 SELECT source, ?, task_id, ?, file_path, class_name, params_json, code, report_json, accuracy, ?, ?
+                 FROM review_items WHERE id = ?",
+            )
+            .bind(campaign)
+            .bind(copy)
+            .bind(format!("carried from review item {item} into campaign {campaign}"))
+            .bind(&now)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            sqlx::query(
+                "INSERT INTO review_decisions (item_id, decision, reviewer, note, forced, created_at)
+                 SELECT ?, decision, reviewer, note, forced, created_at FROM review_decisions
+                 WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(carried)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(open.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
