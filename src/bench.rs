@@ -22,6 +22,12 @@
 //!   ideal latency and concurrency allow (target 1.15x), peak memory, SQLite
 //!   rows written per second (run it alone, `--only campaign`, for a clean
 //!   peak-memory figure);
+//! - **memory**: `bootforge check` as a child process on hostile bootcamps
+//!   (cases of 340,000 zeros, a 16 MiB case sent past a raised guest cap, a
+//!   100 MB harness reply) and against a solver answering 10 MB per call:
+//!   the child's peak resident memory, with one sandbox instance at a time,
+//!   against the guest's memory limit plus 100 MiB (the target: the host
+//!   does not pay for what the guest sends);
 //! - **generate**: `bootforge generate` of 100,000 Latin-square cases
 //!   (records written to a file) with 1 job and with 2, against the same
 //!   generator looped in one native `python3` process writing the same
@@ -138,7 +144,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "compile",
     "cold_start",
     "throughput",
@@ -147,6 +153,7 @@ pub const NAMES: [&str; 8] = [
     "solver",
     "campaign",
     "generate",
+    "memory",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -160,6 +167,24 @@ pub struct BenchReport {
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
     pub generate: Option<GenerateBench>,
+    pub memory: Option<Vec<MemoryCase>>,
+}
+
+/// One hostile input and what a `check` of it cost the host.
+#[derive(Debug, Serialize)]
+pub struct MemoryCase {
+    pub name: String,
+    /// What the check was run with.
+    pub args: String,
+    /// The check's exit code (1: the bootcamp failed, as it should for most).
+    pub exit_code: i32,
+    /// Peak resident memory of the `bootforge check` process, MiB (guest
+    /// linear memory included: it is mapped in the same process).
+    pub peak_rss_mib: f64,
+    /// The guest's memory limit plus 100 MiB.
+    pub target_mib: f64,
+    pub within_target: bool,
+    pub wall_s: f64,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -471,6 +496,123 @@ fn bench_solver(calls: usize) -> Result<SolverOverhead> {
     })
 }
 
+const ZEROS: &str = include_str!("../tests/bootcamps/hostile/zeros.py");
+const RAISE_CAP: &str = include_str!("../tests/bootcamps/hostile/raise_cap.py");
+const HUGE_REPLY: &str = include_str!("../tests/bootcamps/hostile/huge_reply.py");
+
+/// Run `bootforge check` (this executable) and return its exit code and
+/// peak RSS from the kernel's accounting of the child (`wait4`).
+fn child_peak(cmd: &mut Command) -> Result<(i32, f64)> {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting bootforge check")?;
+    let pid = libc::pid_t::try_from(child.id()).context("child pid")?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own unwaited child; status and usage are valid
+    // pointers for the duration of the call.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if waited != pid {
+        bail!(
+            "waiting for bootforge check: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // ru_maxrss is in KiB on Linux.
+    Ok((code, usage.ru_maxrss as f64 / 1024.0))
+}
+
+fn bench_memory(cache_dir: &Path, quick: bool) -> Result<Vec<MemoryCase>> {
+    let exe = std::env::current_exe().context("finding the bootforge executable")?;
+    let dir = tempfile::tempdir()?;
+    let memory_mb = 256u64;
+    let target_mib = memory_mb as f64 + 100.0;
+    // A solver answering 10 MB per call: the endpoint's bytes are the
+    // host's to bound too.
+    let answer = format!("<think>{}</think>[answer]7[/answer]", "x".repeat(10 << 20));
+    let server =
+        crate::llm::fake::FakeServer::start(move |_| crate::llm::fake::FakeReply::Answer {
+            content: answer.clone(),
+            reasoning: None,
+        })?;
+    // Quick mode (the smoke test) keeps each scenario to a few cases.
+    let (default_cases, zeros_cases, solver_cases) = if quick {
+        ("2", "3", "2")
+    } else {
+        ("20", "60", "40")
+    };
+    let mut scenarios: Vec<(&str, &str, Vec<String>)> = vec![
+        (
+            "zeros_default_cases",
+            ZEROS,
+            vec!["--cases".into(), default_cases.into()],
+        ),
+        (
+            "zeros_many_cases",
+            ZEROS,
+            vec!["--cases".into(), zeros_cases.into()],
+        ),
+        (
+            "raised_guest_cap_16mib_case",
+            RAISE_CAP,
+            vec!["--cases".into(), "4".into()],
+        ),
+        ("reply_of_100mb", HUGE_REPLY, vec![]),
+    ];
+    scenarios.push((
+        "solver_answers_of_10mb",
+        ZEROS,
+        vec![
+            "--cases".into(),
+            "4".into(),
+            "--model".into(),
+            "fake-solver".into(),
+            "--base-url".into(),
+            server.base_url().to_owned(),
+            "--solver-cases".into(),
+            solver_cases.into(),
+        ],
+    ));
+    let mut results = Vec::new();
+    for (name, source, extra) in scenarios {
+        let file = dir.path().join(format!("{name}.py"));
+        std::fs::write(&file, source)?;
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--cache-dir")
+            .arg(cache_dir)
+            .arg("check")
+            .arg(&file)
+            .arg("--json")
+            // One instance at a time: with N workers a check may hold N
+            // guests' memory, each bounded by --memory-mb; the target is
+            // about what the host adds.
+            .args(["--workers", "1"])
+            .args(["--memory-mb", &memory_mb.to_string()])
+            .args(&extra)
+            .env("OPENAI_API_KEY", "bench");
+        let started = Instant::now();
+        let (exit_code, peak_rss_mib) = child_peak(&mut cmd)?;
+        results.push(MemoryCase {
+            name: name.into(),
+            args: format!("--workers 1 --memory-mb {memory_mb} {}", extra.join(" ")),
+            exit_code,
+            peak_rss_mib,
+            target_mib,
+            within_target: peak_rss_mib <= target_mib,
+            wall_s: started.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(results)
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -760,6 +902,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: a campaign against a fake server answering after 200 ms...");
         report.campaign = Some(bench_campaign(cache_dir, if quick { 4 } else { 200 })?);
     }
+    if want("memory") {
+        eprintln!("bench: host memory of checks of hostile bootcamps...");
+        report.memory = Some(bench_memory(cache_dir, quick)?);
+    }
     if want("generate") {
         eprintln!("bench: generate against native python3...");
         report.generate = Some(bench_generate(
@@ -846,6 +992,18 @@ impl BenchReport {
                 g.target_ratio,
                 g.identical,
                 g.peak_rss_mib
+            ));
+        }
+        for m in self.memory.iter().flatten() {
+            lines.push(format!(
+                "memory       {:<28} peak RSS {:>5.0} MiB, target <= {:.0} MiB ({}); check exit {}, {:.1} s [{}]",
+                m.name,
+                m.peak_rss_mib,
+                m.target_mib,
+                if m.within_target { "met" } else { "MISSED" },
+                m.exit_code,
+                m.wall_s,
+                m.args.trim()
             ));
         }
         lines

@@ -1,18 +1,52 @@
 //! bootforge: author, run and check InternBootcamp-style reasoning bootcamps.
 //!
-//! - [`sandbox`]: runs bootcamp files in CPython compiled to a WebAssembly
-//!   component, isolated and reproducible (the only module touching wasmtime);
-//! - [`evaluate`]: the staged self-consistency checks behind `bootforge check`
-//!   and `bootforge audit`;
-//! - [`llm`]: OpenAI-compatible model clients (retries, limits, accounting)
-//!   and a scripted fake server;
-//! - [`campaign`]: the evolutionary authoring loop (task descriptions in,
-//!   accepted bootcamps out), resumable from what [`store`] holds;
-//! - [`review`]: the curator's review queue over what campaigns accept;
-//! - [`export`]: approved bootcamps to InternBootcamp's tree and training records;
-//! - [`store`]: the SQLite lineage store (the only module writing SQL);
-//! - [`bench`]: the committed benchmarks behind `bootforge bench`;
+//! This page is the code map; read it first.
+//!
+//! # The pipeline
+//!
+//! 1. **Draft**: an author model writes a bootcamp from a task description
+//!    ([`campaign`], prompts from `prompts/`).
+//! 2. **Evaluate**: the draft runs in the [`sandbox`] through staged checks,
+//!    cheapest first ([`evaluate`]); a solver model's accuracy must lie in a band.
+//! 3. **Evolve**: failed drafts get refined children carrying their concrete
+//!    failures, until one passes or the generations run out ([`campaign`]).
+//! 4. **Store**: every draft, prompt, response, evaluation and LLM call is a row
+//!    with its parents ([`store`]), so a campaign resumes after a crash.
+//! 5. **People**: what is accepted is reviewed, exported and scheduled (the
+//!    curator side; see the README for what is built).
+//!
+//! # Modules
+//!
+//! - [`sandbox`]: CPython compiled to a WebAssembly component under wasmtime:
+//!   engine, compiled-component cache, limits, the harness protocol.
+//! - [`evaluate`]: the staged self-consistency checks behind `check` and
+//!   `audit`; [`evaluate::judge`] holds every verdict rule.
+//! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client with
+//!   retries and accounting, and the scripted fake server for tests.
+//! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
+//!   content-addressed LLM calls; [`campaign::decide`] picks the next step.
+//! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
+//!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
+//!   [`campaign::lease`].
+//! - [`review`]: the curator's review queue over what campaigns accept
+//!   ([`review::rules`] decides who may decide what, purely).
+//! - [`export`]: approved bootcamps into InternBootcamp's tree, and training
+//!   records generated in the sandbox ([`export::names`]: naming, purely).
+//! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
+//! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
+//!
+//! # Invariants the layout keeps
+//!
+//! - Only [`sandbox`] touches wasmtime; everything else sees typed results.
+//! - Only [`store`] writes SQL.
+//! - [`campaign::decide`] and [`evaluate::judge`] are pure functions of their
+//!   inputs, tested without I/O; the async code around them reads, calls and
+//!   writes.
+//! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
+//!   llm, store`.
+//! - Everything a guest or a model returns is hostile input: capped, parsed
+//!   defensively, never trusted to be well-formed.
 
 pub mod bench;
 pub mod campaign;
@@ -22,4 +56,5 @@ pub mod export;
 pub mod llm;
 pub mod review;
 pub mod sandbox;
+pub mod schedule;
 pub mod store;

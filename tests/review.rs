@@ -463,7 +463,7 @@ fn review_add_queues_a_passing_file_and_refuses_a_failing_one() {
     assert_eq!(code, 0);
     assert!(!text.contains('\u{1b}'), "raw escape in the output");
     assert!(
-        text.contains("\\u{1b}[1mCompute") && text.contains(&format!("a = {a}")),
+        text.contains("\\u001b[1mCompute") && text.contains(&format!("a = {a}")),
         "{text}"
     );
 

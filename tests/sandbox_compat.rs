@@ -42,7 +42,7 @@ fn score_of(
     let report = sandbox().run_blocking(spec.clone());
     assert!(report.error.is_none(), "{:?}", report.error);
     let case = report.cases().next().unwrap();
-    let answer = answer_for(&case.case);
+    let answer = answer_for(&case.case_value());
     spec.calls = vec![Call::Score {
         identity: case.case_json.clone(),
         answer,
@@ -65,7 +65,7 @@ fn intern_style_bootcamp_generates_prompts_and_scores() {
     assert_eq!(loaded.class, "Knapsackbootcamp");
     assert_eq!(report.cases().count(), 5);
     for case in report.cases() {
-        assert_eq!(case.case["items"].as_array().unwrap().len(), 6);
+        assert_eq!(case.case_value()["items"].as_array().unwrap().len(), 6);
         assert!(case.prompt.contains("[answer]A,C[/answer]"));
         assert!(case.roundtrip_equal);
         assert_eq!(case.score, None);
@@ -176,7 +176,7 @@ fn class_choice_and_params() {
     spec.class = Some("Secondbootcamp".into());
     let report = sandbox().run_blocking(spec.clone());
     assert_eq!(
-        report.cases().next().unwrap().case,
+        report.cases().next().unwrap().case_value(),
         json!({"which": "second"})
     );
     assert_eq!(
@@ -195,7 +195,7 @@ fn class_choice_and_params() {
     spec.params = json!({"n_items": 3}).as_object().unwrap().clone();
     let report = sandbox().run_blocking(spec.clone());
     assert_eq!(
-        report.cases().next().unwrap().case["items"]
+        report.cases().next().unwrap().case_value()["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -316,7 +316,10 @@ fn tuples_and_int_keys_are_flagged_by_the_round_trip() {
     );
     let case = report.cases().next().unwrap();
     assert!(!case.roundtrip_equal);
-    assert_eq!(case.case, json!({"pair": [1, 2], "by_id": {"3": "x"}}));
+    assert_eq!(
+        case.case_value(),
+        json!({"pair": [1, 2], "by_id": {"3": "x"}})
+    );
     // The prompt sees the round-tripped case, as a trainer reading JSONL would.
     assert!(case.prompt.contains("'3': 'x'"), "{}", case.prompt);
 }
@@ -353,7 +356,7 @@ return {
 }"#;
     let report = run(&bootcamp_with_generator(body), 0..1, None);
     assert!(report.error.is_none(), "{:?}", report.error);
-    let case = &report.cases().next().unwrap().case;
+    let case = &report.cases().next().unwrap().case_value();
     assert_eq!(case["decimal"], "3.3");
     assert_eq!(case["date"], "2024-02-29");
     assert_eq!(case["mean"], 2.5);

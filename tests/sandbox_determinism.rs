@@ -9,8 +9,8 @@ fn same_seeds_give_identical_cases_within_a_process() {
     let a = run(&source, 0..5, None);
     let b = run(&source, 0..5, None);
     assert!(a.error.is_none(), "{:?}", a.error);
-    let ja: Vec<&str> = a.cases().map(|c| c.case_json.as_str()).collect();
-    let jb: Vec<&str> = b.cases().map(|c| c.case_json.as_str()).collect();
+    let ja: Vec<&str> = a.cases().map(|c| &*c.case_json).collect();
+    let jb: Vec<&str> = b.cases().map(|c| &*c.case_json).collect();
     assert_eq!(ja, jb);
 }
 
@@ -21,8 +21,8 @@ fn each_seed_is_reproducible_on_its_own() {
     let source = read_bootcamp("entropy.py");
     let long = run(&source, 0..6, None);
     let alone = run(&source, 5..6, None);
-    let from_long = &long.cases().last().unwrap().case;
-    let from_alone = &alone.cases().next().unwrap().case;
+    let from_long = &long.cases().last().unwrap().case_value();
+    let from_alone = &alone.cases().next().unwrap().case_value();
     for key in [
         "global",
         "system",
@@ -41,7 +41,7 @@ fn each_seed_is_reproducible_on_its_own() {
 fn different_seeds_give_different_cases() {
     let source = read_bootcamp("entropy.py");
     let report = run(&source, 0..4, None);
-    let cases: Vec<&serde_json::Value> = report.cases().map(|c| &c.case).collect();
+    let cases: Vec<serde_json::Value> = report.cases().map(|c| c.case_value()).collect();
     for key in ["global", "system", "urandom", "uuid"] {
         let distinct: std::collections::HashSet<String> =
             cases.iter().map(|c| c[key].to_string()).collect();

@@ -71,7 +71,7 @@ fn reading_stdin_gives_nothing() {
         None,
     );
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.cases().next().unwrap().case["x"], "");
+    assert_eq!(report.cases().next().unwrap().case_value()["x"], "");
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn deep_but_bounded_recursion_has_room() {
     spec.limits.timeout = Duration::from_secs(30);
     let report = sandbox().run_blocking(spec);
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(report.cases().next().unwrap().case["x"], 300000);
+    assert_eq!(report.cases().next().unwrap().case_value()["x"], 300000);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn files_written_in_one_run_are_gone_in_the_next() {
     let report = run(&writer, 0..1, None);
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(
-        report.cases().next().unwrap().case["written"],
+        report.cases().next().unwrap().case_value()["written"],
         serde_json::json!([])
     );
     let reader = bootcamp_with_generator(
@@ -139,7 +139,7 @@ fn files_written_in_one_run_are_gone_in_the_next() {
     );
     let report = run(&reader, 0..1, None);
     assert_eq!(
-        report.cases().next().unwrap().case["seen"],
+        report.cases().next().unwrap().case_value()["seen"],
         serde_json::json!([])
     );
 }
@@ -155,7 +155,7 @@ fn globals_set_in_one_run_are_gone_in_the_next() {
     );
     let report = run(&reader, 0..1, None);
     assert_eq!(
-        report.cases().next().unwrap().case,
+        report.cases().next().unwrap().case_value(),
         serde_json::json!({"b": false, "m": false})
     );
 }
@@ -208,4 +208,30 @@ fn the_environment_of_the_host_is_invisible() {
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["case"]["env"], serde_json::json!({}));
     assert_eq!(first["case"]["argv"], serde_json::json!([]));
+}
+
+#[test]
+fn a_bootcamp_cannot_plant_code_for_later_runs_of_its_own_file() {
+    // The file is strict; while loading it writes a lenient copy of itself
+    // wherever the harness could keep compiled code. Every run of the same
+    // file in this process must still execute the file as written.
+    let source = read_bootcamp("hostile/swap_compiled.py");
+    for round in 0..3 {
+        let report = run(&source, 0..4, Some("[answer]banana[/answer]"));
+        assert!(report.error.is_none(), "{:?}", report.error);
+        for case in report.cases() {
+            assert_eq!(
+                case.score,
+                Some(0.0),
+                "round {round}: a forged verifier ran instead of the file"
+            );
+        }
+    }
+    // And the file's own verifier still works: a right answer scores 1.
+    let report = run(&source, 7..8, None);
+    let case: serde_json::Value =
+        serde_json::from_str(&report.cases().next().unwrap().case_json).unwrap();
+    let right = case["a"].as_i64().unwrap() * case["b"].as_i64().unwrap();
+    let report = run(&source, 7..8, Some(&format!("[answer]{right}[/answer]")));
+    assert_eq!(report.cases().next().unwrap().score, Some(1.0));
 }

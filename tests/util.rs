@@ -96,6 +96,7 @@ pub fn quick_limits() -> Limits {
         timeout: Duration::from_millis(1500),
         memory_bytes: 256 << 20,
         output_bytes: 64 << 10,
+        ..Limits::default()
     }
 }
 

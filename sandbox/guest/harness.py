@@ -36,6 +36,7 @@ import types
 
 import bootforge_base
 import bootforge_standins
+from wit_world import reply as _host_reply
 
 # ---------------------------------------------------------------------------
 # Build time: bundle the standard library.
@@ -216,7 +217,8 @@ class _Session:
     def __init__(self):
         self.instance = None
         self.cls = None
-        self.compiled = None
+        # Advisory only: the host enforces the same cap on what it receives.
+        self.case_bytes = MAX_CASE_CHARS
         self.output = {"printed": 0, "limit": 1 << 20, "exceeded": False, "kept": 0}
         self.stdout = _CappedWriter(self.output, "stdout")
         self.stderr = _CappedWriter(self.output, "stderr")
@@ -298,6 +300,11 @@ def _finish(result):
 
 def _fail(err):
     return _finish({"ok": False, "error": err})
+
+
+def _reply(text):
+    # _finish cleaned the text of lone surrogates, so it encodes.
+    _host_reply(text.encode("utf-8"))
 
 
 def _call(stage, fn, *args, **kwargs):
@@ -449,20 +456,26 @@ def _inspect(filename, source):
 
 
 class WitWorld:
+    # Calls that run bootcamp code answer through the host's reply import
+    # (see harness.wit): the host checks a reply's size before copying it.
     def load(self, filename, source, class_name, params, options, compiled):
-        return _guarded("load", self._load, filename, source, class_name, params, options, compiled)
+        _reply(_guarded("load", self._load, filename, source, class_name, params, options, compiled))
 
-    def compiled_code(self):
-        return _session.compiled
+    def compile(self, filename, source):
+        # Nothing of the bootcamp runs here: compile() only parses.
+        try:
+            return _marshal_dumps(compile(source, filename, "exec", dont_inherit=True))
+        except _BaseException:
+            return None
 
     def run_case(self, seed):
-        return _guarded("generate", self._run_case, seed)
+        _reply(_guarded("generate", self._run_case, seed))
 
     def score(self, identity, answer, score_flags):
-        return _guarded("verify", self._score, identity, answer, score_flags)
+        _reply(_guarded("verify", self._score, identity, answer, score_flags))
 
     def reference(self, identity):
-        return _guarded("reference", self._reference, identity)
+        _reply(_guarded("reference", self._reference, identity))
 
     def inspect(self, filename, source):
         return _guarded("load", _inspect, filename, source)
@@ -476,6 +489,9 @@ class WitWorld:
         limit = options.get("output-limit")
         if _isinstance(limit, _int) and limit >= 0:
             _session.output["limit"] = limit
+        limit = options.get("case-bytes")
+        if _isinstance(limit, _int) and limit >= 0:
+            _session.case_bytes = limit
         _install_base_modules()
         _seed(0)
         code = None
@@ -492,10 +508,6 @@ class WitWorld:
                 code = compile(source, filename, "exec", dont_inherit=True)
             except _BaseException as exc:
                 return _fail(_error("load", "load", exc))
-            try:
-                _session.compiled = _marshal_dumps(code)
-            except _BaseException:
-                _session.compiled = None
         module = types.ModuleType(BOOTCAMP_MODULE)
         module.__file__ = filename
         module.__builtins__ = builtins
@@ -529,8 +541,9 @@ class WitWorld:
             case_json = _dumps(case, ensure_ascii=False, allow_nan=False)
             if not _valid_text(case_json):
                 raise ValueError("the case holds text that is not valid Unicode (a lone surrogate)")
-            if _len(case_json) > MAX_CASE_CHARS:
-                raise ValueError(f"the case is {_len(case_json)} characters of JSON, over the {MAX_CASE_CHARS} limit")
+            if _len(case_json) > _session.case_bytes:
+                raise ValueError(f"the case is {_len(case_json)} characters of JSON, over the "
+                                 f"{_session.case_bytes} limit (raise it with --max-case-bytes)")
             identity = _loads(case_json)
         except _BaseException as exc:
             return _fail(_error("invalid_output", "generate", exc,

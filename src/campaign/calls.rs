@@ -171,6 +171,9 @@ pub enum Stop {
     /// refusing every request: bad key or model) after its retries.
     Endpoint(String),
     Store(String),
+    /// The process stopped working on the campaign (a daemon shutting down,
+    /// or its lease was taken over): no new call starts.
+    Interrupted(String),
 }
 
 /// Whether a failure after retries is the endpoint's (stop the campaign,
@@ -214,12 +217,20 @@ impl Router {
         stop
     }
 
+    /// Refuse every call from now on (calls in flight finish).
+    pub fn interrupt(&self, stop: Stop) {
+        self.halt(stop);
+    }
+
     /// The first reason this router refused a call, if any.
     pub fn stopped(&self) -> Option<Stop> {
         self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub async fn call(&self, key: &str, prompt: &str, draft: Option<i64>) -> Result<Routed, Stop> {
+        if let Some(stop @ Stop::Interrupted(_)) = self.stopped() {
+            return Err(stop);
+        }
         match self.store.finished_call(self.campaign, key).await {
             Ok(Some(record)) => {
                 let answer = Ok(Completion {
@@ -351,6 +362,8 @@ pub struct DraftSolver {
     /// Set when a call of this draft's evaluation was refused (budget,
     /// cassette, endpoint): the evaluation is then incomplete.
     pub refused: std::sync::atomic::AtomicBool,
+    /// The same key asked twice at once is one call (issue 12 §5).
+    pub inflight: super::flight::SingleFlight<Result<Completion, Failure>>,
 }
 
 impl ChatModel for DraftSolver {
@@ -364,30 +377,9 @@ impl ChatModel for DraftSolver {
                 )
                 .unwrap_or_else(|_| prompt.to_owned());
             let key = call_key("solver", &[&self.router.model, &self.draft_key, &rendered]);
-            match self.router.call(&key, &rendered, Some(self.draft)).await {
-                Ok(routed) => {
-                    if !routed.from_store
-                        && let Err(err) = self
-                            .router
-                            .store
-                            .record_call(self.router.campaign, &routed.record)
-                            .await
-                    {
-                        self.router.halt(Stop::Store(err.to_string()));
-                    }
-                    routed.answer
-                }
-                Err(stop) => {
-                    self.refused.store(true, Ordering::Relaxed);
-                    Err(Failure {
-                        error: LlmError::Refused {
-                            status: 0,
-                            message: format!("{stop:?}"),
-                        },
-                        attempts: 0,
-                    })
-                }
-            }
+            self.inflight
+                .run(&key, || self.call_once(&key, &rendered))
+                .await
         })
     }
 
@@ -397,5 +389,34 @@ impl ChatModel for DraftSolver {
 
     fn describe(&self) -> String {
         self.router.model.clone()
+    }
+}
+
+impl DraftSolver {
+    async fn call_once(&self, key: &str, rendered: &str) -> Result<Completion, Failure> {
+        match self.router.call(key, rendered, Some(self.draft)).await {
+            Ok(routed) => {
+                if !routed.from_store
+                    && let Err(err) = self
+                        .router
+                        .store
+                        .record_call(self.router.campaign, &routed.record)
+                        .await
+                {
+                    self.router.halt(Stop::Store(err.to_string()));
+                }
+                routed.answer
+            }
+            Err(stop) => {
+                self.refused.store(true, Ordering::Relaxed);
+                Err(Failure {
+                    error: LlmError::Refused {
+                        status: 0,
+                        message: format!("{stop:?}"),
+                    },
+                    attempts: 0,
+                })
+            }
+        }
     }
 }

@@ -200,9 +200,10 @@ impl CampaignConfig {
             if r.model.is_empty() {
                 return Err(format!("{role}.model is required"));
             }
-            if r.concurrency == 0 || r.timeout_s.is_nan() || r.timeout_s <= 0.0 {
+            // NaN and infinity are refused too: a timeout becomes a Duration.
+            if r.concurrency == 0 || !r.timeout_s.is_finite() || r.timeout_s <= 0.0 {
                 return Err(format!(
-                    "{role}.concurrency and {role}.timeout_s must be positive"
+                    "{role}.concurrency and {role}.timeout_s must be positive (and the timeout finite)"
                 ));
             }
         }

@@ -55,6 +55,13 @@ pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
         .map(|d| d.id)
 }
 
+/// The next step of a task. Drafts still to call or evaluate come first,
+/// even when a sibling already passed: an undisturbed run evaluates a whole
+/// generation before it decides, so a run resumed after a kill between two
+/// sibling evaluations must too, or it would accept whichever passing
+/// sibling happened to be stored first and leave the others `drafted` for
+/// good (issue 12 §5). The accepted draft is then the passing one with the
+/// lowest id, whatever order the evaluations finished in.
 pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
     decide_with_revisions(drafts, &[], evo, band)
 }
@@ -75,14 +82,6 @@ pub fn decide_with_revisions(
     let acceptable = |d: &DraftRow| {
         !revised.contains(&d.id) && (revised.is_empty() || descends_from(drafts, d, revised))
     };
-    if let Some(accepted) = drafts
-        .iter()
-        .filter(|d| d.verdict.as_deref() == Some("pass") && acceptable(d))
-        .map(|d| d.id)
-        .min()
-    {
-        return Next::Accepted(accepted);
-    }
     let call: Vec<i64> = drafts
         .iter()
         .filter(|d| d.status == "pending")
@@ -95,6 +94,14 @@ pub fn decide_with_revisions(
         .collect();
     if !call.is_empty() || !evaluate.is_empty() {
         return Next::Work { call, evaluate };
+    }
+    if let Some(accepted) = drafts
+        .iter()
+        .filter(|d| d.verdict.as_deref() == Some("pass") && acceptable(d))
+        .map(|d| d.id)
+        .min()
+    {
+        return Next::Accepted(accepted);
     }
     let unrevised: Vec<&DraftRow> = drafts
         .iter()
@@ -238,6 +245,7 @@ pub fn extract_code(response: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    // A row builder for the tests: one argument per column the rules read.
     #[allow(clippy::too_many_arguments)]
     fn d(
         id: i64,
@@ -329,9 +337,77 @@ mod tests {
                 Some(true),
                 Some(0.5),
             ),
-            d(5, 0, None, "pending", None, None, None, None),
+            d(
+                5,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(3),
+                Some(true),
+                None,
+            ),
         ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
+    }
+
+    /// Issue 12 §5: a campaign killed after one sibling's evaluation was
+    /// stored resumes by evaluating the others, then accepts what an
+    /// undisturbed run accepts (the lowest passing id, not the first stored).
+    #[test]
+    fn a_resumed_generation_is_finished_before_a_draft_is_accepted() {
+        let pass = |id| {
+            d(
+                id,
+                0,
+                None,
+                "evaluated",
+                Some("pass"),
+                Some(7),
+                Some(true),
+                Some(0.5),
+            )
+        };
+        let drafted = |id| d(id, 0, None, "drafted", None, None, None, None);
+        // Killed after draft 3 passed; drafts 1 and 2 are drafted, never evaluated.
+        let killed = [drafted(1), drafted(2), pass(3)];
+        assert_eq!(
+            decide(&killed, &EVO, BAND),
+            Next::Work {
+                call: vec![],
+                evaluate: vec![1, 2]
+            }
+        );
+        // A pending sibling (its author call not made yet) is called first too.
+        let pending = [
+            d(1, 0, None, "pending", None, None, None, None),
+            drafted(2),
+            pass(3),
+        ];
+        assert_eq!(
+            decide(&pending, &EVO, BAND),
+            Next::Work {
+                call: vec![1],
+                evaluate: vec![2]
+            }
+        );
+        // Once the generation is evaluated, the decision is the undisturbed
+        // run's: the lowest passing id, whatever finished first.
+        let undisturbed = [
+            pass(1),
+            d(
+                2,
+                0,
+                None,
+                "evaluated",
+                Some("fail"),
+                Some(2),
+                Some(true),
+                None,
+            ),
+            pass(3),
+        ];
+        assert_eq!(decide(&undisturbed, &EVO, BAND), Next::Accepted(1));
     }
 
     #[test]

@@ -17,6 +17,8 @@
 pub mod calls;
 pub mod config;
 pub mod decide;
+pub mod flight;
+pub mod lease;
 pub mod prompts;
 pub mod tasks;
 
@@ -35,6 +37,7 @@ use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
 use decide::Next;
+use lease::{Interrupt, Lease, RunControl};
 use prompts::Prompts;
 use tasks::Task;
 
@@ -80,15 +83,20 @@ pub async fn start(
     config_path: Option<String>,
     tasks: Vec<Task>,
 ) -> Result<CampaignOutcome> {
+    start_controlled(engines, config, config_path, tasks, RunControl::default()).await
+}
+
+/// [`start`] with its lease lifetime and interrupt.
+pub async fn start_controlled(
+    engines: Engines,
+    config: CampaignConfig,
+    config_path: Option<String>,
+    tasks: Vec<Task>,
+    control: RunControl,
+) -> Result<CampaignOutcome> {
     let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
     let config_json = serde_json::to_string(&config)?;
-    let rows: Vec<(String, Option<String>, String, String)> = tasks
-        .iter()
-        .map(|t| {
-            let extra = json!({"examples": t.examples, "reference_solution": t.reference_solution, "tags": t.tags});
-            (t.id.clone(), t.title.clone(), t.description.clone(), extra.to_string())
-        })
-        .collect();
+    let rows = task_rows(&tasks);
     let id = engines
         .store
         .create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows)
@@ -96,22 +104,69 @@ pub async fn start(
     // A task a curator sent back in an earlier campaign is refined here
     // with the curator's note (`review revise`).
     engines.store.carry_revisions(id).await?;
-    drive(engines, id, config, prompts).await
+    let lease = Lease::acquire(&engines.store, id, control.lease_ttl).await?;
+    held(engines, id, config, prompts, lease, control.interrupt).await
+}
+
+/// Task rows to store for a campaign's tasks.
+pub fn task_rows(tasks: &[Task]) -> Vec<(String, Option<String>, String, String)> {
+    tasks
+        .iter()
+        .map(|t| {
+            let extra = json!({"examples": t.examples, "reference_solution": t.reference_solution, "tags": t.tags});
+            (t.id.clone(), t.title.clone(), t.description.clone(), extra.to_string())
+        })
+        .collect()
 }
 
 /// Resume a stored campaign where it stopped.
 pub async fn resume(engines: Engines, id: i64) -> Result<CampaignOutcome> {
+    resume_controlled(engines, id, RunControl::default(), None).await
+}
+
+/// [`resume`] with its lease lifetime and interrupt; `lease` when the caller
+/// already holds it (a daemon claims a slot, its campaign and its lease in
+/// one transaction). Refused with [`lease::LeaseHeld`] while another live
+/// process holds the campaign.
+pub async fn resume_controlled(
+    engines: Engines,
+    id: i64,
+    control: RunControl,
+    lease: Option<Lease>,
+) -> Result<CampaignOutcome> {
     let row = engines.store.campaign(id).await?.with_context(|| {
         format!("no campaign {id} in this database (see `bootforge campaign list`)")
     })?;
     let config: CampaignConfig = serde_json::from_str(&row.config_json)
         .context("reading the stored campaign configuration")?;
     let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let lease = match lease {
+        Some(lease) => lease,
+        None => Lease::acquire(&engines.store, id, control.lease_ttl).await?,
+    };
     engines
         .store
         .set_campaign_status(id, "running", None)
         .await?;
-    drive(engines, id, config, prompts).await
+    held(engines, id, config, prompts, lease, control.interrupt).await
+}
+
+/// Run a campaign whose lease this process holds, then give the lease up
+/// (also when the run fails).
+async fn held(
+    engines: Engines,
+    id: i64,
+    config: CampaignConfig,
+    prompts: Prompts,
+    lease: Lease,
+    interrupt: Interrupt,
+) -> Result<CampaignOutcome> {
+    let result = drive(engines, id, config, prompts, &lease, interrupt).await;
+    if let Err(err) = lease.release().await {
+        // It expires by itself.
+        eprintln!("warning: releasing the lease of campaign {id}: {err:#}");
+    }
+    result
 }
 
 fn check_config(config: &CampaignConfig) -> CheckConfig {
@@ -144,6 +199,8 @@ async fn drive(
     id: i64,
     config: CampaignConfig,
     prompts: Prompts,
+    lease: &Lease,
+    interrupt: Interrupt,
 ) -> Result<CampaignOutcome> {
     let spent = engines.store.usage(id).await?;
     let budget = Arc::new(Budget::new(
@@ -175,6 +232,28 @@ async fn drive(
         author,
         solver,
     });
+
+    // Keep the lease while the campaign runs; stop taking new steps when it
+    // is lost (another process took the campaign over) or on an interrupt.
+    let keeper = {
+        let shared = shared.clone();
+        let lease = lease.clone();
+        tokio::spawn(async move {
+            let reason = loop {
+                tokio::select! {
+                    reason = interrupt.wait() => break reason,
+                    _ = tokio::time::sleep(lease.renew_every()) => {
+                        if let Ok(false) = lease.renew().await {
+                            break format!("campaign {} was taken over by another process (its lease expired)", lease.campaign);
+                        }
+                    }
+                }
+            };
+            for router in [&shared.author, &shared.solver] {
+                router.interrupt(Stop::Interrupted(reason.clone()));
+            }
+        })
+    };
 
     let tasks = shared.store.tasks(id).await?;
     let total = tasks.len();
@@ -216,6 +295,7 @@ async fn drive(
             }
         }
     }
+    keeper.abort();
     if let Some(p) = progress {
         p.abort();
         eprintln!();
@@ -226,6 +306,7 @@ async fn drive(
         (Some(Stop::Replay(msg)), _) => Some(msg.clone()),
         (Some(Stop::Endpoint(msg)), _) => Some(msg.clone()),
         (Some(Stop::Store(msg)), _) => Some(format!("the store failed: {msg}")),
+        (Some(Stop::Interrupted(msg)), _) => Some(format!("interrupted: {msg}")),
         (None, Some(msg)) => Some(msg.clone()),
         (None, None) => None,
     };
@@ -250,7 +331,7 @@ async fn drive(
         Some(Stop::Endpoint(_)) => Some(format!(
             "check the endpoint (URL, model, key), then `bootforge campaign resume {id}`"
         )),
-        Some(Stop::Store(_)) | None if status == "stopped" => {
+        Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == "stopped" => {
             Some(format!("`bootforge campaign resume {id}` continues it"))
         }
         _ => None,
@@ -548,6 +629,7 @@ async fn evaluate_draft(
         draft_key,
         template: shared.prompts.clone(),
         refused: Default::default(),
+        inflight: Default::default(),
     });
     let solver: Arc<dyn crate::llm::ChatModel> = draft_solver.clone();
     // Named by the draft's logical identity, not its row id: tracebacks end up

@@ -59,6 +59,31 @@ pub struct TrafficArgs {
     replay: Option<PathBuf>,
 }
 
+/// How long this process's hold on a campaign outlives it.
+#[derive(Args, Debug, Clone)]
+pub struct LeaseArgs {
+    /// Seconds a campaign's lease lasts without renewal: another process can
+    /// resume the campaign this long after this one dies (renewed every
+    /// third of it while running).
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    lease_s: f64,
+}
+
+impl LeaseArgs {
+    fn control(&self) -> Result<campaign::lease::RunControl, u8> {
+        if !(self.lease_s.is_finite() && (0.3..=86_400.0).contains(&self.lease_s)) {
+            return Err(usage(format!(
+                "--lease-s {} is out of range: give 0.3 to 86400 seconds",
+                self.lease_s
+            )));
+        }
+        Ok(campaign::lease::RunControl {
+            lease_ttl: Duration::from_secs_f64(self.lease_s),
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum CampaignCommand {
     /// Run a campaign. Without CONFIG: the example campaign shipped in the
@@ -68,11 +93,14 @@ pub enum CampaignCommand {
         config: Option<PathBuf>,
         #[command(flatten)]
         traffic: TrafficArgs,
+        #[command(flatten)]
+        lease: LeaseArgs,
         /// End with one JSON line: {"campaign", "tasks": [...]}.
         #[arg(long)]
         json: bool,
     },
-    /// Finish a campaign that stopped (crash, budget, kill).
+    /// Finish a campaign that stopped (crash, budget, kill). Refused (exit 1),
+    /// naming the holder, while another live process works on it.
     Resume {
         id: i64,
         /// Raise the stored budget of LLM calls.
@@ -83,16 +111,19 @@ pub enum CampaignCommand {
         max_tokens: Option<u64>,
         #[command(flatten)]
         traffic: TrafficArgs,
+        #[command(flatten)]
+        lease: LeaseArgs,
         #[arg(long)]
         json: bool,
     },
-    /// Show a campaign's tasks (the latest campaign without ID).
+    /// Show a campaign's tasks (the latest campaign without ID). A campaign
+    /// whose process is gone shows as `interrupted`, with how to resume it.
     Status {
         id: Option<i64>,
         #[arg(long)]
         json: bool,
     },
-    /// List the campaigns in the database.
+    /// List the campaigns in the database (`interrupted`: its process is gone).
     List {
         #[arg(long)]
         json: bool,
@@ -160,6 +191,19 @@ fn backends(
     })
 }
 
+/// Each role's live endpoint (what a scheduled run uses).
+pub(super) fn live_backends(config: &CampaignConfig) -> Result<(Backend, Backend), String> {
+    backends(
+        config,
+        &TrafficArgs {
+            record: None,
+            replay: None,
+        },
+        None,
+    )
+    .map(|(a, s, _)| (a, s))
+}
+
 fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
     let mut config = CampaignConfig::parse(EXAMPLE_CONFIG, Path::new("."))?;
     config.tasks = PathBuf::from("(embedded example tasks)");
@@ -189,8 +233,13 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         CampaignCommand::Run {
             config,
             traffic,
+            lease,
             json,
         } => {
+            let control = match lease.control() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             let (config, tasks, path, default_replay) = match &config {
                 Some(path) => {
                     let config = match CampaignConfig::load(path) {
@@ -227,7 +276,9 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 Err(code) => return code,
             };
             finish(
-                rt.block_on(campaign::start(engines, config, path, tasks)),
+                rt.block_on(campaign::start_controlled(
+                    engines, config, path, tasks, control,
+                )),
                 json,
             )
         }
@@ -236,8 +287,13 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             max_llm_calls,
             max_tokens,
             traffic,
+            lease,
             json,
         } => {
+            let control = match lease.control() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             let store = match rt.block_on(Store::open(&db.path())) {
                 Ok(s) => s,
                 Err(err) => {
@@ -286,7 +342,10 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 Ok(e) => e,
                 Err(code) => return code,
             };
-            finish(rt.block_on(campaign::resume(engines, id)), json)
+            finish(
+                rt.block_on(campaign::resume_controlled(engines, id, control, None)),
+                json,
+            )
         }
         CampaignCommand::Status { id, json } => rt.block_on(status(db, id, json)),
         CampaignCommand::List { json } => rt.block_on(list(db, json)),
@@ -331,10 +390,10 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
         render_tasks(&mut out, &outcome.tasks);
     }
     if let Some(reason) = &outcome.reason {
-        eprintln!("campaign {} stopped: {reason}", outcome.campaign);
+        super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
     }
     if let Some(hint) = &outcome.hint {
-        eprintln!("to continue: {hint}");
+        super::eprintln_visible!("to continue: {hint}");
     }
     if outcome.status == "done" {
         exit::OK
@@ -395,16 +454,17 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         let outcomes = campaign::outcomes(&store, id, &tasks).await?;
         let usage = store.usage(id).await?;
         let (drafts, evaluated, accepted) = store.counts(id).await?;
-        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted))
+        let shown = campaign::lease::status_of(&store, &row).await?;
+        Ok::<_, anyhow::Error>((row, outcomes, usage, drafts, evaluated, accepted, shown))
     }
     .await;
-    let (row, outcomes, usage, drafts, evaluated, accepted) = match result {
+    let (row, outcomes, usage, drafts, evaluated, accepted, (shown, hint)) = match result {
         Ok(x) => x,
         Err(err) => return usage(format!("{err:#}")),
     };
     let mut out = Out::new();
     if json {
-        out.line(json!({"campaign": row.id, "name": row.name, "status": row.status, "reason": row.stop_reason,
+        out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
                         "llm_calls": usage.llm_calls, "tokens": usage.tokens, "tasks": outcomes}));
     } else {
@@ -412,12 +472,15 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
             "campaign {} ({}): {}{} · {drafts} drafts, {evaluated} evaluated, {accepted} accepted · {} LLM calls, {} tokens",
             row.id,
             row.name,
-            row.status,
+            shown,
             row.stop_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
             usage.llm_calls,
             usage.tokens
         ));
         render_tasks(&mut out, &outcomes);
+        if let Some(hint) = hint {
+            out.line(format!("to continue: {hint}"));
+        }
     }
     exit::OK
 }
@@ -436,12 +499,26 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
     };
     let mut out = Out::new();
     for c in campaigns {
+        let (status, hint) = match campaign::lease::status_of(&store, &c).await {
+            Ok(shown) => shown,
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
         if json {
-            out.line(json!({"campaign": c.id, "name": c.name, "status": c.status, "created_at": c.created_at}));
+            out.line(json!({"campaign": c.id, "name": c.name, "status": status, "hint": hint, "created_at": c.created_at}));
         } else {
             out.line(format!(
-                "{:>4}  {:<24} {:<8} {}",
-                c.id, c.name, c.status, c.created_at
+                "{:>4}  {:<24} {:<11} {}{}",
+                c.id,
+                c.name,
+                status,
+                c.created_at,
+                match (status.as_str(), hint) {
+                    ("interrupted", Some(hint)) => format!("  ({hint})"),
+                    _ => String::new(),
+                }
             ));
         }
     }

@@ -116,6 +116,10 @@ pub struct CheckArgs {
     /// Memory cap of the sandbox, MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
+    /// The largest case (as JSON) and the largest prompt accepted, bytes.
+    /// The host enforces it on what it receives, whatever the bootcamp does.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_case_bytes: u64,
     #[command(flatten)]
     pub(super) solver: SolverArgs,
 }
@@ -143,8 +147,8 @@ impl CheckArgs {
                 self.accuracy_min, self.accuracy_max
             ));
         }
-        if self.timeout_ms == 0 || self.memory_mb == 0 {
-            return Err("--timeout-ms and --memory-mb must be positive".into());
+        if self.timeout_ms == 0 || self.memory_mb == 0 || self.max_case_bytes == 0 {
+            return Err("--timeout-ms, --memory-mb and --max-case-bytes must be positive".into());
         }
         Ok(CheckConfig {
             class: self.class.clone(),
@@ -159,6 +163,7 @@ impl CheckArgs {
                 timeout: Duration::from_millis(self.timeout_ms),
                 memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
+                case_bytes: usize::try_from(self.max_case_bytes).unwrap_or(usize::MAX),
                 ..Limits::default()
             },
             ..CheckConfig::default()
@@ -172,6 +177,10 @@ pub struct CheckCommand {
     file: PathBuf,
     #[command(flatten)]
     args: CheckArgs,
+    /// Sandbox instances running at once (default: the number of cores).
+    /// Each may use up to --memory-mb of guest memory.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     /// Print one JSON object: verdict, findings, stages, metrics.
     #[arg(long)]
     json: bool,
@@ -205,7 +214,10 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
         Ok(s) => s,
         Err(msg) => return usage(msg),
     };
-    let sandbox = match open_sandbox(cache_dir, None) {
+    if cmd.workers == Some(0) {
+        return usage("--workers must be at least 1");
+    }
+    let sandbox = match open_sandbox(cache_dir, cmd.workers) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -8,6 +8,7 @@ mod check;
 mod export;
 mod review;
 mod run;
+mod schedule;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "BOOTFORGE_DB", value_name = "PATH")]
     db: Option<PathBuf>,
 
+    #[command(flatten)]
+    clock: schedule::ClockArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +68,13 @@ enum Command {
     /// evaluated bootcamps out, every step stored in SQLite).
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
+    /// Run campaigns on cron schedules: add, list, show, pause, resume, rm,
+    /// history (`bootforge daemon` runs them).
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Run due schedules, once per slot across daemons on one database,
+    /// resuming runs whose daemon died; `daemon status` reports on them.
+    Daemon(schedule::DaemonArgs),
     /// Show a task's family tree of drafts.
     Lineage(campaign::LineageCommand),
     /// The review queue: list, show and decide accepted bootcamps (approve,
@@ -102,7 +113,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// solver, campaign or generate.
+    /// solver, campaign, generate or memory.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -151,6 +162,17 @@ pub fn main() -> ExitCode {
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,
         ),
+        Command::Schedule(command) => schedule::schedule(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cli.clock,
+        ),
+        Command::Daemon(args) => schedule::daemon(
+            args,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cli.clock,
+            &cache_dir,
+        ),
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)
@@ -158,9 +180,44 @@ pub fn main() -> ExitCode {
 
 /// Report bad usage or input: the message says what to fix.
 pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", visible(&message.to_string()));
     exit::USAGE
 }
+
+/// Text from a guest or a model made safe for a terminal: control
+/// characters other than newline and tab (C0, DEL, C1) and the bidirectional
+/// overrides and isolates are written as `\uXXXX`. An escape sequence in an
+/// exception message could otherwise rewrite the screen (move the cursor up,
+/// erase the line, print "PASS" over a failure), hide text, or write the
+/// clipboard (OSC 52); bidi controls reorder what is shown. The same
+/// spelling is a valid escape inside a JSON string, so `--json` lines pass
+/// through unchanged in meaning (serde already escapes C0 there).
+pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `eprintln!` for text that may hold guest or model output.
+macro_rules! eprintln_visible {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::cli::visible(&format!($($arg)*)))
+    };
+}
+pub(crate) use eprintln_visible;
 
 /// The async runtime for commands that need one.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
@@ -176,9 +233,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 /// Print an error with its cause chain to stderr.
 pub(crate) fn report_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err}");
+    let _ = writeln!(stderr, "error: {}", visible(&err.to_string()));
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let _ = writeln!(stderr, "  caused by: {}", visible(&cause.to_string()));
     }
 }
 
@@ -196,11 +253,13 @@ impl Out {
         }
     }
 
+    /// Print one line, with control characters made [`visible`]: every
+    /// line may carry guest or model text.
     pub fn line(&mut self, text: impl std::fmt::Display) {
         if self.closed {
             return;
         }
-        if let Err(err) = writeln!(self.inner, "{text}") {
+        if let Err(err) = writeln!(self.inner, "{}", visible(&text.to_string())) {
             if err.kind() != std::io::ErrorKind::BrokenPipe {
                 eprintln!("error: writing to stdout: {err}");
             }
@@ -279,5 +338,35 @@ fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> u8 {
             report_error(&err);
             exit::FAILED
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_made_visible() {
+        assert_eq!(visible("plain\ttext\nnext"), "plain\ttext\nnext");
+        assert_eq!(
+            visible("\r\x1b[2K\x1b[1APASS\x1b[8m"),
+            "\\u000d\\u001b[2K\\u001b[1APASS\\u001b[8m"
+        );
+        assert_eq!(visible("\x1b]52;c;aGk=\x07"), "\\u001b]52;c;aGk=\\u0007");
+        assert_eq!(
+            visible("a\u{202e}b\u{9b}c\u{7f}"),
+            "a\\u202eb\\u009bc\\u007f"
+        );
+        assert_eq!(visible("中文 é ✓"), "中文 é ✓");
+    }
+
+    #[test]
+    fn made_visible_json_is_still_the_same_json() {
+        let value = serde_json::json!({"t": "x\u{202e}y\u{9b}z\u{7f}"});
+        let line = serde_json::to_string(&value).unwrap();
+        let shown = visible(&line);
+        assert!(!shown.contains('\u{202e}'));
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
     }
 }

@@ -2,7 +2,6 @@
 //! reject, revise, add). Parses flags, calls [`crate::review`], renders text
 //! or `--json` lines, maps outcomes to exit codes.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -10,32 +9,9 @@ use clap::{Args, Subcommand};
 use super::campaign::{DbArgs, open_store};
 use super::check::{CheckArgs, render_report};
 use super::run::read_source;
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{Out, exit, open_sandbox, report_error, runtime, usage, visible};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
 use crate::store::{ReviewFilter, Store};
-
-/// Guest or model text with control characters made visible, so that an
-/// escape sequence in a prompt never reaches the terminal raw. A private
-/// stand-in for the shared `crate::cli::visible` the lead is adding (same
-/// name and signature, so it can be swapped at merge).
-fn visible(text: &str) -> Cow<'_, str> {
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(hidden) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
 
 /// At most `max` characters of `text`, marked when clipped.
 fn clip(text: &str, max: usize) -> String {
@@ -641,16 +617,6 @@ async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_are_made_visible() {
-        assert!(matches!(visible("plain\ntext\t"), Cow::Borrowed(_)));
-        let shown = visible("a\u{1b}[2Jb\u{7}c\u{202e}");
-        assert!(
-            !shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}')
-        );
-        assert!(shown.contains("\\u{1b}[2J"), "{shown}");
-    }
 
     #[test]
     fn clipping_counts_characters() {

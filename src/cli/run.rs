@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// How much the bootcamp may print to stdout/stderr, bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     output_limit: u64,
+    /// The largest case (as JSON) and the largest prompt accepted, bytes.
+    /// The host enforces it on what it receives, whatever the bootcamp does.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    max_case_bytes: u64,
     /// One JSON object per case, then a {"summary": ...} line.
     #[arg(long)]
     json: bool,
@@ -98,8 +102,8 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         Ok(p) => p,
         Err(msg) => return usage(msg),
     };
-    if args.timeout_ms == 0 || args.memory_mb == 0 {
-        return usage("--timeout-ms and --memory-mb must be positive");
+    if args.timeout_ms == 0 || args.memory_mb == 0 || args.max_case_bytes == 0 {
+        return usage("--timeout-ms, --memory-mb and --max-case-bytes must be positive");
     }
     if args.cases > 1_000_000 {
         return usage(
@@ -117,6 +121,7 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         timeout: Duration::from_millis(args.timeout_ms),
         memory_bytes,
         output_bytes: usize::try_from(args.output_limit).unwrap_or(usize::MAX),
+        case_bytes: usize::try_from(args.max_case_bytes).unwrap_or(usize::MAX),
     };
     let seeds = (0..args.cases).map(|i| args.seed.wrapping_add(i));
     let spec = spec.cases(seeds, args.answer.as_deref());
@@ -143,19 +148,33 @@ fn class_name(report: &RunReport) -> Option<&str> {
     report.loaded.as_ref().map(|l| l.class.as_str())
 }
 
+/// One `--json` line per case.
+#[derive(serde::Serialize)]
+struct CaseLine<'a> {
+    class: Option<&'a str>,
+    seed: u64,
+    case: &'a serde_json::value::RawValue,
+    prompt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+}
+
 fn render_json(out: &mut Out, report: &RunReport, requested: u64) {
     for case in report.cases() {
         // Only what depends on file, params and seed: no timings here.
-        let mut line = json!({
-            "class": class_name(report),
-            "seed": case.seed,
-            "case": case.case,
-            "prompt": case.prompt,
-        });
-        if let Some(score) = case.score {
-            line["score"] = json!(score);
+        // The case goes out as the guest's raw JSON text: a tree would turn
+        // big integers into floats.
+        let line = CaseLine {
+            class: class_name(report),
+            seed: case.seed,
+            case: &case.case_raw(),
+            prompt: &case.prompt,
+            score: case.score,
+        };
+        match serde_json::to_string(&line) {
+            Ok(text) => out.line(text),
+            Err(err) => eprintln!("error: writing case {}: {err}", case.seed),
         }
-        out.line(line);
     }
     let t = &report.timings;
     let cases = report.cases().count();
@@ -230,10 +249,10 @@ fn render_human(out: &mut Out, report: &RunReport, filename: &str, requested: u6
             ));
         }
         Some(err) => {
-            eprintln!("error: {err}");
+            super::eprintln_visible!("error: {err}");
             if !err.traceback.is_empty() {
                 for line in err.traceback.lines() {
-                    eprintln!("  {line}");
+                    super::eprintln_visible!("  {line}");
                 }
             }
             eprintln!("failed after {cases} of {requested} cases");

@@ -211,7 +211,7 @@ pub async fn show(store: &Store, sandbox: &Sandbox, id: i64) -> Result<ItemDetai
     for case in run.cases() {
         // The guest's text is hostile: a case that is not JSON is shown as
         // a string rather than trusted.
-        let raw = RawValue::from_string(case.case_json.clone()).or_else(|_| {
+        let raw = RawValue::from_string(case.case_json.to_string()).or_else(|_| {
             RawValue::from_string(serde_json::to_string(&case.case_json).unwrap_or_default())
         });
         if let Ok(case_raw) = raw {

@@ -37,7 +37,26 @@ pub(crate) struct HostState {
     pub clock: VirtualClock,
     pub stdout: CappedOutput,
     pub stderr: CappedOutput,
+    /// The current call's reply through the `reply` import (see
+    /// [`GuestReply`]); cleared before every call.
+    pub reply: GuestReply,
+    /// The largest reply copied into host memory.
+    pub reply_cap: usize,
     salt: u64,
+}
+
+/// What the guest sent through the `reply` import during one call.
+#[derive(Debug, Default)]
+pub(crate) enum GuestReply {
+    /// Nothing was sent.
+    #[default]
+    None,
+    /// The text, at most `reply_cap` bytes.
+    Text(String),
+    /// A reply of this many bytes (or UTF-16 units) was refused uncopied.
+    TooLarge(usize),
+    /// A reply that was not valid text.
+    Invalid,
 }
 
 impl WasiView for HostState {
@@ -50,7 +69,7 @@ impl WasiView for HostState {
 }
 
 impl HostState {
-    pub fn new(memory_bytes: usize, output_bytes: usize, salt: u64) -> Self {
+    pub fn new(memory_bytes: usize, output_bytes: usize, reply_cap: usize, salt: u64) -> Self {
         let rng = SharedRng::new(salt);
         // Another salt moves the clock by a day and an odd part of one, so
         // that the time of day and sub-second digits change too.
@@ -81,6 +100,8 @@ impl HostState {
             clock,
             stdout,
             stderr,
+            reply: GuestReply::None,
+            reply_cap,
             salt,
         }
     }
@@ -95,6 +116,7 @@ impl HostState {
         );
         self.clock.reset();
         self.deadline = Instant::now() + timeout;
+        self.reply = GuestReply::None;
     }
 }
 

@@ -6,8 +6,8 @@
 //! does survives into the next run) with a memory cap, a wall-clock deadline
 //! per guest call (epoch interruption for running code, a timer for code
 //! blocked in the host), capped stdout/stderr, and the isolation described in
-//! [`host`]. Runs execute on a bounded pool of worker threads, never on the
-//! caller's async runtime.
+//! the private `host` module (the per-run host state). Runs execute on a
+//! bounded pool of worker threads, never on the caller's async runtime.
 //!
 //! A run is: instantiate, `load` (execute the file, choose the class,
 //! instantiate it with the params), then the requested [`Call`]s in order.
@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::component::{Component, Linker, WasmList};
+use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
@@ -37,9 +37,10 @@ pub use protocol::{
     ScoreResult, Stage, SyntaxProblem,
 };
 
-use host::HostState;
+use host::{GuestReply, HostState};
 
-// Generated code: its arity is the WIT interface's.
+// The generated export wrappers take one argument per WIT parameter (plus the
+// store): `load` has more than clippy's default of seven.
 #[allow(clippy::too_many_arguments)]
 mod bindings {
     wasmtime::component::bindgen!({
@@ -59,6 +60,19 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// How much a run may print to stdout and stderr (each).
     pub output_bytes: usize,
+    /// The largest case (as JSON) and the largest prompt the host accepts,
+    /// in bytes, checked on what it receives (the guest's own check is
+    /// advisory: bootcamp code can change it).
+    pub case_bytes: usize,
+}
+
+impl Limits {
+    /// The largest reply the host copies out of guest memory for one call:
+    /// a case and its prompt, each JSON-escaped (at most doubling them), and
+    /// room for captured output and an error's traceback.
+    pub fn reply_bytes(&self) -> usize {
+        self.case_bytes.saturating_mul(4).saturating_add(1 << 20)
+    }
 }
 
 impl Default for Limits {
@@ -67,6 +81,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             memory_bytes: 1 << 30,
             output_bytes: 1 << 20,
+            case_bytes: protocol::DEFAULT_CASE_BYTES,
         }
     }
 }
@@ -78,8 +93,10 @@ impl Default for Limits {
 /// otherwise take several (each instantiation costs a few milliseconds, most
 /// of them in the kernel).
 #[derive(Clone)]
-#[allow(clippy::type_complexity)]
-pub struct FollowUp(Arc<std::sync::Mutex<dyn FnMut(&[CallResult]) -> Vec<Call> + Send>>);
+pub struct FollowUp(Arc<std::sync::Mutex<FollowUpFn>>);
+
+/// The decision function inside a [`FollowUp`].
+type FollowUpFn = dyn FnMut(&[CallResult]) -> Vec<Call> + Send;
 
 impl FollowUp {
     pub fn new(f: impl FnMut(&[CallResult]) -> Vec<Call> + Send + 'static) -> Self {
@@ -225,15 +242,45 @@ pub(crate) struct Shared {
     /// Marshalled code objects by SHA-256 of (file name, source): CPython
     /// compiling a 200-line bootcamp is most of a cold start, and a check
     /// loads the same file in several fresh instances. The bytes come from
-    /// the harness before any bootcamp code ran, so a bootcamp cannot plant
-    /// code for later runs; the cache lives as long as the process.
-    code_cache: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<u8>>>>,
+    /// the harness's `compile`, called before any bootcamp code ran in that
+    /// instance, so a bootcamp cannot plant code for later runs.
+    code_cache: std::sync::Mutex<CodeCache>,
 }
 
-/// Entries of [`Shared::code_cache`] before it is emptied.
-const CODE_CACHE_ENTRIES: usize = 4096;
+/// The per-process cache of compiled bootcamp code, bounded in bytes so that
+/// the host's memory does not follow what guests compile to.
+#[derive(Default)]
+struct CodeCache {
+    entries: std::collections::HashMap<[u8; 32], Arc<Vec<u8>>>,
+    bytes: usize,
+}
+
+impl CodeCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Vec<u8>>> {
+        self.entries.get(key).cloned()
+    }
+
+    /// Keep `code` unless it is too large; empty the cache when it is full
+    /// (a crude but bounded policy: a refill costs one compile per file).
+    fn insert(&mut self, key: [u8; 32], code: Arc<Vec<u8>>) {
+        if code.len() > CODE_CACHE_MAX_BYTES {
+            return;
+        }
+        if self.bytes + code.len() > CODE_CACHE_TOTAL_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += code.len();
+        if let Some(old) = self.entries.insert(key, code) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
 /// The largest compiled file kept.
 const CODE_CACHE_MAX_BYTES: usize = 4 << 20;
+/// All compiled files kept, in bytes (a 200-line bootcamp is ~10 KB).
+const CODE_CACHE_TOTAL_BYTES: usize = 64 << 20;
 
 fn code_key(filename: &str, source: &str) -> [u8; 32] {
     use sha2::{Digest, Sha256};
@@ -270,6 +317,29 @@ impl Sandbox {
     ) -> Result<Sandbox> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        // The harness's `reply` import, by hand rather than through the
+        // generated bindings: taking the bytes as a `WasmList` (a view into
+        // guest memory) lets the host refuse an oversized reply before
+        // copying a byte of it.
+        linker
+            .root()
+            .func_wrap(
+                "reply",
+                |mut cx: wasmtime::StoreContextMut<'_, HostState>, (text,): (WasmList<u8>,)| {
+                    let cap = cx.data().reply_cap;
+                    let reply = if text.len() > cap {
+                        GuestReply::TooLarge(text.len())
+                    } else {
+                        match std::str::from_utf8(text.as_le_slice(cx.as_context())) {
+                            Ok(text) => GuestReply::Text(text.to_owned()),
+                            Err(_) => GuestReply::Invalid,
+                        }
+                    };
+                    cx.data_mut().reply = reply;
+                    Ok(())
+                },
+            )
+            .map_err(anyhow::Error::from)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)?;
@@ -350,6 +420,29 @@ impl Runner<'_> {
             Ok(Ok(value)) => Outcome::Done(value),
             Ok(Err(err)) => Outcome::Failed(self.classify(stage, err)),
             Err(_elapsed) => Outcome::Failed(self.timeout_error(stage)),
+        }
+    }
+
+    /// The reply a finished call sent through the `reply` import (capped in
+    /// size before it was copied out of guest memory).
+    fn reply(&mut self, stage: Stage, outcome: Outcome<()>) -> Outcome<String> {
+        if let Outcome::Failed(err) = outcome {
+            return Outcome::Failed(err);
+        }
+        let invalid = |message: String| {
+            Outcome::Failed(RunError::new(ErrorKind::InvalidOutput, stage, message))
+        };
+        match std::mem::take(&mut self.store.data_mut().reply) {
+            GuestReply::Text(text) => Outcome::Done(text),
+            GuestReply::TooLarge(len) => invalid(format!(
+                "the bootcamp produced a result of {len} bytes, over the {} byte limit \
+                 (it follows the case limit: raise it with --max-case-bytes)",
+                self.limits.reply_bytes()
+            )),
+            GuestReply::Invalid => invalid("the harness reply was not valid UTF-8".into()),
+            GuestReply::None => invalid(
+                "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
+            ),
         }
     }
 
@@ -446,14 +539,20 @@ fn stderr_tail(text: &str) -> String {
 }
 
 fn options_json(limits: &Limits) -> String {
-    serde_json::json!({ "output-limit": limits.output_bytes }).to_string()
+    serde_json::json!({ "output-limit": limits.output_bytes, "case-bytes": limits.case_bytes })
+        .to_string()
 }
 
 /// Execute one run in a fresh store. Runs on a pool worker's runtime.
 pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let started = Instant::now();
     let limits = spec.limits;
-    let mut state = HostState::new(limits.memory_bytes, limits.output_bytes, spec.entropy_salt);
+    let mut state = HostState::new(
+        limits.memory_bytes,
+        limits.output_bytes,
+        limits.reply_bytes(),
+        spec.entropy_salt,
+    );
     state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -516,12 +615,34 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
     let params = serde_json::Value::Object(spec.params).to_string();
     let options = options_json(&limits);
     let key = code_key(&spec.filename, &spec.source);
-    let cached = shared
+    let mut cached = shared
         .code_cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-        .cloned();
+        .get(&key);
+    if cached.is_none() {
+        // Compiled here, before any of the bootcamp's code has run in this
+        // instance: code taken after loading could have been swapped by the
+        // bootcamp (the harness is reachable from it through sys.modules),
+        // and every later run of the same file in this process would then
+        // execute the forgery (issue 12).
+        if let Outcome::Done(Some(code)) = runner
+            .guarded(Stage::Load, 0, async |store| {
+                harness
+                    .call_compile(store, &spec.filename, &spec.source)
+                    .await
+            })
+            .await
+        {
+            let code = Arc::new(code);
+            shared
+                .code_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, code.clone());
+            cached = Some(code);
+        }
+    }
     let loaded = runner
         .guarded(Stage::Load, 0, async |store| {
             harness
@@ -538,25 +659,9 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
         })
         .await;
     report.timings.load_us = micros(t.elapsed());
-    match loaded {
+    match runner.reply(Stage::Load, loaded) {
         Outcome::Done(text) => match protocol::parse_load(&text).result {
-            Ok(loaded) => {
-                report.loaded = Some(loaded);
-                if cached.is_none()
-                    && let Outcome::Done(Some(code)) = runner
-                        .guarded(Stage::Load, 0, async |store| {
-                            harness.call_compiled_code(store).await
-                        })
-                        .await
-                    && code.len() <= CODE_CACHE_MAX_BYTES
-                {
-                    let mut cache = shared.code_cache.lock().unwrap_or_else(|p| p.into_inner());
-                    if cache.len() >= CODE_CACHE_ENTRIES {
-                        cache.clear();
-                    }
-                    cache.insert(key, Arc::new(code));
-                }
-            }
+            Ok(loaded) => report.loaded = Some(loaded),
             Err(err) => {
                 let err = runner.refine(err);
                 return finish(report, runner, Some(err), started);
@@ -597,8 +702,10 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_run_case(store, seed).await
                     })
                     .await;
-                let case = match out {
-                    Outcome::Done(text) => protocol::parse_case(&text, seed).result,
+                let case = match runner.reply(Stage::Generate, out) {
+                    Outcome::Done(text) => {
+                        protocol::parse_case(&text, seed, limits.case_bytes).result
+                    }
                     Outcome::Failed(err) => Err(err),
                 };
                 match (case, answer) {
@@ -609,7 +716,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                                 harness.call_score(store, &identity, &answer, &flags).await
                             })
                             .await;
-                        let scored = match out {
+                        let scored = match runner.reply(Stage::Verify, out) {
                             Outcome::Done(text) => protocol::parse_score(&text).result,
                             Outcome::Failed(err) => Err(err),
                         };
@@ -629,8 +736,8 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_reference(store, &identity).await
                     })
                     .await;
-                match out {
-                    Outcome::Done(text) => protocol::parse_reference(&text)
+                match runner.reply(Stage::Reference, out) {
+                    Outcome::Done(text) => protocol::parse_reference(&text, limits.case_bytes)
                         .result
                         .map(|output| CallResult::Reference { output }),
                     Outcome::Failed(err) => Err(err),
@@ -647,7 +754,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec) -> RunReport {
                         harness.call_score(store, &identity, &answer, flags).await
                     })
                     .await;
-                match out {
+                match runner.reply(Stage::Verify, out) {
                     Outcome::Done(text) => {
                         protocol::parse_score(&text).result.map(CallResult::Score)
                     }

@@ -14,8 +14,13 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod lease;
 mod review;
+mod schedule;
+
+pub use lease::LeaseHolder;
 pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
+pub use schedule::{NewScheduleRun, RunRow, ScheduleRow};
 
 /// The store.
 #[derive(Clone)]
@@ -111,9 +116,11 @@ pub struct EvaluationRecord {
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
     pub report_json: String,
-    #[allow(clippy::type_complexity)]
-    pub solver_attempts: Vec<(i64, String, Option<String>, f64, Option<String>)>,
+    pub solver_attempts: Vec<SolverAttemptRow>,
 }
+
+/// One solver attempt as stored: seed, prompt, response, score, error.
+pub type SolverAttemptRow = (i64, String, Option<String>, f64, Option<String>);
 
 /// Spend of a campaign so far.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -138,6 +145,39 @@ fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
         latency_ms: r.get(10),
         attempts: r.get(11),
     }
+}
+
+/// The inserts of [`Store::create_campaign_with_tasks`], inside a caller's
+/// transaction (a scheduled run claims its slot in the same one).
+async fn insert_campaign(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    name: &str,
+    config_json: &str,
+    config_path: Option<&str>,
+    tasks: &[(String, Option<String>, String, String)],
+) -> Result<i64> {
+    let id = sqlx::query(
+        "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    )
+    .bind(name)
+    .bind(config_json)
+    .bind(config_path)
+    .execute(&mut **tx)
+    .await?
+    .last_insert_rowid();
+    for (task, title, description, extra) in tasks {
+        sqlx::query(
+            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
+        )
+        .bind(id)
+        .bind(task)
+        .bind(title)
+        .bind(description)
+        .bind(extra)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
 }
 
 impl Store {
@@ -196,27 +236,7 @@ impl Store {
         tasks: &[(String, Option<String>, String, String)],
     ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        )
-        .bind(name)
-        .bind(config_json)
-        .bind(config_path)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        for (task, title, description, extra) in tasks {
-            sqlx::query(
-                "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
-            )
-            .bind(id)
-            .bind(task)
-            .bind(title)
-            .bind(description)
-            .bind(extra)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = insert_campaign(&mut tx, name, config_json, config_path, tasks).await?;
         tx.commit().await?;
         Ok(id)
     }

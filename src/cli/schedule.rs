@@ -1,0 +1,529 @@
+//! `bootforge schedule ...` and `bootforge daemon [status]`: flags,
+//! rendering, exit codes. The work is in [`crate::schedule`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::campaign::{DbArgs, live_backends};
+use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use crate::schedule::clock::{Clock, ShiftedClock, SystemClock, parse_instant};
+use crate::schedule::daemon::{Daemon, DaemonOptions};
+use crate::schedule::due::{CatchUp, human, system_zone_name};
+use crate::schedule::{self, AddError, NewSchedule};
+use crate::store::Store;
+
+const CLOCK_HELP: &str = "Testing: BOOTFORGE_NOW=2026-03-08T06:59:00Z (or the hidden --now) starts the schedules' clock at that instant; time then passes as usual. Leases always use the real clock.";
+
+/// The schedules' clock.
+#[derive(Args, Debug, Clone)]
+pub struct ClockArgs {
+    /// Start the schedules' clock at this RFC 3339 instant (testing).
+    #[arg(
+        long,
+        global = true,
+        env = "BOOTFORGE_NOW",
+        hide = true,
+        value_name = "RFC3339"
+    )]
+    now: Option<String>,
+}
+
+impl ClockArgs {
+    fn clock(&self) -> Result<Arc<dyn Clock>, u8> {
+        match &self.now {
+            None => Ok(Arc::new(SystemClock)),
+            Some(text) => match parse_instant(text) {
+                Ok(t) => Ok(Arc::new(ShiftedClock::starting_at(t))),
+                Err(msg) => Err(usage(format!("BOOTFORGE_NOW / --now: {msg}"))),
+            },
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+#[command(after_help = CLOCK_HELP)]
+pub enum ScheduleCommand {
+    /// Add a schedule: run the campaign CONFIG (as it is on disk at each
+    /// run) at every slot of a 5-field cron expression read in a time zone.
+    /// The expression, the zone and the config are checked now (exit 2 with
+    /// the reason); prints the next three runs.
+    Add {
+        /// The schedule's name (letters, digits, '-', '_', '.').
+        name: String,
+        /// minute hour day-of-month month day-of-week, e.g. "0 2 * * *";
+        /// ranges, lists, steps and names (MON-FRI, JAN) are accepted.
+        #[arg(long, value_name = "EXPR")]
+        cron: String,
+        /// The campaign configuration (TOML), read again at each run, so tasks
+        /// added to its task directory are picked up.
+        #[arg(long, value_name = "CONFIG")]
+        campaign: PathBuf,
+        /// IANA time zone the expression is read in (default: this machine's).
+        #[arg(long, value_name = "TZ")]
+        timezone: Option<String>,
+        /// Slots missed while no daemon ran: run once for all of them, or skip them.
+        #[arg(long, value_name = "once|skip", default_value = "once")]
+        catch_up: CatchUp,
+        /// Print one JSON object: {"schedule", "next"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the schedules: next run, last run and its outcome.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one schedule, its next runs and its recent history.
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop starting runs of a schedule (a run going on continues).
+    Pause { name: String },
+    /// Start running a paused schedule again; slots missed while paused are
+    /// not caught up.
+    Resume { name: String },
+    /// Remove a schedule; its history stays (`schedule history NAME`).
+    Rm { name: String },
+    /// Every slot of a schedule: campaign, status, accepted and rejected
+    /// tasks, LLM calls and tokens, duration; skipped slots with the reason.
+    History {
+        name: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl clap::ValueEnum for CatchUp {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[CatchUp::Once, CatchUp::Skip]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, after_help = CLOCK_HELP)]
+pub struct DaemonArgs {
+    #[command(subcommand)]
+    action: Option<DaemonAction>,
+    /// Run what is due now (and resume runs whose holder is gone), wait for
+    /// them, and exit: for cron-driven setups and tests.
+    #[arg(long)]
+    once: bool,
+    /// Campaigns running at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    max_parallel: usize,
+    /// On SIGTERM/SIGINT, seconds calls in flight may take to finish before
+    /// they are abandoned (every campaign is left resumable either way).
+    #[arg(long, value_name = "S", default_value_t = 30.0)]
+    grace_s: f64,
+    /// Seconds a campaign's lease outlives a daemon that died (kill -9, power
+    /// loss): another daemon resumes the run after this.
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    lease_s: f64,
+    /// Milliseconds between looks at the schedules.
+    #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
+    tick_ms: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum DaemonAction {
+    /// Whether a daemon holds the database, what it is running, and when
+    /// each schedule runs next.
+    Status {
+        /// Print one JSON object: {"daemons", "running", "schedules"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn store(db: &DbArgs) -> Result<Store, u8> {
+    Store::open(&db.path()).await.map_err(|err| {
+        report_error(&err);
+        exit::FAILED
+    })
+}
+
+fn failed(err: anyhow::Error) -> u8 {
+    report_error(&err);
+    exit::FAILED
+}
+
+pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
+    let clock = match clock.clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let store = match store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let mut out = Out::new();
+        let now = clock.now();
+        match cmd {
+            ScheduleCommand::Add {
+                name,
+                cron,
+                campaign,
+                timezone,
+                catch_up,
+                json,
+            } => {
+                let new = NewSchedule {
+                    name,
+                    cron,
+                    timezone: timezone.unwrap_or_else(system_zone_name),
+                    config: campaign,
+                    catch_up,
+                };
+                let shown = new.name.clone();
+                match schedule::add(&store, new, now).await {
+                    Ok((row, next, tasks)) => {
+                        let next: Vec<String> = next.iter().map(|z| z.to_string()).collect();
+                        if tasks == 0 {
+                            eprintln!(
+                                "note: its task directory holds no task yet; a slot that finds none is recorded as skipped"
+                            );
+                        }
+                        if json {
+                            out.line(json!({"schedule": row, "next": next, "tasks": tasks}));
+                        } else {
+                            out.line(format!(
+                                "schedule {} added: \"{}\" in {}, campaign {}, catch-up {}",
+                                row.name, row.cron, row.timezone, row.config_path, row.catch_up
+                            ));
+                            out.line("next runs:");
+                            for n in next {
+                                out.line(format!("  {n}"));
+                            }
+                        }
+                        exit::OK
+                    }
+                    Err(AddError::Invalid(msg)) => usage(format!("schedule {shown}: {msg}")),
+                    Err(AddError::Store(err)) => failed(err),
+                }
+            }
+            ScheduleCommand::List { json } => {
+                let views = match schedule::views(&store, now, 1).await {
+                    Ok(v) => v,
+                    Err(err) => return failed(err),
+                };
+                if !json {
+                    out.line(format!(
+                        "{:<16} {:<18} {:<18} {:<6} {:<44} last",
+                        "name", "cron", "zone", "state", "next run"
+                    ));
+                }
+                for v in views {
+                    if json {
+                        out.line(serde_json::to_string(&v).unwrap_or_default());
+                        continue;
+                    }
+                    out.line(format!(
+                        "{:<16} {:<18} {:<18} {:<6} {:<44} {}",
+                        v.schedule.name,
+                        v.schedule.cron,
+                        v.schedule.timezone,
+                        if v.schedule.paused { "paused" } else { "active" },
+                        v.next.first().map(String::as_str).unwrap_or("-"),
+                        v.last
+                            .map(|l| format!("{} {}", l.slot, l.status))
+                            .unwrap_or_else(|| "-".into())
+                    ));
+                }
+                exit::OK
+            }
+            ScheduleCommand::Show { name, json } => {
+                let views = match schedule::views(&store, now, 3).await {
+                    Ok(v) => v,
+                    Err(err) => return failed(err),
+                };
+                let Some(view) = views.into_iter().find(|v| v.schedule.name == name) else {
+                    return usage(format!("no schedule {name:?} (see `bootforge schedule list`)"));
+                };
+                let history = match schedule::history(&store, &name).await {
+                    Ok(h) => h,
+                    Err(err) => return failed(err),
+                };
+                let recent: Vec<_> = history.iter().rev().take(5).collect();
+                if json {
+                    out.line(json!({"schedule": view.schedule, "next": view.next, "recent": recent}));
+                } else {
+                    let s = &view.schedule;
+                    out.line(format!("schedule {}", s.name));
+                    out.line(format!("  cron      \"{}\" in {}", s.cron, s.timezone));
+                    out.line(format!("  campaign  {}", s.config_path));
+                    out.line(format!("  catch-up  {}", s.catch_up));
+                    out.line(format!("  state     {}", if s.paused { "paused" } else { "active" }));
+                    out.line("  next runs");
+                    for n in &view.next {
+                        out.line(format!("    {n}"));
+                    }
+                    out.line("  recent runs");
+                    for h in recent {
+                        out.line(format!("    {}", history_line(h)));
+                    }
+                }
+                exit::OK
+            }
+            ScheduleCommand::Pause { name } => {
+                match store.set_schedule_paused(&name, true, now.as_second()).await {
+                    Ok(true) => {
+                        out.line(format!("schedule {name} paused"));
+                        exit::OK
+                    }
+                    Ok(false) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
+                    Err(err) => failed(err),
+                }
+            }
+            ScheduleCommand::Resume { name } => {
+                match store.set_schedule_paused(&name, false, now.as_second()).await {
+                    Ok(true) => {
+                        out.line(format!("schedule {name} resumed; slots missed while paused are not caught up"));
+                        exit::OK
+                    }
+                    Ok(false) => match store.schedule(&name).await {
+                        Ok(Some(_)) => {
+                            out.line(format!("schedule {name} is not paused"));
+                            exit::OK
+                        }
+                        Ok(None) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
+                        Err(err) => failed(err),
+                    },
+                    Err(err) => failed(err),
+                }
+            }
+            ScheduleCommand::Rm { name } => match store.remove_schedule(&name).await {
+                Ok(true) => {
+                    out.line(format!(
+                        "schedule {name} removed; its history stays (`bootforge schedule history {name}`)"
+                    ));
+                    exit::OK
+                }
+                Ok(false) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
+                Err(err) => failed(err),
+            },
+            ScheduleCommand::History { name, json } => {
+                let history = match schedule::history(&store, &name).await {
+                    Ok(h) => h,
+                    Err(err) => return failed(err),
+                };
+                if history.is_empty() && !matches!(store.schedule(&name).await, Ok(Some(_))) {
+                    return usage(format!("no schedule {name:?} and no history under that name"));
+                }
+                for h in &history {
+                    if json {
+                        out.line(serde_json::to_string(h).unwrap_or_default());
+                    } else {
+                        out.line(history_line(h));
+                    }
+                }
+                exit::OK
+            }
+        }
+    })
+}
+
+fn history_line(h: &schedule::HistoryEntry) -> String {
+    format!(
+        "{}  {:<8} campaign {:<5} accepted {} rejected {} · {} LLM calls, {} tokens · {}{}",
+        h.slot,
+        h.status,
+        h.campaign.map(|c| c.to_string()).unwrap_or("-".into()),
+        h.accepted,
+        h.rejected,
+        h.llm_calls,
+        h.tokens,
+        h.duration_s
+            .map(|d| human(jiff::SignedDuration::from_secs_f64(d.max(0.0))))
+            .unwrap_or("-".into()),
+        h.reason
+            .as_deref()
+            .map(|r| format!(" · {r}"))
+            .unwrap_or_default()
+    )
+}
+
+fn seconds(flag: &str, value: f64, max: f64) -> Result<Duration, u8> {
+    if value.is_finite() && (0.0..=max).contains(&value) {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(usage(format!(
+            "{flag} {value} is out of range: give 0 to {max} seconds"
+        )))
+    }
+}
+
+pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std::path::Path) -> u8 {
+    let clock = match clock.clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Some(DaemonAction::Status { json }) = args.action {
+        return status(db, clock.as_ref(), json);
+    }
+    let options = match (|| {
+        if args.max_parallel == 0 {
+            return Err(usage("--max-parallel must be at least 1"));
+        }
+        let lease_ttl = seconds("--lease-s", args.lease_s, 86_400.0)?;
+        if lease_ttl < Duration::from_millis(300) {
+            return Err(usage("--lease-s must be at least 0.3"));
+        }
+        Ok(DaemonOptions {
+            once: args.once,
+            max_parallel: args.max_parallel,
+            grace: seconds("--grace-s", args.grace_s, 86_400.0)?,
+            lease_ttl,
+            tick: Duration::from_millis(args.tick_ms.clamp(10, 60_000)),
+        })
+    })() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let db_path = db.path();
+    let data_dir = db_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let log_filter = std::env::var("BOOTFORGE_LOG").ok();
+    if let Err(msg) = std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))
+        .and_then(|_| schedule::logs::init(&data_dir, log_filter.as_deref()))
+    {
+        return usage(msg);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let store = match store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let sandbox = match open_sandbox(cache_dir, None) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let shutdown = match shutdown_signal() {
+            Ok(f) => f,
+            Err(err) => return failed(err.into()),
+        };
+        let daemon = Daemon {
+            store,
+            sandbox,
+            backends: Arc::new(live_backends),
+            clock,
+            options,
+        };
+        match daemon.run(shutdown).await {
+            Ok(summary) => {
+                eprintln!(
+                    "daemon stopped ({}): {} run(s) started or resumed, {} left resumable",
+                    summary.reason, summary.started, summary.abandoned
+                );
+                exit::OK
+            }
+            Err(err) => failed(err),
+        }
+    })
+}
+
+/// SIGTERM or SIGINT, registered now (so a signal that comes early is not
+/// the default kill).
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = String>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM".to_owned(),
+                _ = int.recv() => "SIGINT".to_owned(),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C".to_owned()
+        })
+    }
+}
+
+fn status(db: &DbArgs, clock: &dyn Clock, json: bool) -> u8 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let store = match store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let view = match schedule::daemon::status(&store, clock.now()).await {
+            Ok(v) => v,
+            Err(err) => return failed(err),
+        };
+        let mut out = Out::new();
+        if json {
+            out.line(serde_json::to_string(&view).unwrap_or_default());
+            return exit::OK;
+        }
+        let alive: Vec<_> = view.daemons.iter().filter(|d| d.alive).collect();
+        if alive.is_empty() {
+            out.line("daemon: none running on this database");
+        }
+        for d in alive {
+            out.line(format!(
+                "daemon: running on host {} pid {} since {} (heartbeat {:.0}s ago)",
+                d.host, d.pid, d.started_at, d.heartbeat_age_s
+            ));
+        }
+        if view.running.is_empty() {
+            out.line("running: nothing");
+        }
+        for r in &view.running {
+            out.line(format!(
+                "running: schedule {} slot {} campaign {} ({})",
+                r.schedule,
+                r.slot,
+                r.campaign.map(|c| c.to_string()).unwrap_or("-".into()),
+                r.holder
+                    .clone()
+                    .unwrap_or_else(|| "holder gone: a daemon resumes it".into())
+            ));
+        }
+        for s in &view.schedules {
+            out.line(format!(
+                "schedule {}: next {}",
+                s.schedule.name,
+                if s.schedule.paused {
+                    "paused".to_owned()
+                } else {
+                    s.next.first().cloned().unwrap_or("-".into())
+                }
+            ));
+        }
+        exit::OK
+    })
+}

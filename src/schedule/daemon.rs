@@ -1,0 +1,531 @@
+//! The daemon: every tick it reads the schedules, claims the slots that are
+//! due (one transaction with the slot's campaign and its lease, so two
+//! daemons on one database never run one slot twice), records slots it must
+//! skip with the reason, takes over open runs whose holder died (their
+//! leases expired) and resumes them, and runs at most `max_parallel`
+//! campaigns at once. On shutdown no new work starts, calls in flight get a
+//! grace period, and every campaign is left resumable.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use super::clock::Clock;
+use super::due::{self, CatchUp, Due, Spec};
+use crate::campaign::calls::Backend;
+use crate::campaign::config::CampaignConfig;
+use crate::campaign::lease::{self, Interrupt, Lease, LeaseHeld, RunControl};
+use crate::campaign::{self, Engines};
+use crate::sandbox::Sandbox;
+use crate::store::{NewScheduleRun, RunRow, Store};
+
+/// Builds a run's author and solver clients from its config (the CLI owns
+/// how endpoints are configured).
+pub type BackendFactory =
+    Arc<dyn Fn(&CampaignConfig) -> Result<(Backend, Backend), String> + Send + Sync>;
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Run what is due now, wait for it, and exit.
+    pub once: bool,
+    /// Campaigns running at once in this daemon.
+    pub max_parallel: usize,
+    /// On SIGTERM/SIGINT, how long calls in flight may finish.
+    pub grace: Duration,
+    /// Lease lifetime of the campaigns it runs.
+    pub lease_ttl: Duration,
+    /// How often it looks at the schedules.
+    pub tick: Duration,
+}
+
+/// A daemon considered alive when its heartbeat is this recent.
+pub const HEARTBEAT_FRESH_MS: i64 = 15_000;
+
+/// Everything the daemon needs.
+pub struct Daemon {
+    pub store: Store,
+    pub sandbox: Sandbox,
+    pub backends: BackendFactory,
+    pub clock: Arc<dyn Clock>,
+    pub options: DaemonOptions,
+}
+
+struct Running {
+    run: i64,
+    campaign: i64,
+    token: String,
+}
+
+/// How a daemon ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct DaemonSummary {
+    /// Runs it started or resumed.
+    pub started: usize,
+    /// Runs it left resumable at shutdown (grace period over).
+    pub abandoned: usize,
+    /// Why it stopped: `once`, or the signal.
+    pub reason: String,
+}
+
+struct Me {
+    id: String,
+    host: String,
+    pid: i64,
+    started_at: String,
+}
+
+impl Daemon {
+    /// Run until `shutdown` resolves (with its reason), or, with `--once`,
+    /// until what was due at the start has run.
+    pub async fn run(self, shutdown: impl Future<Output = String>) -> Result<DaemonSummary> {
+        let host = lease::hostname();
+        let pid = i64::from(std::process::id());
+        let started_at = Timestamp::now().to_string();
+        let me = Me {
+            id: format!("{host}:{pid}:{}", lease::now_ms()),
+            host,
+            pid,
+            started_at,
+        };
+        info!(daemon = %me.id, once = self.options.once, max_parallel = self.options.max_parallel, "daemon started");
+        let interrupt = Interrupt::default();
+        let mut tasks: JoinSet<String> = JoinSet::new();
+        let mut running: HashMap<String, Running> = HashMap::new();
+        let mut started = 0;
+        let mut ticked = false;
+        tokio::pin!(shutdown);
+        let reason = loop {
+            if !(self.options.once && ticked) {
+                self.heartbeat(&me, false).await;
+                match self.tick(&me, &mut tasks, &mut running, &interrupt).await {
+                    Ok(n) => started += n,
+                    Err(err) => warn!("reading the schedules failed: {err:#}"),
+                }
+                ticked = true;
+            }
+            if self.options.once && tasks.is_empty() {
+                break "once".to_owned();
+            }
+            tokio::select! {
+                reason = &mut shutdown => break reason,
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(schedule) = done {
+                        running.remove(&schedule);
+                    }
+                }
+                _ = tokio::time::sleep(self.options.tick), if !self.options.once => {}
+            }
+        };
+        let mut abandoned = 0;
+        if reason != "once" {
+            info!(%reason, grace_s = self.options.grace.as_secs_f64(), running = running.len(), "stopping: no new work; calls in flight get the grace period");
+            interrupt.trigger(format!("the daemon stopped ({reason})"));
+            let grace = tokio::time::sleep(self.options.grace);
+            tokio::pin!(grace);
+            while !tasks.is_empty() {
+                tokio::select! {
+                    Some(done) = tasks.join_next() => {
+                        if let Ok(schedule) = done {
+                            running.remove(&schedule);
+                        }
+                    }
+                    _ = &mut grace => break,
+                }
+            }
+            tasks.abort_all();
+            for (schedule, r) in running.drain() {
+                abandoned += 1;
+                warn!(%schedule, campaign = r.campaign, run = r.run, "grace period over: calls in flight abandoned; the campaign is resumable");
+                let msg = format!(
+                    "interrupted: the daemon stopped ({reason}) before its calls finished; a daemon or `bootforge campaign resume {}` continues it",
+                    r.campaign
+                );
+                if let Err(err) = self
+                    .store
+                    .set_campaign_status(r.campaign, "stopped", Some(&msg))
+                    .await
+                {
+                    warn!("marking campaign {} stopped: {err:#}", r.campaign);
+                }
+                let _ = self.store.release_lease(r.campaign, &r.token).await;
+            }
+        }
+        self.heartbeat(&me, true).await;
+        info!(%reason, started, abandoned, "daemon stopped");
+        Ok(DaemonSummary {
+            started,
+            abandoned,
+            reason,
+        })
+    }
+
+    async fn heartbeat(&self, me: &Me, stopped: bool) {
+        if let Err(err) = self
+            .store
+            .daemon_heartbeat(
+                &me.id,
+                &me.host,
+                me.pid,
+                &me.started_at,
+                lease::now_ms(),
+                stopped,
+            )
+            .await
+        {
+            warn!("daemon heartbeat: {err:#}");
+        }
+    }
+
+    /// One look at every schedule; returns the runs started.
+    async fn tick(
+        &self,
+        me: &Me,
+        tasks: &mut JoinSet<String>,
+        running: &mut HashMap<String, Running>,
+        interrupt: &Interrupt,
+    ) -> Result<usize> {
+        let now = self.clock.now();
+        let now_ms = now.as_millisecond();
+        let open = self.store.open_schedule_runs().await?;
+        let mut started = 0;
+        for s in self.store.schedules().await? {
+            let open_run = open.iter().find(|r| r.schedule == s.name);
+            // A paused schedule starts nothing new, but a run it had going
+            // whose daemon died is still finished.
+            if s.paused && open_run.is_none() {
+                continue;
+            }
+            let spec = match Spec::new(&s.cron, &s.timezone) {
+                Ok(spec) => spec,
+                Err(err) => {
+                    warn!(schedule = %s.name, "unusable schedule: {err}");
+                    continue;
+                }
+            };
+            let catch_up = s.catch_up.parse().unwrap_or(CatchUp::Once);
+            let last = self.store.last_slot(&s.name).await?;
+            let after = Timestamp::from_second(last.unwrap_or(s.since_s).max(s.since_s))
+                .unwrap_or(Timestamp::UNIX_EPOCH);
+            let decision = due::due(&spec, catch_up, after, now);
+            if let Some(run) = open_run {
+                let live = match (running.contains_key(&s.name), run.campaign_id) {
+                    (true, _) => true,
+                    (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
+                    (false, None) => false,
+                };
+                if live {
+                    if let Due::Run { slot, .. } | Due::Skip { slot, .. } = decision
+                        && !s.paused
+                    {
+                        let reason = format!(
+                            "the run of slot {} (campaign {}) was still going",
+                            Timestamp::from_second(run.slot_s).unwrap_or_default(),
+                            run.campaign_id.unwrap_or(0)
+                        );
+                        if self
+                            .store
+                            .record_slot(
+                                &s.name,
+                                slot.as_second(),
+                                "skipped",
+                                &reason,
+                                &me.id,
+                                now_ms,
+                            )
+                            .await?
+                        {
+                            info!(schedule = %s.name, %slot, "slot skipped: {reason}");
+                        }
+                    }
+                } else if running.len() < self.options.max_parallel {
+                    started += self
+                        .take_over(&s.name, run, tasks, running, interrupt)
+                        .await?;
+                }
+                continue;
+            }
+            match decision {
+                Due::NotDue { next } => {
+                    debug!(schedule = %s.name, next = ?next, "not due");
+                }
+                Due::Skip { slot, reason } => {
+                    if self
+                        .store
+                        .record_slot(
+                            &s.name,
+                            slot.as_second(),
+                            "skipped",
+                            &reason,
+                            &me.id,
+                            now_ms,
+                        )
+                        .await?
+                    {
+                        info!(schedule = %s.name, %slot, "slot skipped: {reason}");
+                    }
+                }
+                Due::Run { slot, missed } => {
+                    if running.len() >= self.options.max_parallel {
+                        debug!(schedule = %s.name, %slot, "due, waiting for a free place (--max-parallel)");
+                        continue;
+                    }
+                    let (config, tasks_list, config_json) =
+                        match super::prepare(std::path::Path::new(&s.config_path)) {
+                            Ok(x) => x,
+                            Err(err) => {
+                                let reason = format!("the campaign config is not usable: {err}");
+                                warn!(schedule = %s.name, %slot, "{reason}");
+                                self.store
+                                    .record_slot(
+                                        &s.name,
+                                        slot.as_second(),
+                                        "failed",
+                                        &reason,
+                                        &me.id,
+                                        now_ms,
+                                    )
+                                    .await?;
+                                continue;
+                            }
+                        };
+                    if tasks_list.is_empty() {
+                        let reason = format!("no task in {}", config.tasks.display());
+                        if self
+                            .store
+                            .record_slot(
+                                &s.name,
+                                slot.as_second(),
+                                "skipped",
+                                &reason,
+                                &me.id,
+                                now_ms,
+                            )
+                            .await?
+                        {
+                            info!(schedule = %s.name, %slot, "slot skipped: {reason}");
+                        }
+                        continue;
+                    }
+                    let holder = lease::new_holder(self.options.lease_ttl);
+                    let rows = campaign::task_rows(&tasks_list);
+                    let caught_up = (missed > 0)
+                        .then(|| format!("caught up once for {missed} missed slot(s) before it"));
+                    let claim = NewScheduleRun {
+                        schedule: &s.name,
+                        slot_s: slot.as_second(),
+                        daemon: &me.id,
+                        now_ms,
+                        reason: caught_up.as_deref(),
+                        name: &config.name,
+                        config_json: &config_json,
+                        config_path: &s.config_path,
+                        tasks: &rows,
+                        lease: &holder,
+                    };
+                    let Some((run, campaign)) = self.store.claim_slot(&claim).await? else {
+                        debug!(schedule = %s.name, %slot, "slot claimed by another daemon");
+                        continue;
+                    };
+                    info!(schedule = %s.name, %slot, run, campaign, missed, tasks = rows.len(), "slot claimed; campaign started");
+                    let lease = Lease {
+                        store: self.store.clone(),
+                        campaign,
+                        holder,
+                        ttl: self.options.lease_ttl,
+                    };
+                    self.spawn(&s.name, run, lease, tasks, running, interrupt);
+                    started += 1;
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Resume an open run whose holder is gone, once its lease can be taken.
+    async fn take_over(
+        &self,
+        schedule: &str,
+        run: &RunRow,
+        tasks: &mut JoinSet<String>,
+        running: &mut HashMap<String, Running>,
+        interrupt: &Interrupt,
+    ) -> Result<usize> {
+        let Some(campaign) = run.campaign_id else {
+            return Ok(0);
+        };
+        match Lease::acquire(&self.store, campaign, self.options.lease_ttl).await {
+            Ok(lease) => {
+                info!(
+                    schedule,
+                    run = run.id,
+                    campaign,
+                    "taking over a run whose holder is gone; resuming its campaign"
+                );
+                self.spawn(schedule, run.id, lease, tasks, running, interrupt);
+                Ok(1)
+            }
+            Err(err) if err.is::<LeaseHeld>() => Ok(0),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn spawn(
+        &self,
+        schedule: &str,
+        run: i64,
+        lease: Lease,
+        tasks: &mut JoinSet<String>,
+        running: &mut HashMap<String, Running>,
+        interrupt: &Interrupt,
+    ) {
+        let campaign = lease.campaign;
+        running.insert(
+            schedule.to_owned(),
+            Running {
+                run,
+                campaign,
+                token: lease.holder.token.clone(),
+            },
+        );
+        let store = self.store.clone();
+        let sandbox = self.sandbox.clone();
+        let backends = self.backends.clone();
+        let clock = self.clock.clone();
+        let control = RunControl {
+            lease_ttl: self.options.lease_ttl,
+            interrupt: interrupt.clone(),
+        };
+        let schedule = schedule.to_owned();
+        let token = lease.holder.token.clone();
+        tasks.spawn(async move {
+            let outcome = async {
+                let row = store
+                    .campaign(campaign)
+                    .await?
+                    .with_context(|| format!("campaign {campaign} is gone"))?;
+                let config: CampaignConfig = serde_json::from_str(&row.config_json)
+                    .context("reading the stored campaign configuration")?;
+                let (author, solver) = backends(&config).map_err(anyhow::Error::msg)?;
+                let engines = Engines {
+                    store: store.clone(),
+                    sandbox,
+                    author,
+                    solver,
+                    recorder: None,
+                    progress: false,
+                };
+                campaign::resume_controlled(engines, campaign, control.clone(), Some(lease)).await
+            }
+            .await;
+            let now_ms = clock.now().as_millisecond();
+            // Lost the lease (this daemon stalled past it and another took
+            // the campaign over): the run is the new holder's to close.
+            let taken_over = match store.lease(campaign).await {
+                Ok(Some(current)) => current.token != token,
+                _ => false,
+            };
+            if let Some(why) = control.interrupt.reason() {
+                info!(%schedule, run, campaign, "left resumable: {why}");
+            } else if taken_over {
+                warn!(%schedule, run, campaign, "another process took the campaign over; it closes the run");
+            } else {
+                let (status, reason) = match &outcome {
+                    Ok(o) => (o.status.clone(), o.reason.clone()),
+                    Err(err) if err.is::<LeaseHeld>() => {
+                        warn!(%schedule, run, campaign, "{err:#}");
+                        return schedule;
+                    }
+                    Err(err) => ("failed".to_owned(), Some(format!("{err:#}"))),
+                };
+                info!(%schedule, run, campaign, %status, reason = reason.as_deref().unwrap_or(""), "run ended");
+                if let Err(err) = store
+                    .finish_schedule_run(run, &status, reason.as_deref(), now_ms)
+                    .await
+                {
+                    warn!(%schedule, run, "recording the end of the run: {err:#}");
+                }
+            }
+            schedule
+        });
+    }
+}
+
+/// A daemon as `daemon status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DaemonView {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    pub started_at: String,
+    /// Seconds since its last heartbeat.
+    pub heartbeat_age_s: f64,
+    pub alive: bool,
+}
+
+/// An open run as `daemon status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenRunView {
+    pub schedule: String,
+    pub slot: String,
+    pub campaign: Option<i64>,
+    /// Who holds its campaign, when a live process does.
+    pub holder: Option<String>,
+}
+
+/// What `daemon status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub daemons: Vec<DaemonView>,
+    pub running: Vec<OpenRunView>,
+    pub schedules: Vec<super::ScheduleView>,
+}
+
+/// Whether a daemon holds the database, what runs, when each schedule runs next.
+pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
+    let real_ms = lease::now_ms();
+    let daemons = store
+        .daemons()
+        .await?
+        .into_iter()
+        .map(|(id, host, pid, started_at, heartbeat_ms)| DaemonView {
+            id,
+            host,
+            pid,
+            started_at,
+            heartbeat_age_s: (real_ms - heartbeat_ms) as f64 / 1000.0,
+            alive: real_ms - heartbeat_ms <= HEARTBEAT_FRESH_MS,
+        })
+        .collect();
+    let mut running = Vec::new();
+    for run in store.open_schedule_runs().await? {
+        let holder = match run.campaign_id {
+            Some(c) => store
+                .lease(c)
+                .await?
+                .filter(|l| lease::is_live(Some(l)))
+                .map(|l| lease::describe(&l)),
+            None => None,
+        };
+        running.push(OpenRunView {
+            slot: Timestamp::from_second(run.slot_s)
+                .unwrap_or_default()
+                .to_string(),
+            schedule: run.schedule,
+            campaign: run.campaign_id,
+            holder,
+        });
+    }
+    Ok(StatusView {
+        daemons,
+        running,
+        schedules: super::views(store, now, 1).await?,
+    })
+}
