@@ -33,7 +33,12 @@
 //!   100 MB harness reply) and against a solver answering 10 MB per call:
 //!   the child's peak resident memory, with one sandbox instance at a time,
 //!   against the guest's memory limit plus 100 MiB (the target: the host
-//!   does not pay for what the guest sends).
+//!   does not pay for what the guest sends);
+//! - **generate**: `bootforge generate` of 100,000 Latin-square cases
+//!   (records written to a file) with 1 job and with 2, against the same
+//!   generator looped in one native `python3` process writing the same
+//!   records (target: 2 jobs at 0.8 of native or better), and peak memory
+//!   (run it alone, `--only generate`, for a clean figure).
 
 mod fleet;
 
@@ -149,7 +154,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "compile",
     "cold_start",
     "throughput",
@@ -159,6 +164,7 @@ pub const NAMES: [&str; 10] = [
     "solver",
     "campaign",
     "fleet",
+    "generate",
     "memory",
 ];
 
@@ -174,6 +180,7 @@ pub struct BenchReport {
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
     pub fleet: Option<fleet::FleetBench>,
+    pub generate: Option<GenerateBench>,
     pub memory: Option<Vec<MemoryCase>>,
 }
 
@@ -745,6 +752,121 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
     })
 }
 
+#[derive(Debug, Serialize)]
+pub struct GenerateBench {
+    pub cases: u64,
+    pub written: u64,
+    pub duplicates: u64,
+    pub one_job_s: f64,
+    pub one_job_cases_per_s: f64,
+    pub two_jobs_s: f64,
+    pub two_jobs_cases_per_s: f64,
+    /// The same records whatever the number of jobs.
+    pub identical: bool,
+    pub native_python: Option<String>,
+    pub native_s: Option<f64>,
+    pub native_cases_per_s: Option<f64>,
+    pub one_job_ratio: Option<f64>,
+    pub two_jobs_ratio: Option<f64>,
+    pub target_ratio: f64,
+    /// Peak resident memory of this process (VmHWM), MiB.
+    pub peak_rss_mib: f64,
+}
+
+const NATIVE_GENERATE: &str = include_str!("../sandbox/bench/native_generate.py");
+
+fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
+    use crate::export::generate::{self, Format, GenerateRequest, Quiet};
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut runs = Vec::new();
+    for jobs in [1usize, 2] {
+        let sandbox = open(cache_dir, jobs)?;
+        let out = dir.path().join(format!("jobs{jobs}.jsonl"));
+        let request = GenerateRequest {
+            filename: PUZZLE_FILE.into(),
+            source: PUZZLE.into(),
+            class: None,
+            params: Default::default(),
+            n: cases,
+            seed: 0,
+            split: "train".into(),
+            format: Format::Internbootcamp,
+            jobs,
+            out: out.clone(),
+            limits: Default::default(),
+        };
+        let started = Instant::now();
+        let report = runtime.block_on(generate::generate(&sandbox, &request, &Quiet))?;
+        let elapsed = started.elapsed().as_secs_f64();
+        if let Some(f) = &report.failure {
+            bail!("generate failed at seed {}: {}", f.seed, f.error);
+        }
+        let digest = Sha256::digest(std::fs::read(&out)?);
+        std::fs::remove_file(&out)?;
+        runs.push((elapsed, report, digest));
+    }
+    let native = (|| -> Result<(f64, String)> {
+        std::fs::write(dir.path().join("bootforge_base.py"), BASE)?;
+        std::fs::write(dir.path().join("native_generate.py"), NATIVE_GENERATE)?;
+        std::fs::write(dir.path().join(PUZZLE_FILE), PUZZLE)?;
+        let version = Command::new("python3").arg("--version").output()?;
+        let out = Command::new("python3")
+            .arg(dir.path().join("native_generate.py"))
+            .arg(dir.path())
+            .arg(dir.path().join(PUZZLE_FILE))
+            .arg(cases.to_string())
+            .arg("0")
+            .arg(dir.path().join("native.jsonl"))
+            .output()
+            .context("running the native python3 generator")?;
+        if !out.status.success() {
+            bail!(
+                "native python3 generator failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let us = result["elapsed_us"]
+            .as_f64()
+            .context("the native generator's time")?;
+        Ok((
+            us / 1e6,
+            String::from_utf8_lossy(&version.stdout).trim().to_owned(),
+        ))
+    })();
+    let (native_s, native_python) = match native {
+        Ok((s, v)) => (Some(s), Some(v)),
+        Err(err) => {
+            eprintln!("warning: no native comparison: {err:#}");
+            (None, None)
+        }
+    };
+    let rate = |s: f64| cases as f64 / s.max(1e-9);
+    let native_rate = native_s.map(rate);
+    let (one, two) = (&runs[0], &runs[1]);
+    Ok(GenerateBench {
+        cases,
+        written: two.1.written,
+        duplicates: two.1.duplicates,
+        one_job_s: one.0,
+        one_job_cases_per_s: rate(one.0),
+        two_jobs_s: two.0,
+        two_jobs_cases_per_s: rate(two.0),
+        identical: one.2 == two.2,
+        native_python,
+        native_s,
+        native_cases_per_s: native_rate,
+        one_job_ratio: native_rate.map(|n| rate(one.0) / n),
+        two_jobs_ratio: native_rate.map(|n| rate(two.0) / n),
+        target_ratio: 0.8,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
 /// Run the benchmarks (`only` one of [`NAMES`], or all). `quick` runs few
 /// iterations (a smoke test).
 pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchReport> {
@@ -807,6 +929,13 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
     if want("memory") {
         eprintln!("bench: host memory of checks of hostile bootcamps...");
         report.memory = Some(bench_memory(cache_dir, quick)?);
+    }
+    if want("generate") {
+        eprintln!("bench: generate against native python3...");
+        report.generate = Some(bench_generate(
+            cache_dir,
+            if quick { 2_000 } else { 100_000 },
+        )?);
     }
     Ok(report)
 }
@@ -892,6 +1021,22 @@ impl BenchReport {
                     r.calls, r.wall_s, r.ideal_s, r.ratio_to_ideal, r.requests
                 ));
             }
+        }
+        if let Some(g) = &self.generate {
+            lines.push(format!(
+                "generate     {} cases: 1 job {:.0}/s, 2 jobs {:.0}/s{}; native {} one process {}: 1 job at {}, 2 jobs at {} of native; target >= {}; same output with 1 and 2 jobs: {}; peak RSS {:.0} MiB",
+                g.cases,
+                g.one_job_cases_per_s,
+                g.two_jobs_cases_per_s,
+                format_args!(" ({} written, {} duplicate prompts)", g.written, g.duplicates),
+                g.native_python.as_deref().unwrap_or("python3"),
+                g.native_cases_per_s.map(|n| format!("{n:.0}/s")).unwrap_or_else(|| "unavailable".into()),
+                g.one_job_ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+                g.two_jobs_ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+                g.target_ratio,
+                g.identical,
+                g.peak_rss_mib
+            ));
         }
         for m in self.memory.iter().flatten() {
             lines.push(format!(

@@ -32,6 +32,10 @@
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
 //!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
 //!   [`campaign::lease`].
+//! - [`review`]: the curator's review queue over what campaigns accept
+//!   ([`review::rules`] decides who may decide what, purely).
+//! - [`export`]: approved bootcamps into InternBootcamp's tree, and training
+//!   records generated in the sandbox ([`export::names`]: naming, purely).
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
 //! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -52,7 +56,9 @@ pub mod bench;
 pub mod campaign;
 pub mod cli;
 pub mod evaluate;
+pub mod export;
 pub mod llm;
+pub mod review;
 pub mod sandbox;
 pub mod schedule;
 pub mod store;

@@ -63,6 +63,25 @@ pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
 /// good (issue 12 §5). The accepted draft is then the passing one with the
 /// lowest id, whatever order the evaluations finished in.
 pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
+    decide_with_revisions(drafts, &[], evo, band)
+}
+
+/// [`decide`], where `revised` are drafts a curator sent back (`review
+/// revise`): they passed, but no longer count as accepted, and each gets
+/// `children_per_parent` refinement children (one generation below it,
+/// whatever `max_generations` says: a curator asked for this round).
+pub fn decide_with_revisions(
+    drafts: &[DraftRow],
+    revised: &[i64],
+    evo: &EvolutionConfig,
+    band: (f64, f64),
+) -> Next {
+    // Once a curator sent a draft back, only its descendants can end the
+    // task: a sibling that passed alongside it was never reviewed against
+    // the note.
+    let acceptable = |d: &DraftRow| {
+        !revised.contains(&d.id) && (revised.is_empty() || descends_from(drafts, d, revised))
+    };
     let call: Vec<i64> = drafts
         .iter()
         .filter(|d| d.status == "pending")
@@ -78,11 +97,29 @@ pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> N
     }
     if let Some(accepted) = drafts
         .iter()
-        .filter(|d| d.verdict.as_deref() == Some("pass"))
+        .filter(|d| d.verdict.as_deref() == Some("pass") && acceptable(d))
         .map(|d| d.id)
         .min()
     {
         return Next::Accepted(accepted);
+    }
+    let unrevised: Vec<&DraftRow> = drafts
+        .iter()
+        .filter(|d| revised.contains(&d.id) && !drafts.iter().any(|c| c.parent_id == Some(d.id)))
+        .collect();
+    if !unrevised.is_empty() {
+        return Next::Create(
+            unrevised
+                .iter()
+                .flat_map(|p| {
+                    (0..evo.children_per_parent as i64).map(move |sample| Planned {
+                        generation: p.generation + 1,
+                        sample,
+                        parent: Some(p.id),
+                    })
+                })
+                .collect(),
+        );
     }
     let Some(generation) = drafts.iter().map(|d| d.generation).max() else {
         return Next::Create(
@@ -131,6 +168,23 @@ pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> N
             })
             .collect(),
     )
+}
+
+/// Whether one of `draft`'s ancestors is in `ancestors`.
+fn descends_from(drafts: &[DraftRow], draft: &DraftRow, ancestors: &[i64]) -> bool {
+    let mut current = draft.parent_id;
+    let mut steps = 0;
+    while let Some(id) = current {
+        if ancestors.contains(&id) {
+            return true;
+        }
+        steps += 1;
+        if steps > drafts.len() {
+            return false;
+        }
+        current = drafts.iter().find(|d| d.id == id).and_then(|d| d.parent_id);
+    }
+    false
 }
 
 /// A draft's identity that does not depend on row ids (which differ between
@@ -374,6 +428,46 @@ mod tests {
             pass(3),
         ];
         assert_eq!(decide(&undisturbed, &EVO, BAND), Next::Accepted(1));
+    }
+
+    #[test]
+    fn a_revised_draft_is_not_accepted_and_gets_children_past_the_last_generation() {
+        let passed = |id, generation, parent| {
+            d(
+                id,
+                generation,
+                parent,
+                "evaluated",
+                Some("pass"),
+                Some(7),
+                Some(true),
+                Some(0.5),
+            )
+        };
+        // Accepted in the last generation, then sent back by a curator; a
+        // sibling that also passed is not accepted in its place.
+        let drafts = [passed(4, 2, None), passed(5, 2, None)];
+        let Next::Create(planned) = decide_with_revisions(&drafts, &[4], &EVO, BAND) else {
+            panic!("{:?}", decide_with_revisions(&drafts, &[4], &EVO, BAND))
+        };
+        assert_eq!(planned.len(), 2);
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.parent == Some(4) && p.generation == 3)
+        );
+        // Its child passes: that one is accepted, the revised one is not.
+        let drafts = [
+            passed(4, 2, None),
+            passed(5, 2, None),
+            passed(9, 3, Some(4)),
+        ];
+        assert_eq!(
+            decide_with_revisions(&drafts, &[4], &EVO, BAND),
+            Next::Accepted(9)
+        );
+        // Without the revision, the first pass is accepted as before.
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
     }
 
     #[test]

@@ -38,7 +38,7 @@ use crate::sandbox::{Limits, Sandbox};
 use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
-use decide::{Next, decide};
+use decide::Next;
 use lease::{Interrupt, Lease, RunControl};
 use prompts::Prompts;
 use tasks::Task;
@@ -103,6 +103,9 @@ pub async fn start_controlled(
         .store
         .create_campaign_with_tasks(&config.name, &config_json, config_path.as_deref(), &rows)
         .await?;
+    // A task a curator sent back in an earlier campaign is refined here
+    // with the curator's note (`review revise`).
+    engines.store.carry_revisions(id).await?;
     let lease = Lease::acquire(&engines.store, id, control.lease_ttl).await?;
     held(engines, id, config, prompts, lease, control.interrupt).await
 }
@@ -429,17 +432,16 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
             return Ok(());
         }
         let drafts = shared.store.drafts(shared.campaign, &task.id).await?;
-        match decide(&drafts, &shared.config.evolution, band) {
+        // Drafts a curator sent back, with the note their children's refine
+        // prompt carries (`review revise`).
+        let revisions = shared.store.revisions(shared.campaign, &task.id).await?;
+        let revised: Vec<i64> = revisions.iter().map(|(id, _)| *id).collect();
+        match decide::decide_with_revisions(&drafts, &revised, &shared.config.evolution, band) {
             Next::Accepted(draft) => {
+                // Accepted and queued for review in one transaction.
                 shared
                     .store
-                    .set_task_status(
-                        shared.campaign,
-                        &task.id,
-                        "accepted",
-                        Some(draft),
-                        Some(draft),
-                    )
+                    .accept_task(shared.campaign, &task.id, draft)
                     .await?;
                 return Ok(());
             }
@@ -454,12 +456,14 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 let mut batch = Vec::with_capacity(planned.len());
                 for plan in planned {
                     let parent = plan.parent.and_then(|p| drafts.iter().find(|d| d.id == p));
+                    let note = parent.and_then(|p| revisions.iter().find(|(id, _)| *id == p.id));
                     let (operator, template, prompt) = match parent {
                         None => ("draft", prompts::DRAFT, draft_prompt(shared, &task)?),
                         Some(parent) => (
-                            "refine",
+                            if note.is_some() { "revise" } else { "refine" },
                             prompts::REFINE,
-                            refine_prompt(shared, &task, parent).await?,
+                            refine_prompt(shared, &task, parent, note.map(|(_, n)| n.as_str()))
+                                .await?,
                         ),
                     };
                     batch.push(NewDraft {
@@ -538,6 +542,7 @@ async fn refine_prompt(
     shared: &Shared,
     task: &TaskRow,
     parent: &crate::store::DraftRow,
+    reviewer_note: Option<&str>,
 ) -> Result<String> {
     let stored = shared
         .store
@@ -591,6 +596,7 @@ async fn refine_prompt(
                 "traceback": traceback,
                 "sample": sample,
                 "notes": notes,
+                "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
             }),
         )
         .map_err(anyhow::Error::msg)

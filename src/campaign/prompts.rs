@@ -38,6 +38,7 @@ fn supplied(name: &str) -> &'static [&'static str] {
             "traceback",
             "sample",
             "notes",
+            "reviewer_note",
         ],
         _ => &["prompt"],
     }
@@ -137,6 +138,24 @@ mod tests {
             "Q?"
         );
         assert_eq!(p.sha(DRAFT).len(), 16);
+    }
+
+    #[test]
+    fn a_custom_refine_template_can_place_the_reviewers_note() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(REFINE),
+            "Curator says: {{ reviewer_note }}\n{{ parent_code }}",
+        )
+        .unwrap();
+        let p = Prompts::load(Some(dir.path())).unwrap();
+        let text = p
+            .render(
+                REFINE,
+                json!({"reviewer_note": "harder cases", "parent_code": "class X: pass"}),
+            )
+            .unwrap();
+        assert!(text.starts_with("Curator says: harder cases"), "{text}");
     }
 
     #[test]

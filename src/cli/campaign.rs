@@ -483,7 +483,7 @@ fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
     }
 }
 
-async fn open_store(db: &DbArgs) -> Result<Store, u8> {
+pub(super) async fn open_store(db: &DbArgs) -> Result<Store, u8> {
     let path = db.path();
     if !path.exists() {
         return Err(usage(format!(

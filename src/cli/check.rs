@@ -56,7 +56,7 @@ pub struct SolverArgs {
 }
 
 impl SolverArgs {
-    fn model(&self) -> Result<Option<Arc<dyn ChatModel>>, String> {
+    pub(super) fn model(&self) -> Result<Option<Arc<dyn ChatModel>>, String> {
         let Some(model) = &self.model else {
             return Ok(None);
         };
@@ -121,11 +121,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_case_bytes: u64,
     #[command(flatten)]
-    solver: SolverArgs,
+    pub(super) solver: SolverArgs,
 }
 
 impl CheckArgs {
-    fn config(&self) -> Result<CheckConfig, String> {
+    pub(super) fn config(&self) -> Result<CheckConfig, String> {
         let params = json_object(&self.params, "--params", r#"{"size": 5}"#)?;
         let score_flags = json_object(
             &self.score_flags,
@@ -252,7 +252,7 @@ fn clip_line(text: &str, max: usize) -> String {
     s
 }
 
-fn render_report(out: &mut Out, report: &CheckReport) {
+pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",

@@ -5,6 +5,8 @@
 
 mod campaign;
 mod check;
+mod export;
+mod review;
 mod run;
 mod schedule;
 
@@ -75,6 +77,15 @@ enum Command {
     Daemon(schedule::DaemonArgs),
     /// Show a task's family tree of drafts.
     Lineage(campaign::LineageCommand),
+    /// The review queue: list, show and decide accepted bootcamps (approve,
+    /// reject, revise), or queue bootcamp files of your own.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
+    /// Write approved bootcamps in InternBootcamp's layout, with a manifest.
+    Export(export::ExportCommand),
+    /// Generate training records (InternBootcamp or verl JSONL, or Parquet)
+    /// from a review item or a bootcamp file, in the sandbox on all cores.
+    Generate(export::GenerateCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -102,7 +113,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// audit_speed, solver, campaign, fleet or memory.
+    /// audit_speed, solver, campaign, fleet, generate or memory.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -138,6 +149,19 @@ pub fn main() -> ExitCode {
         Command::Lineage(command) => {
             campaign::lineage(command, &campaign::DbArgs { db: cli.db.clone() })
         }
+        Command::Review(command) => review::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Export(command) => {
+            export::export(command, &campaign::DbArgs { db: cli.db.clone() })
+        }
+        Command::Generate(command) => export::generate(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
         Command::Schedule(command) => schedule::schedule(
             command,
             &campaign::DbArgs { db: cli.db.clone() },

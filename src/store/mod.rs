@@ -17,9 +17,11 @@ use sqlx::{Row, SqlitePool};
 mod fleet;
 pub use fleet::SpendRow;
 mod lease;
+mod review;
 mod schedule;
 
 pub use lease::LeaseHolder;
+pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
 pub use schedule::{NewScheduleRun, RunRow, ScheduleRow};
 
 /// The store.

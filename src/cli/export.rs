@@ -1,0 +1,259 @@
+//! `bootforge export` and `bootforge generate`: flags, progress display,
+//! rendering and exit codes around [`crate::export`].
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::campaign::{DbArgs, open_store};
+use super::run::{json_object, read_source};
+use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use crate::export::generate::{self, Format, GenerateRequest, Progress};
+use crate::export::{self as exporting, ExportError, ExportRequest};
+use crate::sandbox::Limits;
+
+#[derive(Args, Debug)]
+pub struct ExportCommand {
+    /// The directory to write (InternBootcamp's layout plus MANIFEST.json).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Only approved bootcamps of this campaign.
+    #[arg(long, value_name = "ID")]
+    campaign: Option<i64>,
+    /// Only these review items (repeatable); all approved ones by default.
+    #[arg(long = "id", value_name = "ID")]
+    ids: Vec<i64>,
+    /// Write into a directory that is not empty.
+    #[arg(long)]
+    force: bool,
+    /// Print the manifest as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateCommand {
+    /// A review item's id (approved or not) or a bootcamp file.
+    target: String,
+    /// Cases to generate (seeds S..S+N).
+    #[arg(long, value_name = "N")]
+    n: u64,
+    /// The output file: JSONL, or Parquet when it ends in .parquet.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Written into verl's extra_info.
+    #[arg(long, default_value = "train", value_parser = ["train", "test"])]
+    split: String,
+    /// Constructor parameters as a JSON object (default: the item's, or the
+    /// class defaults).
+    #[arg(long, value_name = "JSON")]
+    params: Option<String>,
+    /// The bootcamp class, when a file defines several.
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
+    /// The first seed.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = Format::Internbootcamp)]
+    format: Format,
+    /// Sandbox workers (default: the number of cores). The output is the
+    /// same whatever this is.
+    #[arg(long, value_name = "J")]
+    jobs: Option<usize>,
+    /// Wall-clock limit of each guest call, ms.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn export(cmd: ExportCommand, db: &DbArgs) -> u8 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let store = match open_store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let request = ExportRequest {
+            out: cmd.out.clone(),
+            campaign: cmd.campaign,
+            ids: cmd.ids.clone(),
+            force: cmd.force,
+        };
+        match exporting::export(&store, &request).await {
+            Ok(manifest) => {
+                let mut out = Out::new();
+                if cmd.json {
+                    out.line(serde_json::to_string(&manifest).unwrap_or_default());
+                } else {
+                    for b in &manifest.bootcamps {
+                        out.line(format!(
+                            "item {:>4}  {:<28} {}{}",
+                            b.item,
+                            b.class,
+                            b.path,
+                            b.renamed_from
+                                .as_deref()
+                                .map(|r| format!("  (renamed from {r}: the name was taken)"))
+                                .unwrap_or_default()
+                        ));
+                    }
+                    out.line(format!(
+                        "{} bootcamp(s) exported to {}; see MANIFEST.json and internbootcamp/bootcamp/__init__.bootforge.txt",
+                        manifest.bootcamps.len(),
+                        cmd.out.display()
+                    ));
+                }
+                exit::OK
+            }
+            Err(err @ (ExportError::NotEmpty(_) | ExportError::NotApproved(_))) => usage(err),
+            Err(ExportError::Nothing(msg)) => {
+                eprintln!("error: {}", ExportError::Nothing(msg));
+                exit::FAILED
+            }
+            Err(ExportError::Other(err)) => {
+                report_error(&err);
+                exit::FAILED
+            }
+        }
+    })
+}
+
+/// A progress bar on stderr (rate and ETA), only when it is a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, cases: u64) {
+        self.0.inc(cases);
+    }
+}
+
+fn bar(total: u64) -> Option<Bar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cases · {per_sec} · ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(Bar(bar))
+}
+
+pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+    if cmd.n == 0 || cmd.jobs == Some(0) || cmd.timeout_ms == 0 {
+        return usage("--n, --jobs and --timeout-ms must be positive");
+    }
+    let params = match cmd
+        .params
+        .as_deref()
+        .map(|p| json_object(p, "--params", r#"{"size": 5}"#))
+    {
+        Some(Err(msg)) => return usage(msg),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let file = Path::new(&cmd.target);
+        let (filename, source, class, stored_params) = match cmd.target.parse::<i64>() {
+            Ok(id) if !file.exists() => {
+                let store = match open_store(db).await {
+                    Ok(s) => s,
+                    Err(code) => return code,
+                };
+                let item = match store.review_item(id).await {
+                    Ok(Some(item)) => item,
+                    Ok(None) => return usage(format!("no review item {id} (see `bootforge review list`), and no file named {id}")),
+                    Err(err) => {
+                        report_error(&err);
+                        return exit::FAILED;
+                    }
+                };
+                let summary = crate::review::summarize(&item, 0);
+                let params = serde_json::from_str::<serde_json::Value>(&item.params_json)
+                    .ok()
+                    .and_then(|v| v.as_object().cloned())
+                    .unwrap_or_default();
+                (format!("{}.py", item.task_id), item.code, summary.class, params)
+            }
+            _ => match read_source(file) {
+                Ok(source) => (cmd.target.clone(), source, None, Default::default()),
+                Err(msg) => return usage(msg),
+            },
+        };
+        let sandbox = match open_sandbox(cache_dir, cmd.jobs) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let request = GenerateRequest {
+            filename,
+            source,
+            class: cmd.class.clone().or(class),
+            params: params.unwrap_or(stored_params),
+            n: cmd.n,
+            seed: cmd.seed,
+            split: cmd.split.clone(),
+            format: cmd.format,
+            jobs: sandbox.workers(),
+            out: cmd.out.clone(),
+            limits: Limits {
+                timeout: Duration::from_millis(cmd.timeout_ms),
+                ..Limits::default()
+            },
+        };
+        let progress = bar(cmd.n);
+        let result = match &progress {
+            Some(bar) => generate::generate(&sandbox, &request, bar).await,
+            None => generate::generate(&sandbox, &request, &generate::Quiet).await,
+        };
+        if let Some(bar) = progress {
+            bar.0.finish_and_clear();
+        }
+        let report = match result {
+            Ok(r) => r,
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
+        let mut out = Out::new();
+        if cmd.json {
+            out.line(serde_json::to_string(&report).unwrap_or_default());
+        } else {
+            out.line(format!(
+                "{} records written to {} ({} duplicate prompt(s) dropped) · {:.0} cases/s on {} job(s)",
+                report.written,
+                report.out.display(),
+                report.duplicates,
+                report.cases_per_s,
+                report.jobs
+            ));
+        }
+        match &report.failure {
+            None => exit::OK,
+            Some(f) => {
+                eprintln!(
+                    "error: the bootcamp failed at seed {}: {}\n{} complete record(s) before it are kept in {}",
+                    f.seed,
+                    f.error,
+                    report.written,
+                    report.out.display()
+                );
+                exit::FAILED
+            }
+        }
+    })
+}

@@ -1,0 +1,231 @@
+//! The review queue's decision rules, as pure functions: who is deciding,
+//! whether a decision may be recorded over an earlier one, which items can
+//! be sent back, and how old an item is. Tested without a database.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::store::DecisionRow;
+
+/// A curator's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Rejected,
+    /// Sent back to its campaign with a note for the author.
+    Revise,
+}
+
+impl Decision {
+    /// As stored (and as `review list --status` spells it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Rejected => "rejected",
+            Decision::Revise => "revise",
+        }
+    }
+
+    /// The command that records it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Approved => "approve",
+            Decision::Rejected => "reject",
+            Decision::Revise => "revise",
+        }
+    }
+}
+
+/// The statuses an item can have.
+pub const STATUSES: [&str; 4] = ["pending", "approved", "rejected", "revise"];
+
+/// Why a decision was not recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refusal {
+    pub item: i64,
+    /// The decision already recorded.
+    pub decision: String,
+    pub reviewer: String,
+    pub at: String,
+    pub note: Option<String>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "review item {} was already decided: {} by {} at {}{}; pass --force to record another decision (both stay in its history)",
+            self.item,
+            self.decision,
+            self.reviewer,
+            self.at,
+            self.note
+                .as_deref()
+                .map(|n| format!(" (note: {n:?})"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// Whether a decision may be recorded on an item whose latest decision is
+/// `latest`: yes on a pending item; over an earlier decision only with
+/// `force`, and then it is marked forced (`Ok(true)`).
+pub fn may_decide(item: i64, latest: Option<&DecisionRow>, force: bool) -> Result<bool, Refusal> {
+    match latest {
+        None => Ok(false),
+        Some(_) if force => Ok(true),
+        Some(d) => Err(Refusal {
+            item,
+            decision: d.decision.clone(),
+            reviewer: d.reviewer.clone(),
+            at: d.created_at.clone(),
+            note: d.note.clone(),
+        }),
+    }
+}
+
+/// Whether an item from `source` can be sent back: only a campaign's draft
+/// has an author to send it to.
+pub fn may_revise(item: i64, source: &str) -> Result<(), String> {
+    if source == "campaign" {
+        Ok(())
+    } else {
+        Err(format!(
+            "review item {item} was added from a file, so there is no campaign to send it back to: reject it with a reason, or fix the file and `bootforge review add` it again"
+        ))
+    }
+}
+
+/// The reviewer's name: `--reviewer`, else `BOOTFORGE_REVIEWER`, else the
+/// login name; the first that is set and not blank.
+pub fn reviewer(flag: Option<&str>, env: Option<&str>, login: Option<&str>) -> Option<String> {
+    [flag, env, login]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC timestamp as the store
+/// writes them (`2026-11-27T13:03:57.123Z`, fraction optional), or of
+/// SQLite's `YYYY-MM-DD HH:MM:SS`.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Civil date to days (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// How long ago, briefly: `42s`, `5m`, `3h`, `2d`.
+pub fn age(created: &str, now: i64) -> String {
+    let Some(then) = parse_timestamp(created) else {
+        return "?".into();
+    };
+    let secs = (now - then).max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decided(decision: &str) -> DecisionRow {
+        DecisionRow {
+            id: 1,
+            item_id: 7,
+            decision: decision.into(),
+            reviewer: "ada".into(),
+            note: Some("fine".into()),
+            forced: false,
+            created_at: "2026-11-27T10:00:00.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_pending_item_may_be_decided_once() {
+        assert_eq!(may_decide(7, None, false), Ok(false));
+        let refusal = may_decide(7, Some(&decided("approved")), false).unwrap_err();
+        let text = refusal.to_string();
+        assert!(
+            text.contains("approved")
+                && text.contains("ada")
+                && text.contains("2026-11-27T10:00:00.000Z")
+                && text.contains("--force"),
+            "{text}"
+        );
+        assert_eq!(may_decide(7, Some(&decided("revise")), true), Ok(true));
+    }
+
+    #[test]
+    fn only_campaign_items_can_be_sent_back() {
+        assert!(may_revise(1, "campaign").is_ok());
+        assert!(may_revise(1, "file").unwrap_err().contains("review add"));
+    }
+
+    #[test]
+    fn the_reviewer_is_the_flag_then_the_environment_then_the_login() {
+        assert_eq!(
+            reviewer(Some("ada"), Some("bob"), Some("root")).as_deref(),
+            Some("ada")
+        );
+        assert_eq!(
+            reviewer(None, Some(" bob "), Some("root")).as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            reviewer(Some(""), Some("  "), Some("root")).as_deref(),
+            Some("root")
+        );
+        assert_eq!(reviewer(None, None, None), None);
+    }
+
+    #[test]
+    fn timestamps_and_ages() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("2000-03-01T00:00:00.5Z"), Some(951_868_800));
+        assert_eq!(
+            parse_timestamp("2026-11-27 13:03:57"),
+            parse_timestamp("2026-11-27T13:03:57.000Z")
+        );
+        assert_eq!(parse_timestamp("garbage"), None);
+        let t = parse_timestamp("2026-11-27T13:00:00Z").unwrap();
+        assert_eq!(age("2026-11-27T13:00:00Z", t + 30), "30s");
+        assert_eq!(age("2026-11-27T13:00:00Z", t + 3 * 3600 + 5), "3h");
+        assert_eq!(age("2026-11-27T13:00:00Z", t + 2 * 86_400), "2d");
+        assert_eq!(age("bad", t), "?");
+    }
+
+    #[test]
+    fn store_timestamps_parse() {
+        let now = crate::store::now_utc();
+        assert!(parse_timestamp(&now).is_some(), "{now}");
+    }
+}

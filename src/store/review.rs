@@ -1,0 +1,396 @@
+//! The review queue's SQL (issue 7): queue entries, decisions as appended
+//! rows, and the two places where the queue meets a campaign (a task's
+//! acceptance enqueues its draft in the same transaction; a `revise`
+//! reopens the task in the same transaction as the decision).
+//!
+//! Timestamps are bound from here (RFC 3339, UTC) rather than computed by
+//! SQLite's `strftime`, so these statements also run on PostgreSQL.
+
+use anyhow::Result;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Store;
+
+/// A queue entry with its current status (its latest decision, or pending).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItemRow {
+    pub id: i64,
+    /// campaign | file
+    pub source: String,
+    pub campaign_id: Option<i64>,
+    pub task_id: String,
+    pub draft_id: Option<i64>,
+    pub file_path: Option<String>,
+    pub class_name: Option<String>,
+    pub params_json: String,
+    pub code: String,
+    pub report_json: String,
+    pub accuracy: Option<f64>,
+    pub note: Option<String>,
+    pub created_at: String,
+    /// pending | approved | rejected | revise
+    pub status: String,
+}
+
+/// One decision on a queue entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub item_id: i64,
+    /// approved | rejected | revise
+    pub decision: String,
+    pub reviewer: String,
+    pub note: Option<String>,
+    /// It overrode an earlier decision (`--force`).
+    pub forced: bool,
+    pub created_at: String,
+}
+
+/// A bootcamp file to queue (`review add`).
+#[derive(Debug, Clone)]
+pub struct NewReviewItem {
+    pub task_id: String,
+    pub file_path: Option<String>,
+    pub class_name: Option<String>,
+    pub params_json: String,
+    pub code: String,
+    pub report_json: String,
+    pub accuracy: Option<f64>,
+    pub note: Option<String>,
+}
+
+/// Which entries `review list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewFilter {
+    pub status: Option<String>,
+    pub campaign: Option<i64>,
+    pub task: Option<String>,
+}
+
+/// Now, as RFC 3339 UTC with milliseconds (the same shape as the
+/// timestamps the campaign tables hold).
+pub fn now_utc() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id, i.file_path, i.class_name, i.params_json,
+     i.code, i.report_json, i.accuracy, i.note, i.created_at,
+     COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
+
+fn item_from_row(r: &sqlx::sqlite::SqliteRow) -> ReviewItemRow {
+    ReviewItemRow {
+        id: r.get(0),
+        source: r.get(1),
+        campaign_id: r.get(2),
+        task_id: r.get(3),
+        draft_id: r.get(4),
+        file_path: r.get(5),
+        class_name: r.get(6),
+        params_json: r.get(7),
+        code: r.get(8),
+        report_json: r.get(9),
+        accuracy: r.get(10),
+        note: r.get(11),
+        created_at: r.get(12),
+        status: r.get(13),
+    }
+}
+
+fn decision_from_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
+    DecisionRow {
+        id: r.get(0),
+        item_id: r.get(1),
+        decision: r.get(2),
+        reviewer: r.get(3),
+        note: r.get(4),
+        forced: r.get::<i64, _>(5) != 0,
+        created_at: r.get(6),
+    }
+}
+
+impl Store {
+    /// Mark a task accepted with `draft` and queue the draft for review, in
+    /// one transaction: a crash leaves both or neither. Idempotent (a draft
+    /// is queued once).
+    pub async fn accept_task(&self, campaign: i64, task: &str, draft: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tasks SET status = 'accepted', accepted_draft = ?, best_draft = ? WHERE campaign_id = ? AND id = ?")
+            .bind(draft)
+            .bind(draft)
+            .bind(campaign)
+            .bind(task)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO review_items (source, campaign_id, task_id, draft_id, class_name, params_json, code, report_json, accuracy, created_at)
+             SELECT 'campaign', d.campaign_id, d.task_id, d.id, NULL, '{}', d.code, e.report_json, e.accuracy, ?
+             FROM drafts d JOIN evaluations e ON e.draft_id = d.id
+             WHERE d.id = ? AND d.code IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.draft_id = d.id)",
+        )
+        .bind(now_utc())
+        .bind(draft)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queue a bootcamp file that passed its check.
+    pub async fn add_review_item(&self, item: &NewReviewItem) -> Result<i64> {
+        let mut conn = self.pool.acquire().await?;
+        let id = sqlx::query(
+            "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code, report_json, accuracy, note, created_at)
+             VALUES ('file', NULL, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&item.task_id)
+        .bind(&item.file_path)
+        .bind(&item.class_name)
+        .bind(&item.params_json)
+        .bind(&item.code)
+        .bind(&item.report_json)
+        .bind(item.accuracy)
+        .bind(&item.note)
+        .bind(now_utc())
+        .execute(&mut *conn)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// Queue entries matching `filter`, oldest first.
+    pub async fn review_items(&self, filter: &ReviewFilter) -> Result<Vec<ReviewItemRow>> {
+        let sql = format!(
+            "SELECT * FROM (SELECT {ITEM_COLUMNS} FROM review_items i
+                WHERE (? IS NULL OR i.campaign_id = ?) AND (? IS NULL OR i.task_id = ?)) x
+             WHERE (? IS NULL OR x.status = ?) ORDER BY x.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.campaign)
+            .bind(filter.campaign)
+            .bind(&filter.task)
+            .bind(&filter.task)
+            .bind(&filter.status)
+            .bind(&filter.status)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(item_from_row).collect())
+    }
+
+    /// One queue entry.
+    pub async fn review_item(&self, id: i64) -> Result<Option<ReviewItemRow>> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM review_items i WHERE i.id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(item_from_row))
+    }
+
+    /// Every decision on an entry, oldest first.
+    pub async fn review_decisions(&self, item: i64) -> Result<Vec<DecisionRow>> {
+        let rows = sqlx::query(
+            "SELECT id, item_id, decision, reviewer, note, forced, created_at FROM review_decisions WHERE item_id = ? ORDER BY id",
+        )
+        .bind(item)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(decision_from_row).collect())
+    }
+
+    /// Record a decision. `allow` sees the entry's latest decision (read in
+    /// the same write transaction, so two curators cannot both decide a
+    /// pending entry) and says whether the new one may be recorded and
+    /// whether it overrides (`Ok(forced)`), or why not. A `revise` of a
+    /// campaign's draft reopens its task in the same transaction.
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock before the read: a deferred
+    /// transaction that reads and then writes fails at once with "database
+    /// is locked" when another writer committed in between, without waiting
+    /// out the busy timeout.
+    pub async fn record_decision<E>(
+        &self,
+        item: i64,
+        decision: &str,
+        reviewer: &str,
+        note: Option<&str>,
+        allow: impl FnOnce(Option<&DecisionRow>) -> Result<bool, E>,
+    ) -> Result<Result<DecisionRow, E>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let latest = sqlx::query(
+            "SELECT id, item_id, decision, reviewer, note, forced, created_at FROM review_decisions
+             WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(item)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(decision_from_row);
+        let forced = match allow(latest.as_ref()) {
+            Ok(forced) => forced,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
+        };
+        let created_at = now_utc();
+        let id = sqlx::query(
+            "INSERT INTO review_decisions (item_id, decision, reviewer, note, forced, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(item)
+        .bind(decision)
+        .bind(reviewer)
+        .bind(note)
+        .bind(i64::from(forced))
+        .bind(&created_at)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        if decision == "revise" {
+            // The task runs again on `campaign resume`: its accepted draft
+            // is no longer accepted.
+            sqlx::query(
+                "UPDATE tasks SET status = 'running', accepted_draft = NULL
+                 WHERE (campaign_id, id) IN (SELECT campaign_id, task_id FROM review_items WHERE id = ? AND campaign_id IS NOT NULL)",
+            )
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(DecisionRow {
+            id,
+            item_id: item,
+            decision: decision.to_owned(),
+            reviewer: reviewer.to_owned(),
+            note: note.map(str::to_owned),
+            forced,
+            created_at,
+        }))
+    }
+
+    /// A task's drafts that a curator sent back (`revise`) and whose latest
+    /// decision still says so, with the curator's note.
+    pub async fn revisions(&self, campaign: i64, task: &str) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT i.draft_id, COALESCE(rd.note, '') FROM review_items i
+             JOIN review_decisions rd ON rd.item_id = i.id
+             WHERE i.campaign_id = ? AND i.task_id = ? AND i.draft_id IS NOT NULL AND rd.decision = 'revise'
+               AND rd.id = (SELECT MAX(r2.id) FROM review_decisions r2 WHERE r2.item_id = i.id)
+             ORDER BY i.draft_id",
+        )
+        .bind(campaign)
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+impl Store {
+    /// Carry curators' open revisions into a new campaign (issue 7: "or a
+    /// new campaign over the same task"): for each of its tasks whose latest
+    /// queue item from another campaign was sent back (`revise`), copy that
+    /// draft with its evaluation, queue item and `revise` decision into the
+    /// new campaign, in one transaction, so the campaign refines it with the
+    /// curator's note. Returns how many were carried. Call it once, when the
+    /// campaign is created.
+    pub async fn carry_revisions(&self, campaign: i64) -> Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let open = sqlx::query(
+            "SELECT i.id, i.draft_id FROM tasks t
+             JOIN review_items i ON i.task_id = t.id
+             WHERE t.campaign_id = ? AND i.draft_id IS NOT NULL
+               AND i.id = (SELECT MAX(i2.id) FROM review_items i2
+                           WHERE i2.task_id = t.id AND i2.campaign_id IS NOT NULL AND i2.campaign_id <> t.campaign_id)
+               AND (SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1) = 'revise'
+             ORDER BY i.id",
+        )
+        .bind(campaign)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = now_utc();
+        for row in &open {
+            let (item, draft): (i64, i64) = (row.get(0), row.get(1));
+            let copy = sqlx::query(
+                "INSERT INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
+                     template_sha, model, prompt, response, code, status, created_at)
+                 SELECT ?, task_id, generation, sample, NULL, 0, operator, template, template_sha, model, prompt, response,
+                     code, 'evaluated', created_at FROM drafts WHERE id = ?",
+            )
+            .bind(campaign)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            sqlx::query(
+                "INSERT INTO evaluations (draft_id, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at)
+                 SELECT ?, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at FROM evaluations WHERE draft_id = ?",
+            )
+            .bind(copy)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
+            let carried = sqlx::query(
+                "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code,
+                     report_json, accuracy, note, created_at)
+                 SELECT source, ?, task_id, ?, file_path, class_name, params_json, code, report_json, accuracy, ?, ?
+                 FROM review_items WHERE id = ?",
+            )
+            .bind(campaign)
+            .bind(copy)
+            .bind(format!("carried from review item {item} into campaign {campaign}"))
+            .bind(&now)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            sqlx::query(
+                "INSERT INTO review_decisions (item_id, decision, reviewer, note, forced, created_at)
+                 SELECT ?, decision, reviewer, note, forced, created_at FROM review_decisions
+                 WHERE item_id = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(carried)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(open.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_is_rfc3339_utc() {
+        let now = now_utc();
+        assert_eq!(now.len(), 24, "{now}");
+        assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
+        assert!(now.as_str() > "2025-01-01", "{now}");
+    }
+}
