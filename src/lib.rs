@@ -10,6 +10,7 @@
 //!   accepted bootcamps out), resumable from what [`store`] holds;
 //! - [`review`]: the curator's review queue over what campaigns accept;
 //! - [`export`]: approved bootcamps to InternBootcamp's tree and training records;
+//! - [`serve`]: the review queue in a browser (`bootforge serve`);
 //! - [`store`]: the SQLite lineage store (the only module writing SQL);
 //! - [`bench`]: the committed benchmarks behind `bootforge bench`;
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -22,4 +23,5 @@ pub mod export;
 pub mod llm;
 pub mod review;
 pub mod sandbox;
+pub mod serve;
 pub mod store;

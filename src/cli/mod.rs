@@ -8,6 +8,7 @@ mod check;
 mod export;
 mod review;
 mod run;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -75,6 +76,9 @@ enum Command {
     /// Generate training records (InternBootcamp or verl JSONL, or Parquet)
     /// from a review item or a bootcamp file, in the sandbox on all cores.
     Generate(export::GenerateCommand),
+    /// The review queue in a browser: queue, items, decisions, campaigns
+    /// (default http://127.0.0.1:8421).
+    Serve(serve::ServeCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -147,6 +151,11 @@ pub fn main() -> ExitCode {
             export::export(command, &campaign::DbArgs { db: cli.db.clone() })
         }
         Command::Generate(command) => export::generate(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Serve(command) => serve::run(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,

@@ -16,6 +16,8 @@ use sqlx::{Row, SqlitePool};
 
 mod review;
 pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
+mod serve;
+pub use serve::{GenerationCounts, HistoryRow, RoleUsage};
 
 /// The store.
 #[derive(Clone)]
