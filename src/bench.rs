@@ -21,7 +21,10 @@
 //!   answering after 200 ms, concurrency 64 per role: wall time against the
 //!   ideal latency and concurrency allow (target 1.15x), peak memory, SQLite
 //!   rows written per second (run it alone, `--only campaign`, for a clean
-//!   peak-memory figure).
+//!   peak-memory figure);
+//! - **serve**: `bootforge serve` over 10,000 review items: queue-page and
+//!   item-page latency (median, p99 over 200 requests) and resident memory
+//!   at rest ([`serve`]).
 
 use std::path::Path;
 use std::process::Command;
@@ -31,6 +34,9 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
+
+mod serve;
+pub use serve::ServeBench;
 
 const PUZZLE_FILE: &str = "latin_square.py";
 const PUZZLE: &str = include_str!("../sandbox/examples/latin_square.py");
@@ -133,7 +139,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "compile",
     "cold_start",
     "throughput",
@@ -141,6 +147,7 @@ pub const NAMES: [&str; 7] = [
     "audit",
     "solver",
     "campaign",
+    "serve",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -153,6 +160,7 @@ pub struct BenchReport {
     pub audit: Option<Audit>,
     pub solver: Option<SolverOverhead>,
     pub campaign: Option<CampaignBench>,
+    pub serve: Option<ServeBench>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -636,6 +644,14 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: a campaign against a fake server answering after 200 ms...");
         report.campaign = Some(bench_campaign(cache_dir, if quick { 4 } else { 200 })?);
     }
+    if want("serve") {
+        eprintln!("bench: bootforge serve over a queue of review items...");
+        report.serve = Some(if quick {
+            serve::bench_serve(cache_dir, 500, 20)?
+        } else {
+            serve::bench_serve(cache_dir, 10_000, 200)?
+        });
+    }
     Ok(report)
 }
 
@@ -699,6 +715,12 @@ impl BenchReport {
             lines.push(format!(
                 "campaign     {} tasks x {} drafts ({} author + {} solver calls, {} ms latency, concurrency {}): {:.1} s against an ideal {:.1} s ({:.2}x; target <= {}); peak RSS {:.0} MiB; {} rows, {:.0} rows/s; {} accepted",
                 c.tasks, c.drafts_per_task, c.author_calls, c.solver_calls, c.server_latency_ms, c.concurrency, c.wall_s, c.ideal_s, c.ratio_to_ideal, c.target_ratio, c.peak_rss_mib, c.rows_written, c.rows_per_s, c.accepted
+            ));
+        }
+        if let Some(s) = &self.serve {
+            lines.push(format!(
+                "serve        {} items, {} requests each: queue page median {:.1} ms, p99 {:.1} ms; item page median {:.1} ms, p99 {:.1} ms; RSS at rest {:.0} MiB after start, {:.0} MiB after the requests",
+                s.items, s.requests, s.queue_median_ms, s.queue_p99_ms, s.item_median_ms, s.item_p99_ms, s.rss_start_mib, s.rss_after_mib
             ));
         }
         lines

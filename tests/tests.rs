@@ -13,3 +13,4 @@ mod review;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;
+mod serve;
