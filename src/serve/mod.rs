@@ -122,6 +122,8 @@ impl From<anyhow::Error> for PageError {
 impl AppState {
     /// The viewer of a request; with a token, a visitor not signed in is
     /// sent to the sign-in page.
+    // The error is the redirect, returned as it is by the handler at once.
+    #[allow(clippy::result_large_err)]
     pub fn viewer(&self, headers: &HeaderMap, need_sign_in: bool) -> Result<Viewer, Response> {
         let cookie = headers
             .get(header::COOKIE)
