@@ -238,6 +238,8 @@ fn every_page_renders_filters_work_and_decisions_follow_the_cli_rules() {
     assert_eq!(rows(&by("campaign=9999").body), 0);
     assert_eq!(by("status=bogus").status, 400);
     assert_eq!(by("campaign=abc").status, 400);
+    assert_eq!(rows(&by("page=2").body), 0, "100 rows a page");
+    assert_eq!(by("page=x").status, 400);
 
     // The item page: task, numbered code, samples, answers, lineage with a diff.
     let item = get(&server, &format!("/items/{digit}"), Some(&session));

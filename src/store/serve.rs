@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{NewReviewItem, Store, now_utc};
+use super::{NewReviewItem, ReviewFilter, ReviewItemRow, Store, now_utc};
 
 /// A decision with the item it was made on, for the history view.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +45,70 @@ pub struct RoleUsage {
     pub completion_tokens: i64,
 }
 
+/// The queue's columns as `review_items` selects them, but without the
+/// code (a list line does not show it, and 10,000 bootcamps' code is tens
+/// of megabytes per page view).
+const PAGE_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id, i.file_path, i.class_name, i.params_json,
+     '' AS code, i.report_json, i.accuracy, i.note, i.created_at,
+     COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
+
 impl Store {
+    /// One page of the queue entries matching `filter` (oldest first, as
+    /// `review_items` orders them), without their code, and how many match
+    /// in all.
+    pub async fn review_items_page(
+        &self,
+        filter: &ReviewFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ReviewItemRow>, i64)> {
+        let inner = format!(
+            "SELECT {PAGE_COLUMNS} FROM review_items i
+             WHERE (? IS NULL OR i.campaign_id = ?) AND (? IS NULL OR i.task_id = ?)"
+        );
+        let bind = |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>| {
+            q.bind(filter.campaign)
+                .bind(filter.campaign)
+                .bind(filter.task.clone())
+                .bind(filter.task.clone())
+                .bind(filter.status.clone())
+                .bind(filter.status.clone())
+        };
+        let count = format!("SELECT COUNT(*) FROM ({inner}) x WHERE (? IS NULL OR x.status = ?)");
+        let total: i64 = bind(sqlx::query(sqlx::AssertSqlSafe(count)))
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        let page = format!(
+            "SELECT * FROM ({inner}) x WHERE (? IS NULL OR x.status = ?) ORDER BY x.id LIMIT ? OFFSET ?"
+        );
+        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(page)))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| ReviewItemRow {
+                id: r.get(0),
+                source: r.get(1),
+                campaign_id: r.get(2),
+                task_id: r.get(3),
+                draft_id: r.get(4),
+                file_path: r.get(5),
+                class_name: r.get(6),
+                params_json: r.get(7),
+                code: r.get(8),
+                report_json: r.get(9),
+                accuracy: r.get(10),
+                note: r.get(11),
+                created_at: r.get(12),
+                status: r.get(13),
+            })
+            .collect();
+        Ok((items, total))
+    }
+
     /// The latest decisions, newest first, at most `limit`.
     pub async fn decision_history(&self, limit: i64) -> Result<Vec<HistoryRow>> {
         let rows = sqlx::query(

@@ -1,6 +1,6 @@
-//! The queue page (filters by status, campaign and task, via
-//! [`crate::review::list`], the function behind `review list`) and the
-//! history of decisions, newest first.
+//! The queue page (filters by status, campaign and task; each line made by
+//! [`crate::review::summarize`], as `review list` makes them, over one page
+//! read from the store) and the history of decisions, newest first.
 
 use std::sync::Arc;
 
@@ -52,15 +52,19 @@ pub async fn queue(
             campaign: optional_id(&q.campaign, "campaign")?,
             task: optional_text(&q.task),
         };
-        let page = optional_id(&q.page, "page")?.unwrap_or(1).max(1) as usize;
-        let items = review::list(&state.store, &filter).await?;
-        let total = items.len();
+        let page = optional_id(&q.page, "page")?
+            .unwrap_or(1)
+            .clamp(1, i64::MAX / PAGE as i64);
+        // One page from the store (a queue of 10,000 is not read whole per
+        // view); each line made by the function behind `review list`.
+        let (rows, total) = state
+            .store
+            .review_items_page(&filter, PAGE as i64, (page - 1) * PAGE as i64)
+            .await?;
+        let now = review::now_secs();
+        let shown: Vec<_> = rows.iter().map(|r| review::summarize(r, now)).collect();
+        let total = total as usize;
         let pages = total.div_ceil(PAGE).max(1);
-        let shown: Vec<_> = items
-            .into_iter()
-            .skip((page - 1) * PAGE)
-            .take(PAGE)
-            .collect();
         let campaigns = state.store.campaigns().await?;
         Ok(minijinja::context! {
             items => shown,
