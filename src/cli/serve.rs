@@ -55,10 +55,6 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     if let Err(message) = bind::check_bind(&addr, token.is_some()) {
         return usage(message);
     }
-    let sandbox = match open_sandbox(cache_dir, None) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -73,6 +69,12 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     );
     rt.block_on(async move {
         let store = match open_store(db).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        // After the store, so that a wrong --db is said at once; on this
+        // thread, outside the runtime's workers (a first compile blocks).
+        let sandbox = match open_sandbox(cache_dir, None) {
             Ok(s) => s,
             Err(code) => return code,
         };
