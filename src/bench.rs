@@ -38,7 +38,10 @@
 //!   (records written to a file) with 1 job and with 2, against the same
 //!   generator looped in one native `python3` process writing the same
 //!   records (target: 2 jobs at 0.8 of native or better), and peak memory
-//!   (run it alone, `--only generate`, for a clean figure).
+//!   (run it alone, `--only generate`, for a clean figure);
+//! - **serve**: `bootforge serve` over 10,000 review items: queue-page and
+//!   item-page latency (median, p99 over 200 requests) and resident memory
+//!   at rest (`src/bench/serve.rs`).
 
 mod fleet;
 
@@ -52,6 +55,8 @@ use serde::Serialize;
 use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
+mod serve;
+pub use serve::ServeBench;
 
 const PUZZLE_FILE: &str = "latin_square.py";
 const PUZZLE: &str = include_str!("../sandbox/examples/latin_square.py");
@@ -154,7 +159,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "compile",
     "cold_start",
     "throughput",
@@ -166,6 +171,7 @@ pub const NAMES: [&str; 11] = [
     "fleet",
     "generate",
     "memory",
+    "serve",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -182,6 +188,7 @@ pub struct BenchReport {
     pub fleet: Option<fleet::FleetBench>,
     pub generate: Option<GenerateBench>,
     pub memory: Option<Vec<MemoryCase>>,
+    pub serve: Option<ServeBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -937,6 +944,14 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
             if quick { 2_000 } else { 100_000 },
         )?);
     }
+    if want("serve") {
+        eprintln!("bench: bootforge serve over a queue of review items...");
+        report.serve = Some(if quick {
+            serve::bench_serve(cache_dir, 500, 20)?
+        } else {
+            serve::bench_serve(cache_dir, 10_000, 200)?
+        });
+    }
     Ok(report)
 }
 
@@ -1048,6 +1063,12 @@ impl BenchReport {
                 m.exit_code,
                 m.wall_s,
                 m.args.trim()
+            ));
+        }
+        if let Some(s) = &self.serve {
+            lines.push(format!(
+                "serve        {} items, {} requests each: queue page median {:.1} ms, p99 {:.1} ms; item page median {:.1} ms, p99 {:.1} ms; RSS at rest {:.0} MiB after start, {:.0} MiB after the requests",
+                s.items, s.requests, s.queue_median_ms, s.queue_p99_ms, s.item_median_ms, s.item_p99_ms, s.rss_start_mib, s.rss_after_mib
             ));
         }
         lines

@@ -36,6 +36,8 @@
 //!   ([`review::rules`] decides who may decide what, purely).
 //! - [`export`]: approved bootcamps into InternBootcamp's tree, and training
 //!   records generated in the sandbox ([`export::names`]: naming, purely).
+//! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
+//!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
 //! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -61,4 +63,5 @@ pub mod llm;
 pub mod review;
 pub mod sandbox;
 pub mod schedule;
+pub mod serve;
 pub mod store;

@@ -329,4 +329,11 @@ fn bench_quick_runs_every_benchmark() {
         report["audit"]
     );
     assert!(report["solver"]["mean_overhead_ms"].as_f64().unwrap() > -1.0);
+    let serve = &report["serve"];
+    assert_eq!(
+        (serve["items"].as_u64(), serve["requests"].as_u64()),
+        (Some(500), Some(20))
+    );
+    assert!(serve["item_p99_ms"].as_f64().unwrap() >= serve["item_median_ms"].as_f64().unwrap());
+    assert!(serve["rss_after_mib"].as_f64().unwrap() > 1.0, "{serve}");
 }

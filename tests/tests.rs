@@ -17,3 +17,4 @@ mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;
 mod schedule;
+mod serve;

@@ -9,6 +9,7 @@ mod export;
 mod review;
 mod run;
 mod schedule;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ enum Command {
     /// Generate training records (InternBootcamp or verl JSONL, or Parquet)
     /// from a review item or a bootcamp file, in the sandbox on all cores.
     Generate(export::GenerateCommand),
+    /// The review queue in a browser: queue, items, decisions, campaigns
+    /// (default http://127.0.0.1:8421).
+    Serve(serve::ServeCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -171,6 +175,11 @@ pub fn main() -> ExitCode {
             args,
             &campaign::DbArgs { db: cli.db.clone() },
             &cli.clock,
+            &cache_dir,
+        ),
+        Command::Serve(command) => serve::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,
         ),
         Command::Bench(args) => bench(args, &cache_dir),

@@ -23,6 +23,8 @@ mod schedule;
 pub use lease::LeaseHolder;
 pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
 pub use schedule::{NewScheduleRun, RunRow, ScheduleRow};
+mod serve;
+pub use serve::{GenerationCounts, HistoryRow, RoleUsage};
 
 /// The store.
 #[derive(Clone)]
