@@ -8,8 +8,8 @@
 //! every value is escaped by the templates, every response carries a strict
 //! Content-Security-Policy (no inline script, only `/static/keys.js`), every
 //! POST needs the session's CSRF token, and binding to anything but loopback
-//! needs `--auth-token-file` ([`bind`]). Layout: [`router`] maps paths to
-//! one handler module per resource under [`handlers`]; state is one
+//! needs `--auth-token-file` ([`bind`]). Layout: `router` maps paths to
+//! one handler module per resource under `handlers`; state is one
 //! [`AppState`]; pure pieces (diff, lineage tree, per-generation table,
 //! sessions) sit in their own files with unit tests.
 
