@@ -469,3 +469,31 @@ fn solver_answers_with_another_final_answer_are_junk_too() {
     assert_eq!(junk["evidence"]["junk"], "solver_answer_altered");
     assert_eq!(junk["evidence"]["credited"], junk["evidence"]["tried"]);
 }
+
+#[test]
+fn a_verifier_that_raises_on_every_answer_is_warned_about() {
+    // Found by a new-user trial: such a bootcamp passed without a word.
+    let out = check("verifier_raises.py", None, true);
+    assert_eq!(out.code, 0, "a warning, not a failure: {}", out.report);
+    assert!(
+        findings(&out.report, "warning").contains(&"verifier_raises".to_owned()),
+        "{}",
+        out.report
+    );
+    let finding = out.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "verifier_raises")
+        .unwrap();
+    assert!(
+        finding["evidence"]["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("KeyError"),
+        "{finding}"
+    );
+    // A sound verifier that rejects junk gets no such warning.
+    let sound = check("fair_yes_no.py", None, true);
+    assert!(!findings(&sound.report, "warning").contains(&"verifier_raises".to_owned()));
+}

@@ -23,6 +23,7 @@ import ast
 import builtins
 import gc
 import importlib
+import inspect
 import io
 import json
 import marshal
@@ -157,6 +158,7 @@ _BaseException = BaseException
 _isfinite = math.isfinite
 _marshal_dumps = marshal.dumps
 _marshal_loads = marshal.loads
+_getattr_static = inspect.getattr_static
 _CodeType = types.CodeType
 _bool = builtins.bool
 _int = builtins.int
@@ -329,6 +331,73 @@ def _call(stage, fn, *args, **kwargs):
         return None, _classify(exc, stage)
     finally:
         sys.stdout, sys.stderr = saved
+
+
+class _VerifierWatch:
+    """Counts the calls of the bootcamp's ``_verify_correction`` during one
+    scoring call and the exceptions it raised. ``verify_score`` swallows
+    them (InternBootcamp's semantics), so a verifier that raises on every
+    answer, and can therefore never give credit, would otherwise look like a
+    strict one. The wrapper keeps the method's kind (static, class, plain)
+    and re-raises, so scores are unchanged; it is installed for every
+    scoring call alike, junk or not."""
+
+    def __init__(self, cls):
+        self.calls = 0
+        self.raised = 0
+        self.example = None
+        self._cls = cls
+        self._own = None
+        try:
+            raw = _getattr_static(cls, "_verify_correction")
+        except _BaseException:
+            self._cls = None
+            return
+        if _isinstance(raw, staticmethod):
+            fn, make = raw.__func__, staticmethod
+        elif _isinstance(raw, classmethod):
+            fn, make = raw.__func__, classmethod
+        elif callable(raw):
+            fn, make = raw, None
+        else:
+            self._cls = None
+            return
+        watch = self
+
+        def _verify_correction(*args, **kwargs):
+            watch.calls += 1
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                watch.raised += 1
+                if watch.example is None:
+                    watch.example = (_type(exc).__name__ + ": " + _safe_str(exc))[:200]
+                raise
+
+        self._raw = raw
+        self._own = "_verify_correction" in cls.__dict__
+        try:
+            setattr(cls, "_verify_correction", make(_verify_correction) if make else _verify_correction)
+        except _BaseException:
+            self._cls = None
+
+    def close(self):
+        if self._cls is None:
+            return
+        try:
+            if self._own:
+                setattr(self._cls, "_verify_correction", self._raw)
+            else:
+                delattr(self._cls, "_verify_correction")
+        except _BaseException:
+            pass
+
+    def report(self, result):
+        result["verifier_calls"] = self.calls
+        result["verifier_raised"] = self.raised
+        if self.example is not None:
+            result["verifier_error"] = _clean(self.example)
+        return result
 
 
 def _install_base_modules():
@@ -589,7 +658,11 @@ class WitWorld:
             identity = _loads(identity)
         except _BaseException as exc:
             return _fail(_error("load", "verify", exc))
-        score, err = _call("verify", instance.verify_score, answer, identity, **flags)
+        watch = _VerifierWatch(_type(instance))
+        try:
+            score, err = _call("verify", instance.verify_score, answer, identity, **flags)
+        finally:
+            watch.close()
         if err is not None:
             return _fail(err)
         value = _score_value(score)
@@ -597,7 +670,7 @@ class WitWorld:
             return _fail(_error("invalid_output", "verify",
                                 message=f"verify_score returned {_safe_str(score)[:200]!r}, "
                                         "not a finite number"))
-        return _finish({"ok": True, "score": value})
+        return _finish(watch.report({"ok": True, "score": value}))
 
     def _score_batch(self, identity, answers, score_flags):
         """Score many answers to one case: the host pays one call, not one
@@ -612,18 +685,22 @@ class WitWorld:
         except _BaseException as exc:
             return _fail(_error("load", "verify", exc))
         scores = []
-        for answer in answers:
-            score, err = _call("verify", instance.verify_score, answer, _loads(identity), **flags)
-            if err is not None:
-                err["index"] = _len(scores)
-                return _fail(err)
-            value = _score_value(score)
-            if value is None:
-                return _fail(_error("invalid_output", "verify",
-                                    message=f"verify_score returned {_safe_str(score)[:200]!r}, "
-                                            "not a finite number"))
-            scores.append(value)
-        return _finish({"ok": True, "scores": scores})
+        watch = _VerifierWatch(_type(instance))
+        try:
+            for answer in answers:
+                score, err = _call("verify", instance.verify_score, answer, _loads(identity), **flags)
+                if err is not None:
+                    err["index"] = _len(scores)
+                    return _fail(err)
+                value = _score_value(score)
+                if value is None:
+                    return _fail(_error("invalid_output", "verify",
+                                        message=f"verify_score returned {_safe_str(score)[:200]!r}, "
+                                                "not a finite number"))
+                scores.append(value)
+        finally:
+            watch.close()
+        return _finish(watch.report({"ok": True, "scores": scores}))
 
     def _reference(self, identity):
         instance = _session.instance

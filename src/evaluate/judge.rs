@@ -508,6 +508,18 @@ pub fn band(accuracy: f64, min: f64, max: f64) -> Band {
     }
 }
 
+/// The fewest verifier calls on which "it raised every time" is a finding.
+pub const VERIFIER_RAISES_MIN_CALLS: u64 = 10;
+
+/// A verifier that raised on every answer it was given (junk and
+/// well-formed guesses alike) can never give credit: `verify_score` swallows
+/// the exception and scores 0, so without this rule such a bootcamp passes
+/// the junk checks as if it were strict. A warning, not an error: without a
+/// reference answer or a solver nothing proves a right answer would raise too.
+pub fn verifier_always_raises(calls: u64, raised: u64) -> bool {
+    calls >= VERIFIER_RAISES_MIN_CALLS && raised >= calls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,5 +758,13 @@ mod tests {
         assert_eq!(band(0.0, 0.03, 0.85), Band::TooHardOrBroken);
         assert_eq!(band(0.5, 0.03, 0.85), Band::InBand);
         assert_eq!(band(0.85, 0.03, 0.85), Band::InBand);
+    }
+
+    #[test]
+    fn a_verifier_that_raises_on_every_answer_is_named() {
+        assert!(verifier_always_raises(40, 40));
+        assert!(!verifier_always_raises(40, 39));
+        assert!(!verifier_always_raises(5, 5), "too few calls to say");
+        assert!(!verifier_always_raises(0, 0));
     }
 }

@@ -134,7 +134,7 @@ pub struct Finding {
     /// `load_failed`,
     /// `generate_failed`, `not_json`, `nondeterministic`, `low_diversity`,
     /// `prompt_failed`, `empty_prompt`, `no_answer_format`, `reference_failed`,
-    /// `reference_rejected`, `verify_failed`, `accepts_junk`,
+    /// `reference_rejected`, `verify_failed`, `verifier_raises`, `accepts_junk`,
     /// `accepts_other_case_answer`, `answer_in_prompt`, `guessable`,
     /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
     /// `solver_unavailable`, `check_timeout`.

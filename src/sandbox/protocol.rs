@@ -222,6 +222,14 @@ pub struct ScoreResult {
 pub struct ScoresResult {
     /// One finite score per answer, in order.
     pub scores: Vec<f64>,
+    /// How often `_verify_correction` ran during the batch, and how often it
+    /// raised (`verify_score` swallows its exceptions), with the first one.
+    #[serde(default)]
+    pub verifier_calls: u64,
+    #[serde(default)]
+    pub verifier_raised: u64,
+    #[serde(default)]
+    pub verifier_error: Option<String>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -313,6 +321,9 @@ struct RawReply {
     prompt: Option<String>,
     score: Option<f64>,
     scores: Option<Vec<f64>>,
+    verifier_calls: Option<u64>,
+    verifier_raised: Option<u64>,
+    verifier_error: Option<String>,
     present: Option<bool>,
     output: Option<String>,
     stdout: Option<String>,
@@ -532,8 +543,15 @@ pub(crate) fn parse_score(text: &str) -> Reply<ScoreResult> {
 pub(crate) fn parse_scores(text: &str, expected: usize) -> Reply<ScoresResult> {
     let mut reply = reply(text, Stage::Verify, |raw| match raw.scores.take() {
         Some(scores) if scores.len() == expected && scores.iter().all(|s| s.is_finite()) => {
+            let verifier_calls = raw.verifier_calls.unwrap_or(0);
             Ok(ScoresResult {
                 scores,
+                verifier_calls,
+                verifier_raised: raw.verifier_raised.unwrap_or(0).min(verifier_calls),
+                verifier_error: raw
+                    .verifier_error
+                    .take()
+                    .map(|e| clip(e, MAX_MESSAGE_BYTES)),
                 stdout: String::new(),
                 stderr: String::new(),
             })

@@ -116,12 +116,36 @@ pub(crate) fn discrimination_stage(
     let JunkPlan { seed, tried, .. } = plan;
     let planned = cases.len();
     let mut scores: Vec<f64> = Vec::with_capacity(tried.len());
+    let (mut verifier_calls, mut verifier_raised, mut verifier_error) = (0u64, 0u64, None);
     for r in results {
         match r {
             CallResult::Score(s) => scores.push(s.score),
-            CallResult::Scores(s) => scores.extend(&s.scores),
+            CallResult::Scores(s) => {
+                scores.extend(&s.scores);
+                verifier_calls += s.verifier_calls;
+                verifier_raised += s.verifier_raised;
+                if verifier_error.is_none() {
+                    verifier_error = s.verifier_error.clone();
+                }
+            }
             _ => {}
         }
+    }
+    if judge::verifier_always_raises(verifier_calls, verifier_raised) {
+        let example = verifier_error.unwrap_or_default();
+        c.find(
+            CheckStage::Discrimination,
+            "verifier_raises",
+            Severity::Warning,
+            format!(
+                "_verify_correction raised on every one of the {verifier_calls} answers it was given, \
+                 well-formed guesses included ({example}); verify_score turns that into 0, so the \
+                 bootcamp may never give credit: check the verifier against a right answer \
+                 (a reference_output, or --model)"
+            ),
+            json!({"verifier_calls": verifier_calls, "verifier_raised": verifier_raised,
+                   "first_error": example}),
+        );
     }
     if let Some(err) = error {
         let at = tried.get(scores.len());
