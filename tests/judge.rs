@@ -497,3 +497,17 @@ fn a_verifier_that_raises_on_every_answer_is_warned_about() {
     let sound = check("fair_yes_no.py", None, true);
     assert!(!findings(&sound.report, "warning").contains(&"verifier_raises".to_owned()));
 }
+
+#[test]
+fn guesses_use_the_double_bracket_format_a_prompt_asks_for() {
+    // Found by a new-user trial: no guess was written as [[yes]], so a task
+    // whose answer is always "yes" passed with a guess baseline of 0.
+    let out = check("double_bracket_always_yes.py", None, true);
+    assert_eq!(out.code, 1, "{}", out.report);
+    assert!(
+        findings(&out.report, "error").contains(&"guessable".to_owned()),
+        "{}",
+        out.report
+    );
+    assert_eq!(strategy(&out.report, "guess:yes")["full_credit"], 20);
+}

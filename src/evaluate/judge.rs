@@ -207,7 +207,9 @@ pub fn diversity(case_jsons: &[&str]) -> (usize, f64) {
 /// Whether a prompt tells the model how to format its answer.
 pub fn states_answer_format(prompt: &str) -> bool {
     let lower = prompt.to_lowercase();
-    ["answer", "boxed", "format", "respond with", "output"]
+    // "[[": InternBootcamp's double-bracket format ("e.g. [[...]]"), in any
+    // language the prompt is written in.
+    ["answer", "boxed", "format", "respond with", "output", "[["]
         .iter()
         .any(|k| lower.contains(k))
 }

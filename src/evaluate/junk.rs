@@ -243,11 +243,14 @@ pub fn random_value(rng: &mut JunkRng, like: &str) -> String {
 }
 
 /// Answer tag styles a prompt asks for (all known styles when none is named).
+/// Double brackets (`[[...]]`) are the format of InternBootcamp's template
+/// and of over 300 of its bootcamps.
 pub fn answer_tags(prompt: &str) -> Vec<(&'static str, &'static str)> {
-    const STYLES: [(&str, &str); 3] = [
+    const STYLES: [(&str, &str); 4] = [
         ("[answer]", "[/answer]"),
         ("<answer>", "</answer>"),
         ("\\boxed{", "}"),
+        ("[[", "]]"),
     ];
     let lower = prompt.to_lowercase();
     let found: Vec<_> = STYLES
@@ -263,9 +266,18 @@ pub fn answer_tags(prompt: &str) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Where the final answer of a model output sits: the byte range of the
-/// content of its last answer tag (`[answer]`, `<answer>`, `\boxed{}`), after
-/// any reasoning block.
+/// content of its last answer tag (`[answer]`, `<answer>`, `\boxed{}`, and
+/// only when none of those is there, `[[...]]`, which also appears in
+/// ordinary text such as nested lists), after any reasoning block.
 pub fn final_answer_span(text: &str) -> Option<(usize, usize)> {
+    tagged_answer_span(text).or_else(|| {
+        let start = text.rfind("[[")? + 2;
+        let len = text[start..].find("]]")?;
+        Some((start, start + len))
+    })
+}
+
+fn tagged_answer_span(text: &str) -> Option<(usize, usize)> {
     let mut best: Option<(usize, usize)> = None;
     for (open, close) in [("[answer]", "[/answer]"), ("<answer>", "</answer>")] {
         if let Some(start) = text.rfind(open) {
@@ -482,6 +494,28 @@ mod tests {
         assert_ne!(final_answer(&altered.text), Some("yes"));
         let yes = junk.iter().find(|j| j.strategy == "guess:yes").unwrap();
         assert_eq!(final_answer(&yes.text), Some("yes"));
+    }
+
+    #[test]
+    fn double_bracket_prompts_get_double_bracket_guesses() {
+        // A new-user trial: a yes/no task asking for "[[your answer]]"
+        // passed with a guess baseline of 0, since no guess used its format.
+        let constants = guess_constants(&[]);
+        let i = input(
+            "Is the number even? Reply yes or no, in double brackets, e.g. [[your answer]].",
+            None,
+            &constants,
+        );
+        let junk = case_junk(&i, &mut JunkRng::new(3));
+        assert!(
+            junk.iter()
+                .any(|j| j.strategy == "guess:yes" && j.text.contains("[[yes]]")),
+            "{:?}",
+            junk.iter().map(|j| &j.text).collect::<Vec<_>>()
+        );
+        assert_eq!(final_answer("so [[no]]"), Some("no"));
+        // Explicit tags win over double brackets elsewhere in the text.
+        assert_eq!(final_answer("[answer]5[/answer] as in [[x]]"), Some("5"));
     }
 
     #[test]
