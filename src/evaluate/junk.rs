@@ -343,6 +343,25 @@ pub fn guess_constants(reference_finals: &[&str]) -> Vec<String> {
     out
 }
 
+/// The answer in the prompts' own format example (`... e.g.
+/// [answer]black[/answer]`) when most prompts show the same one: a constant a
+/// model can copy, so its credit is a guess. An example that changes with
+/// the case is left out: that is how a prompt leaks its own answer, which
+/// `answer_in_prompt` must still see.
+pub fn format_example_constant(prompts: &[&str]) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in prompts {
+        if let Some(example) = final_answer(p).map(str::trim)
+            && !example.is_empty()
+            && example.len() <= 200
+        {
+            *counts.entry(example).or_default() += 1;
+        }
+    }
+    let (example, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+    (n >= 2 && n * 2 >= prompts.len()).then(|| example.to_owned())
+}
+
 /// What the junk for one case is built from.
 pub struct CaseJunkInput<'a> {
     pub prompt: &'a str,
@@ -494,6 +513,23 @@ mod tests {
         assert_ne!(final_answer(&altered.text), Some("yes"));
         let yes = junk.iter().find(|j| j.strategy == "guess:yes").unwrap();
         assert_eq!(final_answer(&yes.text), Some("yes"));
+    }
+
+    #[test]
+    fn a_shared_format_example_is_a_constant_and_a_per_case_one_is_not() {
+        let shared = [
+            "Whose move? Answer like [answer]black[/answer].",
+            "Whose move here? Answer like [answer]black[/answer].",
+            "And now? Answer like [answer]black[/answer].",
+        ];
+        assert_eq!(format_example_constant(&shared), Some("black".to_owned()));
+        let leaking = [
+            "Sum 2 and 3. Example: [answer]5[/answer]",
+            "Sum 4 and 4. Example: [answer]8[/answer]",
+            "Sum 1 and 6. Example: [answer]7[/answer]",
+        ];
+        assert_eq!(format_example_constant(&leaking), None);
+        assert_eq!(format_example_constant(&["no example at all"]), None);
     }
 
     #[test]

@@ -54,7 +54,16 @@ pub(crate) fn plan(
         .flatten()
         .filter_map(|r| junk::final_answer(r))
         .collect();
-    let constants = junk::guess_constants(&finals);
+    let mut constants = junk::guess_constants(&finals);
+    // The prompts' shared format example is a constant guess too: an echoed
+    // prompt extracts it, and its credit is chance, not a leak (a trial:
+    // "[answer]black[/answer]" right on 12 of 20 cases of a parity task).
+    let prompts: Vec<&str> = cases.iter().map(|c| c.prompt.as_str()).collect();
+    if let Some(example) = junk::format_example_constant(&prompts)
+        && !constants.contains(&example)
+    {
+        constants.push(example);
+    }
     let mut tried: Vec<Tried> = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let own = references.get(i).cloned().flatten();
