@@ -514,12 +514,30 @@ fn review_error(err: ReviewError) -> u8 {
     }
 }
 
+/// The login name from the password database, for when USER and LOGNAME are
+/// unset (containers, cron, CI).
+fn login_name() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; the
+    // name is copied out at once, before any other call could reuse it.
+    unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        if entry.is_null() || (*entry).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*entry).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    }
+}
+
 async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>, who: Who) -> u8 {
     let env = std::env::var("BOOTFORGE_REVIEWER").ok();
     let login = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .or_else(|_| std::env::var("USERNAME"))
-        .ok();
+        .ok()
+        .or_else(login_name);
     let Some(reviewer) = rules::reviewer(who.reviewer.as_deref(), env.as_deref(), login.as_deref())
     else {
         return usage("who is deciding? pass --reviewer NAME or set BOOTFORGE_REVIEWER");
@@ -547,7 +565,19 @@ async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>
                     }
                 ));
                 if decision == Decision::Revise {
-                    out.line("its task reopened: `bootforge campaign resume <campaign>` refines it with your note");
+                    // Name the campaign: the advice is a command to run.
+                    let campaign = store
+                        .review_item(id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|item| item.campaign_id);
+                    out.line(match campaign {
+                        Some(c) => format!(
+                            "its task reopened: `bootforge campaign resume {c}` refines it with your note"
+                        ),
+                        None => "its task reopened: resume its campaign (`bootforge review show` names it) to refine it with your note".to_owned(),
+                    });
                 }
             }
             exit::OK

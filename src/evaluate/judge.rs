@@ -75,11 +75,27 @@ pub struct ProbeHit {
 }
 
 /// Every line that probes the environment (first probe per line), skipping
-/// comments. `import platform` alone is not a probe; using it is.
+/// comments and docstrings (a string statement of its own, such as a module
+/// docstring saying "shipped with bootforge", is not code). `import platform`
+/// alone is not a probe; using it is.
 pub fn environment_probes(source: &str) -> Vec<ProbeHit> {
     let mut hits = Vec::new();
+    // The closing delimiter of the docstring we are in, if any.
+    let mut in_doc: Option<&str> = None;
     for (index, line) in source.lines().enumerate() {
         let code = line.trim_start();
+        if let Some(delim) = in_doc {
+            if code.contains(delim) {
+                in_doc = None;
+            }
+            continue;
+        }
+        if let Some(delim) = ["\"\"\"", "'''"].into_iter().find(|d| code.starts_with(d)) {
+            if code.matches(delim).count() % 2 == 1 {
+                in_doc = Some(delim);
+            }
+            continue;
+        }
         if code.starts_with('#') {
             continue;
         }
@@ -768,5 +784,13 @@ mod tests {
         assert!(!verifier_always_raises(40, 39));
         assert!(!verifier_always_raises(5, 5), "too few calls to say");
         assert!(!verifier_always_raises(0, 0));
+    }
+
+    #[test]
+    fn docstrings_are_not_environment_probes() {
+        let source = "\"\"\"A bootcamp shipped with bootforge.\n\nIt runs on any platform.\n\"\"\"\nimport sys\n\nclass B:\n    '''Docs: see wasi notes.'''\n    def f(self):\n        return sys.platform\n";
+        let hits = environment_probes(source);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!((hits[0].probe, hits[0].line), ("sys.platform", 10));
     }
 }
