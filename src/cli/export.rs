@@ -153,6 +153,21 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     if cmd.n == 0 || cmd.jobs == Some(0) || cmd.timeout_ms == 0 {
         return usage("--n, --jobs and --timeout-ms must be positive");
     }
+    // A name a user chose for another format must not silently get JSONL.
+    let extension = cmd
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(
+        extension.as_deref(),
+        Some("jsonl" | "json" | "ndjson" | "parquet")
+    ) {
+        return usage(format!(
+            "--out {}: give a .jsonl file (JSON lines) or a .parquet file",
+            cmd.out.display()
+        ));
+    }
     let params = match cmd
         .params
         .as_deref()

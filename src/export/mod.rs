@@ -115,6 +115,14 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             .filter(|id| !approved.iter().any(|i| i.id == **id))
             .map(|id| id.to_string())
             .collect();
+        for id in &missing {
+            let id: i64 = id.parse().unwrap_or_default();
+            if store.review_item(id).await?.is_none() {
+                return Err(ExportError::NotApproved(format!(
+                    "there is no review item {id} (see `bootforge review list`)"
+                )));
+            }
+        }
         if !missing.is_empty() {
             return Err(ExportError::NotApproved(format!(
                 "review item(s) {} are not approved{} (see `bootforge review list --status approved`)",
@@ -130,6 +138,21 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             .filter(|i| request.ids.contains(&i.id))
             .collect()
     };
+    if items.is_empty()
+        && let Some(campaign) = request.campaign
+        && store
+            .review_items(&ReviewFilter {
+                status: None,
+                campaign: Some(campaign),
+                task: None,
+            })
+            .await?
+            .is_empty()
+    {
+        return Err(ExportError::NotApproved(format!(
+            "campaign {campaign} has nothing in the review queue (see `bootforge campaign list` and `bootforge review list`)"
+        )));
+    }
     if items.is_empty() {
         return Err(ExportError::Nothing(
             request

@@ -67,7 +67,15 @@ pub async fn item(
 fn review_error(err: ReviewError) -> PageError {
     match err {
         ReviewError::NotFound(_) => PageError::new(StatusCode::NOT_FOUND, err.to_string()),
-        ReviewError::Refused(_) => PageError::new(StatusCode::CONFLICT, err.to_string()),
+        // The rule's text is the CLI's ("pass --force"); on the page the
+        // control is the override box.
+        ReviewError::Refused(_) => PageError::new(
+            StatusCode::CONFLICT,
+            err.to_string().replace(
+                "pass --force to record another decision",
+                "tick \"override\" to record another decision",
+            ),
+        ),
         ReviewError::Invalid(_) => PageError::new(StatusCode::BAD_REQUEST, err.to_string()),
         ReviewError::Other(e) => e.into(),
     }
