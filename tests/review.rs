@@ -93,6 +93,9 @@ fn accepted_drafts_queue_and_decisions_follow_the_rules() {
         );
         assert!(lo <= a && a <= hi && lo < hi, "{item}");
         assert!(item["diversity"].as_f64().unwrap() > 0.5, "{item}");
+        // The guess baseline the solver had to clear is shown beside it.
+        let guess = item["guess_baseline"].as_f64().unwrap();
+        assert!((0.0..a).contains(&guess), "{item}");
     }
     let digit = item_of(&items, "digit-sum").clone();
     let interval = item_of(&items, "interval-merge").clone();

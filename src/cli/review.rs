@@ -206,13 +206,14 @@ async fn list(store: &Store, filter: ReviewFilter, json: bool) -> u8 {
     let mut out = Out::new();
     if !json {
         out.line(format!(
-            "{:>4}  {:<9} {:<20} {:<24} {:>8}  {:<24} {:>9} {:>4} {:>5}",
+            "{:>4}  {:<9} {:<20} {:<24} {:>8}  {:<24} {:>5} {:>9} {:>4} {:>5}",
             "id",
             "status",
             "task",
             "class",
             "campaign",
             "accuracy [95%]",
+            "guess",
             "diversity",
             "warn",
             "age"
@@ -223,7 +224,7 @@ async fn list(store: &Store, filter: ReviewFilter, json: bool) -> u8 {
             out.line(serde_json::to_string(s).unwrap_or_default());
         } else {
             out.line(format!(
-                "{:>4}  {:<9} {:<20} {:<24} {:>8}  {:<24} {:>9} {:>4} {:>5}",
+                "{:>4}  {:<9} {:<20} {:<24} {:>8}  {:<24} {:>5} {:>9} {:>4} {:>5}",
                 s.id,
                 s.status,
                 visible(&s.task),
@@ -232,6 +233,9 @@ async fn list(store: &Store, filter: ReviewFilter, json: bool) -> u8 {
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "file".into()),
                 fmt_accuracy(s),
+                s.guess_baseline
+                    .map(|g| format!("{g:.2}"))
+                    .unwrap_or_else(|| "-".into()),
                 s.diversity
                     .map(|d| format!("{d:.2}"))
                     .unwrap_or_else(|| "-".into()),

@@ -37,6 +37,9 @@ pub struct ItemSummary {
     pub accuracy: Option<f64>,
     pub interval: Option<[f64; 2]>,
     pub solver_cases: Option<u64>,
+    /// The best guessing strategy's share of full credit, which the solver's
+    /// accuracy must clear (absent in reports from before the judge kept it).
+    pub guess_baseline: Option<f64>,
     /// Distinct cases / cases generated.
     pub diversity: Option<f64>,
     /// Findings that are not errors.
@@ -152,6 +155,7 @@ pub fn summarize(item: &ReviewItemRow, now: i64) -> ItemSummary {
         accuracy: item.accuracy.or_else(|| solver["accuracy"].as_f64()),
         interval,
         solver_cases: solver["cases"].as_u64(),
+        guess_baseline: report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64(),
         diversity: report["metrics"]["diversity"].as_f64(),
         warnings,
         created_at: item.created_at.clone(),
