@@ -99,7 +99,9 @@ const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id
      i.code, i.report_json, i.accuracy, i.note, i.created_at,
      COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
 
-fn item_from_row(r: &sqlx::sqlite::SqliteRow) -> ReviewItemRow {
+/// A review item from a row of `ITEM_COLUMNS` (in that order; the page
+/// query of `serve` selects the same columns with the code left empty).
+pub(super) fn item_from_row(r: &sqlx::sqlite::SqliteRow) -> ReviewItemRow {
     ReviewItemRow {
         id: r.get(0),
         source: r.get(1),

@@ -87,25 +87,7 @@ impl Store {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        let items = rows
-            .iter()
-            .map(|r| ReviewItemRow {
-                id: r.get(0),
-                source: r.get(1),
-                campaign_id: r.get(2),
-                task_id: r.get(3),
-                draft_id: r.get(4),
-                file_path: r.get(5),
-                class_name: r.get(6),
-                params_json: r.get(7),
-                code: r.get(8),
-                report_json: r.get(9),
-                accuracy: r.get(10),
-                note: r.get(11),
-                created_at: r.get(12),
-                status: r.get(13),
-            })
-            .collect();
+        let items = rows.iter().map(super::review::item_from_row).collect();
         Ok((items, total))
     }
 
