@@ -312,7 +312,16 @@ fn revise_reaches_the_refine_prompt_and_the_child_queues_again() {
         &[],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("campaign resume"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("campaign resume {campaign}")),
+        "{stdout}"
+    );
+    // The finished campaign has work again: resumable, not done.
+    let (_, status, _) = bootforge(db, &["campaign", "status", &campaign.to_string()]);
+    assert!(
+        status.contains("stopped") && status.contains("sent back for revision"),
+        "{status}"
+    );
     let before = server.requests().len();
 
     let (code, stdout, stderr) =

@@ -280,6 +280,19 @@ impl Store {
             .bind(item)
             .execute(&mut *tx)
             .await?;
+            // A finished campaign has work again: show it as resumable, not
+            // done (`campaign status` and `list` read this).
+            sqlx::query(
+                "UPDATE campaigns SET status = 'stopped', stop_reason = ?, updated_at = ?
+                 WHERE status = 'done' AND id = (SELECT campaign_id FROM review_items WHERE id = ?)",
+            )
+            .bind(format!(
+                "review item {item} was sent back for revision: resume to refine it"
+            ))
+            .bind(&created_at)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Ok(DecisionRow {
