@@ -99,6 +99,31 @@ const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id
      i.code, i.report_json, i.accuracy, i.note, i.created_at,
      COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
 
+/// Insert one queue entry for a bootcamp file (`review add`, and the bulk
+/// insert the serve benchmark uses).
+pub(super) async fn insert_file_item(
+    conn: &mut sqlx::SqliteConnection,
+    item: &NewReviewItem,
+    created_at: &str,
+) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code, report_json, accuracy, note, created_at)
+         VALUES ('file', NULL, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&item.task_id)
+    .bind(&item.file_path)
+    .bind(&item.class_name)
+    .bind(&item.params_json)
+    .bind(&item.code)
+    .bind(&item.report_json)
+    .bind(item.accuracy)
+    .bind(&item.note)
+    .bind(created_at)
+    .execute(conn)
+    .await?
+    .last_insert_rowid())
+}
+
 /// A review item from a row of `ITEM_COLUMNS` (in that order; the page
 /// query of `serve` selects the same columns with the code left empty).
 pub(super) fn item_from_row(r: &sqlx::sqlite::SqliteRow) -> ReviewItemRow {
@@ -163,23 +188,7 @@ impl Store {
     /// Queue a bootcamp file that passed its check.
     pub async fn add_review_item(&self, item: &NewReviewItem) -> Result<i64> {
         let mut conn = self.pool.acquire().await?;
-        let id = sqlx::query(
-            "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code, report_json, accuracy, note, created_at)
-             VALUES ('file', NULL, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&item.task_id)
-        .bind(&item.file_path)
-        .bind(&item.class_name)
-        .bind(&item.params_json)
-        .bind(&item.code)
-        .bind(&item.report_json)
-        .bind(item.accuracy)
-        .bind(&item.note)
-        .bind(now_utc())
-        .execute(&mut *conn)
-        .await?
-        .last_insert_rowid();
-        Ok(id)
+        insert_file_item(&mut conn, item, &now_utc()).await
     }
 
     /// Queue entries matching `filter`, oldest first.

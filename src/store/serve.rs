@@ -205,21 +205,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let now = now_utc();
         for item in items {
-            sqlx::query(
-                "INSERT INTO review_items (source, campaign_id, task_id, draft_id, file_path, class_name, params_json, code, report_json, accuracy, note, created_at)
-                 VALUES ('file', NULL, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&item.task_id)
-            .bind(&item.file_path)
-            .bind(&item.class_name)
-            .bind(&item.params_json)
-            .bind(&item.code)
-            .bind(&item.report_json)
-            .bind(item.accuracy)
-            .bind(&item.note)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+            super::review::insert_file_item(&mut tx, item, &now).await?;
         }
         tx.commit().await?;
         Ok(())
