@@ -204,6 +204,33 @@ impl Daemon {
         }
     }
 
+    /// Record `slot` of `schedule` as skipped with `reason` (once: a slot
+    /// another daemon already recorded is left as it is) and log it.
+    async fn skip_slot(
+        &self,
+        schedule: &str,
+        slot: Timestamp,
+        reason: &str,
+        me: &Me,
+        now_ms: i64,
+    ) -> Result<()> {
+        if self
+            .store
+            .record_slot(
+                schedule,
+                slot.as_second(),
+                "skipped",
+                reason,
+                &me.id,
+                now_ms,
+            )
+            .await?
+        {
+            info!(schedule = %schedule, %slot, "slot skipped: {reason}");
+        }
+        Ok(())
+    }
+
     /// One look at every schedule; returns the runs started.
     async fn tick(
         &self,
@@ -256,20 +283,7 @@ impl Daemon {
                             false => "interrupted and is being resumed",
                         }
                     );
-                    if self
-                        .store
-                        .record_slot(
-                            &s.name,
-                            slot.as_second(),
-                            "skipped",
-                            &reason,
-                            &me.id,
-                            now_ms,
-                        )
-                        .await?
-                    {
-                        info!(schedule = %s.name, %slot, "slot skipped: {reason}");
-                    }
+                    self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
                 }
                 if !live && running.len() < self.options.max_parallel {
                     started += self
@@ -283,20 +297,7 @@ impl Daemon {
                     debug!(schedule = %s.name, next = ?next, "not due");
                 }
                 Due::Skip { slot, reason } => {
-                    if self
-                        .store
-                        .record_slot(
-                            &s.name,
-                            slot.as_second(),
-                            "skipped",
-                            &reason,
-                            &me.id,
-                            now_ms,
-                        )
-                        .await?
-                    {
-                        info!(schedule = %s.name, %slot, "slot skipped: {reason}");
-                    }
+                    self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
                 }
                 Due::Run { slot, missed, note } => {
                     if running.len() >= self.options.max_parallel {
@@ -324,20 +325,7 @@ impl Daemon {
                         };
                     if tasks_list.is_empty() {
                         let reason = format!("no task in {}", config.tasks.display());
-                        if self
-                            .store
-                            .record_slot(
-                                &s.name,
-                                slot.as_second(),
-                                "skipped",
-                                &reason,
-                                &me.id,
-                                now_ms,
-                            )
-                            .await?
-                        {
-                            info!(schedule = %s.name, %slot, "slot skipped: {reason}");
-                        }
+                        self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
                         continue;
                     }
                     let holder = lease::new_holder(self.options.lease_ttl);
