@@ -133,7 +133,7 @@ impl AllowedHosts {
         if let Ok(ip) = name.parse::<IpAddr>() {
             return self.bound.is_unspecified() || ip == self.bound;
         }
-        name == "localhost" || self.names.iter().any(|n| *n == name)
+        name == "localhost" || self.names.contains(&name)
     }
 
     /// A name for `--allowed-host`, checked and normalised.

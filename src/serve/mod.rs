@@ -1,4 +1,4 @@
-//! `bootforge serve` (issue 10): the review queue in a browser. An axum
+//! `bootforge serve`: the review queue in a browser. An axum
 //! server over the same store and the same review functions as `bootforge
 //! review` ([`crate::review::list`], [`crate::review::show`],
 //! [`crate::review::decide`] and its refusal rules), rendering HTML from
