@@ -12,10 +12,10 @@
 //! `/static/keys.js`); every request must name this server in its `Host` and
 //! every POST must come from its pages and carry the session's CSRF token;
 //! binding to anything but loopback needs `--auth-token-file` and a TLS proxy
-//! ([`bind`]). Internal errors are logged, never shown. Layout: `router` maps paths to
-//! one handler module per resource under `handlers`; state is one
-//! [`AppState`]; pure pieces (diff, lineage tree, per-generation table,
-//! sessions) sit in their own files with unit tests.
+//! ([`bind`]). Internal errors are logged, never shown. Layout: `router`
+//! maps paths to one handler module per resource under `handlers`; state is
+//! one [`AppState`]; pure pieces (diff, lineage tree, per-generation table,
+//! sessions, bind and host rules) sit in their own files with unit tests.
 
 pub mod bind;
 pub mod diff;
