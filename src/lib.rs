@@ -39,6 +39,8 @@
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
+//! - [`text`]: hidden characters (controls, bidi marks, invisibles) made
+//!   visible, for the terminal and the review page alike.
 //! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
 //!
@@ -65,3 +67,4 @@ pub mod sandbox;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod text;

@@ -18,9 +18,9 @@ use crate::review::bootforge_env;
 use crate::util::{bin, repo_path};
 
 /// A running `bootforge serve`, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -30,7 +30,16 @@ impl Drop for Server {
     }
 }
 
-fn serve(db: &Path, extra: &[&str]) -> Server {
+pub(crate) fn serve(db: &Path, extra: &[&str]) -> Server {
+    serve_logging(db, extra, |_| {})
+}
+
+/// [`serve`], handing every line the server writes on stderr to `log`.
+pub(crate) fn serve_logging(
+    db: &Path,
+    extra: &[&str],
+    log: impl Fn(String) + Send + 'static,
+) -> Server {
     let mut child = bin()
         .arg("--db")
         .arg(db)
@@ -56,19 +65,19 @@ fn serve(db: &Path, extra: &[&str]) -> Server {
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(log));
     Server { child, addr }
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -76,7 +85,7 @@ impl Reply {
     }
 
     /// The session cookie this reply sets, if any.
-    fn session(&self) -> Option<String> {
+    pub(crate) fn session(&self) -> Option<String> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
@@ -85,7 +94,7 @@ impl Reply {
     }
 
     /// The CSRF token of the page's first form.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let rest = self
             .body
             .split("name=\"csrf\" value=\"")
@@ -96,12 +105,24 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`).
-fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     path: &str,
     cookie: Option<&str>,
     form: &[(&str, &str)],
+) -> Reply {
+    http_with(addr, method, path, cookie, form, &[("Host", addr)])
+}
+
+/// [`http`] with the given headers (`Host` among them, or none at all).
+pub(crate) fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
 ) -> Reply {
     let mut stream = TcpStream::connect(addr).unwrap();
     let body: String = form
@@ -109,7 +130,10 @@ fn http(
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
     if let Some(c) = cookie {
         request.push_str(&format!("Cookie: bf_session={c}\r\n"));
     }
@@ -153,7 +177,7 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-fn get(server: &Server, path: &str, cookie: Option<&str>) -> Reply {
+pub(crate) fn get(server: &Server, path: &str, cookie: Option<&str>) -> Reply {
     http(&server.addr, "GET", path, cookie, &[])
 }
 
@@ -179,7 +203,7 @@ fn finished_campaign(server: &FakeServer, tasks: &[(&str, &str)]) -> (Setup, i64
     (s, id)
 }
 
-fn items(db: &Path) -> Vec<Value> {
+pub(crate) fn items(db: &Path) -> Vec<Value> {
     let (code, stdout, stderr) = bootforge_env(db, &["review", "list", "--json"], &[]);
     assert_eq!(code, 0, "{stderr}");
     json_lines(&stdout)
@@ -673,7 +697,7 @@ fn chromium() -> &'static str {
     path
 }
 
-fn chromium_run(args: &[&str], url: &str) -> String {
+pub(crate) fn chromium_run(args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(chromium())
         .args([

@@ -18,3 +18,4 @@ mod sandbox_determinism;
 mod sandbox_isolation;
 mod schedule;
 mod serve;
+mod serve_attacks;

@@ -193,53 +193,8 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
     exit::USAGE
 }
 
-/// Text from a guest or a model made safe for a terminal: control
-/// characters other than newline and tab (C0, DEL, C1), the bidirectional
-/// marks, overrides and isolates, and invisible characters that can smuggle
-/// text past a reader (zero-width space, word joiner, byte-order mark, Unicode
-/// tag characters) are written as `\uXXXX` (a surrogate pair beyond the
-/// BMP). An escape sequence in an exception message could otherwise rewrite
-/// the screen (move the cursor up,
-/// erase the line, print "PASS" over a failure), hide text, or write the
-/// clipboard (OSC 52); bidi controls reorder what is shown. The same
-/// spelling is a valid escape inside a JSON string, so `--json` lines pass
-/// through unchanged in meaning (serde already escapes C0 there).
-pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
-    fn hidden(c: char) -> bool {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(
-                c,
-                '\u{061c}'
-                    | '\u{200b}'
-                    | '\u{200e}'
-                    | '\u{200f}'
-                    | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'
-                    | '\u{2066}'..='\u{2069}'
-                    | '\u{feff}'
-                    | '\u{e0000}'..='\u{e007f}'
-            )
-    }
-    if !text.chars().any(hidden) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) && (c as u32) < 0x10000 {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else if hidden(c) {
-            // A JSON string spells a character beyond the BMP as a
-            // surrogate pair, which stays valid JSON and reads as an escape.
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.push_str(&format!("\\u{:04x}", unit));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+/// Text made safe for a terminal; the one function the page uses too.
+pub(crate) use crate::text::visible;
 
 /// `eprintln!` for text that may hold guest or model output.
 macro_rules! eprintln_visible {
@@ -368,40 +323,5 @@ fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> u8 {
             report_error(&err);
             exit::FAILED
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::visible;
-
-    #[test]
-    fn control_characters_and_bidi_overrides_are_made_visible() {
-        assert_eq!(visible("plain\ttext\nnext"), "plain\ttext\nnext");
-        assert_eq!(
-            visible("\r\x1b[2K\x1b[1APASS\x1b[8m"),
-            "\\u000d\\u001b[2K\\u001b[1APASS\\u001b[8m"
-        );
-        assert_eq!(visible("\x1b]52;c;aGk=\x07"), "\\u001b]52;c;aGk=\\u0007");
-        assert_eq!(
-            visible("a\u{202e}b\u{9b}c\u{7f}"),
-            "a\\u202eb\\u009bc\\u007f"
-        );
-        assert_eq!(visible("中文 é ✓ 👩‍💻"), "中文 é ✓ 👩‍💻");
-        assert_eq!(
-            visible("a\u{61c}\u{200b}\u{feff}b"),
-            "a\\u061c\\u200b\\ufeffb"
-        );
-        assert_eq!(visible("x\u{e0041}"), "x\\udb40\\udc41");
-    }
-
-    #[test]
-    fn made_visible_json_is_still_the_same_json() {
-        let value = serde_json::json!({"t": "x\u{202e}y\u{9b}z\u{7f}\u{e0041}"});
-        let line = serde_json::to_string(&value).unwrap();
-        let shown = visible(&line);
-        assert!(!shown.contains('\u{202e}'));
-        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
-        assert_eq!(back, value);
     }
 }

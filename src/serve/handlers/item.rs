@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::optional_text;
+use super::{MAX_NOTE, bounded_text, reviewer_name};
 use crate::review::{self, Decision, ReviewError, Sample};
 use crate::sandbox::{Limits, RunSpec};
 use crate::serve::diff::{DiffLine, line_diff};
@@ -131,6 +131,13 @@ async fn render_item(
         .enumerate()
         .map(|(i, l)| (i + 1, l))
         .collect();
+    // Lines whose hidden characters could make the code run otherwise than
+    // it reads (bidi reordering, invisible text), named above the code.
+    let hidden_lines: Vec<usize> = code_lines
+        .iter()
+        .filter(|(_, l)| l.chars().any(crate::text::hidden))
+        .map(|(n, _)| *n)
+        .collect();
     let findings: Vec<_> = detail
         .findings
         .iter()
@@ -163,6 +170,7 @@ async fn render_item(
             d => detail,
             s => detail.summary,
             code_lines => code_lines,
+            hidden_lines => hidden_lines,
             samples => samples,
             samples_error => detail.samples_error.clone().or(extra_error),
             next_more => next_more,
@@ -262,14 +270,17 @@ pub async fn decide(
             );
         }
     };
-    let note = optional_text(&form.note);
+    let note = match bounded_text(&form.note, MAX_NOTE, "note") {
+        Ok(n) => n,
+        Err(e) => return state.error_page(refuse(e.status, e.message), &headers),
+    };
     let reviewer = if viewer.auth {
-        viewer.reviewer.clone()
+        viewer.reviewer.clone().ok_or_else(String::new)
     } else {
-        optional_text(&form.reviewer)
+        reviewer_name(&form.reviewer)
     };
     let missing = match (decision, &note, &reviewer) {
-        (_, _, None) => Some("say who you are: the reviewer's name is required".to_owned()),
+        (_, _, Err(why)) => Some(why.clone()),
         (Decision::Rejected, None, _) => {
             Some("a rejection needs a reason (it is kept with the decision)".to_owned())
         }

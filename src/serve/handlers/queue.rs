@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{optional_id, optional_text};
+use super::{MAX_FILTER, bounded_text, optional_id, optional_text};
 use crate::review::{self, rules};
 use crate::serve::{AppState, PageError};
 use crate::store::ReviewFilter;
@@ -50,7 +50,7 @@ pub async fn queue(
         let filter = ReviewFilter {
             status: status.clone(),
             campaign: optional_id(&q.campaign, "campaign")?,
-            task: optional_text(&q.task),
+            task: bounded_text(&q.task, MAX_FILTER, "task filter")?,
         };
         let page = optional_id(&q.page, "page")?
             .unwrap_or(1)

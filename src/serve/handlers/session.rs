@@ -1,19 +1,18 @@
 //! Signing in (with `--auth-token-file`): a reviewer gives a name and the
-//! token; the name becomes the reviewer of their decisions.
+//! token; the name becomes the reviewer of their decisions. Attempts are
+//! rationed per client address, so the token cannot be guessed by trying.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Form, State};
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::optional_text;
+use super::reviewer_name;
 use crate::serve::bind::same_secret;
 use crate::serve::{AppState, PageError, set_cookie};
-
-/// Longest reviewer name accepted.
-const MAX_NAME: usize = 80;
 
 pub async fn login_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let viewer = match state.viewer(&headers, false) {
@@ -37,6 +36,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -74,20 +74,37 @@ pub async fn login(
             &headers,
         );
     };
-    let name = optional_text(&form.name)
-        .filter(|n| n.chars().count() <= MAX_NAME && !n.chars().any(|c| c.is_control()));
-    let Some(name) = name else {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "give your name (at most 80 characters): it is recorded with your decisions",
+    if let Err(wait) = state.sessions.attempt(peer.ip()) {
+        let mut response = fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "too many sign-in attempts from your address: wait {wait} seconds and try again"
+            ),
         );
+        if let Ok(v) = wait.to_string().parse() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    let name = match reviewer_name(&form.name) {
+        Ok(n) => n,
+        Err(why) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                &format!("{why}; it is recorded with your decisions"),
+            );
+        }
     };
-    if !same_secret(expected, form.token.as_deref().unwrap_or("").trim()) {
+    // The token is short; a longer field is no token of ours.
+    let given = form.token.as_deref().unwrap_or("");
+    if given.len() > 1024 || !same_secret(expected, given.trim()) {
         return fail(StatusCode::FORBIDDEN, "wrong token");
     }
     let session = state.sessions.sign_in(&viewer.session, &name);
     let mut response = Redirect::to("/queue").into_response();
-    set_cookie(&mut response, &session, true);
+    set_cookie(&mut response, &session, true, viewer.secure);
     response
 }
 
