@@ -8,6 +8,7 @@ mod campaign;
 mod check;
 mod cli;
 mod component;
+mod endpoint;
 mod export;
 mod fleet;
 mod integrity;

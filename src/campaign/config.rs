@@ -53,6 +53,8 @@ pub struct RoleConfig {
     pub model: String,
     /// API base; empty means `OPENAI_BASE_URL`, then `http://127.0.0.1:8000/v1`.
     pub base_url: String,
+    /// Sampling temperature (default: 0.8 for the author, 0.6 for the
+    /// solver, filled in when a file is parsed).
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     /// Requests in flight at once.
@@ -102,9 +104,7 @@ impl RoleConfig {
     }
 
     /// Check the role; a partial `[author]`/`[solver]` table without a model
-    /// takes the role's default model. (Only the model: configs stored by
-    /// earlier campaigns left `temperature` out, and filling it in now
-    /// would change what a resumed campaign asks.)
+    /// takes the role's default model.
     fn validate(&mut self, role: &str, defaults: &RoleConfig) -> Result<(), String> {
         if self.model.is_empty()
             && let Some(model) = self.endpoints.iter().find_map(|e| e.model.clone())
@@ -114,8 +114,14 @@ impl RoleConfig {
         if self.model.is_empty() {
             self.model = defaults.model.clone();
         }
-        if self.model.is_empty() {
-            return Err(format!("{role}.model is required"));
+        if self
+            .temperature
+            .is_some_and(|t| !(t.is_finite() && t >= 0.0))
+        {
+            return Err(format!(
+                "{role}.temperature must be a number, 0 or more (got {})",
+                self.temperature.unwrap_or_default()
+            ));
         }
         check_base_url(&format!("{role}.base_url"), &self.base_url)?;
         for (i, e) in self.endpoints.iter().enumerate() {
@@ -316,6 +322,18 @@ impl CampaignConfig {
                 dir.display().to_string()
             ));
         }
+        // The documented temperatures are what the requests carry: a
+        // request without one gets the server's own (0.8 on llama.cpp, 1.0
+        // on others). Only a file being parsed gets them; a stored config is
+        // read as it was stored, so a campaign stored without a temperature
+        // resumes asking what it asked before.
+        let defaults = CampaignConfig::default();
+        for (role, default) in [
+            (&mut config.author, &defaults.author),
+            (&mut config.solver, &defaults.solver),
+        ] {
+            role.temperature = role.temperature.or(default.temperature);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -404,6 +422,16 @@ mod tests {
             (c.solver.model.as_str(), c.solver.max_tokens),
             ("qwen2.5-32b-instruct", Some(9))
         );
+        // A table that leaves the temperature out takes the documented one.
+        assert_eq!(c.solver.temperature, Some(0.6));
+        let c = CampaignConfig::parse("[author]\nmodel = \"m\"\n", Path::new("/")).unwrap();
+        assert_eq!(c.author.temperature, Some(0.8));
+        // A stored config is read as stored (a resume asks what it asked).
+        let stored: CampaignConfig = serde_json::from_str(r#"{"author": {"model": "a"}}"#).unwrap();
+        assert_eq!(stored.author.temperature, None);
+        let err =
+            CampaignConfig::parse("[author]\ntemperature = -1\n", Path::new("/")).unwrap_err();
+        assert!(err.contains("author.temperature"), "{err}");
     }
 
     #[test]

@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::evaluate::{CheckConfig, CheckReport, CheckStage, Severity, StageStatus, Verdict};
+use crate::evaluate::{CheckConfig, CheckReport, CheckStage, Severity, StageStatus};
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
@@ -61,8 +61,10 @@ pub struct CampaignOutcome {
     pub campaign: i64,
     /// done | stopped
     pub status: String,
+    /// Why it stopped; for a finished campaign, what its rejected tasks'
+    /// author answers say went wrong (cut off by max_tokens), if anything.
     pub reason: Option<String>,
-    /// What to do about a stop.
+    /// What to do about a stop or that cause.
     pub hint: Option<String>,
     pub tasks: Vec<TaskOutcome>,
 }
@@ -277,12 +279,7 @@ async fn drive(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
-                    let done = shared.store.tasks(shared.campaign).await.map(|t| t.iter().filter(|t| t.status != "running").count()).unwrap_or(0);
-                    let (calls, tokens) = budget.spent();
-                    let usd = if shared.config.prices.is_empty() { String::new() } else { format!("· ${:.2} ", budget.spent_usd()) };
-                    eprint!("\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}", shared.campaign);
-                }
+                progress_line(&shared, &budget, total).await;
             }
         })
     });
@@ -313,6 +310,9 @@ async fn drive(
     keeper.abort();
     if let Some(p) = progress {
         p.abort();
+        // One last refresh, so the line left on screen is the final count
+        // rather than the one from up to half a second before.
+        progress_line(&shared, &budget, total).await;
         eprintln!();
     }
     let stop = shared.author.stopped().or_else(|| shared.solver.stopped());
@@ -351,6 +351,21 @@ async fn drive(
         }
         _ => None,
     };
+    let (reason, hint) = match (reason, hint) {
+        (None, None) => {
+            let mut statuses = Vec::new();
+            for task in tasks.iter().filter(|t| t.status == "rejected") {
+                for d in shared.store.drafts(id, &task.id).await? {
+                    statuses.push(d.status);
+                }
+            }
+            match rejection_cause(&statuses, shared.config.author.max_tokens) {
+                Some((reason, hint)) => (Some(reason), Some(hint)),
+                None => (None, None),
+            }
+        }
+        other => other,
+    };
     Ok(CampaignOutcome {
         campaign: id,
         status: status.into(),
@@ -358,6 +373,60 @@ async fn drive(
         hint,
         tasks: outcomes(&shared.store, id, &tasks).await?,
     })
+}
+
+/// What the drafts of a finished campaign's rejected tasks (their statuses)
+/// say went wrong outside the bootcamps themselves: author answers cut off
+/// by `max_tokens` never had complete code to check. The cause and what to
+/// do, or None when no answer was cut off.
+pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, String)> {
+    let answered = statuses
+        .iter()
+        .filter(|s| !matches!(s.as_str(), "pending" | "llm_failed"))
+        .count();
+    let cut = statuses.iter().filter(|s| *s == "truncated").count();
+    if cut == 0 {
+        return None;
+    }
+    let reason = if cut == answered {
+        format!(
+            "every author answer of the rejected tasks ({cut} of {answered}) was cut off by max_tokens: no draft had complete code to check"
+        )
+    } else {
+        format!(
+            "{cut} of {answered} author answers of the rejected tasks were cut off by max_tokens"
+        )
+    };
+    let now = match max_tokens {
+        Some(n) => format!("now {n}"),
+        None => "unset: the server's default limit applies".into(),
+    };
+    Some((
+        reason,
+        format!("raise [author].max_tokens ({now}) in the config and run the campaign again"),
+    ))
+}
+
+/// Redraw the progress line on stderr.
+async fn progress_line(shared: &Shared, budget: &Budget, total: usize) {
+    if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
+        let done = shared
+            .store
+            .tasks(shared.campaign)
+            .await
+            .map(|t| t.iter().filter(|t| t.status != "running").count())
+            .unwrap_or(0);
+        let (calls, tokens) = budget.spent();
+        let usd = if shared.config.prices.is_empty() {
+            String::new()
+        } else {
+            format!("· ${:.2} ", budget.spent_usd())
+        };
+        eprint!(
+            "\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}",
+            shared.campaign
+        );
+    }
 }
 
 /// Calls and tokens by role and model, unpriced.
@@ -396,6 +465,12 @@ pub fn draft_note(status: &str) -> Option<&'static str> {
         "truncated" => {
             Some("the author's answer was cut off by max_tokens: raise [author].max_tokens")
         }
+        "no_code" => {
+            Some("the author's answer held no Python code block defining a Basebootcamp subclass")
+        }
+        "llm_failed" => Some(
+            "the author call failed: the server refused the request (too long, malformed) or it failed past its retries",
+        ),
         _ => None,
     }
 }
@@ -581,7 +656,7 @@ async fn refine_prompt(
         }));
     }
     let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
-        json!({"case": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
+        json!({"case": clip(a["case"].as_str().unwrap_or(""), 800), "prompt": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
     });
     shared
         .prompts
@@ -745,11 +820,7 @@ async fn evaluate_draft(
         .find(|f| f.severity == Severity::Error)
         .map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
     let record = EvaluationRecord {
-        verdict: if report.verdict == Verdict::Pass {
-            "pass".into()
-        } else {
-            "fail".into()
-        },
+        verdict: report.verdict.as_str().into(),
         furthest_stage: furthest_stage(&report),
         loaded,
         accuracy: report.metrics.solver.as_ref().map(|s| s.accuracy),
@@ -759,4 +830,35 @@ async fn evaluate_draft(
     };
     shared.store.save_evaluation(draft.id, &record).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn cut_off_author_answers_are_named_as_the_cause() {
+        let (reason, hint) = rejection_cause(
+            &statuses(&["truncated", "truncated", "llm_failed"]),
+            Some(64),
+        )
+        .unwrap();
+        assert!(reason.contains("every author answer") && reason.contains("(2 of 2)"));
+        assert!(
+            hint.contains("raise [author].max_tokens (now 64)"),
+            "{hint}"
+        );
+        let (reason, hint) =
+            rejection_cause(&statuses(&["truncated", "evaluated", "no_code"]), None).unwrap();
+        assert!(reason.starts_with("1 of 3 author answers"), "{reason}");
+        assert!(hint.contains("server's default"), "{hint}");
+        assert_eq!(
+            rejection_cause(&statuses(&["evaluated", "no_code"]), Some(8)),
+            None
+        );
+    }
 }

@@ -55,8 +55,21 @@ pub fn adopt_endpoints(
     stored: &CampaignConfig,
     file: &CampaignConfig,
 ) -> Result<CampaignConfig, Vec<String>> {
+    // A campaign stored before parsing filled in the default temperatures
+    // holds none, while the same file parses to them now: not a difference
+    // (the resume keeps asking what the campaign asked).
+    let mut file = file.clone();
+    let defaults = CampaignConfig::default();
+    for (from, to, default) in [
+        (&stored.author, &mut file.author, &defaults.author),
+        (&stored.solver, &mut file.solver, &defaults.solver),
+    ] {
+        if from.temperature.is_none() && to.temperature == default.temperature {
+            to.temperature = None;
+        }
+    }
     let a = serde_json::to_value(stored).unwrap_or(Value::Null);
-    let b = serde_json::to_value(file).unwrap_or(Value::Null);
+    let b = serde_json::to_value(&file).unwrap_or(Value::Null);
     let mut diff = Vec::new();
     differences("", &a, &b, &mut diff);
     if !diff.is_empty() {
@@ -124,6 +137,17 @@ mod tests {
             err,
             vec!["author.temperature", "budget.max_usd", "selftest.cases"]
         );
+    }
+
+    #[test]
+    fn a_campaign_stored_without_a_temperature_resumes_with_its_file() {
+        let mut stored = config("");
+        stored.author.temperature = None;
+        stored.solver.temperature = None;
+        let merged = adopt_endpoints(&stored, &config("")).unwrap();
+        assert_eq!(merged.author.temperature, None);
+        let err = adopt_endpoints(&stored, &config("temperature = 0.2\n")).unwrap_err();
+        assert_eq!(err, vec!["author.temperature"]);
     }
 
     #[test]

@@ -452,12 +452,24 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
     } else {
         out.line(format!("campaign {}: {}", outcome.campaign, outcome.status));
         render_tasks(&mut out, &outcome.tasks);
+        // A finished campaign's cause (its author answers were cut off) is
+        // part of its result, not a stop.
+        if outcome.status == "done" {
+            if let Some(reason) = &outcome.reason {
+                out.line(format!("cause: {reason}"));
+            }
+            if let Some(hint) = &outcome.hint {
+                out.line(format!("next: {hint}"));
+            }
+        }
     }
-    if let Some(reason) = &outcome.reason {
-        super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
-    }
-    if let Some(hint) = &outcome.hint {
-        super::eprintln_visible!("to continue: {hint}");
+    if outcome.status != "done" {
+        if let Some(reason) = &outcome.reason {
+            super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
+        }
+        if let Some(hint) = &outcome.hint {
+            super::eprintln_visible!("to continue: {hint}");
+        }
     }
     if outcome.status == "done" {
         exit::OK
@@ -535,6 +547,8 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
         Err(err) => return usage(format!("{err:#}")),
     };
     let ((spend, usd), truncated, endpoints) = fleet;
+    // Dollars only where a price is known: 0.0 would claim the calls were free.
+    let usd = spend.iter().any(|r| r.usd.is_some()).then_some(usd);
     let mut out = Out::new();
     if json {
         out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
@@ -566,7 +580,7 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
                     .unwrap_or_else(|| "(no price)".into())
             ));
         }
-        if spend.iter().any(|r| r.usd.is_some()) {
+        if let Some(usd) = usd {
             out.line(format!("  spent ${usd:.4}"));
         }
         for (role, endpoint, n) in &endpoints {

@@ -235,10 +235,15 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
     } else {
         render_report(&mut out, &report);
     }
-    if report.verdict == Verdict::Pass {
-        exit::OK
-    } else {
-        exit::FAILED
+    verdict_exit(report.verdict)
+}
+
+/// The exit code of one check's verdict.
+pub(super) fn verdict_exit(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Pass => exit::OK,
+        Verdict::Fail => exit::FAILED,
+        Verdict::Undecided => exit::UNDECIDED,
     }
 }
 
@@ -256,6 +261,7 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Undecided => "UNDECIDED",
     };
     let class = report
         .class
@@ -288,14 +294,18 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
                 "traceback",
                 "line",
                 "text",
+                "first_error",
             ] {
-                if let Some(value) = map.get(key) {
+                if let Some(value) = map.get(key).filter(|v| !v.is_null()) {
                     let text = match value {
                         serde_json::Value::String(s) => s.clone(),
                         other => other.to_string(),
                     };
+                    // An endpoint's error is the whole point of its finding:
+                    // a connection error's cause comes last in its chain.
+                    let max = if key == "first_error" { 400 } else { 140 };
                     if !text.is_empty() {
-                        out.line(format!("      {key}: {}", clip_line(&text, 140)));
+                        out.line(format!("      {key}: {}", clip_line(&text, max)));
                     }
                 }
             }
@@ -348,6 +358,12 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
             s.band[1],
             s.errors
         ));
+        if s.truncated > 0 {
+            metrics.push(format!(
+                "{}/{} solver answers cut off by max_tokens (graded as they are)",
+                s.truncated, s.cases
+            ));
+        }
     }
     out.line(format!("  metrics  {}", metrics.join(", ")));
     if let Some(d) = &m.discrimination {
@@ -471,10 +487,12 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
     } else {
         render_audit(&mut out, &reports, &summary);
     }
-    if summary.failed == 0 {
-        exit::OK
-    } else {
+    if summary.failed > 0 {
         exit::FAILED
+    } else if summary.undecided > 0 {
+        exit::UNDECIDED
+    } else {
+        exit::OK
     }
 }
 
@@ -486,14 +504,14 @@ fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) 
         .unwrap_or(4)
         .clamp(4, 60);
     out.line(format!(
-        "{:<7} {:<width$} {:<28} main finding",
+        "{:<9} {:<width$} {:<28} main finding",
         "verdict", "file", "class"
     ));
     for report in reports {
-        let verdict = if report.verdict == Verdict::Pass {
-            "pass"
-        } else {
-            "FAIL"
+        let verdict = match report.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Undecided => "undecided",
         };
         let main = report
             .main_finding()
@@ -501,13 +519,21 @@ fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) 
             .unwrap_or_else(|| "-".into());
         let file = clip_line(&report.file, width);
         out.line(format!(
-            "{verdict:<7} {file:<width$} {:<28} {main}",
+            "{verdict:<9} {file:<width$} {:<28} {main}",
             report.class.as_deref().unwrap_or("-")
         ));
     }
     out.line("");
+    let undecided = if summary.undecided > 0 {
+        format!(
+            ", {} undecided (the solver endpoint failed: check it and audit them again)",
+            summary.undecided
+        )
+    } else {
+        String::new()
+    };
     out.line(format!(
-        "{} bootcamps: {} pass, {} fail ({} other Python files skipped) in {:.1} s, {:.1} files/s with {} jobs",
+        "{} bootcamps: {} pass, {} fail{undecided} ({} other Python files skipped) in {:.1} s, {:.1} files/s with {} jobs",
         summary.files, summary.passed, summary.failed, summary.skipped_non_bootcamps, summary.elapsed_s, summary.files_per_s, summary.jobs
     ));
     if !summary.findings.is_empty() {

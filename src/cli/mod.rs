@@ -27,6 +27,10 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad usage or input: the message says what to fix.
     pub const USAGE: u8 = 2;
+    /// Could not judge: `check`, `audit` or `review add` found nothing wrong
+    /// with a bootcamp but could not finish judging it (the solver endpoint
+    /// refused the connection or the requests); the verdict is `undecided`.
+    pub const UNDECIDED: u8 = 3;
 }
 
 #[derive(Parser, Debug)]
@@ -34,7 +38,7 @@ pub mod exit {
     name = "bootforge",
     version,
     about = "Author, run and check InternBootcamp-style reasoning bootcamps in a wasmtime sandbox",
-    after_help = "Exit status: 0 done, 1 the work failed (a bootcamp failed its checks), 2 bad usage or input."
+    after_help = "Exit status: 0 done, 1 the work failed (a bootcamp failed its checks), 2 bad usage or input, 3 a check could not judge a bootcamp (verdict undecided: the solver endpoint failed)."
 )]
 pub struct Cli {
     /// Directory for the compiled sandbox component (compiling it takes seconds;
@@ -61,9 +65,11 @@ enum Command {
     Sandbox(SandboxCommand),
     /// Check one bootcamp: static checks, load, generation (determinism,
     /// diversity), prompts, self-consistency, verifier discrimination and,
-    /// with --model, solver accuracy against a band.
+    /// with --model, solver accuracy against a band. Exit 0 pass, 1 fail,
+    /// 2 bad usage, 3 undecided (the solver endpoint failed, nothing else did).
     Check(check::CheckCommand),
-    /// Check every bootcamp file under some paths, in parallel.
+    /// Check every bootcamp file under some paths, in parallel. Exit 0 all
+    /// pass, 1 one failed, 2 bad usage, 3 none failed but one was undecided.
     Audit(check::AuditCommand),
     /// Run, resume and inspect authoring campaigns (task descriptions in,
     /// evaluated bootcamps out, every step stored in SQLite).

@@ -635,6 +635,10 @@ async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         render_report(&mut out, &outcome.report);
         match outcome.item {
             Some(id) => out.line(format!("queued as review item {id}")),
+            None if outcome.report.verdict == crate::evaluate::Verdict::Undecided => eprintln!(
+                "error: {} could not be judged (the solver endpoint failed, see above) and was not queued; check the endpoint and add it again",
+                args.file.display()
+            ),
             None => eprintln!(
                 "error: {} failed its check and was not queued; fix the findings above and add it again",
                 args.file.display()
@@ -644,7 +648,7 @@ async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
     if outcome.item.is_some() {
         exit::OK
     } else {
-        exit::FAILED
+        super::check::verdict_exit(outcome.report.verdict).max(exit::FAILED)
     }
 }
 

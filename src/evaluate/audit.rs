@@ -182,6 +182,8 @@ pub struct AuditSummary {
     pub files: usize,
     pub passed: usize,
     pub failed: usize,
+    /// Could not be judged (the solver endpoint failed); not in `failed`.
+    pub undecided: usize,
     pub skipped_non_bootcamps: usize,
     /// Error findings per kind (each file counted once per kind).
     pub findings: BTreeMap<String, usize>,
@@ -213,14 +215,13 @@ pub fn summarize(
             }
         }
     }
-    let passed = reports
-        .iter()
-        .filter(|r| r.verdict == Verdict::Pass)
-        .count();
+    let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
+    let (passed, undecided) = (count(Verdict::Pass), count(Verdict::Undecided));
     AuditSummary {
         files: reports.len(),
         passed,
-        failed: reports.len() - passed,
+        failed: reports.len() - passed - undecided,
+        undecided,
         skipped_non_bootcamps: skipped,
         findings,
         warnings,

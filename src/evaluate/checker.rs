@@ -121,11 +121,7 @@ impl Checker<'_> {
 
     pub(crate) fn finish(mut self, class: Option<String>, started: Instant) -> CheckReport {
         self.metrics.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-        let verdict = if self.findings.iter().any(|f| f.severity == Severity::Error) {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
-        };
+        let verdict = Verdict::of(&self.findings);
         CheckReport {
             file: self.file,
             class,

@@ -166,12 +166,42 @@ pub struct StageOutcome {
 pub enum Verdict {
     Pass,
     Fail,
+    /// The bootcamp could not be judged: every error says that something
+    /// outside it (the solver endpoint) failed, none that it is bad.
+    Undecided,
+}
+
+/// Error kinds that say the check could not judge the bootcamp rather than
+/// that the bootcamp is bad.
+pub const UNDECIDED_KINDS: [&str; 1] = ["solver_unavailable"];
+
+impl Verdict {
+    /// The verdict over a check's findings: any error fails it, unless
+    /// every error is one of [`UNDECIDED_KINDS`].
+    pub fn of(findings: &[Finding]) -> Verdict {
+        let mut errors = findings.iter().filter(|f| f.severity == Severity::Error);
+        match errors.clone().next() {
+            None => Verdict::Pass,
+            Some(_) if errors.all(|f| UNDECIDED_KINDS.contains(&f.kind)) => Verdict::Undecided,
+            Some(_) => Verdict::Fail,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Undecided => "undecided",
+        }
+    }
 }
 
 /// One solver answer and its grade.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SolverAttempt {
     pub seed: u64,
+    /// The case as the generator made it (JSON, clipped to 2 KiB).
+    pub case: String,
     pub prompt: String,
     /// The full output as graded (reasoning put back as `<think>`).
     pub response: Option<String>,
@@ -296,4 +326,43 @@ impl CheckReport {
 pub fn stored_guess_baseline(report_json: &str) -> Option<f64> {
     let report: serde_json::Value = serde_json::from_str(report_json).ok()?;
     report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: &'static str, severity: Severity) -> Finding {
+        Finding {
+            stage: CheckStage::Solver,
+            kind,
+            severity,
+            message: String::new(),
+            evidence: Value::Null,
+        }
+    }
+
+    #[test]
+    fn an_unreachable_solver_leaves_the_bootcamp_undecided_not_failed() {
+        use Severity::{Error, Warning};
+        assert_eq!(
+            Verdict::of(&[finding("guess_credit", Warning)]),
+            Verdict::Pass
+        );
+        assert_eq!(
+            Verdict::of(&[
+                finding("guess_credit", Warning),
+                finding("solver_unavailable", Error)
+            ]),
+            Verdict::Undecided
+        );
+        // A bootcamp shown bad is bad, whatever else could not be judged.
+        assert_eq!(
+            Verdict::of(&[
+                finding("solver_unavailable", Error),
+                finding("accepts_junk", Error)
+            ]),
+            Verdict::Fail
+        );
+    }
 }

@@ -15,6 +15,8 @@ use crate::sandbox::{Call, CallResult, CaseResult};
 
 /// The most of one solver response a report keeps.
 const RESPONSE_BYTES: usize = 16 << 10;
+/// The most of one case a report keeps beside its solver answer.
+const CASE_BYTES: usize = 2 << 10;
 
 fn clip_bytes(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -79,6 +81,7 @@ pub(crate) async fn solver_stage(
     for (case, answer) in cases[..s].iter().zip(&answers) {
         let mut attempt = SolverAttempt {
             seed: case.seed,
+            case: clip_bytes(&case.case_json, CASE_BYTES),
             prompt: case.prompt.clone(),
             response: None,
             score: 0.0,
@@ -231,11 +234,20 @@ pub(crate) async fn solver_stage(
         .map(|b| format!(", guess baseline {b:.3}"))
         .unwrap_or_default();
     if n > 0 && errors * 2 > n {
+        // Say how the first failure went: a refused request (400: too long
+        // for the context, unknown model) is never retried, a refused
+        // connection is, and the remedy differs.
+        let first = metrics.attempts.iter().find(|a| a.error.is_some());
+        let tries = match first.map(|a| a.attempts) {
+            Some(0 | 1) => "in one attempt, not retried".to_owned(),
+            Some(k) => format!("after {k} attempts"),
+            None => String::new(),
+        };
         c.error(
             CheckStage::Solver,
             "solver_unavailable",
-            format!("{errors} of {n} solver calls failed after retries; the accuracy is not meaningful"),
-            json!({"errors": errors, "cases": n, "first_error": metrics.attempts.iter().find_map(|a| a.error.clone())}),
+            format!("{errors} of {n} solver calls failed (the first {tries}); the bootcamp could not be judged: check the solver endpoint, then check again"),
+            json!({"errors": errors, "cases": n, "first_error": first.and_then(|a| a.error.clone()), "first_attempts": first.map(|a| a.attempts)}),
         );
     } else {
         let band_text = format!("[{}, {}]", c.config.accuracy_min, c.config.accuracy_max);
