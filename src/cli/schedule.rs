@@ -93,8 +93,10 @@ pub enum ScheduleCommand {
     Resume { name: String },
     /// Remove a schedule; its history stays (`schedule history NAME`).
     Rm { name: String },
-    /// Every slot of a schedule: campaign, status, accepted and rejected
-    /// tasks, LLM calls and tokens, duration; skipped slots with the reason.
+    /// Every slot of a schedule: campaign, status (following the campaign's,
+    /// also when it was finished by hand), accepted and rejected tasks, LLM
+    /// calls and tokens, duration; skipped and failed slots with the reason
+    /// (on one line; --json has it whole).
     History {
         name: String,
         /// One JSON object per line.
@@ -380,7 +382,9 @@ const REASON_CHARS: usize = 300;
 fn one_line(reason: &str) -> String {
     let quote = |line: &str| {
         let t = line.trim_start();
-        t.starts_with('|') || t.split_once(" |").is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        t.starts_with('|')
+            || t.split_once(" |")
+                .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
     };
     let text = reason
         .lines()

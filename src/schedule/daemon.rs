@@ -359,7 +359,9 @@ impl Daemon {
                         tasks: &rows,
                         lease: &holder,
                     };
-                    let Some((run, campaign)) = self.store.claim_slot(&claim, state::is_open).await? else {
+                    let Some((run, campaign)) =
+                        self.store.claim_slot(&claim, state::is_open).await?
+                    else {
                         debug!(schedule = %s.name, %slot, "slot claimed by another daemon");
                         continue;
                     };

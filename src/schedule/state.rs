@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(by_hand.finished_ms, Some(5_000));
         assert!(!by_hand.is_open());
         // Stopped on its budget in a resume by hand: stopped, with why.
-        let budget = of(&run("running", Some(("stopped", Some("the budget is spent")))));
+        let budget = of(&run(
+            "running",
+            Some(("stopped", Some("the budget is spent"))),
+        ));
         assert_eq!(
             (budget.status.as_str(), budget.reason.as_deref()),
             ("stopped", Some("the budget is spent"))

@@ -156,15 +156,15 @@ impl Store {
     pub async fn schedules(&self) -> Result<Vec<ScheduleRow>> {
         let rows = sqlx::query(select_schedules!("ORDER BY name"))
             .fetch_all(&self.pool)
-        .await?;
+            .await?;
         Ok(rows.iter().map(schedule_from_row).collect())
     }
 
     pub async fn schedule(&self, name: &str) -> Result<Option<ScheduleRow>> {
         let row = sqlx::query(select_schedules!("WHERE name = ?"))
             .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(schedule_from_row))
     }
 
@@ -205,7 +205,9 @@ impl Store {
 
     /// A schedule's runs and skipped slots, oldest first.
     pub async fn schedule_runs(&self, schedule_id: i64) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(select_runs!("WHERE r.schedule_id = ? ORDER BY r.slot_s, r.id"))
+        let rows = sqlx::query(select_runs!(
+            "WHERE r.schedule_id = ? ORDER BY r.slot_s, r.id"
+        ))
         .bind(schedule_id)
         .fetch_all(&self.pool)
         .await?;
@@ -216,9 +218,9 @@ impl Store {
     /// first (the history of a removed schedule).
     pub async fn schedule_runs_named(&self, name: &str) -> Result<Vec<RunRow>> {
         let rows = sqlx::query(select_runs!("WHERE r.schedule = ? ORDER BY r.slot_s, r.id"))
-        .bind(name)
-        .fetch_all(&self.pool)
-        .await?;
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(run_from_row).collect())
     }
 
@@ -226,8 +228,8 @@ impl Store {
     /// is still open depends on its campaign too (`schedule::state`).
     pub async fn open_schedule_runs(&self) -> Result<Vec<RunRow>> {
         let rows = sqlx::query(select_runs!("WHERE r.status = 'running' ORDER BY r.id"))
-        .fetch_all(&self.pool)
-        .await?;
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(run_from_row).collect())
     }
 
@@ -269,7 +271,9 @@ impl Store {
             return Ok(None);
         }
         let run_id = claimed.last_insert_rowid();
-        let others = sqlx::query(select_runs!("WHERE r.schedule_id = ? AND r.status = 'running' AND r.id <> ?"))
+        let others = sqlx::query(select_runs!(
+            "WHERE r.schedule_id = ? AND r.status = 'running' AND r.id <> ?"
+        ))
         .bind(run.schedule_id)
         .bind(run_id)
         .fetch_all(&mut *tx)
