@@ -59,7 +59,10 @@ pub struct Daemon {
     pub options: DaemonOptions,
 }
 
+/// A run this daemon works on, by its schedule's id (a schedule removed
+/// and added again under its name is another one).
 struct Running {
+    schedule: String,
     run: i64,
     campaign: i64,
     token: String,
@@ -102,10 +105,10 @@ impl Daemon {
         };
         info!(daemon = %me.id, once = self.options.once, max_parallel = self.options.max_parallel, "daemon started");
         let interrupt = Interrupt::default();
-        // Each run's task ends with its schedule and whether it left the
-        // run resumable.
-        let mut tasks: JoinSet<(String, bool)> = JoinSet::new();
-        let mut running: HashMap<String, Running> = HashMap::new();
+        // Each run's task ends with its schedule's id and whether it left
+        // the run resumable.
+        let mut tasks: JoinSet<(i64, bool)> = JoinSet::new();
+        let mut running: HashMap<i64, Running> = HashMap::new();
         let mut started = 0;
         let mut left_resumable = 0;
         let mut ticked = false;
@@ -171,10 +174,10 @@ impl Daemon {
                 }
             }
             tasks.abort_all();
-            for (schedule, r) in running.drain() {
+            for (_, r) in running.drain() {
                 abandoned += 1;
                 left_resumable += 1;
-                warn!(%schedule, campaign = r.campaign, run = r.run, "grace period over: calls in flight abandoned; the campaign is resumable");
+                warn!(schedule = %r.schedule, campaign = r.campaign, run = r.run, "grace period over: calls in flight abandoned; the campaign is resumable");
                 let msg = lease::interrupted_reason(&format!(
                     "the daemon stopped ({reason}) before its calls finished; a daemon or `bootforge campaign resume {}` continues it",
                     r.campaign
@@ -248,8 +251,8 @@ impl Daemon {
         &self,
         me: &Me,
         now: Timestamp,
-        tasks: &mut JoinSet<(String, bool)>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) -> Result<usize> {
         let now_ms = now.as_millisecond();
@@ -279,7 +282,7 @@ impl Daemon {
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let decision = due::due(&spec, catch_up, after, now);
             if let Some(run) = open_run {
-                let live = match (running.contains_key(&s.name), run.campaign_id) {
+                let live = match (running.contains_key(&s.id), run.campaign_id) {
                     (true, _) => true,
                     (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
                     (false, None) => false,
@@ -302,9 +305,7 @@ impl Daemon {
                     self.skip_slot(&s, slot, &reason, me, now_ms).await?;
                 }
                 if !live && running.len() < self.options.max_parallel {
-                    started += self
-                        .take_over(&s.name, run, tasks, running, interrupt)
-                        .await?;
+                    started += self.take_over(&s, run, tasks, running, interrupt).await?;
                 }
                 continue;
             }
@@ -372,7 +373,7 @@ impl Daemon {
                         holder,
                         ttl: self.options.lease_ttl,
                     };
-                    self.spawn(&s.name, run, lease, tasks, running, interrupt);
+                    self.spawn(&s, run, lease, tasks, running, interrupt);
                     started += 1;
                 }
             }
@@ -383,10 +384,10 @@ impl Daemon {
     /// Resume an open run whose holder is gone, once its lease can be taken.
     async fn take_over(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         run: &RunRow,
-        tasks: &mut JoinSet<(String, bool)>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) -> Result<usize> {
         let Some(campaign) = run.campaign_id else {
@@ -395,7 +396,7 @@ impl Daemon {
         match Lease::acquire(&self.store, campaign, self.options.lease_ttl).await {
             Ok(lease) => {
                 info!(
-                    schedule,
+                    schedule = %schedule.name,
                     run = run.id,
                     campaign,
                     "taking over a run whose holder is gone; resuming its campaign"
@@ -410,17 +411,19 @@ impl Daemon {
 
     fn spawn(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         run: i64,
         lease: Lease,
-        tasks: &mut JoinSet<(String, bool)>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) {
         let campaign = lease.campaign;
+        let id = schedule.id;
         running.insert(
-            schedule.to_owned(),
+            id,
             Running {
+                schedule: schedule.name.clone(),
                 run,
                 campaign,
                 token: lease.holder.token.clone(),
@@ -434,7 +437,7 @@ impl Daemon {
             lease_ttl: self.options.lease_ttl,
             interrupt: interrupt.clone(),
         };
-        let schedule = schedule.to_owned();
+        let schedule = schedule.name.clone();
         let token = lease.holder.token.clone();
         tasks.spawn(async move {
             let outcome = async {
@@ -477,7 +480,7 @@ impl Daemon {
                     Ok(o) => (o.status.clone(), o.reason.clone()),
                     Err(err) if err.is::<LeaseHeld>() => {
                         warn!(%schedule, run, campaign, "{err:#}");
-                        return (schedule, false);
+                        return (id, false);
                     }
                     Err(err) => ("failed".to_owned(), Some(format!("{err:#}"))),
                 };
@@ -490,7 +493,7 @@ impl Daemon {
                 }
             }
             let resumable = !taken_over && interrupted.is_some();
-            (schedule, resumable)
+            (id, resumable)
         });
     }
 }
