@@ -468,8 +468,7 @@ impl Daemon {
             };
             // A campaign that ended while the daemon stopped (done, or
             // stopped on its budget) is over, signal or not: its run closes.
-            let over = matches!(&outcome, Ok(o) if o.status == "done"
-                || (o.status == "stopped" && !lease::was_interrupted(o.reason.as_deref())));
+            let over = matches!(&outcome, Ok(o) if state::campaign_over(&o.status, o.reason.as_deref()));
             let interrupted = control.interrupt.reason().filter(|_| !over);
             if taken_over {
                 warn!(%schedule, run, campaign, "another process took the campaign over; it closes the run");

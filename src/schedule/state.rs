@@ -29,6 +29,13 @@ impl RunState {
     }
 }
 
+/// Pure: whether a campaign stored with `status` and stop `reason` is
+/// over for its schedule: done, or stopped for a reason other than an
+/// interruption (an interrupted campaign is the schedule's to continue).
+pub fn campaign_over(status: &str, reason: Option<&str>) -> bool {
+    status == "done" || (status == "stopped" && !lease::was_interrupted(reason))
+}
+
 /// Pure: the state of `run`. Its campaign being `done` makes it done (a
 /// note the daemon recorded, such as missed slots, stays); a campaign
 /// `stopped` for a reason other than an interruption (budget, endpoint, a
@@ -62,7 +69,7 @@ pub fn of(run: &RunRow) -> RunState {
             },
             finished_ms: ended_ms(),
         },
-        Some("stopped") if !lease::was_interrupted(run.campaign_reason.as_deref()) => RunState {
+        Some(status) if campaign_over(status, run.campaign_reason.as_deref()) => RunState {
             status: "stopped".into(),
             reason: run.campaign_reason.clone(),
             finished_ms: ended_ms(),
