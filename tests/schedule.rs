@@ -988,7 +988,12 @@ fn sigterm_sends_no_queued_call() {
         sent_after <= 2,
         "{sent_after} requests were sent after SIGTERM\n{stderr}"
     );
-    assert!(stderr.contains("0 left resumable"), "{stderr}");
+    // Its calls answered within the grace period: nothing abandoned, and
+    // the run it stopped is counted as left resumable.
+    assert!(
+        stderr.contains("1 run(s) started or resumed, 1 left resumable\n"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("grace period over"), "{stderr}");
     let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
     let status = &json_lines(&stdout)[0];
@@ -1112,5 +1117,148 @@ fn two_slots_in_a_dst_gap_are_listed_once_after_it() {
             "2027-03-29T02:30:00+02:00[Europe/Berlin]"
         ]),
         "{added}"
+    );
+}
+
+/// Following the hint a SIGTERM leaves: `campaign resume` by hand finishes
+/// the campaign, its run shows as done (history, `daemon status`), and the
+/// next slot runs instead of being skipped as "being resumed". The daemon's
+/// summary counts the run it left resumable.
+#[test]
+fn a_run_finished_by_hand_frees_the_next_slot() {
+    let server = slow(400);
+    let s = setup(server.base_url(), &EXAMPLE_TASKS, "");
+    let (code, _, stderr) = add_schedule(
+        &s,
+        "nightly",
+        "0 3 * * *",
+        &["--timezone", "UTC"],
+        "2026-05-01T02:59:00Z",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let log = s.dir.path().join("daemon.log");
+    let mut daemon = spawn(
+        &s.db,
+        &[
+            "daemon",
+            // Long enough for the calls in flight: the campaign stops on
+            // the signal rather than being abandoned.
+            "--grace-s",
+            "60",
+            "--lease-s",
+            "2",
+            "--tick-ms",
+            "200",
+        ],
+        Some("2026-05-01T03:00:00Z"),
+        &log,
+    );
+    wait_until(
+        "the daemon's campaign stores a call",
+        &mut Some(&mut daemon),
+        || stored_calls(&s.db, 1) >= 1,
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, _, stderr) = finish(daemon, &log);
+    assert_eq!(code, 0, "{stderr}");
+    // Stopped by the signal (no call abandoned), the run still counts.
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("daemon stopped (SIGTERM)"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    assert!(
+        summary.ends_with("1 run(s) started or resumed, 1 left resumable"),
+        "{summary}"
+    );
+    assert_eq!(history(&s.db, "nightly")[0]["status"], "running");
+
+    // The hint `campaign status` prints, followed by hand.
+    let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
+    let hint = json_lines(&stdout)[0]["hint"].as_str().unwrap().to_owned();
+    assert!(hint.contains("bootforge campaign resume 1"), "{hint}");
+    let (code, _, stderr) = run(&s.db, &["campaign", "resume", "1", "--json"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "nightly");
+    assert_eq!(
+        (runs.len(), runs[0]["status"].as_str()),
+        (1, Some("done")),
+        "{runs:?}"
+    );
+    let (code, stdout, stderr) = run(&s.db, &["daemon", "status", "--json"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let status = &json_lines(&stdout)[0];
+    assert_eq!(status["running"], Value::Array(vec![]), "{status}");
+    assert_eq!(status["schedules"][0]["last"]["status"], "done", "{status}");
+
+    // The next slot runs: a new campaign, not a skip.
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-02T03:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "nightly");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(
+        (runs[1]["status"].as_str(), runs[1]["campaign"].as_i64()),
+        (Some("done"), Some(2)),
+        "{runs:?}"
+    );
+}
+
+/// A schedule added again under a removed one's name, with a start before
+/// the old one's last slot (a rehearsal with a later `BOOTFORGE_NOW`), runs
+/// that slot itself and shows none of the old history. A config broken
+/// later fails its slot with the TOML error on one history line.
+#[test]
+fn a_schedule_added_again_before_the_old_ones_slot_runs_it() {
+    let server = FakeServer::start(both).unwrap();
+    let s = setup(server.base_url(), &[INTERVAL_MERGE], ONE_DRAFT);
+    let add = |now| add_schedule(&s, "n", "0 3 * * *", &["--timezone", "UTC"], now);
+    let (code, _, stderr) = add("2026-05-01T02:50:00Z");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T03:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "n");
+    assert_eq!(
+        (runs.len(), runs[0]["status"].as_str()),
+        (1, Some("done")),
+        "{runs:?}"
+    );
+    let (code, _, stderr) = run(&s.db, &["schedule", "rm", "n"], None);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, _, stderr) = add("2026-05-01T02:55:00Z");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(history(&s.db, "n").is_empty(), "{:?}", history(&s.db, "n"));
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-01T03:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "n");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0]["status"].as_str(), runs[0]["campaign"].as_i64()),
+        (Some("done"), Some(2)),
+        "{runs:?}"
+    );
+
+    std::fs::write(&s.config, "[author\nmodel = \n").unwrap();
+    let (code, _, stderr) = run(&s.db, &["daemon", "--once"], Some("2026-05-02T03:00:30Z"));
+    assert_eq!(code, 0, "{stderr}");
+    let runs = history(&s.db, "n");
+    let reason = runs[1]["reason"].as_str().unwrap();
+    assert_eq!(runs[1]["status"], "failed", "{runs:?}");
+    assert!(
+        reason.contains("TOML parse error") && reason.contains('\n'),
+        "{reason}"
+    );
+    let (code, stdout, stderr) = run(&s.db, &["schedule", "history", "n"], None);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[1].contains("failed")
+            && lines[1].contains("TOML parse error at line 1")
+            && lines[1].contains("expected `]`"),
+        "{stdout}"
     );
 }

@@ -35,6 +35,21 @@ impl Default for RunControl {
     }
 }
 
+/// How the stop reason of an interrupted campaign starts: such a campaign
+/// is not over (a daemon continues it), unlike one stopped for its budget or
+/// its endpoint, which waits for a person.
+const INTERRUPTED: &str = "interrupted: ";
+
+/// The stop reason of a campaign interrupted because of `why`.
+pub fn interrupted_reason(why: &str) -> String {
+    format!("{INTERRUPTED}{why}")
+}
+
+/// Pure: whether a stop reason says the campaign was interrupted.
+pub fn was_interrupted(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| r.starts_with(INTERRUPTED))
+}
+
 /// A one-way stop signal with its reason, shared by clones.
 #[derive(Clone, Default)]
 pub struct Interrupt(Arc<(Mutex<Option<String>>, Notify)>);

@@ -321,7 +321,7 @@ async fn drive(
         (Some(Stop::Replay(msg)), _) => Some(msg.clone()),
         (Some(Stop::Endpoint(msg)), _) => Some(msg.clone()),
         (Some(Stop::Store(msg)), _) => Some(format!("the store failed: {msg}")),
-        (Some(Stop::Interrupted(msg)), _) => Some(format!("interrupted: {msg}")),
+        (Some(Stop::Interrupted(msg)), _) => Some(lease::interrupted_reason(msg)),
         (None, Some(msg)) => Some(msg.clone()),
         (None, None) => None,
     };

@@ -93,8 +93,10 @@ pub enum ScheduleCommand {
     Resume { name: String },
     /// Remove a schedule; its history stays (`schedule history NAME`).
     Rm { name: String },
-    /// Every slot of a schedule: campaign, status, accepted and rejected
-    /// tasks, LLM calls and tokens, duration; skipped slots with the reason.
+    /// Every slot of a schedule: campaign, status (following the campaign's,
+    /// also when it was finished by hand), accepted and rejected tasks, LLM
+    /// calls and tokens, duration; skipped and failed slots with the reason
+    /// (on one line; --json has it whole).
     History {
         name: String,
         /// One JSON object per line.
@@ -365,9 +367,35 @@ fn history_line(h: &schedule::HistoryEntry) -> String {
             .unwrap_or("-".into()),
         h.reason
             .as_deref()
-            .map(|r| format!(" · {r}"))
+            .map(|r| format!(" · {}", one_line(r)))
             .unwrap_or_default()
     )
+}
+
+/// A history line's longest reason; `--json` has the whole of it.
+const REASON_CHARS: usize = 300;
+
+/// Pure: a reason on one line. A parser's error quotes the source with a
+/// caret under it (TOML's does, over five lines): the quote is left out and
+/// the message lines are joined, e.g. `... TOML parse error at line 2,
+/// column 8: unclosed table, expected `]``.
+fn one_line(reason: &str) -> String {
+    let quote = |line: &str| {
+        let t = line.trim_start();
+        t.starts_with('|')
+            || t.split_once(" |")
+                .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let text = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !quote(l))
+        .collect::<Vec<_>>()
+        .join(": ");
+    match text.char_indices().nth(REASON_CHARS) {
+        Some((cut, _)) => format!("{}… (`--json` has the full reason)", &text[..cut]),
+        None => text,
+    }
 }
 
 fn seconds(flag: &str, value: f64, max: f64) -> Result<Duration, u8> {
@@ -448,9 +476,13 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         };
         match daemon.run(shutdown).await {
             Ok(summary) => {
+                let abandoned = match summary.abandoned {
+                    0 => String::new(),
+                    n => format!(" ({n} with calls in flight abandoned)"),
+                };
                 eprintln!(
-                    "daemon stopped ({}): {} run(s) started or resumed, {} left resumable",
-                    summary.reason, summary.started, summary.abandoned
+                    "daemon stopped ({}): {} run(s) started or resumed, {} left resumable{abandoned}",
+                    summary.reason, summary.started, summary.left_resumable
                 );
                 exit::OK
             }
@@ -539,4 +571,21 @@ fn status(db: &DbArgs, clock: &dyn Clock, json: bool) -> u8 {
         }
         exit::OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_toml_error_is_one_line_in_history() {
+        let toml = "the campaign config is not usable: /c.toml: TOML parse error at line 2, column 8\n  |\n2 | [author\n  |        ^\nunclosed table, expected `]`\n";
+        assert_eq!(
+            one_line(toml),
+            "the campaign config is not usable: /c.toml: TOML parse error at line 2, column 8: unclosed table, expected `]`"
+        );
+        assert_eq!(one_line("no task in /t"), "no task in /t");
+        let long = one_line(&"é".repeat(1000));
+        assert!(long.starts_with(&"é".repeat(REASON_CHARS)) && long.ends_with("full reason)"));
+    }
 }

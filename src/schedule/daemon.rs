@@ -19,12 +19,13 @@ use tracing::{debug, info, warn};
 
 use super::clock::Clock;
 use super::due::{self, CatchUp, Due, Spec};
+use super::state;
 use crate::campaign::calls::Backend;
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::lease::{self, Interrupt, Lease, LeaseHeld, RunControl};
 use crate::campaign::{self, Engines};
 use crate::sandbox::Sandbox;
-use crate::store::{NewScheduleRun, RunRow, Store};
+use crate::store::{NewScheduleRun, RunRow, ScheduleRow, Store};
 
 /// Builds a run's author and solver clients from its config (the CLI owns
 /// how endpoints are configured).
@@ -58,7 +59,10 @@ pub struct Daemon {
     pub options: DaemonOptions,
 }
 
+/// A run this daemon works on, by its schedule's id (a schedule removed
+/// and added again under its name is another one).
 struct Running {
+    schedule: String,
     run: i64,
     campaign: i64,
     token: String,
@@ -69,7 +73,11 @@ struct Running {
 pub struct DaemonSummary {
     /// Runs it started or resumed.
     pub started: usize,
-    /// Runs it left resumable at shutdown (grace period over).
+    /// Runs it left resumable at shutdown (the next daemon continues them):
+    /// those stopped by the signal, and those whose calls were abandoned.
+    pub left_resumable: usize,
+    /// Of those, runs whose calls in flight were abandoned when the grace
+    /// period was over.
     pub abandoned: usize,
     /// Why it stopped: `once`, or the signal.
     pub reason: String,
@@ -97,9 +105,12 @@ impl Daemon {
         };
         info!(daemon = %me.id, once = self.options.once, max_parallel = self.options.max_parallel, "daemon started");
         let interrupt = Interrupt::default();
-        let mut tasks: JoinSet<String> = JoinSet::new();
-        let mut running: HashMap<String, Running> = HashMap::new();
+        // Each run's task ends with its schedule's id and whether it left
+        // the run resumable.
+        let mut tasks: JoinSet<(i64, bool)> = JoinSet::new();
+        let mut running: HashMap<i64, Running> = HashMap::new();
         let mut started = 0;
+        let mut left_resumable = 0;
         let mut ticked = false;
         // `--once` runs what is due at its start: every look uses that
         // instant, so slots left waiting for a place (`--max-parallel`) run
@@ -135,8 +146,9 @@ impl Daemon {
             tokio::select! {
                 reason = &mut shutdown => break reason,
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Ok(schedule) = done {
+                    if let Ok((schedule, resumable)) = done {
                         running.remove(&schedule);
+                        left_resumable += usize::from(resumable);
                     }
                     // A place is free: `--once` looks again for what waits.
                     ticked = false;
@@ -153,21 +165,23 @@ impl Daemon {
             while !tasks.is_empty() {
                 tokio::select! {
                     Some(done) = tasks.join_next() => {
-                        if let Ok(schedule) = done {
+                        if let Ok((schedule, resumable)) = done {
                             running.remove(&schedule);
+                            left_resumable += usize::from(resumable);
                         }
                     }
                     _ = &mut grace => break,
                 }
             }
             tasks.abort_all();
-            for (schedule, r) in running.drain() {
+            for (_, r) in running.drain() {
                 abandoned += 1;
-                warn!(%schedule, campaign = r.campaign, run = r.run, "grace period over: calls in flight abandoned; the campaign is resumable");
-                let msg = format!(
-                    "interrupted: the daemon stopped ({reason}) before its calls finished; a daemon or `bootforge campaign resume {}` continues it",
+                left_resumable += 1;
+                warn!(schedule = %r.schedule, campaign = r.campaign, run = r.run, "grace period over: calls in flight abandoned; the campaign is resumable");
+                let msg = lease::interrupted_reason(&format!(
+                    "the daemon stopped ({reason}) before its calls finished; a daemon or `bootforge campaign resume {}` continues it",
                     r.campaign
-                );
+                ));
                 if let Err(err) = self
                     .store
                     .set_campaign_status(r.campaign, "stopped", Some(&msg))
@@ -179,9 +193,10 @@ impl Daemon {
             }
         }
         self.heartbeat(&me, true).await;
-        info!(%reason, started, abandoned, "daemon stopped");
+        info!(%reason, started, left_resumable, abandoned, "daemon stopped");
         Ok(DaemonSummary {
             started,
+            left_resumable,
             abandoned,
             reason,
         })
@@ -208,7 +223,7 @@ impl Daemon {
     /// another daemon already recorded is left as it is) and log it.
     async fn skip_slot(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         slot: Timestamp,
         reason: &str,
         me: &Me,
@@ -226,7 +241,7 @@ impl Daemon {
             )
             .await?
         {
-            info!(schedule = %schedule, %slot, "slot skipped: {reason}");
+            info!(schedule = %schedule.name, %slot, "slot skipped: {reason}");
         }
         Ok(())
     }
@@ -236,15 +251,19 @@ impl Daemon {
         &self,
         me: &Me,
         now: Timestamp,
-        tasks: &mut JoinSet<String>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) -> Result<usize> {
         let now_ms = now.as_millisecond();
-        let open = self.store.open_schedule_runs().await?;
+        // A run recorded as running whose campaign was finished by other
+        // means (`campaign resume` by hand) is not open: its schedule's next
+        // slot runs.
+        let mut open = self.store.open_schedule_runs().await?;
+        open.retain(state::is_open);
         let mut started = 0;
         for s in self.store.schedules().await? {
-            let open_run = open.iter().find(|r| r.schedule == s.name);
+            let open_run = open.iter().find(|r| r.schedule_id == Some(s.id));
             // A paused schedule starts nothing new, but a run it had going
             // whose daemon died is still finished.
             if s.paused && open_run.is_none() {
@@ -258,12 +277,12 @@ impl Daemon {
                 }
             };
             let catch_up = s.catch_up.parse().unwrap_or(CatchUp::Once);
-            let last = self.store.last_slot(&s.name).await?;
+            let last = self.store.last_slot(s.id).await?;
             let after = Timestamp::from_second(last.unwrap_or(s.since_s).max(s.since_s))
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let decision = due::due(&spec, catch_up, after, now);
             if let Some(run) = open_run {
-                let live = match (running.contains_key(&s.name), run.campaign_id) {
+                let live = match (running.contains_key(&s.id), run.campaign_id) {
                     (true, _) => true,
                     (false, Some(c)) => lease::is_live(self.store.lease(c).await?.as_ref()),
                     (false, None) => false,
@@ -283,12 +302,10 @@ impl Daemon {
                             false => "interrupted and is being resumed",
                         }
                     );
-                    self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
+                    self.skip_slot(&s, slot, &reason, me, now_ms).await?;
                 }
                 if !live && running.len() < self.options.max_parallel {
-                    started += self
-                        .take_over(&s.name, run, tasks, running, interrupt)
-                        .await?;
+                    started += self.take_over(&s, run, tasks, running, interrupt).await?;
                 }
                 continue;
             }
@@ -297,7 +314,7 @@ impl Daemon {
                     debug!(schedule = %s.name, next = ?next, "not due");
                 }
                 Due::Skip { slot, reason } => {
-                    self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
+                    self.skip_slot(&s, slot, &reason, me, now_ms).await?;
                 }
                 Due::Run { slot, missed, note } => {
                     if running.len() >= self.options.max_parallel {
@@ -312,7 +329,7 @@ impl Daemon {
                                 warn!(schedule = %s.name, %slot, "{reason}");
                                 self.store
                                     .record_slot(
-                                        &s.name,
+                                        &s,
                                         slot.as_second(),
                                         "failed",
                                         &reason,
@@ -325,12 +342,13 @@ impl Daemon {
                         };
                     if tasks_list.is_empty() {
                         let reason = format!("no task in {}", config.tasks.display());
-                        self.skip_slot(&s.name, slot, &reason, me, now_ms).await?;
+                        self.skip_slot(&s, slot, &reason, me, now_ms).await?;
                         continue;
                     }
                     let holder = lease::new_holder(self.options.lease_ttl);
                     let rows = campaign::task_rows(&tasks_list);
                     let claim = NewScheduleRun {
+                        schedule_id: s.id,
                         schedule: &s.name,
                         slot_s: slot.as_second(),
                         daemon: &me.id,
@@ -342,7 +360,9 @@ impl Daemon {
                         tasks: &rows,
                         lease: &holder,
                     };
-                    let Some((run, campaign)) = self.store.claim_slot(&claim).await? else {
+                    let Some((run, campaign)) =
+                        self.store.claim_slot(&claim, state::is_open).await?
+                    else {
                         debug!(schedule = %s.name, %slot, "slot claimed by another daemon");
                         continue;
                     };
@@ -353,7 +373,7 @@ impl Daemon {
                         holder,
                         ttl: self.options.lease_ttl,
                     };
-                    self.spawn(&s.name, run, lease, tasks, running, interrupt);
+                    self.spawn(&s, run, lease, tasks, running, interrupt);
                     started += 1;
                 }
             }
@@ -364,10 +384,10 @@ impl Daemon {
     /// Resume an open run whose holder is gone, once its lease can be taken.
     async fn take_over(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         run: &RunRow,
-        tasks: &mut JoinSet<String>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) -> Result<usize> {
         let Some(campaign) = run.campaign_id else {
@@ -376,7 +396,7 @@ impl Daemon {
         match Lease::acquire(&self.store, campaign, self.options.lease_ttl).await {
             Ok(lease) => {
                 info!(
-                    schedule,
+                    schedule = %schedule.name,
                     run = run.id,
                     campaign,
                     "taking over a run whose holder is gone; resuming its campaign"
@@ -391,17 +411,19 @@ impl Daemon {
 
     fn spawn(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         run: i64,
         lease: Lease,
-        tasks: &mut JoinSet<String>,
-        running: &mut HashMap<String, Running>,
+        tasks: &mut JoinSet<(i64, bool)>,
+        running: &mut HashMap<i64, Running>,
         interrupt: &Interrupt,
     ) {
         let campaign = lease.campaign;
+        let id = schedule.id;
         running.insert(
-            schedule.to_owned(),
+            id,
             Running {
+                schedule: schedule.name.clone(),
                 run,
                 campaign,
                 token: lease.holder.token.clone(),
@@ -415,7 +437,7 @@ impl Daemon {
             lease_ttl: self.options.lease_ttl,
             interrupt: interrupt.clone(),
         };
-        let schedule = schedule.to_owned();
+        let schedule = schedule.name.clone();
         let token = lease.holder.token.clone();
         tasks.spawn(async move {
             let outcome = async {
@@ -444,16 +466,20 @@ impl Daemon {
                 Ok(Some(current)) => current.token != token,
                 _ => false,
             };
-            if let Some(why) = control.interrupt.reason() {
-                info!(%schedule, run, campaign, "left resumable: {why}");
-            } else if taken_over {
+            // A campaign that ended while the daemon stopped (done, or
+            // stopped on its budget) is over, signal or not: its run closes.
+            let over = matches!(&outcome, Ok(o) if state::campaign_over(&o.status, o.reason.as_deref()));
+            let interrupted = control.interrupt.reason().filter(|_| !over);
+            if taken_over {
                 warn!(%schedule, run, campaign, "another process took the campaign over; it closes the run");
+            } else if let Some(why) = &interrupted {
+                info!(%schedule, run, campaign, "left resumable: {why}");
             } else {
                 let (status, reason) = match &outcome {
                     Ok(o) => (o.status.clone(), o.reason.clone()),
                     Err(err) if err.is::<LeaseHeld>() => {
                         warn!(%schedule, run, campaign, "{err:#}");
-                        return schedule;
+                        return (id, false);
                     }
                     Err(err) => ("failed".to_owned(), Some(format!("{err:#}"))),
                 };
@@ -465,7 +491,8 @@ impl Daemon {
                     warn!(%schedule, run, "recording the end of the run: {err:#}");
                 }
             }
-            schedule
+            let resumable = !taken_over && interrupted.is_some();
+            (id, resumable)
         });
     }
 }
@@ -530,7 +557,12 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
         })
         .collect();
     let mut running = Vec::new();
-    for run in store.open_schedule_runs().await? {
+    for run in store
+        .open_schedule_runs()
+        .await?
+        .into_iter()
+        .filter(state::is_open)
+    {
         let holder = match run.campaign_id {
             Some(c) => store
                 .lease(c)

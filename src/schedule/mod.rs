@@ -5,6 +5,7 @@
 //! - [`due`]: when a schedule runs (pure: cron, zones, DST, catch-up);
 //! - [`clock`]: the clock behind a trait (tests move time);
 //! - [`daemon`]: the loop that claims due slots and runs their campaigns;
+//! - [`state`]: a run's state, following its campaign's (pure);
 //! - [`logs`]: the daemon's tracing output (stderr and a daily file).
 //!
 //! Floors: cli → schedule → campaign → store. The SQL is in
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod daemon;
 pub mod due;
 pub mod logs;
+pub mod state;
 
 use std::path::Path;
 
@@ -92,7 +94,8 @@ pub async fn add(
     let config = std::path::absolute(&new.config).unwrap_or(new.config.clone());
     let (_, tasks, _) =
         prepare(&config).map_err(|e| invalid(format!("the campaign config is not usable: {e}")))?;
-    let row = ScheduleRow {
+    let mut row = ScheduleRow {
+        id: 0,
         name: new.name.clone(),
         cron: new.cron.split_whitespace().collect::<Vec<_>>().join(" "),
         timezone: due::canonical_zone_name(&new.timezone),
@@ -102,12 +105,12 @@ pub async fn add(
         since_s: now.as_second(),
         created_at: now.to_string(),
     };
-    if !store.add_schedule(&row).await? {
-        return Err(invalid(format!(
+    row.id = store.add_schedule(&row).await?.ok_or_else(|| {
+        invalid(format!(
             "a schedule named {:?} exists (`bootforge schedule rm {}` first, or pick another name)",
             new.name, new.name
-        )));
-    }
+        ))
+    })?;
     let next = spec.upcoming(now, 3);
     Ok((row, next, tasks.len()))
 }
@@ -146,8 +149,10 @@ fn zoned(slot_s: i64, zone: &str) -> String {
     }
 }
 
-/// A run as history shows it, with its campaign's counts.
+/// A run as history shows it (its state following its campaign's), with
+/// its campaign's counts.
 pub async fn history_entry(store: &Store, run: &RunRow, zone: &str) -> Result<HistoryEntry> {
+    let state = state::of(run);
     let (mut accepted, mut rejected, mut llm_calls, mut tokens) = (0, 0, 0, 0);
     if let Some(id) = run.campaign_id {
         (accepted, rejected) = store.task_outcome_counts(id).await?;
@@ -157,43 +162,31 @@ pub async fn history_entry(store: &Store, run: &RunRow, zone: &str) -> Result<Hi
     Ok(HistoryEntry {
         slot: zoned(run.slot_s, zone),
         campaign: run.campaign_id,
-        status: run.status.clone(),
-        reason: run.reason.clone(),
         accepted,
         rejected,
         llm_calls,
         tokens,
-        duration_s: run
+        // The campaign's end is on the real clock, the start on the
+        // schedule's (`BOOTFORGE_NOW`): a duration they cannot give is left out.
+        duration_s: state
             .finished_ms
-            .filter(|_| run.status != "skipped")
-            .map(|f| (f - run.started_ms) as f64 / 1000.0),
+            // A slot that started no campaign (skipped, or a config that
+            // could not be read) ran nothing.
+            .filter(|_| run.campaign_id.is_some())
+            .map(|f| (f - run.started_ms) as f64 / 1000.0)
+            .filter(|d| *d >= 0.0),
+        status: state.status,
+        reason: state.reason,
     })
 }
 
-/// Pure: the runs that belong to `schedule` among those stored under its
-/// name. A schedule re-added under a removed one's name starts with no
-/// history: its slots all come after it was added, the old ones before.
-pub fn own_runs(schedule: &ScheduleRow, runs: Vec<RunRow>) -> Vec<RunRow> {
-    let Ok(added) = schedule.created_at.parse::<Timestamp>() else {
-        return runs;
-    };
-    runs.into_iter()
-        .filter(|r| r.slot_s > added.as_second())
-        .collect()
-}
-
-/// A schedule's history, oldest first (also of a removed schedule, as long
-/// as no schedule of that name exists again).
+/// A schedule's history, oldest first; of a removed schedule (no schedule
+/// of that name exists now), the runs of every schedule that had the name.
 pub async fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>> {
     let current = store.schedule(name).await?;
-    let zone = current
-        .as_ref()
-        .map(|s| s.timezone.clone())
-        .unwrap_or_else(|| "UTC".into());
-    let runs = store.schedule_runs(name).await?;
-    let runs = match &current {
-        Some(s) => own_runs(s, runs),
-        None => runs,
+    let (zone, runs) = match &current {
+        Some(s) => (s.timezone.clone(), store.schedule_runs(s.id).await?),
+        None => ("UTC".to_owned(), store.schedule_runs_named(name).await?),
     };
     let mut out = Vec::new();
     for run in runs {
@@ -218,7 +211,7 @@ pub async fn views(store: &Store, now: Timestamp, next: usize) -> Result<Vec<Sch
             }
             _ => Vec::new(),
         };
-        let runs = own_runs(&schedule, store.schedule_runs(&schedule.name).await?);
+        let runs = store.schedule_runs(schedule.id).await?;
         let last = match runs.last() {
             Some(run) => Some(history_entry(store, run, &schedule.timezone).await?),
             None => None,

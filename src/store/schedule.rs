@@ -1,8 +1,10 @@
 //! Schedules, their runs (one row per slot run or skipped) and daemons. The
 //! claim of a slot, the campaign it starts and that campaign's lease are one
-//! transaction guarded by `UNIQUE (schedule, slot_s)` and "no run of this
+//! transaction guarded by `UNIQUE (schedule_id, slot_s)` and "no run of this
 //! schedule is open": two daemons on one database never run one slot twice,
-//! nor two slots of one schedule at once.
+//! nor two slots of one schedule at once. Runs belong to a schedule by its
+//! id, not its name: a schedule added again under a removed one's name does
+//! not inherit its runs.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -13,6 +15,9 @@ use super::{LeaseHolder, Store, insert_campaign};
 /// A schedule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScheduleRow {
+    /// Never given to another schedule while runs carry it (see
+    /// [`Store::add_schedule`]); 0 until stored.
+    pub id: i64,
     pub name: String,
     pub cron: String,
     pub timezone: String,
@@ -25,23 +30,55 @@ pub struct ScheduleRow {
     pub created_at: String,
 }
 
-/// A slot that was run or skipped.
+/// A slot that was run or skipped, with the stored state of the campaign it
+/// started (a run's state follows its campaign's, however the campaign was
+/// finished: `schedule::state` derives it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
     pub id: i64,
+    /// None: a schedule removed before schedules had ids.
+    pub schedule_id: Option<i64>,
     pub schedule: String,
     pub slot_s: i64,
     pub campaign_id: Option<i64>,
-    /// running | done | stopped | failed | skipped
+    /// What the daemon recorded: running | done | stopped | failed | skipped
     pub status: String,
     pub reason: Option<String>,
     pub daemon: Option<String>,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
+    /// The campaign's stored status (running | done | stopped), if any.
+    pub campaign_status: Option<String>,
+    pub campaign_reason: Option<String>,
+    /// When the campaign's status last changed (RFC 3339).
+    pub campaign_updated: Option<String>,
+}
+
+/// The columns [`run_from_row`] reads, from `schedule_runs AS r` joined
+/// with `campaigns AS c` (a macro, so that queries stay static strings).
+macro_rules! select_runs {
+    ($($rest:literal),*) => {
+        concat!(
+            "SELECT r.id, r.schedule_id, r.schedule, r.slot_s, r.campaign_id, r.status, r.reason, r.daemon, r.started_ms, r.finished_ms, c.status, c.stop_reason, c.updated_at
+             FROM schedule_runs AS r LEFT JOIN campaigns AS c ON c.id = r.campaign_id ",
+            $($rest),*
+        )
+    };
+}
+
+/// The columns [`schedule_from_row`] reads.
+macro_rules! select_schedules {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, cron, timezone, config_path, catch_up, paused, since_s, created_at FROM schedules ",
+            $rest
+        )
+    };
 }
 
 /// What a claimed slot starts: a campaign with its tasks, and its lease.
 pub struct NewScheduleRun<'a> {
+    pub schedule_id: i64,
     pub schedule: &'a str,
     pub slot_s: i64,
     pub daemon: &'a str,
@@ -57,36 +94,51 @@ pub struct NewScheduleRun<'a> {
 fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
     RunRow {
         id: r.get(0),
-        schedule: r.get(1),
-        slot_s: r.get(2),
-        campaign_id: r.get(3),
-        status: r.get(4),
-        reason: r.get(5),
-        daemon: r.get(6),
-        started_ms: r.get(7),
-        finished_ms: r.get(8),
+        schedule_id: r.get(1),
+        schedule: r.get(2),
+        slot_s: r.get(3),
+        campaign_id: r.get(4),
+        status: r.get(5),
+        reason: r.get(6),
+        daemon: r.get(7),
+        started_ms: r.get(8),
+        finished_ms: r.get(9),
+        campaign_status: r.get(10),
+        campaign_reason: r.get(11),
+        campaign_updated: r.get(12),
     }
 }
 
 fn schedule_from_row(r: &sqlx::sqlite::SqliteRow) -> ScheduleRow {
     ScheduleRow {
-        name: r.get(0),
-        cron: r.get(1),
-        timezone: r.get(2),
-        config_path: r.get(3),
-        catch_up: r.get(4),
-        paused: r.get::<i64, _>(5) != 0,
-        since_s: r.get(6),
-        created_at: r.get(7),
+        id: r.get(0),
+        name: r.get(1),
+        cron: r.get(2),
+        timezone: r.get(3),
+        config_path: r.get(4),
+        catch_up: r.get(5),
+        paused: r.get::<i64, _>(6) != 0,
+        since_s: r.get(7),
+        created_at: r.get(8),
     }
 }
 
 impl Store {
-    /// Add a schedule; false when one of that name exists.
-    pub async fn add_schedule(&self, s: &ScheduleRow) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO schedules (name, cron, timezone, config_path, catch_up, paused, since_s, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    /// Add a schedule (`s.id` is ignored); its id, or None when one of that
+    /// name exists. The id is one more than any a schedule or a run
+    /// carries: a removed schedule's id, while its runs exist, is never
+    /// given again, so a schedule added under its name starts with no runs.
+    pub async fn add_schedule(&self, s: &ScheduleRow) -> Result<Option<i64>> {
+        // `WHERE 1 = 1`: SQLite needs a WHERE before an upsert's ON CONFLICT
+        // in an INSERT ... SELECT.
+        let row = sqlx::query(
+            "INSERT INTO schedules (id, name, cron, timezone, config_path, catch_up, paused, since_s, created_at)
+             SELECT COALESCE(MAX(n), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
+               FROM (SELECT MAX(id) AS n FROM schedules
+                     UNION ALL SELECT MAX(schedule_id) AS n FROM schedule_runs) AS ids
+              WHERE 1 = 1
+             ON CONFLICT (name) DO NOTHING
+             RETURNING id",
         )
         .bind(&s.name)
         .bind(&s.cron)
@@ -96,28 +148,23 @@ impl Store {
         .bind(i64::from(s.paused))
         .bind(s.since_s)
         .bind(&s.created_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(done == 1)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     pub async fn schedules(&self) -> Result<Vec<ScheduleRow>> {
-        let rows = sqlx::query(
-            "SELECT name, cron, timezone, config_path, catch_up, paused, since_s, created_at FROM schedules ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_schedules!("ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(schedule_from_row).collect())
     }
 
     pub async fn schedule(&self, name: &str) -> Result<Option<ScheduleRow>> {
-        let row = sqlx::query(
-            "SELECT name, cron, timezone, config_path, catch_up, paused, since_s, created_at FROM schedules WHERE name = ?",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(select_schedules!("WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(schedule_from_row))
     }
 
@@ -157,48 +204,61 @@ impl Store {
     }
 
     /// A schedule's runs and skipped slots, oldest first.
-    pub async fn schedule_runs(&self, schedule: &str) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(
-            "SELECT id, schedule, slot_s, campaign_id, status, reason, daemon, started_ms, finished_ms FROM schedule_runs WHERE schedule = ? ORDER BY slot_s, id",
-        )
-        .bind(schedule)
+    pub async fn schedule_runs(&self, schedule_id: i64) -> Result<Vec<RunRow>> {
+        let rows = sqlx::query(select_runs!(
+            "WHERE r.schedule_id = ? ORDER BY r.slot_s, r.id"
+        ))
+        .bind(schedule_id)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(run_from_row).collect())
     }
 
-    /// Runs still open (status running) of every schedule.
+    /// The runs stored under a name, of every schedule that had it, oldest
+    /// first (the history of a removed schedule).
+    pub async fn schedule_runs_named(&self, name: &str) -> Result<Vec<RunRow>> {
+        let rows = sqlx::query(select_runs!("WHERE r.schedule = ? ORDER BY r.slot_s, r.id"))
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(run_from_row).collect())
+    }
+
+    /// Runs the daemon recorded as running, of every schedule. Whether one
+    /// is still open depends on its campaign too (`schedule::state`).
     pub async fn open_schedule_runs(&self) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(
-            "SELECT id, schedule, slot_s, campaign_id, status, reason, daemon, started_ms, finished_ms FROM schedule_runs WHERE status = 'running' ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_runs!("WHERE r.status = 'running' ORDER BY r.id"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(run_from_row).collect())
     }
 
     /// The latest slot recorded for a schedule (run or skipped).
-    pub async fn last_slot(&self, schedule: &str) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MAX(slot_s) FROM schedule_runs WHERE schedule = ?")
-            .bind(schedule)
+    pub async fn last_slot(&self, schedule_id: i64) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MAX(slot_s) FROM schedule_runs WHERE schedule_id = ?")
+            .bind(schedule_id)
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get(0))
     }
 
     /// Claim a slot and start its campaign, all or nothing: `None` when the
-    /// slot is already recorded or another run of the schedule is open.
-    /// Returns (run id, campaign id).
-    pub async fn claim_slot(&self, run: &NewScheduleRun<'_>) -> Result<Option<(i64, i64)>> {
+    /// slot is already recorded or another run of the schedule is open
+    /// (`open` says which of the runs recorded as running still are: that
+    /// depends on their campaigns). Returns (run id, campaign id).
+    pub async fn claim_slot(
+        &self,
+        run: &NewScheduleRun<'_>,
+        open: impl Fn(&RunRow) -> bool,
+    ) -> Result<Option<(i64, i64)>> {
         let mut tx = self.pool.begin().await?;
-        // The write comes first, so the check and the insert happen under
-        // SQLite's write lock: no other daemon can slip in between.
+        // The write comes first, so the check below reads under SQLite's
+        // write lock: no other daemon can slip in between.
         let claimed = sqlx::query(
-            "INSERT INTO schedule_runs (schedule, slot_s, status, reason, daemon, started_ms)
-             SELECT ?1, ?2, 'running', ?3, ?4, ?5
-             WHERE NOT EXISTS (SELECT 1 FROM schedule_runs
-                               WHERE schedule = ?1 AND (slot_s = ?2 OR status = 'running'))",
+            "INSERT INTO schedule_runs (schedule_id, schedule, slot_s, status, reason, daemon, started_ms)
+             VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (schedule_id, slot_s) DO NOTHING",
         )
+        .bind(run.schedule_id)
         .bind(run.schedule)
         .bind(run.slot_s)
         .bind(run.reason)
@@ -211,6 +271,17 @@ impl Store {
             return Ok(None);
         }
         let run_id = claimed.last_insert_rowid();
+        let others = sqlx::query(select_runs!(
+            "WHERE r.schedule_id = ? AND r.status = 'running' AND r.id <> ?"
+        ))
+        .bind(run.schedule_id)
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if others.iter().map(run_from_row).any(|r| open(&r)) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let campaign = insert_campaign(
             &mut tx,
             run.name,
@@ -243,7 +314,7 @@ impl Store {
     /// (`failed`), with the reason; nothing when the slot is already recorded.
     pub async fn record_slot(
         &self,
-        schedule: &str,
+        schedule: &ScheduleRow,
         slot_s: i64,
         status: &str,
         reason: &str,
@@ -251,10 +322,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO schedule_runs (schedule, slot_s, status, reason, daemon, started_ms, finished_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule, slot_s) DO NOTHING",
+            "INSERT INTO schedule_runs (schedule_id, schedule, slot_s, status, reason, daemon, started_ms, finished_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, slot_s) DO NOTHING",
         )
-        .bind(schedule)
+        .bind(schedule.id)
+        .bind(&schedule.name)
         .bind(slot_s)
         .bind(status)
         .bind(reason)
@@ -344,9 +416,25 @@ impl Store {
 mod tests {
     use super::*;
 
+    fn schedule(name: &str) -> ScheduleRow {
+        ScheduleRow {
+            id: 0,
+            name: name.into(),
+            cron: "0 2 * * *".into(),
+            timezone: "UTC".into(),
+            config_path: "/c.toml".into(),
+            catch_up: "once".into(),
+            paused: false,
+            since_s: 0,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
     #[tokio::test]
     async fn a_slot_is_claimed_once_and_one_run_is_open_at_a_time() {
         let store = Store::memory().await.unwrap();
+        let mut nightly = schedule("nightly");
+        nightly.id = store.add_schedule(&nightly).await.unwrap().unwrap();
         let lease = LeaseHolder {
             host: "h".into(),
             pid: 1,
@@ -355,6 +443,7 @@ mod tests {
             expires_ms: 10,
         };
         let run = |slot_s| NewScheduleRun {
+            schedule_id: nightly.id,
             schedule: "nightly",
             slot_s,
             daemon: "d",
@@ -366,27 +455,39 @@ mod tests {
             tasks: &[],
             lease: &lease,
         };
-        let (first, campaign) = store.claim_slot(&run(100)).await.unwrap().unwrap();
+        let open = |r: &RunRow| r.status == "running";
+        let (first, campaign) = store.claim_slot(&run(100), open).await.unwrap().unwrap();
         assert!(store.lease(campaign).await.unwrap().is_some());
         assert_eq!(
-            store.claim_slot(&run(100)).await.unwrap(),
+            store.claim_slot(&run(100), open).await.unwrap(),
             None,
             "same slot"
         );
         assert_eq!(
-            store.claim_slot(&run(200)).await.unwrap(),
+            store.claim_slot(&run(200), open).await.unwrap(),
             None,
             "a run is open"
         );
+        // The caller decides what is open: a run whose campaign is over is not.
+        let going = |r: &RunRow| r.campaign_status.as_deref() == Some("running");
+        store
+            .set_campaign_status(campaign, "done", None)
+            .await
+            .unwrap();
+        let (other, _) = store.claim_slot(&run(150), going).await.unwrap().unwrap();
+        store
+            .finish_schedule_run(other, "done", None, 5)
+            .await
+            .unwrap();
         assert!(
             store
-                .record_slot("nightly", 200, "skipped", "busy", "d", 0)
+                .record_slot(&nightly, 200, "skipped", "busy", "d", 0)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .record_slot("nightly", 200, "skipped", "busy", "d", 0)
+                .record_slot(&nightly, 200, "skipped", "busy", "d", 0)
                 .await
                 .unwrap()
         );
@@ -395,16 +496,100 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.claim_slot(&run(200)).await.unwrap(),
+            store.claim_slot(&run(200), open).await.unwrap(),
             None,
             "recorded as skipped"
         );
-        assert!(store.claim_slot(&run(300)).await.unwrap().is_some());
-        assert_eq!(store.last_slot("nightly").await.unwrap(), Some(300));
-        let runs = store.schedule_runs("nightly").await.unwrap();
+        assert!(store.claim_slot(&run(300), open).await.unwrap().is_some());
+        assert_eq!(store.last_slot(nightly.id).await.unwrap(), Some(300));
+        let runs = store.schedule_runs(nightly.id).await.unwrap();
         assert_eq!(
             runs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-            ["done", "skipped", "running"]
+            ["done", "done", "skipped", "running"]
         );
+        assert_eq!(runs[0].campaign_status.as_deref(), Some("done"));
+    }
+
+    #[tokio::test]
+    async fn a_schedule_added_again_gets_a_new_id_and_no_runs() {
+        let store = Store::memory().await.unwrap();
+        let mut first = schedule("n");
+        first.id = store.add_schedule(&first).await.unwrap().unwrap();
+        assert_eq!(store.add_schedule(&first).await.unwrap(), None, "taken");
+        store
+            .record_slot(&first, 100, "skipped", "no task", "d", 0)
+            .await
+            .unwrap();
+        assert!(store.remove_schedule("n").await.unwrap());
+        // The removed schedule had the highest id: it is still not reused.
+        let mut again = schedule("n");
+        again.id = store.add_schedule(&again).await.unwrap().unwrap();
+        assert_ne!(again.id, first.id);
+        assert!(store.schedule_runs(again.id).await.unwrap().is_empty());
+        assert_eq!(store.schedule_runs_named("n").await.unwrap().len(), 1);
+        // The same slot is the new schedule's to record.
+        assert!(
+            store
+                .record_slot(&again, 100, "skipped", "no task", "d", 0)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.schedule("n").await.unwrap().unwrap().id, again.id);
+    }
+
+    /// Runs stored before schedules had ids go to the schedule of their
+    /// name when their slot comes after it was added; older ones, and those
+    /// of removed schedules, to none (their name still finds them).
+    #[tokio::test]
+    async fn stored_runs_move_to_the_schedule_they_belong_to() {
+        use std::borrow::Cow;
+        use std::str::FromStr;
+
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let all = sqlx::migrate!("./migrations");
+        let before = sqlx::migrate::Migrator {
+            migrations: Cow::Owned(
+                all.migrations
+                    .iter()
+                    .filter(|m| m.version < 20261205150000)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO schedules (name, cron, timezone, config_path, catch_up, paused, since_s, created_at)
+             VALUES ('n', '0 3 * * *', 'UTC', '/c.toml', 'once', 0, 1777604100, '2026-05-01T02:55:00.5Z'),
+                    ('m', '0 3 * * *', 'UTC', '/c.toml', 'once', 0, 0, '2026-01-01T00:00:00Z')",
+            // n: a slot of an earlier schedule of that name, then its own.
+            "INSERT INTO schedule_runs (schedule, slot_s, status, started_ms)
+             VALUES ('n', 1777604400 - 86400, 'skipped', 0), ('n', 1777604400, 'skipped', 0),
+                    ('gone', 1777604400, 'skipped', 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        all.run(&pool).await.unwrap();
+        let store = Store { pool };
+        let n = store.schedule("n").await.unwrap().unwrap();
+        let m = store.schedule("m").await.unwrap().unwrap();
+        assert_ne!(n.id, m.id);
+        let own = store.schedule_runs(n.id).await.unwrap();
+        assert_eq!(
+            own.iter().map(|r| r.slot_s).collect::<Vec<_>>(),
+            [1777604400]
+        );
+        assert_eq!(store.schedule_runs_named("n").await.unwrap().len(), 2);
+        let gone = store.schedule_runs_named("gone").await.unwrap();
+        assert_eq!(gone[0].schedule_id, None);
+        // A new schedule's id is past every id in use.
+        let mut fresh = schedule("fresh");
+        fresh.id = store.add_schedule(&fresh).await.unwrap().unwrap();
+        assert!(fresh.id > n.id.max(m.id));
     }
 }
