@@ -802,6 +802,7 @@ fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
             seed: 0,
             split: "train".into(),
             format: Format::Internbootcamp,
+            parquet_like: Default::default(),
             jobs,
             out: out.clone(),
             limits: Default::default(),

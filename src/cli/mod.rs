@@ -7,6 +7,7 @@ mod campaign;
 mod check;
 mod export;
 mod review;
+mod reward;
 mod run;
 mod schedule;
 mod serve;
@@ -90,6 +91,10 @@ enum Command {
     /// The review queue in a browser: queue, items, decisions, campaigns
     /// (default http://127.0.0.1:8421).
     Serve(serve::ServeCommand),
+    /// Score RL rollouts with the bootcamps' verifiers in the sandbox: an
+    /// HTTP service (`reward serve`) and verl's reward function for it.
+    #[command(subcommand)]
+    Reward(reward::RewardCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -178,6 +183,11 @@ pub fn main() -> ExitCode {
             &cache_dir,
         ),
         Command::Serve(command) => serve::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Reward(command) => reward::run(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,

@@ -16,6 +16,18 @@ pub fn check_bind(addr: &SocketAddr, has_token: bool) -> Result<(), String> {
     }
 }
 
+/// The same rule for another service (`what` it serves), whose clients
+/// send the token as a bearer token.
+pub fn check_bind_for(addr: &SocketAddr, has_token: bool, what: &str) -> Result<(), String> {
+    if addr.ip().is_loopback() || has_token {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to serve {what} on {addr}: it is not a loopback address, so anyone who can reach it could use it; pass --auth-token-file FILE (clients then send `Authorization: Bearer TOKEN`), or bind to 127.0.0.1"
+        ))
+    }
+}
+
 /// The token in a token file: its first line, trimmed. Refused when empty
 /// or shorter than 16 characters (a guessable token protects nothing).
 pub fn parse_token(text: &str) -> Result<String, String> {
