@@ -11,17 +11,21 @@
 //!   whole naming the item, an oversized or unreadable item is refused alone.
 //! - [`Service::score`] groups the items by bootcamp and flags and scores
 //!   each group in as many sandbox runs as there are workers (one fresh
-//!   instance per run, the bootcamp's compiled code cached by the sandbox).
-//!   A verifier that raises, hangs or runs out of memory fails its own item
-//!   (scored 0 with the error) and the run goes on with the next item in a
-//!   fresh instance; a bootcamp that does not load fails its items.
+//!   instance per run, the bootcamp's compiled code cached by the sandbox;
+//!   answers to one ground truth share a `score-batch` call). A verifier
+//!   that raises, hangs or runs out of memory fails its own item (scored 0
+//!   with the error) and the run goes on with the next item in a fresh
+//!   instance; a bootcamp that does not load fails its items.
 //! - [`http`] is the axum server (`/v1/score`, `/healthz`, `/metrics`) with
 //!   `serve`'s rule for non-loopback binds and a bearer token; [`metrics`]
 //!   renders Prometheus' text format.
 //!
-//! The service keeps no state between requests but counters: any replica
-//! over the same bootcamps answers the same scores (each verifier call runs
-//! with the same seeded `random` and fixed clock).
+//! The service keeps no state between requests but counters (and which
+//! bootcamps are too slow to share calls, which changes speed, not
+//! scores): any replica over the same bootcamps answers the same scores,
+//! for verifiers that are functions of the answer and the case (one that
+//! draws from `random` sees the interpreter's state after the calls before
+//! it in its instance).
 //!
 //! [`VERL_FUNCTION`] is the Python file verl loads as its custom reward
 //! function (`bootforge reward verl-function`, and written by `export`).
@@ -31,7 +35,7 @@ pub mod http;
 pub mod metrics;
 pub mod resolve;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -220,6 +224,9 @@ pub struct Service {
     pub catalog: Catalog,
     pub settings: Settings,
     pub metrics: metrics::Metrics,
+    /// Bootcamps whose shared-ground-truth calls ran out of time: their
+    /// answers are scored one call each (only speed depends on it).
+    no_batching: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Service {
@@ -229,6 +236,7 @@ impl Service {
             catalog,
             settings,
             metrics: metrics::Metrics::default(),
+            no_batching: Default::default(),
         }
     }
 
@@ -284,7 +292,9 @@ impl Service {
         }
         let workers = self.sandbox.workers().max(1);
         let mut runs = Vec::new();
-        for (bootcamp, flags, members) in groups {
+        for (bootcamp, flags, mut members) in groups {
+            // Answers to one prompt side by side, so they share calls.
+            members.sort_by(|a, b| a.1.ground_truth.cmp(&b.1.ground_truth));
             let chunk = members.len().div_ceil(workers).max(1);
             let mut members = members.into_iter().peekable();
             while members.peek().is_some() {
@@ -310,8 +320,13 @@ impl Service {
             .collect()
     }
 
-    /// Score `items` (all of one bootcamp and flags) in one instance; after
-    /// a failing item, the rest in a fresh one.
+    /// Score `items` (all of one bootcamp and flags, sorted by ground
+    /// truth) in one instance; after a failing item, the rest in a fresh
+    /// one. Rollouts of one prompt (verl samples several per prompt) share a
+    /// ground truth and are scored in one `score-batch` call, which costs a
+    /// third of separate calls per answer (measured on the Latin square);
+    /// when such a call fails, its items are scored one by one to find the
+    /// failing one.
     async fn score_chunk(
         &self,
         bootcamp: Arc<Bootcamp>,
@@ -319,61 +334,137 @@ impl Service {
         items: Vec<(usize, Item)>,
     ) -> Vec<(usize, Scored)> {
         let flags: Map<String, Value> = serde_json::from_str(&flags).unwrap_or_default();
+        let batching = !self
+            .no_batching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&bootcamp.class);
+        let mut units: VecDeque<Unit<'_>> = VecDeque::new();
+        for item in &items {
+            match units.back_mut() {
+                Some(Unit::Many(group))
+                    if batching
+                        && group.len() < SHARED_TRUTH_CALL
+                        && group[0].1.ground_truth == item.1.ground_truth =>
+                {
+                    group.push(item)
+                }
+                _ => units.push_back(Unit::Many(vec![item])),
+            }
+        }
+        // A group of one is a plain call.
+        for unit in units.iter_mut() {
+            if let Unit::Many(group) = unit
+                && group.len() == 1
+            {
+                *unit = Unit::One(group[0]);
+            }
+        }
         let mut out = Vec::with_capacity(items.len());
-        let mut rest: &[(usize, Item)] = &items;
-        while !rest.is_empty() {
+        while !units.is_empty() {
             let mut spec = RunSpec::new(bootcamp.filename.clone(), bootcamp.source.clone());
             spec.class = Some(bootcamp.class.clone());
             spec.params = bootcamp.params.clone();
             spec.score_flags = flags.clone();
             spec.limits = self.settings.limits;
-            spec.calls = rest
-                .iter()
-                .map(|(_, item)| Call::Score {
-                    identity: item.ground_truth.as_str().into(),
-                    answer: item.solution.clone(),
-                })
-                .collect();
+            spec.calls = units.iter().map(Unit::call).collect();
             let report = self.sandbox.run(spec).await;
             let mut done = 0;
-            for result in &report.results {
-                if let (CallResult::Score(s), Some((i, _))) = (result, rest.get(done)) {
-                    out.push((
-                        *i,
-                        Scored {
-                            score: s.score,
-                            error: None,
-                        },
-                    ));
-                    done += 1;
+            for (result, unit) in report.results.iter().zip(units.iter()) {
+                match (result, unit) {
+                    (CallResult::Score(s), Unit::One((i, _))) => out.push((*i, ok(s.score))),
+                    (CallResult::Scores(s), Unit::Many(group)) if s.scores.len() == group.len() => {
+                        for ((i, _), score) in group.iter().zip(&s.scores) {
+                            out.push((*i, ok(*score)));
+                        }
+                    }
+                    _ => break,
                 }
+                done += 1;
             }
-            rest = &rest[done..];
+            units.drain(..done);
             let Some(err) = report.error else {
                 // Every call answered (or the sandbox said nothing: never
                 // loop on that).
-                for (i, _) in rest {
-                    out.push((
-                        *i,
-                        Scored::failed(ErrorKind::Trap, "the sandbox returned no score"),
-                    ));
+                for unit in units.drain(..) {
+                    for (i, _) in unit.items() {
+                        out.push((
+                            *i,
+                            Scored::failed(ErrorKind::Trap, "the sandbox returned no score"),
+                        ));
+                    }
                 }
                 break;
             };
             let (kind, message) = describe(&err);
             if report.loaded.is_none() {
                 // The bootcamp does not load: no item of it can be scored.
-                for (i, _) in rest {
-                    out.push((*i, Scored::failed(ErrorKind::LoadFailed, message.clone())));
+                for unit in units.drain(..) {
+                    for (i, _) in unit.items() {
+                        out.push((*i, Scored::failed(ErrorKind::LoadFailed, message.clone())));
+                    }
                 }
                 break;
             }
-            if let Some((i, _)) = rest.first() {
-                out.push((*i, Scored::failed(kind, message)));
-                rest = &rest[1..];
+            match units.pop_front() {
+                Some(Unit::One((i, _))) => out.push((*i, Scored::failed(kind, message))),
+                Some(Unit::Many(group)) => {
+                    if kind == ErrorKind::Timeout {
+                        // Its answers together outlast one call's limit: score
+                        // this bootcamp's answers one call each from now on.
+                        self.no_batching
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(bootcamp.class.clone());
+                    }
+                    for item in group.into_iter().rev() {
+                        units.push_front(Unit::One(item));
+                    }
+                }
+                None => break,
             }
         }
         out
+    }
+}
+
+/// The most answers to one ground truth scored in one call (its time limit
+/// covers them all).
+const SHARED_TRUTH_CALL: usize = 16;
+
+fn ok(score: f64) -> Scored {
+    Scored { score, error: None }
+}
+
+/// One guest call's worth of items.
+enum Unit<'a> {
+    One(&'a (usize, Item)),
+    /// Answers to one ground truth.
+    Many(Vec<&'a (usize, Item)>),
+}
+
+impl Unit<'_> {
+    fn call(&self) -> Call {
+        match self {
+            Unit::One((_, item)) => Call::Score {
+                identity: item.ground_truth.as_str().into(),
+                answer: item.solution.clone(),
+            },
+            Unit::Many(group) => Call::ScoreBatch {
+                identity: group[0].1.ground_truth.as_str().into(),
+                answers: group
+                    .iter()
+                    .map(|(_, item)| item.solution.clone())
+                    .collect(),
+            },
+        }
+    }
+
+    fn items(&self) -> Vec<&(usize, Item)> {
+        match self {
+            Unit::One(item) => vec![*item],
+            Unit::Many(group) => group.clone(),
+        }
     }
 }
 
