@@ -261,7 +261,7 @@ impl Service {
         let mut answers: Vec<Option<Scored>> = vec![None; items.len()];
         // Items of one bootcamp with the same flags share runs; groups keep
         // the order of their first item.
-        let mut groups: Vec<(Arc<Bootcamp>, String, Vec<(usize, Item)>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<(String, String), usize> = HashMap::new();
         for (i, item) in items.into_iter().enumerate() {
             let item = match item {
@@ -427,6 +427,9 @@ impl Service {
         out
     }
 }
+
+/// Items of one bootcamp and one set of flags, with their request positions.
+type Group = (Arc<Bootcamp>, String, Vec<(usize, Item)>);
 
 /// The most answers to one ground truth scored in one call (its time limit
 /// covers them all).
