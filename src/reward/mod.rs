@@ -141,6 +141,17 @@ pub async fn catalog(store: Option<&Store>, sources: &Sources) -> Result<(Catalo
         let mut files = Vec::new();
         python_files(dir, &mut files, &mut warnings);
         files.sort();
+        // Where a package's __init__.py imports a class from, for classes
+        // several files define (InternBootcamp has a few): the one
+        // `import internbootcamp` gives.
+        let mut preferred: HashMap<String, PathBuf> = HashMap::new();
+        for package in [dir.clone(), dir.join("internbootcamp/bootcamp")] {
+            if let Ok(text) = std::fs::read_to_string(package.join("__init__.py")) {
+                for (class, rel) in resolve::init_imports(&text) {
+                    preferred.insert(class, package.join(rel));
+                }
+            }
+        }
         for path in files {
             let source = match std::fs::read_to_string(&path) {
                 Ok(s) => s,
@@ -158,6 +169,12 @@ pub async fn catalog(store: Option<&Store>, sources: &Sources) -> Result<(Catalo
                 // InternBootcamp's convention: bootcamp classes end in
                 // `bootcamp`; the base class is not one.
                 if !class.ends_with("bootcamp") || class == "Basebootcamp" {
+                    continue;
+                }
+                if preferred
+                    .get(&class)
+                    .is_some_and(|p| *p != path && p.is_file())
+                {
                     continue;
                 }
                 let bootcamp = Bootcamp {

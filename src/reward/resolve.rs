@@ -66,6 +66,38 @@ pub fn classes_in(source: &str) -> Vec<String> {
         .collect()
 }
 
+/// The classes a package's `__init__.py` imports from its own modules
+/// (`from .a.b import Xbootcamp, Y as Z`), with the module's path relative to
+/// the package (`a/b.py`); a later import of a name wins, as in Python. The
+/// class that `import internbootcamp` gives under a name is the one to score
+/// with when several files define it.
+pub fn init_imports(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("from .") else {
+            continue;
+        };
+        let Some((module, names)) = rest.split_once(" import ") else {
+            continue;
+        };
+        let module = module.trim();
+        if module.is_empty() || module.starts_with('.') {
+            continue;
+        }
+        let path = format!("{}.py", module.replace('.', "/"));
+        for name in names
+            .trim_matches(|c| c == '(' || c == ')' || c == ' ')
+            .split(',')
+        {
+            let mut words = name.split_whitespace();
+            if let (Some(class), None) = (words.next(), words.next()) {
+                out.insert(class.to_owned(), path.clone());
+            }
+        }
+    }
+    out
+}
+
 /// One bootcamp the service can score with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootcamp {
@@ -171,6 +203,19 @@ mod tests {
         // The old, doubled name is not a bootcamp.
         assert!(catalog.resolve("bootcamp/IntervalMergebootcampx").is_none());
         assert_eq!(catalog.len(), 1);
+    }
+
+    #[test]
+    fn a_packages_imports_say_which_file_holds_a_class() {
+        let init = "from .base import Basebootcamp\nfrom .cbus.cbus import Cbusbootcamp\nimport warnings\nfrom .x.y import A, B as C\nfrom .other.cbus import Cbusbootcamp\nfrom ..up import D\n";
+        let map = init_imports(init);
+        assert_eq!(
+            map.get("Cbusbootcamp").map(String::as_str),
+            Some("other/cbus.py")
+        );
+        assert_eq!(map.get("A").map(String::as_str), Some("x/y.py"));
+        assert_eq!(map.get("Basebootcamp").map(String::as_str), Some("base.py"));
+        assert!(!map.contains_key("B") && !map.contains_key("C") && !map.contains_key("D"));
     }
 
     #[test]
