@@ -979,8 +979,8 @@ impl BenchReport {
                 ));
             }
             lines.push(format!(
-                "reward       service RSS {:.0} MiB at start, {:.0} MiB after a batch over {} bootcamps",
-                r.rss_start_mib, r.rss_warm_mib, r.warm_bootcamps
+                "reward       a batch of {} items over {} bootcamps: {:.0} ms first, {:.0} ms again; service RSS {:.0} MiB at start, {:.0} MiB after",
+                r.spread_items, r.warm_bootcamps, r.spread_first_ms, r.spread_again_ms, r.rss_start_mib, r.rss_warm_mib
             ));
         }
         if let Some(c) = &self.compile {

@@ -102,6 +102,12 @@ pub struct RewardCase {
 #[derive(Debug, Serialize)]
 pub struct RewardBench {
     pub cases: Vec<RewardCase>,
+    /// A batch over 100 bootcamps (4 items each): its latency the first
+    /// time (every file compiled) and again (compiled code cached; each run
+    /// still instantiates and loads its bootcamp).
+    pub spread_items: usize,
+    pub spread_first_ms: f64,
+    pub spread_again_ms: f64,
     pub warm_bootcamps: usize,
     pub rss_start_mib: f64,
     pub rss_warm_mib: f64,
@@ -384,9 +390,18 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
             .chain(cheap.iter().take(4).cloned())
             .chain(heavy.iter().take(4).cloned())
             .collect();
-        post(&addr, &serde_json::to_vec(&spread)?)?;
+        let body = serde_json::to_vec(&spread)?;
+        let t = Instant::now();
+        post(&addr, &body)?;
+        let spread_first_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        post(&addr, &body)?;
+        let spread_again_ms = t.elapsed().as_secs_f64() * 1e3;
         Ok(RewardBench {
             cases,
+            spread_items: spread.len(),
+            spread_first_ms,
+            spread_again_ms,
             warm_bootcamps: warm,
             rss_start_mib,
             rss_warm_mib: rss_mib(child.id()),

@@ -43,7 +43,8 @@ pub struct GenerateCommand {
     /// Cases to generate (seeds S..S+N).
     #[arg(long, value_name = "N")]
     n: u64,
-    /// The output file: JSONL, or Parquet when it ends in .parquet.
+    /// The output file: JSONL, or Parquet when it ends in .parquet (any
+    /// case). An existing file is replaced only with --force.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Written into verl's extra_info.
