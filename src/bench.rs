@@ -55,6 +55,7 @@ use serde::Serialize;
 use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
+mod reward;
 mod serve;
 pub use serve::ServeBench;
 
@@ -159,7 +160,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     "compile",
     "cold_start",
     "throughput",
@@ -172,6 +173,7 @@ pub const NAMES: [&str; 12] = [
     "generate",
     "memory",
     "serve",
+    "reward",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -189,6 +191,7 @@ pub struct BenchReport {
     pub generate: Option<GenerateBench>,
     pub memory: Option<Vec<MemoryCase>>,
     pub serve: Option<ServeBench>,
+    pub reward: Option<reward::RewardBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -802,6 +805,7 @@ fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
             seed: 0,
             split: "train".into(),
             format: Format::Internbootcamp,
+            parquet_like: Default::default(),
             jobs,
             out: out.clone(),
             limits: Default::default(),
@@ -952,6 +956,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
             serve::bench_serve(cache_dir, 10_000, 200)?
         });
     }
+    if want("reward") {
+        eprintln!("bench: reward serve against native verify_score in python3...");
+        report.reward = Some(reward::bench_reward(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -959,6 +967,22 @@ impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(r) = &self.reward {
+            for c in &r.cases {
+                lines.push(format!(
+                    "reward       {}: {} batches of {} over HTTP, {} workers: {:.0} scores/s ({:.0}/s per core); native python3 {:.0}/s: {:.2} of native per core{}; batch p50 {:.0} ms, p99 {:.0} ms{}",
+                    c.verifier, c.batches, c.batch_size, c.workers, c.service_scores_per_s, c.service_scores_per_s_per_core,
+                    c.native_scores_per_s, c.ratio_per_core,
+                    if c.verifier.contains("cheap") { format!(" (target >= {})", r.target_ratio_cheap) } else { String::new() },
+                    c.p50_batch_ms, c.p99_batch_ms,
+                    if c.same_scores { "; same scores" } else { "; SCORES DIFFER from native" }
+                ));
+            }
+            lines.push(format!(
+                "reward       a batch of {} items over {} bootcamps: {:.0} ms first, {:.0} ms again; service RSS {:.0} MiB at start, {:.0} MiB after",
+                r.spread_items, r.warm_bootcamps, r.spread_first_ms, r.spread_again_ms, r.rss_start_mib, r.rss_warm_mib
+            ));
+        }
         if let Some(c) = &self.compile {
             lines.push(format!(
                 "compile      first compile {:.0} ms; load from cache {:.1} ms ({} MB compressed component, {} MB artifact)",

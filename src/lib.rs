@@ -36,6 +36,10 @@
 //!   ([`review::rules`] decides who may decide what, purely).
 //! - [`export`]: approved bootcamps into InternBootcamp's tree, and training
 //!   records generated in the sandbox ([`export::names`]: naming, purely).
+//! - [`reward`]: `bootforge reward serve`, rollouts scored over HTTP by the
+//!   bootcamps' verifiers in the sandbox ([`reward::resolve`] and
+//!   [`reward::batch`]: data source naming and batch validation, purely),
+//!   and verl's reward function for it.
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
@@ -63,6 +67,7 @@ pub mod evaluate;
 pub mod export;
 pub mod llm;
 pub mod review;
+pub mod reward;
 pub mod sandbox;
 pub mod schedule;
 pub mod serve;

@@ -163,17 +163,42 @@ fn export_writes_internbootcamps_layout_that_python_loads() {
             .contains("from .big_mod_product_2.big_mod_product_2 import BigModProduct2bootcamp\n"),
         "{imports}"
     );
+    // Where InternBootcamp's run_pipeline.sh reads parameter sets, named so
+    // that its quickgen_data_configs.py derives the right class.
     let config: Value = serde_json::from_str(
         &std::fs::read_to_string(
-            out.join("examples/pipelines/autogen_configs/BigModProduct2bootcamp_train.json"),
+            out.join("examples/pipelines/puzzle_configs/BigModProduct2_train.json"),
         )
         .unwrap(),
     )
     .unwrap();
     assert_eq!(config, serde_json::json!([{"digits": 30}]));
     assert!(
-        out.join("examples/pipelines/autogen_configs/BigModProductbootcamp_test.json")
+        out.join("examples/pipelines/puzzle_configs/BigModProduct_test.json")
             .is_file()
+    );
+    let lines = json_lines(
+        &std::fs::read_to_string(
+            out.join("examples/pipelines/data_configs/data_config_train.bootforge.jsonl"),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"bootcamp_name": "BigModProduct2", "sample_number": 1000,
+            "config_file": "BigModProduct2", "bootcamp_cls_name": "BigModProduct2bootcamp"})
+    );
+    assert!(
+        std::fs::read_to_string(
+            out.join("examples/pipelines/data_configs/data_config_test.bootforge.jsonl")
+        )
+        .unwrap()
+        .contains(r#""sample_number":64"#)
+    );
+    assert!(
+        std::fs::read_to_string(out.join("examples/verl_usage/bootforge_reward_for_verl.py"))
+            .unwrap()
+            .contains("def compute_score_batch(")
     );
 
     // A non-empty directory is not overwritten without --force.
@@ -191,7 +216,11 @@ import json, random, sys
 import internbootcamp.bootcamp as ib
 for name in ("BigModProductbootcamp", "BigModProduct2bootcamp"):
     cls = getattr(ib, name)
-    config = json.load(open(f"examples/pipelines/autogen_configs/{name}_train.json"))[0]
+    # quickgen_data_configs.py's derivation of the class from the file name.
+    config_name = name[: -len("bootcamp")]
+    derived = config_name.replace("_", "")
+    assert derived[0].upper() + derived[1:] + "bootcamp" == name
+    config = json.load(open(f"examples/pipelines/puzzle_configs/{config_name}_train.json"))[0]
     random.seed(7)
     bootcamp = cls(**config)
     case = bootcamp.case_generator()
@@ -307,15 +336,17 @@ fn generate_is_deterministic_across_jobs_and_keeps_big_integers_exact() {
     let records = json_lines(&std::fs::read_to_string(&verl).unwrap());
     assert_eq!(records.len(), 20);
     for (i, r) in records.iter().enumerate() {
-        assert_eq!(r["data_source"], "bootcamp/BigModProductbootcamp");
+        // As InternBootcamp's converter writes it: its reward function
+        // appends `bootcamp` to what follows `bootcamp/`.
+        assert_eq!(r["data_source"], "bootcamp/BigModProduct");
         assert_eq!(
-            (r["ability"].as_str(), r["reward_model"]["style"].as_str()),
-            (Some("reasoning"), Some("rule"))
+            (r.get("ability"), r["reward_model"]["style"].as_str()),
+            (None, Some("rule"))
         );
         assert_eq!(r["prompt"][0]["role"], "user");
         assert_eq!(
             r["extra_info"],
-            serde_json::json!({"split": "test", "index": i, "seed": 100 + i})
+            serde_json::json!({"split": "test", "index": i})
         );
         let truth = r["reward_model"]["ground_truth"].as_str().unwrap();
         let content = r["prompt"][0]["content"].as_str().unwrap();
@@ -406,6 +437,7 @@ fn parquet_rows(path: &Path) -> Vec<Value> {
     fn cell(array: &dyn Array, row: usize) -> Value {
         match array.data_type() {
             arrow_schema::DataType::Utf8 => Value::from(array.as_string::<i32>().value(row)),
+            arrow_schema::DataType::LargeUtf8 => Value::from(array.as_string::<i64>().value(row)),
             arrow_schema::DataType::Int64 => {
                 Value::from(array.as_primitive::<Int64Type>().value(row))
             }
@@ -518,4 +550,178 @@ fn parquet_records_read_back_as_the_jsonl_ones() {
             .enumerate()
             .all(|(i, r)| r["extra_info"]["index"] == i as i64)
     );
+}
+
+#[test]
+fn export_into_a_clone_appends_once_and_replaces_nothing_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("clone.db");
+    let id = add(&db, &bootcamp("big_mod.py"), "{}");
+    approve(&db, id);
+
+    // Onto a regular file: bad input.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (code, _, stderr) = bootforge(&db, &["export", "--out", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is a file"), "{stderr}");
+
+    // A clone whose __init__.py has no final newline.
+    let clone = dir.path().join("InternBootcamp");
+    std::fs::create_dir_all(clone.join("internbootcamp/bootcamp/upstream")).unwrap();
+    let init = clone.join("internbootcamp/bootcamp/__init__.py");
+    std::fs::write(
+        &init,
+        "from .base import Basebootcamp\nfrom .upstream.upstream import Upstreambootcamp",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = bootforge(&db, &["export", "--out", clone.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let line = "from .big_mod_product.big_mod_product import BigModProductbootcamp";
+    assert_eq!(
+        std::fs::read_to_string(&init).unwrap(),
+        format!(
+            "from .base import Basebootcamp\nfrom .upstream.upstream import Upstreambootcamp\n{line}\n"
+        )
+    );
+    assert!(
+        !clone
+            .join("internbootcamp/bootcamp/__init__.bootforge.txt")
+            .exists()
+    );
+
+    // Again: the bootcamp exists now, refused without --force.
+    let (code, _, stderr) = bootforge(&db, &["export", "--out", clone.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("big_mod_product/ exists")
+            && stderr.contains("puzzle_configs/BigModProduct_train.json exists")
+            && stderr.contains("--force"),
+        "{stderr}"
+    );
+    // With --force the files are replaced and the import line not repeated.
+    let exported = clone.join("internbootcamp/bootcamp/big_mod_product/big_mod_product.py");
+    std::fs::write(&exported, "stale").unwrap();
+    let (code, _, stderr) = bootforge(
+        &db,
+        &["export", "--out", clone.to_str().unwrap(), "--force"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&init).unwrap();
+    assert_eq!(text.matches(line).count(), 1, "{text}");
+    assert_ne!(std::fs::read_to_string(&exported).unwrap(), "stale");
+}
+
+#[test]
+fn generate_refuses_to_overwrite_and_reads_the_extension_in_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gen.db");
+    let file = bootcamp("big_mod.py");
+    let out = dir.path().join("records.PARQUET");
+    let args = |out: &Path, force: bool| {
+        let mut a = vec![
+            file.clone(),
+            "--n".into(),
+            "5".into(),
+            "--format".into(),
+            "verl".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        generate(&db, &a)
+    };
+    let (code, _, stderr) = run(args(&out, false));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(&std::fs::read(&out).unwrap()[..4], b"PAR1");
+    assert_eq!(parquet_rows(&out).len(), 5);
+    let before = std::fs::read(&out).unwrap();
+    let (code, _, stderr) = run(args(&out, false));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), before, "the file was kept");
+    let (code, _, stderr) = run(args(&out, true));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// verl concatenates training files only when their schemas are equal:
+/// bootforge's Parquet and one shaped like InternBootcamp's converter's
+/// output (pandas `DataFrame.to_parquet`, pandas 3 and pandas 2) are read
+/// with pyarrow and concatenated, and InternBootcamp's reward function's
+/// naming turns the data source into the class.
+#[test]
+fn verl_parquet_concatenates_with_internbootcamps_converted_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gen.db");
+    let file = bootcamp("big_mod.py");
+    for like in ["pandas3", "pandas2"] {
+        let out = dir.path().join(format!("{like}.parquet"));
+        let (code, _, stderr) = generate(
+            &db,
+            &[
+                &file,
+                "--n",
+                "30",
+                "--format",
+                "verl",
+                "--parquet-like",
+                like,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let script = format!(
+            r#"
+import json, sys
+try:
+    import pyarrow as pa, pyarrow.parquet as pq
+except ImportError:
+    sys.exit("this test needs pyarrow: python3 -m pip install pyarrow")
+ours = pq.read_table({out:?})
+top = pa.large_string() if {like:?} == "pandas3" else pa.string()
+schema = pa.schema([
+    ("data_source", top),
+    ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+    ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+    ("extra_info", pa.struct([("split", pa.string()), ("index", pa.int64())])),
+])
+# What examples/verl_usage/verl_data_preprocess.py makes of a pipeline record.
+theirs = pa.Table.from_pylist([{{
+    "data_source": "bootcamp/" + "Maze",
+    "prompt": [{{"role": "user", "content": "q"}}],
+    "reward_model": {{"style": "rule", "ground_truth": json.dumps({{"n": 1}})}},
+    "extra_info": {{"split": "train", "index": 0}},
+}}], schema=schema)
+both = pa.concat_tables([ours, theirs])
+source = ours.column("data_source")[0].as_py()
+name = source.split("/")[1]
+print(json.dumps({{"rows": both.num_rows, "class": name[0].upper() + name[1:] + "bootcamp",
+    "truth": json.loads(ours.column("reward_model")[0].as_py()["ground_truth"])["a"] > 2**64}}))
+"#,
+            out = out.display().to_string(),
+        );
+        let run = Command::new("python3")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{like}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let result: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(
+            result,
+            serde_json::json!({"rows": 31, "class": "BigModProductbootcamp", "truth": true}),
+            "{like}"
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod fleet;
 mod integrity;
 mod judge;
 mod review;
+mod reward;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;

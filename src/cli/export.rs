@@ -10,13 +10,15 @@ use clap::Args;
 use super::campaign::{DbArgs, open_store};
 use super::run::{json_object, read_source};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
-use crate::export::generate::{self, Format, GenerateRequest, Progress};
+use crate::export::generate::{self, Format, GenerateRequest, PandasLike, Progress};
 use crate::export::{self as exporting, ExportError, ExportRequest};
 use crate::sandbox::Limits;
 
 #[derive(Args, Debug)]
 pub struct ExportCommand {
-    /// The directory to write (InternBootcamp's layout plus MANIFEST.json).
+    /// The directory to write (InternBootcamp's layout plus MANIFEST.json):
+    /// a new one, or an InternBootcamp clone (its __init__.py gets the
+    /// import lines; nothing existing is replaced without --force).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Only approved bootcamps of this campaign.
@@ -25,7 +27,8 @@ pub struct ExportCommand {
     /// Only these review items (repeatable); all approved ones by default.
     #[arg(long = "id", value_name = "ID")]
     ids: Vec<i64>,
-    /// Write into a directory that is not empty.
+    /// Write into a directory that is not empty, replacing bootcamps and
+    /// parameter files of the same names in a clone.
     #[arg(long)]
     force: bool,
     /// Print the manifest as one JSON object.
@@ -40,7 +43,8 @@ pub struct GenerateCommand {
     /// Cases to generate (seeds S..S+N).
     #[arg(long, value_name = "N")]
     n: u64,
-    /// The output file: JSONL, or Parquet when it ends in .parquet.
+    /// The output file: JSONL, or Parquet when it ends in .parquet (any
+    /// case). An existing file is replaced only with --force.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Written into verl's extra_info.
@@ -58,6 +62,14 @@ pub struct GenerateCommand {
     seed: u64,
     #[arg(long, value_enum, default_value_t = Format::Internbootcamp)]
     format: Format,
+    /// The Parquet types to match: those of files written by pandas 3
+    /// (top-level strings as large_string) or pandas 2 (string), so that
+    /// verl can concatenate the output with InternBootcamp-converted files.
+    #[arg(long, value_enum, default_value_t = PandasLike::Pandas3)]
+    parquet_like: PandasLike,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    force: bool,
     /// Sandbox workers (default: the number of cores). The output is the
     /// same whatever this is.
     #[arg(long, value_name = "J")]
@@ -105,14 +117,22 @@ pub fn export(cmd: ExportCommand, db: &DbArgs) -> u8 {
                         ));
                     }
                     out.line(format!(
-                        "{} bootcamp(s) exported to {}; see MANIFEST.json and internbootcamp/bootcamp/__init__.bootforge.txt",
+                        "{} bootcamp(s) exported to {}; import lines in {}, data config lines in {}/data_config_{{train,test}}.bootforge.jsonl, verl's reward function in {}, see MANIFEST.json",
                         manifest.bootcamps.len(),
-                        cmd.out.display()
+                        cmd.out.display(),
+                        manifest.imports_file,
+                        exporting::DATA_CONFIGS,
+                        exporting::VERL_FUNCTION_FILE,
                     ));
                 }
                 exit::OK
             }
-            Err(err @ (ExportError::NotEmpty(_) | ExportError::NotApproved(_))) => usage(err),
+            Err(
+                err @ (ExportError::NotEmpty(_)
+                | ExportError::NotApproved(_)
+                | ExportError::NotADirectory(_)
+                | ExportError::Conflicts(_)),
+            ) => usage(err),
             Err(ExportError::Nothing(msg)) => {
                 eprintln!("error: {}", ExportError::Nothing(msg));
                 exit::FAILED
@@ -165,6 +185,18 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     ) {
         return usage(format!(
             "--out {}: give a .jsonl file (JSON lines) or a .parquet file",
+            cmd.out.display()
+        ));
+    }
+    if cmd.out.is_dir() {
+        return usage(format!(
+            "--out {} is a directory: give a file name",
+            cmd.out.display()
+        ));
+    }
+    if cmd.out.exists() && !cmd.force {
+        return usage(format!(
+            "--out {} exists: choose another file or pass --force to replace it",
             cmd.out.display()
         ));
     }
@@ -222,6 +254,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             seed: cmd.seed,
             split: cmd.split.clone(),
             format: cmd.format,
+            parquet_like: cmd.parquet_like,
             jobs: sandbox.workers(),
             out: cmd.out.clone(),
             limits: Limits {

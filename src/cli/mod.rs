@@ -7,6 +7,7 @@ mod campaign;
 mod check;
 mod export;
 mod review;
+mod reward;
 mod run;
 mod schedule;
 mod serve;
@@ -96,6 +97,10 @@ enum Command {
     /// The review queue in a browser: queue, items, decisions, campaigns
     /// (default http://127.0.0.1:8421).
     Serve(serve::ServeCommand),
+    /// Score RL rollouts with the bootcamps' verifiers in the sandbox: an
+    /// HTTP service (`reward serve`) and verl's reward function for it.
+    #[command(subcommand)]
+    Reward(reward::RewardCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -123,7 +128,8 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// audit_speed, solver, campaign, fleet, generate or memory.
+    /// audit_speed, solver, campaign, fleet, generate, memory, serve or
+    /// reward.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -184,6 +190,11 @@ pub fn main() -> ExitCode {
             &cache_dir,
         ),
         Command::Serve(command) => serve::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Reward(command) => reward::run(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,

@@ -30,6 +30,19 @@ pub enum Format {
     Verl,
 }
 
+/// Whose Parquet a `.parquet` output matches: pandas 3 writes top-level
+/// string columns as `large_string`, pandas 2 as `string`, and verl mixes
+/// files only when the types are equal. Pick the pandas that wrote the
+/// files yours will be concatenated with (InternBootcamp's converter runs
+/// whatever pandas is installed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PandasLike {
+    #[default]
+    Pandas3,
+    Pandas2,
+}
+
 /// Seeds per sandbox run: big enough that instantiating and loading (a few
 /// ms) is noise, small enough to keep both cores busy and memory flat.
 pub const CHUNK: u64 = 500;
@@ -46,6 +59,7 @@ pub struct GenerateRequest {
     pub seed: u64,
     pub split: String,
     pub format: Format,
+    pub parquet_like: PandasLike,
     pub jobs: usize,
     pub out: PathBuf,
     pub limits: Limits,
@@ -110,14 +124,17 @@ struct RewardModel<'a> {
 struct ExtraInfo<'a> {
     split: &'a str,
     index: u64,
-    seed: u64,
 }
 
+/// Exactly the fields InternBootcamp's converter
+/// (`examples/verl_usage/verl_data_preprocess.py`) writes, in its order:
+/// verl concatenates training files only when their schemas are equal, so
+/// an extra field (an `ability`, the seed) would keep bootforge's files from
+/// being mixed with converted ones.
 #[derive(Serialize)]
 struct VerlRecord<'a> {
     data_source: &'a str,
     prompt: [Message<'a>; 1],
-    ability: &'static str,
     reward_model: RewardModel<'a>,
     extra_info: ExtraInfo<'a>,
 }
@@ -134,14 +151,16 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// InternBootcamp's `data_source`: the class name without "bootcamp".
+    /// InternBootcamp's `data_source`: the class name without its
+    /// `bootcamp` suffix (its reward function and loaders append it again).
     pub fn ib_source(&self) -> String {
-        self.class.replace("bootcamp", "")
+        super::names::base_name(self.class).to_owned()
     }
 
-    /// verl's `data_source`.
+    /// verl's `data_source`: `bootcamp/<Name>` as InternBootcamp's converter
+    /// writes it, which its reward function turns back into `<Name>bootcamp`.
     pub fn verl_source(&self) -> String {
-        format!("bootcamp/{}", self.class)
+        format!("bootcamp/{}", self.ib_source())
     }
 }
 
@@ -160,7 +179,6 @@ fn record_line(format: Format, r: &Record<'_>) -> Result<String, serde_json::Err
                 role: "user",
                 content: r.prompt,
             }],
-            ability: "reasoning",
             reward_model: RewardModel {
                 style: "rule",
                 ground_truth: r.case.get(),
@@ -168,7 +186,6 @@ fn record_line(format: Format, r: &Record<'_>) -> Result<String, serde_json::Err
             extra_info: ExtraInfo {
                 split: r.split,
                 index: r.index,
-                seed: r.seed,
             },
         }),
     }
@@ -197,13 +214,18 @@ impl Sink for Jsonl {
     }
 }
 
-fn sink(out: &Path, format: Format) -> Result<Box<dyn Sink>> {
+fn sink(out: &Path, format: Format, like: PandasLike) -> Result<Box<dyn Sink>> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    if out.extension().is_some_and(|e| e == "parquet") {
-        return Ok(Box::new(super::parquet::ParquetSink::new(file, format)?));
+    if out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return Ok(Box::new(super::parquet::ParquetSink::new(
+            file, format, like,
+        )?));
     }
     Ok(Box::new(Jsonl(std::io::BufWriter::new(file), format)))
 }
@@ -215,7 +237,7 @@ pub async fn generate(
     progress: &dyn Progress,
 ) -> Result<GenerateReport> {
     let started = Instant::now();
-    let mut out = sink(&request.out, request.format)?;
+    let mut out = sink(&request.out, request.format, request.parquet_like)?;
     let end = request.seed.saturating_add(request.n);
     // Lazy: `--n` may be far larger than what is worth holding as a list.
     let chunks = (request.seed..end)
@@ -340,7 +362,12 @@ mod tests {
         );
         let line = record_line(Format::Verl, &record("test", 3)).unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["data_source"], "bootcamp/BigNbootcamp");
+        assert_eq!(v["data_source"], "bootcamp/BigN");
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["data_source", "prompt", "reward_model", "extra_info"]
+        );
+        assert_eq!(v["extra_info"].as_object().unwrap().len(), 2);
         assert_eq!(v["prompt"][0]["role"], "user");
         assert_eq!(v["reward_model"]["ground_truth"], text);
         assert_eq!(v["extra_info"]["index"], 3);

@@ -1,7 +1,18 @@
-//! Getting approved bootcamps to trainers (issue 7): `export` writes them
-//! in InternBootcamp's layout with a manifest, and [`generate`] turns a
+//! Getting approved bootcamps to trainers: `export` writes them in
+//! InternBootcamp's layout with a manifest, and [`generate`] turns a
 //! bootcamp into training records in the sandbox. Naming and the source
 //! rewrite are pure rules in [`names`].
+//!
+//! The layout is what InternBootcamp's own tools read unchanged: parameter
+//! sets in `examples/pipelines/puzzle_configs/<Name>_{train,test}.json`
+//! (its `run_pipeline.sh` reads them there, and `quickgen_data_configs.py`
+//! derives the class `<Name>bootcamp` from the file name), the matching
+//! `data_configs` lines in `*.bootforge.jsonl` files beside the pipeline's
+//! own, and verl's reward function in `examples/verl_usage/`. An `--out`
+//! that is an InternBootcamp clone (it has
+//! `internbootcamp/bootcamp/__init__.py`) gets the import lines appended to
+//! that file, never twice, and no existing bootcamp or parameter file is
+//! replaced without `--force`.
 
 pub mod generate;
 pub mod names;
@@ -59,8 +70,22 @@ pub struct ManifestEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub generated_by: String,
+    /// Where the import lines went (relative to the export directory): the
+    /// clone's `__init__.py` itself, or `__init__.bootforge.txt` to append.
+    pub imports_file: String,
     pub bootcamps: Vec<ManifestEntry>,
 }
+
+/// Where InternBootcamp's pipeline reads parameter sets.
+pub const PUZZLE_CONFIGS: &str = "examples/pipelines/puzzle_configs";
+/// Where its pipeline reads which bootcamps to generate.
+pub const DATA_CONFIGS: &str = "examples/pipelines/data_configs";
+/// Cases per bootcamp in the data config lines: the defaults of
+/// InternBootcamp's `quickgen_data_configs.py`.
+const SAMPLES: [(&str, u64); 2] = [("train", 1000), ("test", 64)];
+/// verl's reward function, beside InternBootcamp's own.
+pub const VERL_FUNCTION_FILE: &str = "examples/verl_usage/bootforge_reward_for_verl.py";
+const INIT: &str = "internbootcamp/bootcamp/__init__.py";
 
 /// Why an export did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +93,14 @@ pub enum ExportError {
     /// Bad input: the directory has files and `--force` was not given.
     #[error("{0} is not empty: choose a new directory or pass --force to write into it")]
     NotEmpty(PathBuf),
+    /// Bad input: `--out` is a file.
+    #[error(
+        "--out {0} is a file, not a directory: choose a directory (new or an InternBootcamp clone)"
+    )]
+    NotADirectory(PathBuf),
+    /// Bad input: the clone already has bootcamps or files of these names.
+    #[error("{0}")]
+    Conflicts(String),
     /// Bad input: some requested items are not approved.
     #[error("{0}")]
     NotApproved(String),
@@ -93,10 +126,16 @@ fn hex(bytes: &[u8]) -> String {
 /// `bootforge export`.
 pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, ExportError> {
     let out = &request.out;
+    if out.exists() && !out.is_dir() {
+        return Err(ExportError::NotADirectory(out.clone()));
+    }
     let non_empty = std::fs::read_dir(out)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
-    if non_empty && !request.force {
+    // A clone of InternBootcamp is where the files belong: it is written
+    // into without --force, but nothing in it is replaced without it.
+    let clone_init = std::fs::read_to_string(out.join(INIT)).ok();
+    if non_empty && clone_init.is_none() && !request.force {
         return Err(ExportError::NotEmpty(out.clone()));
     }
     let approved = store
@@ -176,10 +215,37 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
         })
         .collect();
     let names = names::assign(&classes);
+    if let Some(init) = &clone_init
+        && !request.force
+    {
+        let mut taken = Vec::new();
+        for name in &names {
+            let config = names::base_name(&name.class);
+            let folder = format!("internbootcamp/bootcamp/{}", name.folder);
+            if out.join(&folder).exists() {
+                taken.push(format!("{folder}/ exists"));
+            }
+            if names::contains_identifier(init, &name.class) {
+                taken.push(format!("{INIT} already names {}", name.class));
+            }
+            for (split, _) in SAMPLES {
+                let file = format!("{PUZZLE_CONFIGS}/{config}_{split}.json");
+                if out.join(&file).exists() {
+                    taken.push(format!("{file} exists"));
+                }
+            }
+        }
+        if !taken.is_empty() {
+            return Err(ExportError::Conflicts(format!(
+                "{} is an InternBootcamp clone that already has bootcamps of these names: {}; pass --force to replace them (the import lines are never added twice), or export elsewhere",
+                out.display(),
+                taken.join("; ")
+            )));
+        }
+    }
     let mut entries = Vec::new();
-    let mut imports = String::from(
-        "# Written by `bootforge export`: add these lines to internbootcamp/bootcamp/__init__.py\n",
-    );
+    let mut import_lines = Vec::new();
+    let mut data_lines: [String; 2] = Default::default();
     for ((item, summary), name) in items.iter().zip(&summaries).zip(&names) {
         let original = summary.class.clone().unwrap_or_default();
         let mut code = names::rewrite_imports(&item.code);
@@ -188,22 +254,28 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
         }
         let rel = format!("internbootcamp/bootcamp/{0}/{0}.py", name.folder);
         write(out, &rel, code.as_bytes())?;
-        imports.push_str(&format!(
-            "from .{0}.{0} import {1}\n",
-            name.folder, name.class
-        ));
+        import_lines.push(format!("from .{0}.{0} import {1}", name.folder, name.class));
         let params: Value = serde_json::from_str(&item.params_json).unwrap_or(Value::Null);
         let config = serde_json::to_string_pretty(&Value::Array(vec![params.clone()]))
             .context("serialising the parameters")?;
-        for split in ["train", "test"] {
+        let config_name = names::base_name(&name.class);
+        for ((split, samples), lines) in SAMPLES.iter().zip(&mut data_lines) {
             write(
                 out,
-                &format!(
-                    "examples/pipelines/autogen_configs/{}_{split}.json",
-                    name.class
-                ),
+                &format!("{PUZZLE_CONFIGS}/{config_name}_{split}.json"),
                 config.as_bytes(),
             )?;
+            // The fields of InternBootcamp's data_config lines; the class is
+            // given outright, so that names its quickgen script would derive
+            // wrongly (underscores, a lowercase first letter) still work.
+            let line = serde_json::json!({
+                "bootcamp_name": config_name.replace('_', ""),
+                "sample_number": samples,
+                "config_file": config_name,
+                "bootcamp_cls_name": name.class,
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
         }
         let decision = store
             .review_decisions(item.id)
@@ -246,13 +318,49 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             sha256: hex(&Sha256::digest(code.as_bytes())),
         });
     }
+    for ((split, _), lines) in SAMPLES.iter().zip(&data_lines) {
+        write(
+            out,
+            &format!("{DATA_CONFIGS}/data_config_{split}.bootforge.jsonl"),
+            lines.as_bytes(),
+        )?;
+    }
     write(
         out,
-        "internbootcamp/bootcamp/__init__.bootforge.txt",
-        imports.as_bytes(),
+        VERL_FUNCTION_FILE,
+        crate::reward::VERL_FUNCTION.as_bytes(),
     )?;
+    let imports_file = match &clone_init {
+        Some(init) => {
+            let append = names::lines_to_append(init, &import_lines);
+            if !append.is_empty() {
+                use std::io::Write;
+                let path = out.join(INIT);
+                let mut file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                file.write_all(append.as_bytes())
+                    .with_context(|| format!("appending to {}", path.display()))?;
+            }
+            INIT.to_owned()
+        }
+        None => {
+            let rel = "internbootcamp/bootcamp/__init__.bootforge.txt";
+            let mut text = String::from(
+                "# Written by `bootforge export`: add these lines to internbootcamp/bootcamp/__init__.py\n",
+            );
+            for line in &import_lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+            write(out, rel, text.as_bytes())?;
+            rel.to_owned()
+        }
+    };
     let manifest = Manifest {
         generated_by: format!("bootforge {}", env!("CARGO_PKG_VERSION")),
+        imports_file,
         bootcamps: entries,
     };
     let text = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;

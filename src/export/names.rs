@@ -156,6 +156,45 @@ pub fn rename_identifier(code: &str, old: &str, new: &str) -> String {
     out
 }
 
+/// Whether the identifier `name` occurs in `code` (not as part of a longer
+/// name).
+pub fn contains_identifier(code: &str, name: &str) -> bool {
+    rename_identifier(code, name, "\u{0}") != code
+}
+
+/// The class InternBootcamp's `quickgen_data_configs.py` derives from a
+/// parameter file `<config>_train.json`: underscores dropped, the first
+/// letter upper-cased, `bootcamp` appended.
+pub fn pipeline_class(config: &str) -> String {
+    let joined = config.replace('_', "");
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}bootcamp", first.to_uppercase(), chars.as_str()),
+        None => "bootcamp".into(),
+    }
+}
+
+/// What to append to a file holding `existing` so that it holds every line
+/// of `wanted`: the lines it lacks (compared without surrounding blanks),
+/// starting on a line of their own.
+pub fn lines_to_append(existing: &str, wanted: &[String]) -> String {
+    let have: HashSet<&str> = existing.lines().map(str::trim).collect();
+    let mut out = String::new();
+    let mut added: HashSet<&str> = HashSet::new();
+    for line in wanted {
+        let line = line.trim();
+        if line.is_empty() || have.contains(line) || !added.insert(line) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !out.is_empty() && !existing.is_empty() && !existing.ends_with('\n') {
+        out.insert(0, '\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +237,55 @@ mod tests {
         assert_eq!((classes.len(), folders.len()), (4, 4));
         assert_eq!(names[0].renamed_from, None);
         assert_eq!(names[1].renamed_from.as_deref(), Some("DigitSumbootcamp"));
+    }
+
+    #[test]
+    fn the_pipeline_derives_our_classes_from_the_config_names() {
+        for class in [
+            "BigModProductbootcamp",
+            "DigitSum2bootcamp",
+            "Sudoku9x9bootcamp",
+        ] {
+            assert_eq!(pipeline_class(base_name(class)), class);
+        }
+        // What the old `<Class>_train.json` names turned into.
+        assert_eq!(pipeline_class("Aexamsbootcamp"), "Aexamsbootcampbootcamp");
+        assert_eq!(pipeline_class("digit_sum"), "Digitsumbootcamp");
+        assert!(contains_identifier(
+            "from .a.a import Xbootcamp\n",
+            "Xbootcamp"
+        ));
+        assert!(!contains_identifier(
+            "from .a.a import XYbootcamp\n",
+            "Xbootcamp"
+        ));
+    }
+
+    #[test]
+    fn appended_lines_start_on_a_new_line_and_are_never_duplicated() {
+        let wanted = vec![
+            "from .a.a import Abootcamp".to_owned(),
+            "from .b.b import Bbootcamp".to_owned(),
+        ];
+        assert_eq!(
+            lines_to_append("from .base import X\nfrom .a.a import Abootcamp", &wanted),
+            "\nfrom .b.b import Bbootcamp\n"
+        );
+        assert_eq!(
+            lines_to_append("x\n", &wanted),
+            "from .a.a import Abootcamp\nfrom .b.b import Bbootcamp\n"
+        );
+        assert_eq!(
+            lines_to_append(
+                "from .a.a import Abootcamp\n  from .b.b import Bbootcamp\n",
+                &wanted
+            ),
+            ""
+        );
+        assert_eq!(
+            lines_to_append("", &wanted[..1]),
+            "from .a.a import Abootcamp\n"
+        );
     }
 
     #[test]

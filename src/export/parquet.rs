@@ -4,17 +4,25 @@
 //! buffered and the footer, so a run stopped by a failing seed still leaves
 //! a valid file. Case JSON is kept as text (Parquet has no JSON type), so
 //! big integers stay exact.
+//!
+//! The schema is the one InternBootcamp's converter gets from pandas
+//! (`DataFrame.to_parquet`): every field nullable, the nested strings
+//! `string`, and the top-level string columns `large_string` under pandas 3
+//! (its string dtype) or `string` under pandas 2 ([`PandasLike`]). verl and
+//! `datasets` concatenate files only when these match exactly (checked with
+//! pyarrow 26 and datasets' `concatenate_datasets`); the list's child field
+//! name does not matter (readers rename it).
 
 use std::fs::File;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_array::{ArrayRef, Int64Array, LargeStringArray, RecordBatch, StringArray, StructArray};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use parquet::arrow::ArrowWriter;
 
-use super::generate::{Format, Record, Sink};
+use super::generate::{Format, PandasLike, Record, Sink};
 
 /// Records per row group.
 const ROW_GROUP: usize = 10_000;
@@ -26,11 +34,18 @@ struct Rows {
     case: Vec<String>,
     split: Vec<String>,
     index: Vec<i64>,
-    seed: Vec<i64>,
 }
 
 fn strings(values: &[String]) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(values))
+}
+
+/// A top-level string column, typed as pandas writes it.
+fn top_strings(like: PandasLike, values: &[String]) -> ArrayRef {
+    match like {
+        PandasLike::Pandas3 => Arc::new(LargeStringArray::from_iter_values(values)),
+        PandasLike::Pandas2 => strings(values),
+    }
 }
 
 fn structure(columns: Vec<(&str, ArrayRef)>) -> ArrayRef {
@@ -38,7 +53,7 @@ fn structure(columns: Vec<(&str, ArrayRef)>) -> ArrayRef {
         .into_iter()
         .map(|(name, array)| {
             (
-                Arc::new(Field::new(name, array.data_type().clone(), false)),
+                Arc::new(Field::new(name, array.data_type().clone(), true)),
                 array,
             )
         })
@@ -48,17 +63,17 @@ fn structure(columns: Vec<(&str, ArrayRef)>) -> ArrayRef {
 
 /// The rows as one batch in `format`'s layout (an empty batch gives the
 /// schema).
-fn batch(format: Format, rows: &Rows) -> Result<RecordBatch> {
+fn batch(format: Format, like: PandasLike, rows: &Rows) -> Result<RecordBatch> {
     let columns: Vec<(&str, ArrayRef)> = match format {
         Format::Internbootcamp => vec![
-            ("data_source", strings(&rows.source)),
-            ("prompt", strings(&rows.prompt)),
-            ("ground_truth", strings(&rows.case)),
+            ("data_source", top_strings(like, &rows.source)),
+            ("prompt", top_strings(like, &rows.prompt)),
+            ("ground_truth", top_strings(like, &rows.case)),
         ],
         Format::Verl => {
             let fields = Fields::from(vec![
-                Field::new("role", DataType::Utf8, false),
-                Field::new("content", DataType::Utf8, false),
+                Field::new("role", DataType::Utf8, true),
+                Field::new("content", DataType::Utf8, true),
             ]);
             let mut list = ListBuilder::new(StructBuilder::from_fields(fields, rows.prompt.len()));
             for prompt in &rows.prompt {
@@ -76,9 +91,8 @@ fn batch(format: Format, rows: &Rows) -> Result<RecordBatch> {
             }
             let n = rows.prompt.len();
             vec![
-                ("data_source", strings(&rows.source)),
+                ("data_source", top_strings(like, &rows.source)),
                 ("prompt", Arc::new(list.finish())),
-                ("ability", strings(&vec!["reasoning".to_owned(); n])),
                 (
                     "reward_model",
                     structure(vec![
@@ -91,7 +105,6 @@ fn batch(format: Format, rows: &Rows) -> Result<RecordBatch> {
                     structure(vec![
                         ("split", strings(&rows.split)),
                         ("index", Arc::new(Int64Array::from(rows.index.clone()))),
-                        ("seed", Arc::new(Int64Array::from(rows.seed.clone()))),
                     ]),
                 ),
             ]
@@ -100,7 +113,7 @@ fn batch(format: Format, rows: &Rows) -> Result<RecordBatch> {
     let schema = Schema::new(
         columns
             .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
             .collect::<Vec<_>>(),
     );
     Ok(RecordBatch::try_new(
@@ -113,17 +126,19 @@ fn batch(format: Format, rows: &Rows) -> Result<RecordBatch> {
 pub struct ParquetSink {
     writer: ArrowWriter<File>,
     format: Format,
+    like: PandasLike,
     rows: Rows,
 }
 
 impl ParquetSink {
-    pub fn new(file: File, format: Format) -> Result<ParquetSink> {
-        let schema = batch(format, &Rows::default())?.schema();
+    pub fn new(file: File, format: Format, like: PandasLike) -> Result<ParquetSink> {
+        let schema = batch(format, like, &Rows::default())?.schema();
         let writer =
             ArrowWriter::try_new(file, schema, None).context("starting the Parquet file")?;
         Ok(ParquetSink {
             writer,
             format,
+            like,
             rows: Rows::default(),
         })
     }
@@ -133,7 +148,7 @@ impl ParquetSink {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.rows);
-        self.writer.write(&batch(self.format, &rows)?)?;
+        self.writer.write(&batch(self.format, self.like, &rows)?)?;
         self.writer.flush()?;
         Ok(())
     }
@@ -153,7 +168,6 @@ impl Sink for ParquetSink {
         rows.case.push(r.case.get().to_owned());
         rows.split.push(r.split.to_owned());
         rows.index.push(r.index as i64);
-        rows.seed.push(r.seed as i64);
         if rows.prompt.len() >= ROW_GROUP {
             self.flush()?;
         }

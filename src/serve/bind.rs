@@ -31,6 +31,20 @@ pub fn check_bind(addr: &SocketAddr, has_token: bool, behind_tls: bool) -> Resul
     Ok(())
 }
 
+/// The rule for the reward service (`what` it serves), whose clients send
+/// the token as a bearer token. No TLS proxy is demanded: trainers reach it
+/// on their own cluster network; the README says to put TLS in front when
+/// that network is not trusted.
+pub fn check_bind_for(addr: &SocketAddr, has_token: bool, what: &str) -> Result<(), String> {
+    if addr.ip().is_loopback() || has_token {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to serve {what} on {addr}: it is not a loopback address, so anyone who can reach it could use it; pass --auth-token-file FILE (clients then send `Authorization: Bearer TOKEN`), or bind to 127.0.0.1"
+        ))
+    }
+}
+
 /// Bits of guessing a token needs at least, by [`token_bits`].
 pub const MIN_TOKEN_BITS: f64 = 60.0;
 
