@@ -534,3 +534,77 @@ print(json.dumps(out))
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// `keep_warm` runs reuse their loaded instance on the worker (the
+/// bootcamp's globals carry over), only for the same file, class, params and
+/// limits, and never after a failure.
+#[test]
+fn kept_warm_instances_are_reused_only_when_nothing_differs_or_failed() {
+    use bootforge::sandbox::{Call, CallResult, RunSpec, Sandbox, SandboxOptions};
+    let source = r#"
+from bootcamp import Basebootcamp
+calls = [0]
+
+
+class Countbootcamp(Basebootcamp):
+    def __init__(self, step=1):
+        self.step = step
+
+    def case_generator(self):
+        return {"n": 1}
+
+    @staticmethod
+    def prompt_func(identity):
+        return "count"
+
+    @staticmethod
+    def extract_output(output):
+        return output
+
+    @classmethod
+    def verify_score(cls, model_output, identity, **flags):
+        if model_output == "boom":
+            raise ValueError("boom")
+        return super().verify_score(model_output, identity, **flags)
+
+    @classmethod
+    def _verify_correction(cls, solution, identity):
+        calls[0] += 1
+        return calls[0] / 100
+"#;
+    let mut options = SandboxOptions::new(crate::util::cache_dir());
+    options.workers = 1;
+    let sandbox = Sandbox::open(&options).unwrap();
+    let run = |answers: &[&str], warm: bool, params: &str| -> (Vec<f64>, bool) {
+        let mut spec = RunSpec::new("count.py", source);
+        spec.keep_warm = if warm { 4 } else { 0 };
+        spec.params = serde_json::from_str(params).unwrap();
+        spec.calls = answers
+            .iter()
+            .map(|a| Call::Score {
+                identity: r#"{"n": 1}"#.into(),
+                answer: (*a).to_owned(),
+            })
+            .collect();
+        let report = sandbox.run_blocking(spec);
+        let scores = report
+            .results
+            .iter()
+            .filter_map(|r| match r {
+                CallResult::Score(s) => Some(s.score),
+                _ => None,
+            })
+            .collect();
+        (scores, report.error.is_some())
+    };
+    assert_eq!(run(&["a", "b"], true, "{}"), (vec![0.01, 0.02], false));
+    // The same bootcamp again: the loaded instance, its counter going on.
+    assert_eq!(run(&["c"], true, "{}"), (vec![0.03], false));
+    // Not asking for it, or other params: a fresh instance.
+    assert_eq!(run(&["d"], false, "{}"), (vec![0.01], false));
+    assert_eq!(run(&["e"], true, r#"{"step": 2}"#), (vec![0.01], false));
+    assert_eq!(run(&["f"], true, "{}"), (vec![0.04], false));
+    // A failing run's instance is not kept.
+    assert_eq!(run(&["g", "boom"], true, "{}"), (vec![0.05], true));
+    assert_eq!(run(&["h"], true, "{}"), (vec![0.01], false));
+}

@@ -297,6 +297,18 @@ impl CappedOutput {
         self.inner.exceeded.load(Ordering::Relaxed)
     }
 
+    /// Forget what was written: a kept-warm instance starts its next run
+    /// with the host's whole cap again.
+    pub fn reset(&self) {
+        self.inner.written.store(0, Ordering::Relaxed);
+        self.inner.exceeded.store(false, Ordering::Relaxed);
+        self.inner
+            .kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The kept bytes, lossily decoded.
     pub fn text(&self) -> String {
         let kept = self.inner.kept.lock().unwrap_or_else(|p| p.into_inner());

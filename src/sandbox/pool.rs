@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::oneshot;
 
-use super::{RunReport, RunSpec, Shared, execute};
+use super::{RunReport, RunSpec, Shared, WarmCache, execute};
 
 static TICKETS: AtomicU64 = AtomicU64::new(0);
 
@@ -153,6 +153,8 @@ fn worker(shared: Arc<Shared>, queue: Arc<(Mutex<Queue>, Condvar)>) {
             return;
         }
     };
+    // Loaded instances kept for `keep_warm` runs; dropped with the worker.
+    let mut warm = WarmCache::default();
     loop {
         let job = {
             let (lock, ready) = &*queue;
@@ -170,7 +172,7 @@ fn worker(shared: Arc<Shared>, queue: Arc<(Mutex<Queue>, Condvar)>) {
         let Some(Job { spec, reply, .. }) = job else {
             break;
         };
-        let report = runtime.block_on(execute(&shared, spec));
+        let report = runtime.block_on(execute(&shared, spec, &mut warm));
         let _ = reply.send(report);
     }
 }
