@@ -108,20 +108,9 @@ fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             ));
         }
     }
-    let token = match &args.auth_token_file {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => match bind::parse_token(&text) {
-                Ok(t) => Some(t),
-                Err(e) => return usage(format!("{}: {e}", path.display())),
-            },
-            Err(e) => {
-                return usage(format!(
-                    "cannot read the auth token file {}: {e}",
-                    path.display()
-                ));
-            }
-        },
+    let token = match bind::read_token_file(args.auth_token_file.as_deref()) {
+        Ok(token) => token,
+        Err(e) => return usage(e),
     };
     if let Err(message) = bind::check_bind_for(&addr, token.is_some(), "reward scores") {
         return usage(message);

@@ -74,20 +74,9 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             ));
         }
     };
-    let token = match &cmd.auth_token_file {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => match bind::parse_token(&text) {
-                Ok(t) => Some(t),
-                Err(e) => return usage(format!("{}: {e}", path.display())),
-            },
-            Err(e) => {
-                return usage(format!(
-                    "cannot read the auth token file {}: {e}",
-                    path.display()
-                ));
-            }
-        },
+    let token = match bind::read_token_file(cmd.auth_token_file.as_deref()) {
+        Ok(token) => token,
+        Err(e) => return usage(e),
     };
     if let Err(message) = bind::check_bind(&addr, token.is_some(), cmd.behind_tls_proxy) {
         return usage(message);

@@ -88,6 +88,19 @@ pub fn parse_token(text: &str) -> Result<String, String> {
     Ok(token.to_owned())
 }
 
+/// The token of `--auth-token-file`, when one is given: the file read and
+/// its first line checked by [`parse_token`]. The error names the file.
+pub fn read_token_file(path: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the auth token file {}: {e}", path.display()))?;
+    parse_token(&text)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// `a == b` without an early exit on the first differing byte.
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
