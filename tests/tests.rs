@@ -12,6 +12,7 @@ mod export;
 mod fleet;
 mod integrity;
 mod judge;
+mod nearmiss;
 mod review;
 mod sandbox_compat;
 mod sandbox_determinism;

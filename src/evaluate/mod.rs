@@ -35,6 +35,7 @@ pub mod audit;
 mod checker;
 pub mod judge;
 pub mod junk;
+pub mod nearmiss;
 mod report;
 mod stages;
 
