@@ -285,3 +285,55 @@ fn a_campaign_whose_first_draft_forgives_near_misses_is_told_so() {
     );
     assert!(p.contains("Note: near misses"), "{p}");
 }
+
+#[test]
+fn without_a_reference_the_solvers_right_answers_are_mutated() {
+    let server = FakeServer::start(total_solver).unwrap();
+    let out = bin()
+        .args([
+            "check",
+            &path("no_reference_total.py"),
+            "--json",
+            "--model",
+            "fake-solver",
+            "--base-url",
+            server.base_url(),
+        ])
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "accepts_near_miss")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        (finding["stage"].as_str(), finding["severity"].as_str()),
+        (Some("solver"), Some("error"))
+    );
+    let mutations = report["metrics"]["solver"]["mutations"].as_array().unwrap();
+    let off = mutations
+        .iter()
+        .find(|m| m["strategy"] == "near_miss:off_by_one")
+        .unwrap();
+    assert_eq!(off["verdict"], "fails", "{off}");
+    // Only the answers that scored 1 are mutated: about half of them.
+    let right = report["metrics"]["solver"]["correct"].as_u64().unwrap();
+    assert_eq!(off["cases"].as_u64().unwrap(), right, "{off}");
+    assert_eq!(off["example"]["score"], 1.0, "{off}");
+    // Discrimination had no reference to mutate; the prompt's own
+    // over-broad answer (all its numbers) was still tried.
+    let d = report["metrics"]["discrimination"]["mutations"]
+        .as_array()
+        .unwrap();
+    assert!(
+        d.iter()
+            .all(|m| m["class"] == "all_numbers" || m["class"] == "all_options"),
+        "{d:?}"
+    );
+}

@@ -357,6 +357,10 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
             m.solver.as_ref().map(|s| (s.accuracy, s.wilson_low)),
         );
     }
+    if let Some(s) = m.solver.as_ref().filter(|s| !s.mutations.is_empty()) {
+        out.line("  (mutants of the solver's right answers)");
+        render_mutations(out, &s.mutations);
+    }
 }
 
 /// The guess baseline against the solver, and every junk strategy that got

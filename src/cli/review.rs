@@ -467,10 +467,16 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
             }
         }
     }
-    let mutations = d.metrics["discrimination"]["mutations"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    // From the references, or else from the solver's right answers.
+    let mutations: Vec<serde_json::Value> = ["discrimination", "solver"]
+        .iter()
+        .flat_map(|stage| {
+            d.metrics[stage]["mutations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
     if !mutations.is_empty() {
         out.line("");
         let credited: Vec<&serde_json::Value> = mutations

@@ -210,6 +210,10 @@ pub struct SolverMetrics {
     /// Whether the solver's 95% interval lies above the guess baseline.
     pub headroom: Option<bool>,
     pub attempts: Vec<SolverAttempt>,
+    /// Near-miss mutants of the answers that scored 1, per class (only for
+    /// bootcamps without `reference_output`, whose references the
+    /// discrimination stage mutates instead).
+    pub mutations: Vec<MutationReport>,
 }
 
 /// What the discrimination stage measured.

@@ -36,20 +36,57 @@ fn answer_part(text: &str) -> String {
 }
 
 /// A mutant's final answer (or its answer part when it has no tags).
-fn mutant_answer(text: &str) -> String {
+pub(crate) fn mutant_answer(text: &str) -> String {
     junk::final_answer(text)
         .map(str::to_owned)
         .unwrap_or_else(|| answer_part(text))
 }
 
 /// Evidence text clipped to a readable size.
-fn clip(text: &str) -> String {
+pub(crate) fn clip(text: &str) -> String {
     const MAX: usize = 200;
     if text.chars().count() <= MAX {
         return text.to_owned();
     }
     let kept: String = text.chars().take(MAX).collect();
     format!("{kept} …")
+}
+
+/// The `accepts_near_miss` / `accepts_overbroad` findings of judged
+/// mutation classes, with each listed class's rate and case as evidence.
+pub(crate) fn mutation_findings(
+    c: &mut Checker<'_>,
+    stage: CheckStage,
+    mutations: &[judge::MutationReport],
+) {
+    for f in judge::near_miss_findings(mutations) {
+        let overbroad = f.kind == "accepts_overbroad";
+        let wanted = if f.error {
+            judge::MutationVerdict::Fails
+        } else {
+            judge::MutationVerdict::Warns
+        };
+        let listed: Vec<serde_json::Value> = mutations
+            .iter()
+            .filter(|m| m.class.is_overbroad() == overbroad && m.verdict == wanted)
+            .take(4)
+            .map(|m| {
+                json!({"class": m.class, "full_credit": m.full_credit, "cases": m.cases,
+                       "share": m.share, "example": m.example})
+            })
+            .collect();
+        c.find(
+            stage,
+            f.kind,
+            if f.error {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            f.message,
+            json!({ "classes": listed }),
+        );
+    }
 }
 
 pub(crate) struct JunkPlan {
@@ -311,35 +348,7 @@ pub(crate) fn discrimination_stage(
         );
     }
     let mutations = judge::mutation_reports(&stats, &mutant_examples, order_free);
-    for f in judge::near_miss_findings(&mutations) {
-        let overbroad = f.kind == "accepts_overbroad";
-        let listed: Vec<&judge::MutationReport> = mutations
-            .iter()
-            .filter(|m| {
-                m.class.is_overbroad() == overbroad
-                    && m.verdict
-                        == if f.error {
-                            judge::MutationVerdict::Fails
-                        } else {
-                            judge::MutationVerdict::Warns
-                        }
-            })
-            .collect();
-        c.find(
-            CheckStage::Discrimination,
-            f.kind,
-            if f.error {
-                Severity::Error
-            } else {
-                Severity::Warning
-            },
-            f.message,
-            json!({"classes": listed.iter().take(4).map(|m| json!({
-                "class": m.class, "full_credit": m.full_credit, "cases": m.cases,
-                "share": m.share, "example": m.example,
-            })).collect::<Vec<_>>()}),
-        );
-    }
+    mutation_findings(c, CheckStage::Discrimination, &mutations);
     let baseline = judge::guess_baseline(&stats);
     let partial = if scored_cases < planned && error.is_none() {
         format!(" (of {planned}: scoring junk took longer than generating the cases)")
