@@ -197,6 +197,15 @@ fn a_few_near_misses_warn_and_reach_review_show_and_the_audit() {
         "{text}"
     );
 
+    // The review page shows the classes with credit and their evidence.
+    let page = item_page(&db, &id);
+    assert!(
+        page.contains("Near misses and over-broad answers with credit")
+            && page.contains("near_miss:off_by_one")
+            && page.contains("content → warns"),
+        "{page}"
+    );
+
     // The audit counts the findings and the failing classes.
     let out = bin()
         .args([
@@ -220,6 +229,47 @@ fn a_few_near_misses_warn_and_reach_review_show_and_the_audit() {
     );
     assert_eq!(s["mutation_classes"]["near_miss:off_by_one"], 1, "{s}");
     assert_eq!(s["mutation_classes"]["overbroad:all_options"], 1, "{s}");
+}
+
+/// `bootforge serve` on 127.0.0.1:0 over `db`, and the body of one item's
+/// page fetched over a plain socket.
+fn item_page(db: &std::path::Path, id: &str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = bin()
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_remove("BOOTFORGE_REVIEWER")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    break rest.trim().to_owned();
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                panic!("serve ended before listening");
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /items/{id} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    body
 }
 
 /// Reads "Add up these numbers: a, b, c." and is right when the total is

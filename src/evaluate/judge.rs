@@ -333,6 +333,14 @@ pub fn guess_baseline(stats: &[StrategyStats]) -> Option<GuessBaseline> {
 /// cases, not any constant per case: a model cannot pick the right constant
 /// per case without solving it.)
 pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
+    unexplained_by_a_guess(outcomes, "prompt_echo")
+}
+
+/// Cases where `strategy` got full credit that no single constant guess
+/// explains (the fewest such cases over the `guess:` strategies): see
+/// [`echo_leaks`]. An over-broad answer read by its first letter only is
+/// right exactly when the guess "A" is.
+pub fn unexplained_by_a_guess(outcomes: &[JunkOutcome], strategy: &str) -> usize {
     let credited = |strategy: &str| -> Vec<u64> {
         outcomes
             .iter()
@@ -340,7 +348,7 @@ pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
             .map(|o| o.seed)
             .collect()
     };
-    let echo = credited("prompt_echo");
+    let echo = credited(strategy);
     let mut guesses: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.strategy.starts_with("guess:"))
@@ -508,6 +516,9 @@ pub struct MutationReport {
     pub verdict: MutationVerdict,
     pub cases: usize,
     pub full_credit: usize,
+    /// Credited cases no constant guess explains: what an over-broad class
+    /// is judged on (equal to `full_credit` for the near-miss classes).
+    pub beyond_guess: usize,
     pub share: f64,
     pub wilson_low: f64,
     pub wilson_high: f64,
@@ -529,9 +540,13 @@ pub const OVERBROAD_MIN_SHARE: f64 = 0.2;
 
 /// Judge one mutation class from its stats; `order_free`: most prompts say
 /// the answer's order does not matter.
+///
+/// Over-broad classes are judged on `beyond_guess`, the credited cases no
+/// constant guess explains: when all of them are, the credit is a guess's.
 pub fn judge_mutation(
     mutation: Mutation,
     s: &StrategyStats,
+    beyond_guess: usize,
     order_free: bool,
 ) -> (Judged, MutationVerdict) {
     let judged = match mutation.judged() {
@@ -543,8 +558,10 @@ pub fn judge_mutation(
     } else {
         match judged {
             Judged::Format => MutationVerdict::NotJudged,
+            Judged::Overbroad if beyond_guess == 0 => MutationVerdict::NotJudged,
             Judged::Overbroad => {
-                if s.full_credit >= OVERBROAD_MIN_CREDITED && s.share >= OVERBROAD_MIN_SHARE {
+                let share = beyond_guess as f64 / s.cases.max(1) as f64;
+                if beyond_guess >= OVERBROAD_MIN_CREDITED && share >= OVERBROAD_MIN_SHARE {
                     MutationVerdict::Fails
                 } else {
                     MutationVerdict::Warns
@@ -563,8 +580,12 @@ pub fn judge_mutation(
 }
 
 /// Every mutation class tried, judged, in [`Mutation::ALL`] order.
+///
+/// `outcomes` give the guesses that may explain an over-broad class's
+/// credit (none in the solver stage, which tries no guesses).
 pub fn mutation_reports(
     stats: &[StrategyStats],
+    outcomes: &[JunkOutcome],
     examples: &[(String, MutantExample)],
     order_free: bool,
 ) -> Vec<MutationReport> {
@@ -574,7 +595,12 @@ pub fn mutation_reports(
         let Some(s) = stats.iter().find(|s| s.strategy == strategy) else {
             continue;
         };
-        let (judged, verdict) = judge_mutation(m, s, order_free);
+        let beyond_guess = if m.is_overbroad() && outcomes.iter().any(|o| o.strategy == strategy) {
+            unexplained_by_a_guess(outcomes, &strategy)
+        } else {
+            s.full_credit
+        };
+        let (judged, verdict) = judge_mutation(m, s, beyond_guess, order_free);
         out.push(MutationReport {
             class: m,
             what: m.describe(),
@@ -582,6 +608,7 @@ pub fn mutation_reports(
             verdict,
             cases: s.cases,
             full_credit: s.full_credit,
+            beyond_guess,
             share: s.share,
             wilson_low: s.wilson_low,
             wilson_high: s.wilson_high,
@@ -632,8 +659,13 @@ pub fn near_miss_findings(reports: &[MutationReport]) -> Vec<JunkFinding> {
         let parts: Vec<String> = listed
             .iter()
             .map(|r| {
+                let beyond = if r.class.is_overbroad() && r.beyond_guess < r.full_credit {
+                    format!(", {} beyond what a constant guess gets", r.beyond_guess)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{} ({}): full credit on {} of {} cases ({:.2}, 95% CI {:.2}-{:.2}){}",
+                    "{} ({}): full credit on {} of {} cases ({:.2}, 95% CI {:.2}-{:.2}){beyond}{}",
                     r.class.name(),
                     r.what,
                     r.full_credit,
@@ -964,13 +996,13 @@ mod tests {
     fn near_misses_fail_on_most_cases_and_warn_below() {
         let most = mutation_stats(Mutation::OffByOne, &[true, true, true, false]);
         assert_eq!(
-            judge_mutation(Mutation::OffByOne, &most, false),
+            judge_mutation(Mutation::OffByOne, &most, most.full_credit, false),
             (Judged::Content, MutationVerdict::Fails)
         );
         // Another valid path now and then: a warning.
         let some = mutation_stats(Mutation::ElementDropped, &[true, false, false, true, false]);
         assert_eq!(
-            judge_mutation(Mutation::ElementDropped, &some, false).1,
+            judge_mutation(Mutation::ElementDropped, &some, some.full_credit, false).1,
             MutationVerdict::Warns
         );
         // Half is not most; two credited cases are too few to say.
@@ -979,32 +1011,32 @@ mod tests {
             &[true, true, true, false, false, false],
         );
         assert_eq!(
-            judge_mutation(Mutation::Truncated, &half, false).1,
+            judge_mutation(Mutation::Truncated, &half, half.full_credit, false).1,
             MutationVerdict::Warns
         );
         let two = mutation_stats(Mutation::Scaled, &[true, true]);
         assert_eq!(
-            judge_mutation(Mutation::Scaled, &two, false).1,
+            judge_mutation(Mutation::Scaled, &two, two.full_credit, false).1,
             MutationVerdict::Warns
         );
         // Reordering where the prompt says the order is free is no finding.
         let swapped = mutation_stats(Mutation::Swapped, &[true; 10]);
         assert_eq!(
-            judge_mutation(Mutation::Swapped, &swapped, true),
+            judge_mutation(Mutation::Swapped, &swapped, swapped.full_credit, true),
             (Judged::Format, MutationVerdict::NotJudged)
         );
         assert_eq!(
-            judge_mutation(Mutation::Swapped, &swapped, false).1,
+            judge_mutation(Mutation::Swapped, &swapped, swapped.full_credit, false).1,
             MutationVerdict::Fails
         );
         let case = mutation_stats(Mutation::CaseChanged, &[true; 10]);
         assert_eq!(
-            judge_mutation(Mutation::CaseChanged, &case, false).1,
+            judge_mutation(Mutation::CaseChanged, &case, case.full_credit, false).1,
             MutationVerdict::NotJudged
         );
         let none = mutation_stats(Mutation::OffByOne, &[false; 10]);
         assert_eq!(
-            judge_mutation(Mutation::OffByOne, &none, false).1,
+            judge_mutation(Mutation::OffByOne, &none, none.full_credit, false).1,
             MutationVerdict::Rejected
         );
     }
@@ -1016,12 +1048,33 @@ mod tests {
         credited[3] = true;
         let s = mutation_stats(Mutation::AllOptions, &credited);
         assert_eq!(
-            judge_mutation(Mutation::AllOptions, &s, false).1,
+            judge_mutation(Mutation::AllOptions, &s, s.full_credit, false).1,
             MutationVerdict::Fails
         );
+        // Credit only where the guess "A" is right: a guess, not judged.
+        let mut outcomes = Vec::new();
+        for seed in 0..10u64 {
+            let right = seed % 4 == 0;
+            let score = if right { 1.0 } else { 0.0 };
+            outcomes.push(outcome(
+                seed,
+                "overbroad:all_options",
+                JunkClass::Overbroad,
+                score,
+            ));
+            outcomes.push(outcome(seed, "guess:A", JunkClass::Guess, score));
+        }
+        assert_eq!(
+            unexplained_by_a_guess(&outcomes, "overbroad:all_options"),
+            0
+        );
+        let stats = strategy_stats(&outcomes);
+        let reports = mutation_reports(&stats, &outcomes, &[], false);
+        assert_eq!(reports[0].verdict, MutationVerdict::NotJudged);
+        assert!(near_miss_findings(&reports).is_empty());
         let once = mutation_stats(Mutation::AllNumbers, &[true, false, false, false, false]);
         assert_eq!(
-            judge_mutation(Mutation::AllNumbers, &once, false).1,
+            judge_mutation(Mutation::AllNumbers, &once, once.full_credit, false).1,
             MutationVerdict::Warns
         );
     }
@@ -1043,7 +1096,12 @@ mod tests {
             mutant: "43".into(),
             score: 1.0,
         };
-        let reports = mutation_reports(&stats, &[(Mutation::OffByOne.strategy(), example)], false);
+        let reports = mutation_reports(
+            &stats,
+            &[],
+            &[(Mutation::OffByOne.strategy(), example)],
+            false,
+        );
         assert_eq!(reports.len(), 4);
         let f = near_miss_findings(&reports);
         assert_eq!(

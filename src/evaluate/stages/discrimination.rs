@@ -347,7 +347,7 @@ pub(crate) fn discrimination_stage(
                    "answer": example.map(|e| answer_part(&e.2)), "stats": s}),
         );
     }
-    let mutations = judge::mutation_reports(&stats, &mutant_examples, order_free);
+    let mutations = judge::mutation_reports(&stats, &outcomes, &mutant_examples, order_free);
     mutation_findings(c, CheckStage::Discrimination, &mutations);
     let baseline = judge::guess_baseline(&stats);
     let partial = if scored_cases < planned && error.is_none() {

@@ -246,7 +246,12 @@ pub(crate) async fn solver_stage(
             .count()
             * 2
             > s;
-        judge::mutation_reports(&judge::strategy_stats(&outcomes), &examples, order_free)
+        judge::mutation_reports(
+            &judge::strategy_stats(&outcomes),
+            &outcomes,
+            &examples,
+            order_free,
+        )
     };
     discrimination::mutation_findings(c, CheckStage::Solver, &mutations);
     let credited: Vec<u64> = altered_seeds
