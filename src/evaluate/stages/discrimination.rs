@@ -2,7 +2,9 @@
 //! (issue 9 §2), scored in the determinism rerun's instance, where no
 //! `reference_output` ran (issue 12 §2: a verifier that turns strict only
 //! once its reference ran must be seen as it is in use). The rates per
-//! strategy, the guess baseline and the verdicts come from [`judge`].
+//! strategy, the guess baseline and the verdicts come from [`judge`]. The
+//! near-miss mutants of each reference and the over-broad answers of each
+//! prompt ([`nearmiss`]) are scored in the same batches.
 
 use serde_json::json;
 
