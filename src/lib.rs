@@ -22,7 +22,8 @@
 //!   engine, compiled-component cache, limits, the harness protocol.
 //! - [`evaluate`]: the staged self-consistency checks behind `check` and
 //!   `audit`, one file per stage; [`evaluate::judge`] holds every verdict
-//!   rule, [`evaluate::junk`] builds the junk answers.
+//!   rule, [`evaluate::junk`] builds the junk answers and
+//!   [`evaluate::nearmiss`] the near-miss and over-broad ones.
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
@@ -52,8 +53,9 @@
 //!
 //! - Only [`sandbox`] touches wasmtime; everything else sees typed results.
 //! - Only [`store`] writes SQL.
-//! - [`campaign::decide`], [`evaluate::judge`], [`evaluate::junk`] and
-//!   [`llm::choose`] are pure functions of their inputs, tested without I/O;
+//! - [`campaign::decide`], [`evaluate::judge`], [`evaluate::junk`],
+//!   [`evaluate::nearmiss`] and [`llm::choose`] are pure functions of their
+//!   inputs, tested without I/O;
 //!   the async code around them reads, calls and writes.
 //! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
 //!   llm, store`.

@@ -116,7 +116,11 @@ fn every_strategy_runs_on_every_case_with_rates() {
     let d = &run.report["metrics"]["discrimination"];
     assert_eq!(d["cases"], 20);
     for s in d["strategies"].as_array().unwrap() {
-        assert_eq!(s["cases"], 20, "{s}");
+        // Mutants exist only where the reference has their shape (a word
+        // of three letters or more to swap, a number to move).
+        if s["class"] != "near_miss" && s["class"] != "overbroad" {
+            assert_eq!(s["cases"], 20, "{s}");
+        }
         let (low, share, high) = (
             s["wilson_low"].as_f64().unwrap(),
             s["share"].as_f64().unwrap(),

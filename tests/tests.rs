@@ -13,6 +13,7 @@ mod export;
 mod fleet;
 mod integrity;
 mod judge;
+mod nearmiss;
 mod review;
 mod reward;
 mod sandbox_compat;

@@ -646,6 +646,8 @@ async fn refine_prompt(
         match finding["kind"].as_str() {
             Some("too_easy") => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
             Some("too_hard_or_broken") => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
+            Some("accepts_near_miss") => notes.push("near misses: the verifier gave full credit to answers that are almost right (the evidence shows the reference answer, the changed answer and its score); as an RL reward that teaches near misses: compare the extracted final answer exactly with the right one (every number, every element, the order when it matters), read only the final answer, and check every constraint the prompt states"),
+            Some("accepts_overbroad") => notes.push("over-broad answers: the verifier gave full credit to an answer naming every candidate at once (every option, every number of the prompt); as an RL reward that teaches listing everything: accept exactly the right answer, not any answer that contains it"),
             _ => {}
         }
         failures.push(json!({

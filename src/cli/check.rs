@@ -373,6 +373,10 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
             m.solver.as_ref().map(|s| (s.accuracy, s.wilson_low)),
         );
     }
+    if let Some(s) = m.solver.as_ref().filter(|s| !s.mutations.is_empty()) {
+        out.line("  (mutants of the solver's right answers)");
+        render_mutations(out, &s.mutations);
+    }
 }
 
 /// The guess baseline against the solver, and every junk strategy that got
@@ -402,6 +406,8 @@ fn render_discrimination(
         let class = match s.class {
             crate::evaluate::junk::JunkClass::ContentFree => "content-free",
             crate::evaluate::junk::JunkClass::Guess => "guess",
+            crate::evaluate::junk::JunkClass::NearMiss => "near-miss",
+            crate::evaluate::junk::JunkClass::Overbroad => "over-broad",
         };
         let seeds: Vec<String> = s.credited_seeds.iter().map(u64::to_string).collect();
         out.line(format!(
@@ -414,6 +420,53 @@ fn render_discrimination(
             s.wilson_high,
             s.mean_score,
             seeds.join(" ")
+        ));
+    }
+    render_mutations(out, &d.mutations);
+}
+
+/// The near-miss and over-broad classes that got credit, with how each was
+/// judged and one case as evidence (shared by `check` and `review show`).
+pub(crate) fn render_mutations(
+    out: &mut Out,
+    mutations: &[crate::evaluate::judge::MutationReport],
+) {
+    let credited: Vec<_> = mutations.iter().filter(|m| m.full_credit > 0).collect();
+    out.line(format!(
+        "  mutants  {} near-miss and over-broad classes tried, {} got full credit",
+        mutations.len(),
+        credited.len()
+    ));
+    for m in credited {
+        let example = m
+            .example
+            .as_ref()
+            .map(|e| {
+                format!(
+                    "; seed {}: {} -> {} scored {}",
+                    e.seed,
+                    clip_line(&e.reference, 40),
+                    clip_line(&e.mutant, 40),
+                    e.score
+                )
+            })
+            .unwrap_or_default();
+        out.line(format!(
+            "    {:<32} {}/{} ({:.2}, 95% CI {:.2}-{:.2}) judged {} -> {}{example}",
+            m.strategy,
+            m.full_credit,
+            m.cases,
+            m.share,
+            m.wilson_low,
+            m.wilson_high,
+            serde_json::to_value(m.judged)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("?"),
+            serde_json::to_value(m.verdict)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("?"),
         ));
     }
 }
@@ -542,6 +595,17 @@ fn render_audit(out: &mut Out, reports: &[CheckReport], summary: &AuditSummary) 
         out.line(format!(
             "findings: {}",
             counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !summary.mutation_classes.is_empty() {
+        out.line(format!(
+            "near-miss and over-broad classes that fail: {}",
+            summary
+                .mutation_classes
                 .iter()
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect::<Vec<_>>()

@@ -467,6 +467,51 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
             }
         }
     }
+    // From the references, or else from the solver's right answers.
+    let mutations: Vec<serde_json::Value> = ["discrimination", "solver"]
+        .iter()
+        .flat_map(|stage| {
+            d.metrics[stage]["mutations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    if !mutations.is_empty() {
+        out.line("");
+        let credited: Vec<&serde_json::Value> = mutations
+            .iter()
+            .filter(|m| m["full_credit"].as_u64().unwrap_or(0) > 0)
+            .collect();
+        out.line(format!(
+            "== Near misses and over-broad answers ({} classes tried, {} got full credit)",
+            mutations.len(),
+            credited.len()
+        ));
+        for m in credited {
+            let e = &m["example"];
+            out.line(format!(
+                "  {} {}/{} ({:.2}, 95% CI {:.2}-{:.2}) judged {} -> {}",
+                visible(m["strategy"].as_str().unwrap_or("?")),
+                m["full_credit"],
+                m["cases"],
+                m["share"].as_f64().unwrap_or(0.0),
+                m["wilson_low"].as_f64().unwrap_or(0.0),
+                m["wilson_high"].as_f64().unwrap_or(0.0),
+                m["judged"].as_str().unwrap_or("?"),
+                m["verdict"].as_str().unwrap_or("?"),
+            ));
+            if e.is_object() {
+                out.line(format!(
+                    "      seed {}: reference {} -> mutant {} scored {}",
+                    e["seed"],
+                    visible(&clip(e["reference"].as_str().unwrap_or(""), 80)),
+                    visible(&clip(e["mutant"].as_str().unwrap_or(""), 80)),
+                    e["score"]
+                ));
+            }
+        }
+    }
     out.line("");
     out.line(format!("== Findings ({})", d.findings.len()));
     for f in &d.findings {

@@ -189,6 +189,9 @@ pub struct AuditSummary {
     pub findings: BTreeMap<String, usize>,
     /// Warning findings per kind.
     pub warnings: BTreeMap<String, usize>,
+    /// Files failing on each near-miss or over-broad class
+    /// (`near_miss:off_by_one`, `overbroad:all_options`, ...).
+    pub mutation_classes: BTreeMap<String, usize>,
     pub elapsed_s: f64,
     pub files_per_s: f64,
     pub jobs: usize,
@@ -202,7 +205,16 @@ pub fn summarize(
 ) -> AuditSummary {
     let mut findings = BTreeMap::new();
     let mut warnings = BTreeMap::new();
+    let mut mutation_classes = BTreeMap::new();
     for report in reports {
+        let mutations = report
+            .metrics
+            .discrimination
+            .iter()
+            .flat_map(|d| &d.mutations);
+        for m in mutations.filter(|m| m.verdict == super::judge::MutationVerdict::Fails) {
+            *mutation_classes.entry(m.strategy.clone()).or_insert(0) += 1;
+        }
         let mut seen = std::collections::HashSet::new();
         for f in &report.findings {
             if seen.insert((f.kind, f.severity == Severity::Error)) {
@@ -225,6 +237,7 @@ pub fn summarize(
         skipped_non_bootcamps: skipped,
         findings,
         warnings,
+        mutation_classes,
         elapsed_s,
         files_per_s: if elapsed_s > 0.0 {
             reports.len() as f64 / elapsed_s

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::junk::JunkClass;
+use super::nearmiss::{Judged, Mutation};
 use crate::sandbox::{ClassInfo, Inspection};
 
 /// Phrases that mark an oversimplified bootcamp (in code or comments).
@@ -332,6 +333,14 @@ pub fn guess_baseline(stats: &[StrategyStats]) -> Option<GuessBaseline> {
 /// cases, not any constant per case: a model cannot pick the right constant
 /// per case without solving it.)
 pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
+    unexplained_by_a_guess(outcomes, "prompt_echo")
+}
+
+/// Cases where `strategy` got full credit that no single constant guess
+/// explains (the fewest such cases over the `guess:` strategies): see
+/// [`echo_leaks`]. An over-broad answer read by its first letter only is
+/// right exactly when the guess "A" is.
+pub fn unexplained_by_a_guess(outcomes: &[JunkOutcome], strategy: &str) -> usize {
     let credited = |strategy: &str| -> Vec<u64> {
         outcomes
             .iter()
@@ -339,7 +348,7 @@ pub fn echo_leaks(outcomes: &[JunkOutcome]) -> usize {
             .map(|o| o.seed)
             .collect()
     };
-    let echo = credited("prompt_echo");
+    let echo = credited(strategy);
     let mut guesses: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.strategy.starts_with("guess:"))
@@ -463,6 +472,237 @@ pub fn junk_findings(
             } else {
                 format!("guess baseline {:.2}: {} gets full credit on {} ({}); the solver must do better than that", best.share, best.strategy, rate_text(s), seeds_text(s))
             },
+        });
+    }
+    out
+}
+
+/// One case where a mutant was tried: what it started from and what it got.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MutantExample {
+    pub seed: u64,
+    /// The reference's final answer.
+    pub reference: String,
+    /// The mutant's final answer.
+    pub mutant: String,
+    pub score: f64,
+}
+
+/// What a mutation class's credit came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationVerdict {
+    /// Accepted often enough to fail the check.
+    Fails,
+    /// Some credit, reported as a warning with its rate.
+    Warns,
+    /// No full credit.
+    Rejected,
+    /// Credit here says nothing about the verifier (a spelling change, a
+    /// reordering the prompt allows): reported only.
+    NotJudged,
+}
+
+/// One mutation class in a report: its rate, how it was judged and a case
+/// as evidence (a credited one when there is one).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MutationReport {
+    pub class: Mutation,
+    pub strategy: String,
+    pub what: &'static str,
+    /// How its credit is judged (order classes count as content unless the
+    /// prompts say the order is free).
+    pub judged: Judged,
+    pub verdict: MutationVerdict,
+    pub cases: usize,
+    pub full_credit: usize,
+    /// Credited cases no constant guess explains: what an over-broad class
+    /// is judged on (equal to `full_credit` for the near-miss classes).
+    pub beyond_guess: usize,
+    pub share: f64,
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    pub example: Option<MutantExample>,
+}
+
+/// Content-changing near-misses fail when accepted on more than half the
+/// cases tried, and on at least this many: below that, a fair task whose
+/// answers are not unique (another valid path, another satisfying
+/// assignment) may accept some mutants, which is a warning with the rate.
+pub const NEAR_MISS_MIN_CREDITED: usize = 3;
+
+/// Over-broad answers fail from this many credited cases ...
+pub const OVERBROAD_MIN_CREDITED: usize = 2;
+/// ... when they are at least this share of the cases tried: an answer
+/// naming every candidate is never the one answer of a task that has one,
+/// so a fifth of the cases is already a reward for listing everything.
+pub const OVERBROAD_MIN_SHARE: f64 = 0.2;
+
+/// Judge one mutation class from its stats; `order_free`: most prompts say
+/// the answer's order does not matter.
+///
+/// Over-broad classes are judged on `beyond_guess`, the credited cases no
+/// constant guess explains: when all of them are, the credit is a guess's.
+pub fn judge_mutation(
+    mutation: Mutation,
+    s: &StrategyStats,
+    beyond_guess: usize,
+    order_free: bool,
+) -> (Judged, MutationVerdict) {
+    let judged = match mutation.judged() {
+        Judged::Order if order_free => Judged::Format,
+        j => j,
+    };
+    let verdict = if s.full_credit == 0 {
+        MutationVerdict::Rejected
+    } else {
+        match judged {
+            Judged::Format => MutationVerdict::NotJudged,
+            Judged::Overbroad if beyond_guess == 0 => MutationVerdict::NotJudged,
+            Judged::Overbroad => {
+                let share = beyond_guess as f64 / s.cases.max(1) as f64;
+                if beyond_guess >= OVERBROAD_MIN_CREDITED && share >= OVERBROAD_MIN_SHARE {
+                    MutationVerdict::Fails
+                } else {
+                    MutationVerdict::Warns
+                }
+            }
+            Judged::Content | Judged::Order => {
+                if s.full_credit >= NEAR_MISS_MIN_CREDITED && s.full_credit * 2 > s.cases {
+                    MutationVerdict::Fails
+                } else {
+                    MutationVerdict::Warns
+                }
+            }
+        }
+    };
+    (judged, verdict)
+}
+
+/// Every mutation class tried, judged, in [`Mutation::ALL`] order.
+///
+/// `outcomes` give the guesses that may explain an over-broad class's
+/// credit (none in the solver stage, which tries no guesses).
+pub fn mutation_reports(
+    stats: &[StrategyStats],
+    outcomes: &[JunkOutcome],
+    examples: &[(String, MutantExample)],
+    order_free: bool,
+) -> Vec<MutationReport> {
+    let mut out = Vec::new();
+    for m in Mutation::ALL {
+        let strategy = m.strategy();
+        let Some(s) = stats.iter().find(|s| s.strategy == strategy) else {
+            continue;
+        };
+        let beyond_guess = if m.is_overbroad() && outcomes.iter().any(|o| o.strategy == strategy) {
+            unexplained_by_a_guess(outcomes, &strategy)
+        } else {
+            s.full_credit
+        };
+        let (judged, verdict) = judge_mutation(m, s, beyond_guess, order_free);
+        out.push(MutationReport {
+            class: m,
+            what: m.describe(),
+            judged,
+            verdict,
+            cases: s.cases,
+            full_credit: s.full_credit,
+            beyond_guess,
+            share: s.share,
+            wilson_low: s.wilson_low,
+            wilson_high: s.wilson_high,
+            example: examples
+                .iter()
+                .find(|(st, _)| *st == strategy)
+                .map(|(_, e)| e.clone()),
+            strategy,
+        });
+    }
+    out
+}
+
+fn example_text(e: &MutantExample) -> String {
+    format!(
+        "seed {}: reference {:?}, mutant {:?} scored {}",
+        e.seed, e.reference, e.mutant, e.score
+    )
+}
+
+/// The findings of the mutation classes: at most one `accepts_near_miss`
+/// and one `accepts_overbroad`, an error when any class of its family fails
+/// (naming every failing class with its rate and a case), else a warning
+/// naming the classes that got some credit.
+pub fn near_miss_findings(reports: &[MutationReport]) -> Vec<JunkFinding> {
+    let mut out = Vec::new();
+    for (kind, overbroad) in [("accepts_near_miss", false), ("accepts_overbroad", true)] {
+        let family: Vec<&MutationReport> = reports
+            .iter()
+            .filter(|r| r.class.is_overbroad() == overbroad)
+            .collect();
+        let failing: Vec<&&MutationReport> = family
+            .iter()
+            .filter(|r| r.verdict == MutationVerdict::Fails)
+            .collect();
+        let warning: Vec<&&MutationReport> = family
+            .iter()
+            .filter(|r| r.verdict == MutationVerdict::Warns)
+            .collect();
+        let (error, listed) = if failing.is_empty() {
+            (false, warning)
+        } else {
+            (true, failing)
+        };
+        if listed.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = listed
+            .iter()
+            .map(|r| {
+                let beyond = if r.class.is_overbroad() && r.beyond_guess < r.full_credit {
+                    format!(", {} beyond what a constant guess gets", r.beyond_guess)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} ({}): full credit on {} of {} cases ({:.2}, 95% CI {:.2}-{:.2}){beyond}{}",
+                    r.class.name(),
+                    r.what,
+                    r.full_credit,
+                    r.cases,
+                    r.share,
+                    r.wilson_low,
+                    r.wilson_high,
+                    r.example
+                        .as_ref()
+                        .map(|e| format!(", e.g. {}", example_text(e)))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        let message = match (overbroad, error) {
+            (false, true) => format!(
+                "the verifier gives full credit to answers that are almost right, on most cases: {}; as a reward this pays for near misses: compare the whole answer exactly (numbers, order, every element, the final answer only)",
+                parts.join("; ")
+            ),
+            (false, false) => format!(
+                "near-miss answers got full credit on some cases (fine when answers are not unique, a defect otherwise): {}",
+                parts.join("; ")
+            ),
+            (true, true) => format!(
+                "the verifier gives full credit to an answer naming every candidate at once: {}; as a reward this pays for listing everything: accept exactly one answer",
+                parts.join("; ")
+            ),
+            (true, false) => format!(
+                "an answer naming every candidate got full credit on a case: {}",
+                parts.join("; ")
+            ),
+        };
+        out.push(JunkFinding {
+            kind,
+            error,
+            strategy: listed[0].strategy.clone(),
+            message,
         });
     }
     out
@@ -736,6 +976,151 @@ mod tests {
         ];
         let f = junk_findings(&strategy_stats(&all), 0, 2, 0.85);
         assert!(f[0].error);
+    }
+
+    fn mutation_stats(m: Mutation, credited: &[bool]) -> StrategyStats {
+        let class = if m.is_overbroad() {
+            JunkClass::Overbroad
+        } else {
+            JunkClass::NearMiss
+        };
+        let outcomes: Vec<JunkOutcome> = credited
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| outcome(i as u64, &m.strategy(), class, if c { 1.0 } else { 0.0 }))
+            .collect();
+        strategy_stats(&outcomes).remove(0)
+    }
+
+    #[test]
+    fn near_misses_fail_on_most_cases_and_warn_below() {
+        let most = mutation_stats(Mutation::OffByOne, &[true, true, true, false]);
+        assert_eq!(
+            judge_mutation(Mutation::OffByOne, &most, most.full_credit, false),
+            (Judged::Content, MutationVerdict::Fails)
+        );
+        // Another valid path now and then: a warning.
+        let some = mutation_stats(Mutation::ElementDropped, &[true, false, false, true, false]);
+        assert_eq!(
+            judge_mutation(Mutation::ElementDropped, &some, some.full_credit, false).1,
+            MutationVerdict::Warns
+        );
+        // Half is not most; two credited cases are too few to say.
+        let half = mutation_stats(
+            Mutation::Truncated,
+            &[true, true, true, false, false, false],
+        );
+        assert_eq!(
+            judge_mutation(Mutation::Truncated, &half, half.full_credit, false).1,
+            MutationVerdict::Warns
+        );
+        let two = mutation_stats(Mutation::Scaled, &[true, true]);
+        assert_eq!(
+            judge_mutation(Mutation::Scaled, &two, two.full_credit, false).1,
+            MutationVerdict::Warns
+        );
+        // Reordering where the prompt says the order is free is no finding.
+        let swapped = mutation_stats(Mutation::Swapped, &[true; 10]);
+        assert_eq!(
+            judge_mutation(Mutation::Swapped, &swapped, swapped.full_credit, true),
+            (Judged::Format, MutationVerdict::NotJudged)
+        );
+        assert_eq!(
+            judge_mutation(Mutation::Swapped, &swapped, swapped.full_credit, false).1,
+            MutationVerdict::Fails
+        );
+        let case = mutation_stats(Mutation::CaseChanged, &[true; 10]);
+        assert_eq!(
+            judge_mutation(Mutation::CaseChanged, &case, case.full_credit, false).1,
+            MutationVerdict::NotJudged
+        );
+        let none = mutation_stats(Mutation::OffByOne, &[false; 10]);
+        assert_eq!(
+            judge_mutation(Mutation::OffByOne, &none, none.full_credit, false).1,
+            MutationVerdict::Rejected
+        );
+    }
+
+    #[test]
+    fn overbroad_answers_fail_from_a_few_cases() {
+        let mut credited = [false; 10];
+        credited[0] = true;
+        credited[3] = true;
+        let s = mutation_stats(Mutation::AllOptions, &credited);
+        assert_eq!(
+            judge_mutation(Mutation::AllOptions, &s, s.full_credit, false).1,
+            MutationVerdict::Fails
+        );
+        // Credit only where the guess "A" is right: a guess, not judged.
+        let mut outcomes = Vec::new();
+        for seed in 0..10u64 {
+            let right = seed % 4 == 0;
+            let score = if right { 1.0 } else { 0.0 };
+            outcomes.push(outcome(
+                seed,
+                "overbroad:all_options",
+                JunkClass::Overbroad,
+                score,
+            ));
+            outcomes.push(outcome(seed, "guess:A", JunkClass::Guess, score));
+        }
+        assert_eq!(
+            unexplained_by_a_guess(&outcomes, "overbroad:all_options"),
+            0
+        );
+        let stats = strategy_stats(&outcomes);
+        let reports = mutation_reports(&stats, &outcomes, &[], false);
+        assert_eq!(reports[0].verdict, MutationVerdict::NotJudged);
+        assert!(near_miss_findings(&reports).is_empty());
+        let once = mutation_stats(Mutation::AllNumbers, &[true, false, false, false, false]);
+        assert_eq!(
+            judge_mutation(Mutation::AllNumbers, &once, once.full_credit, false).1,
+            MutationVerdict::Warns
+        );
+    }
+
+    #[test]
+    fn findings_name_each_failing_class_with_its_evidence() {
+        let stats = vec![
+            mutation_stats(Mutation::OffByOne, &[true; 5]),
+            mutation_stats(
+                Mutation::ElementDropped,
+                &[true, false, false, false, false],
+            ),
+            mutation_stats(Mutation::AllNumbers, &[true, false, false, false, false]),
+            mutation_stats(Mutation::CaseChanged, &[true; 5]),
+        ];
+        let example = MutantExample {
+            seed: 0,
+            reference: "42".into(),
+            mutant: "43".into(),
+            score: 1.0,
+        };
+        let reports = mutation_reports(
+            &stats,
+            &[],
+            &[(Mutation::OffByOne.strategy(), example)],
+            false,
+        );
+        assert_eq!(reports.len(), 4);
+        let f = near_miss_findings(&reports);
+        assert_eq!(
+            f.iter().map(|f| (f.kind, f.error)).collect::<Vec<_>>(),
+            [("accepts_near_miss", true), ("accepts_overbroad", false)]
+        );
+        assert!(f[0].message.contains("off_by_one"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("mutant \"43\" scored 1"),
+            "{}",
+            f[0].message
+        );
+        // The warning-level class is not listed beside a failing one.
+        assert!(
+            !f[0].message.contains("element_dropped"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f.iter().any(|f| f.message.contains("case_changed")));
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub enum JunkClass {
     ContentFree,
     /// What a model could do without solving: sets the guess baseline.
     Guess,
+    /// A right answer changed a little ([`super::nearmiss`]): credit on
+    /// most cases is a verifier that pays for almost right.
+    NearMiss,
+    /// Every candidate the prompt names at once ([`super::nearmiss`]).
+    Overbroad,
 }
 
 /// One junk answer to try against a case.

@@ -15,11 +15,16 @@
 //!    check and scored in an instance where no `reference_output` ran:
 //!    content-free junk must never get full credit, the echoed prompt must
 //!    not give the answer away, and the best guessing strategy's rate is the
-//!    guess baseline (see [`junk`] and [`judge::junk_findings`]);
+//!    guess baseline (see [`junk`] and [`judge::junk_findings`]); near
+//!    misses of the reference answer and over-broad answers must not get
+//!    full credit on most cases (see [`nearmiss`] and
+//!    [`judge::near_miss_findings`]);
 //! 7. *solver*: with a solver model configured, S cases are answered and
 //!    graded by the bootcamp's own `verify_score` in an instance of their
 //!    own; the accuracy's point estimate must lie in the band, and the lower
-//!    end of its 95% Wilson interval above the guess baseline.
+//!    end of its 95% Wilson interval above the guess baseline; without a
+//!    `reference_output`, the answers that score 1 are mutated into near
+//!    misses instead.
 //!
 //! The `reference_output` convention: a static or class method
 //! `reference_output(identity) -> str` on the bootcamp returns the final
@@ -35,6 +40,7 @@ pub mod audit;
 mod checker;
 pub mod judge;
 pub mod junk;
+pub mod nearmiss;
 mod report;
 mod stages;
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::judge::{Band, GuessBaseline, StrategyStats};
+use super::judge::{Band, GuessBaseline, MutationReport, StrategyStats};
 use crate::sandbox::Limits;
 
 /// How reasoning is treated when grading solver answers.
@@ -135,7 +135,8 @@ pub struct Finding {
     /// `generate_failed`, `not_json`, `nondeterministic`, `low_diversity`,
     /// `prompt_failed`, `empty_prompt`, `no_answer_format`, `reference_failed`,
     /// `reference_rejected`, `verify_failed`, `verifier_raises`, `accepts_junk`,
-    /// `accepts_other_case_answer`, `answer_in_prompt`, `guessable`,
+    /// `accepts_other_case_answer`, `accepts_near_miss`,
+    /// `accepts_overbroad`, `answer_in_prompt`, `guessable`,
     /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
     /// `solver_unavailable`, `check_timeout`.
     pub kind: &'static str,
@@ -239,6 +240,10 @@ pub struct SolverMetrics {
     /// Whether the solver's 95% interval lies above the guess baseline.
     pub headroom: Option<bool>,
     pub attempts: Vec<SolverAttempt>,
+    /// Near-miss mutants of the answers that scored 1, per class (only for
+    /// bootcamps without `reference_output`, whose references the
+    /// discrimination stage mutates instead).
+    pub mutations: Vec<MutationReport>,
 }
 
 /// What the discrimination stage measured.
@@ -255,6 +260,9 @@ pub struct DiscriminationMetrics {
     /// Cases where the echoed prompt got full credit and no constant guess
     /// did: the prompt gives the answer away.
     pub echo_leaks: usize,
+    /// Each near-miss and over-broad class tried: its rate, how it was
+    /// judged and a case as evidence.
+    pub mutations: Vec<MutationReport>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

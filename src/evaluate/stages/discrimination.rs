@@ -2,12 +2,15 @@
 //! (issue 9 §2), scored in the determinism rerun's instance, where no
 //! `reference_output` ran (issue 12 §2: a verifier that turns strict only
 //! once its reference ran must be seen as it is in use). The rates per
-//! strategy, the guess baseline and the verdicts come from [`judge`].
+//! strategy, the guess baseline and the verdicts come from [`judge`]. The
+//! near-miss mutants of each reference and the over-broad answers of each
+//! prompt ([`nearmiss`]) are scored in the same batches.
 
 use serde_json::json;
 
 use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
+use crate::evaluate::nearmiss::{self, MutantInput};
 use crate::evaluate::{CheckStage, DiscriminationMetrics, Severity, judge};
 use crate::sandbox::{Call, CallResult, CaseResult, RunError};
 
@@ -34,9 +37,67 @@ fn answer_part(text: &str) -> String {
     format!("… {kept}")
 }
 
+/// A mutant's final answer (or its answer part when it has no tags).
+pub(crate) fn mutant_answer(text: &str) -> String {
+    junk::final_answer(text)
+        .map(str::to_owned)
+        .unwrap_or_else(|| answer_part(text))
+}
+
+/// Evidence text clipped to a readable size.
+pub(crate) fn clip(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.chars().count() <= MAX {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(MAX).collect();
+    format!("{kept} …")
+}
+
+/// The `accepts_near_miss` / `accepts_overbroad` findings of judged
+/// mutation classes, with each listed class's rate and case as evidence.
+pub(crate) fn mutation_findings(
+    c: &mut Checker<'_>,
+    stage: CheckStage,
+    mutations: &[judge::MutationReport],
+) {
+    for f in judge::near_miss_findings(mutations) {
+        let overbroad = f.kind == "accepts_overbroad";
+        let wanted = if f.error {
+            judge::MutationVerdict::Fails
+        } else {
+            judge::MutationVerdict::Warns
+        };
+        let listed: Vec<serde_json::Value> = mutations
+            .iter()
+            .filter(|m| m.class.is_overbroad() == overbroad && m.verdict == wanted)
+            .take(4)
+            .map(|m| {
+                json!({"class": m.class, "full_credit": m.full_credit, "cases": m.cases,
+                       "share": m.share, "example": m.example})
+            })
+            .collect();
+        c.find(
+            stage,
+            f.kind,
+            if f.error {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            f.message,
+            json!({ "classes": listed }),
+        );
+    }
+}
+
 pub(crate) struct JunkPlan {
     seed: u64,
     tried: Vec<Tried>,
+    /// Each case's reference final answer (the evidence of a mutant).
+    reference_finals: Vec<Option<String>>,
+    /// Most prompts say the answer's order does not matter.
+    order_free: bool,
     /// The guest calls that score it (one per case, or one per answer).
     pub(crate) calls: Vec<Call>,
 }
@@ -78,7 +139,13 @@ pub(crate) fn plan(
             other_reference: other.as_deref(),
             constants: &constants,
         };
-        for j in junk::case_junk(&input, &mut rng) {
+        let mutants = MutantInput {
+            prompt: &case.prompt,
+            reference: own.as_deref(),
+        };
+        let mut case_junk = junk::case_junk(&input, &mut rng);
+        case_junk.extend(nearmiss::case_mutants(&mutants, &mut rng));
+        for j in case_junk {
             tried.push(Tried {
                 case: i,
                 strategy: j.strategy,
@@ -87,6 +154,21 @@ pub(crate) fn plan(
             });
         }
     }
+    let reference_finals = (0..cases.len())
+        .map(|i| {
+            references
+                .get(i)
+                .cloned()
+                .flatten()
+                .and_then(|r| nearmiss::reference_answer(&r))
+        })
+        .collect();
+    let order_free = cases
+        .iter()
+        .filter(|c| nearmiss::order_free(&c.prompt))
+        .count()
+        * 2
+        > cases.len();
     let calls: Vec<Call> = if c.config.batch_junk {
         // One guest call per case (issue 9 §3).
         cases
@@ -110,7 +192,13 @@ pub(crate) fn plan(
             })
             .collect()
     };
-    JunkPlan { seed, tried, calls }
+    JunkPlan {
+        seed,
+        tried,
+        reference_finals,
+        order_free,
+        calls,
+    }
 }
 
 /// Judge the scores of the plan's calls (`results`, in order; `error` ended
@@ -122,7 +210,13 @@ pub(crate) fn discrimination_stage(
     results: &[&CallResult],
     error: Option<&RunError>,
 ) {
-    let JunkPlan { seed, tried, .. } = plan;
+    let JunkPlan {
+        seed,
+        tried,
+        reference_finals,
+        order_free,
+        ..
+    } = plan;
     let planned = cases.len();
     let mut scores: Vec<f64> = Vec::with_capacity(tried.len());
     let (mut verifier_calls, mut verifier_raised, mut verifier_error) = (0u64, 0u64, None);
@@ -178,8 +272,32 @@ pub(crate) fn discrimination_stage(
     // A case's score under a strategy is the best of its answers.
     let mut outcomes: Vec<judge::JunkOutcome> = Vec::new();
     let mut examples: Vec<(String, u64, String)> = Vec::new();
+    let mut mutant_examples: Vec<(String, judge::MutantExample)> = Vec::new();
     for (t, &score) in tried.iter().zip(&scores) {
         let seed = cases[t.case].seed;
+        if matches!(t.class, JunkClass::NearMiss | JunkClass::Overbroad) {
+            // The first credited case per class, else the first tried.
+            let example = || judge::MutantExample {
+                seed,
+                reference: clip(
+                    reference_finals
+                        .get(t.case)
+                        .cloned()
+                        .flatten()
+                        .as_deref()
+                        .unwrap_or("-"),
+                ),
+                mutant: clip(&mutant_answer(&t.text)),
+                score,
+            };
+            match mutant_examples.iter_mut().find(|(s, _)| *s == t.strategy) {
+                Some((_, e)) if !judge::full_credit(e.score) && judge::full_credit(score) => {
+                    *e = example()
+                }
+                Some(_) => {}
+                None => mutant_examples.push((t.strategy.clone(), example())),
+            }
+        }
         if judge::full_credit(score) {
             if t.class == JunkClass::ContentFree {
                 c.metrics.junk_accepted += 1;
@@ -231,6 +349,8 @@ pub(crate) fn discrimination_stage(
                    "answer": example.map(|e| answer_part(&e.2)), "stats": s}),
         );
     }
+    let mutations = judge::mutation_reports(&stats, &outcomes, &mutant_examples, order_free);
+    mutation_findings(c, CheckStage::Discrimination, &mutations);
     let baseline = judge::guess_baseline(&stats);
     let partial = if scored_cases < planned && error.is_none() {
         format!(" (of {planned}: scoring junk took longer than generating the cases)")
@@ -253,6 +373,7 @@ pub(crate) fn discrimination_stage(
         strategies: stats,
         guess_baseline: baseline,
         echo_leaks: leaks,
+        mutations,
     });
     c.close(CheckStage::Discrimination, note);
 }

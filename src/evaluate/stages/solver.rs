@@ -2,13 +2,18 @@
 //! `verify_score` grades them, and the accuracy must lie in the band and
 //! clear the guess baseline. Each answer with its final answer replaced by a
 //! random value is graded too: content-free junk shaped like real answers.
+//! For a bootcamp without `reference_output`, the answers that score 1 are
+//! also mutated into near misses ([`nearmiss`]), judged as in the
+//! discrimination stage.
 
 use std::sync::Arc;
 
 use serde_json::json;
 
 use crate::evaluate::checker::{Checker, clip, error_evidence};
-use crate::evaluate::junk::{self, JunkRng};
+use crate::evaluate::junk::{self, JunkClass, JunkRng};
+use crate::evaluate::nearmiss::{self, MutantInput};
+use crate::evaluate::stages::discrimination;
 use crate::evaluate::{Band, CheckStage, SolverAttempt, SolverMetrics, ThinkMode, judge};
 use crate::llm::{ChatModel, Completion};
 use crate::sandbox::{Call, CallResult, CaseResult};
@@ -130,7 +135,41 @@ pub(crate) async fn solver_stage(
         attempts.push(attempt);
     }
     let graded = calls.len();
+    let altered_count = altered_calls.len();
     calls.extend(altered_calls);
+    // Near-miss mutants of each answer, kept for the answers that score 1.
+    // Only where the bootcamp gave no reference to mutate (the
+    // discrimination stage did it then), which is most published bootcamps.
+    let reference_mutants = c
+        .metrics
+        .discrimination
+        .as_ref()
+        .is_some_and(|d| d.mutations.iter().any(|m| !m.class.is_overbroad()));
+    let mut mutants: Vec<(usize, u64, String, String)> = Vec::new();
+    if !reference_mutants {
+        for (i, (case, slot)) in cases[..s].iter().zip(&call_for).enumerate() {
+            let Some(call) = slot else { continue };
+            let Call::Score { answer, .. } = &calls[*call] else {
+                continue;
+            };
+            let input = MutantInput {
+                prompt: &case.prompt,
+                reference: Some(answer),
+            };
+            for m in nearmiss::case_mutants(&input, &mut rng) {
+                if m.class == JunkClass::NearMiss {
+                    mutants.push((i, case.seed, m.strategy, m.text));
+                }
+            }
+        }
+    }
+    let first_mutant = calls.len();
+    for (i, _, _, text) in &mutants {
+        calls.push(Call::Score {
+            identity: cases[*i].case_json.clone(),
+            answer: text.clone(),
+        });
+    }
     let report = {
         let mut spec = c.spec(calls);
         spec.score_flags = flags;
@@ -161,7 +200,63 @@ pub(crate) async fn solver_stage(
             attempt.score = scores.get(*i).copied().unwrap_or(0.0);
         }
     }
-    let altered_scores = scores.get(graded..).unwrap_or(&[]);
+    let altered_scores = scores.get(graded..graded + altered_count).unwrap_or(&[]);
+    let mutations = if mutants.is_empty() {
+        Vec::new()
+    } else {
+        let mutant_scores = scores.get(first_mutant..).unwrap_or(&[]);
+        let finals: Vec<Option<String>> = attempts
+            .iter()
+            .map(|a| a.response.as_deref().and_then(nearmiss::reference_answer))
+            .collect();
+        let mut outcomes: Vec<judge::JunkOutcome> = Vec::new();
+        let mut examples: Vec<(String, judge::MutantExample)> = Vec::new();
+        for ((i, seed, strategy, text), &score) in mutants.iter().zip(mutant_scores) {
+            if !judge::full_credit(attempts[*i].score) {
+                continue;
+            }
+            let example = || judge::MutantExample {
+                seed: *seed,
+                reference: discrimination::clip(finals[*i].as_deref().unwrap_or("-")),
+                mutant: discrimination::clip(&discrimination::mutant_answer(text)),
+                score,
+            };
+            match examples.iter_mut().find(|(s, _)| s == strategy) {
+                Some((_, e)) if !judge::full_credit(e.score) && judge::full_credit(score) => {
+                    *e = example()
+                }
+                Some(_) => {}
+                None => examples.push((strategy.clone(), example())),
+            }
+            match outcomes
+                .iter_mut()
+                .rev()
+                .take_while(|o| o.seed == *seed)
+                .find(|o| &o.strategy == strategy)
+            {
+                Some(o) => o.score = o.score.max(score),
+                None => outcomes.push(judge::JunkOutcome {
+                    seed: *seed,
+                    strategy: strategy.clone(),
+                    class: JunkClass::NearMiss,
+                    score,
+                }),
+            }
+        }
+        let order_free = cases[..s]
+            .iter()
+            .filter(|c| nearmiss::order_free(&c.prompt))
+            .count()
+            * 2
+            > s;
+        judge::mutation_reports(
+            &judge::strategy_stats(&outcomes),
+            &outcomes,
+            &examples,
+            order_free,
+        )
+    };
+    discrimination::mutation_findings(c, CheckStage::Solver, &mutations);
     let credited: Vec<u64> = altered_seeds
         .iter()
         .zip(altered_scores)
@@ -227,6 +322,7 @@ pub(crate) async fn solver_stage(
         guess_baseline: baseline,
         headroom: baseline.map(|b| judge::clears_baseline(correct, n, b)),
         attempts,
+        mutations,
     };
     let interval = format!("{accuracy:.3} (95% CI {low:.3}-{high:.3}, {correct}/{n})");
     let baseline_note = metrics

@@ -151,6 +151,31 @@ async fn render_item(
             }
         })
         .collect();
+    // The near-miss and over-broad classes that got credit (from the
+    // references, or else from the solver's right answers).
+    let mutations: Vec<_> = ["discrimination", "solver"]
+        .iter()
+        .flat_map(|stage| {
+            detail.metrics[stage]["mutations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|m| m["full_credit"].as_u64().unwrap_or(0) > 0)
+        .map(|m| {
+            let e = &m["example"];
+            minijinja::context! {
+                strategy => m["strategy"].as_str().unwrap_or("?").to_owned(),
+                rate => format!("{}/{} ({:.2})", m["full_credit"], m["cases"], m["share"].as_f64().unwrap_or(0.0)),
+                judged => format!("{} → {}", m["judged"].as_str().unwrap_or("?"), m["verdict"].as_str().unwrap_or("?")),
+                example => if e.is_object() {
+                    format!("seed {}: {} → {} scored {}", e["seed"], e["reference"].as_str().unwrap_or(""), e["mutant"].as_str().unwrap_or(""), e["score"])
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect();
     let (status, notice) = match notice {
         Some(n) => (n.status, Some(n.message)),
         None => (StatusCode::OK, None),
@@ -178,6 +203,7 @@ async fn render_item(
             right => right,
             wrong => wrong,
             findings => findings,
+            mutations => mutations,
             metrics => serde_json::to_string_pretty(&detail.metrics).unwrap_or_default(),
             params => detail.params.to_string(),
             nodes => nodes,
