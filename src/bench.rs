@@ -6,7 +6,8 @@
 //! - **throughput**: generate + prompt + verify per case, for the Latin-square
 //!   example (`sandbox/examples/latin_square.py`), in the sandbox against the
 //!   same loop under the machine's native `python3` (target: the sandbox at
-//!   0.6 of native speed or better);
+//!   0.6 of native speed or better), and the per-call budget counted on the
+//!   CPU clock against the old wall-clock deadline (alternating rounds);
 //! - **cold start**: a new store, instantiation and loading the same ~200-line
 //!   bootcamp, median over many runs (target: 15 ms or less);
 //! - **compile**: the first compile of the component into an empty cache, then
@@ -52,7 +53,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
+use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
 mod serve;
@@ -77,6 +78,14 @@ pub struct Throughput {
     /// Sandbox speed as a fraction of native speed.
     pub ratio: Option<f64>,
     pub target_ratio: f64,
+    /// The same cases with the old wall-clock deadline (no CPU clock read),
+    /// median of the rounds, against the CPU-time budget's median in the
+    /// same rounds (alternating): the cost of counting CPU time.
+    pub rounds: usize,
+    pub cpu_budget_median_ms: f64,
+    pub wall_deadline_median_ms: f64,
+    /// `cpu_budget_median_ms / wall_deadline_median_ms`.
+    pub cpu_budget_overhead: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -331,6 +340,24 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
     )?;
     let sandbox_ms = report.timings.calls_us as f64 / 1e3;
     let sandbox_scores: Vec<f64> = report.cases().filter_map(|c| c.score).collect();
+    // The per-call budget on the CPU clock against the old wall-clock
+    // deadline, in alternating rounds so that drift in the machine's load
+    // hits both alike.
+    let rounds = 7;
+    let (mut cpu_runs, mut wall_runs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (clock, runs) in [
+            (BudgetClock::Cpu, &mut cpu_runs),
+            (BudgetClock::Wall, &mut wall_runs),
+        ] {
+            let mut spec = puzzle_spec(0..cases, Some(ANSWER));
+            spec.limits.clock = clock;
+            let report = checked(sandbox.run_blocking(spec), "throughput")?;
+            runs.push(report.timings.calls_us as f64 / 1e3);
+        }
+    }
+    let cpu_budget_median_ms = median(&mut cpu_runs);
+    let wall_deadline_median_ms = median(&mut wall_runs);
     let (native_ms, native_python) = match native(cases) {
         Ok((result, version)) => {
             if result.scores != sandbox_scores {
@@ -353,6 +380,10 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
         native_python,
         ratio: native_ms.map(|n| n / sandbox_ms),
         target_ratio: 0.6,
+        rounds,
+        cpu_budget_median_ms,
+        wall_deadline_median_ms,
+        cpu_budget_overhead: cpu_budget_median_ms / wall_deadline_median_ms,
     })
 }
 
@@ -992,6 +1023,10 @@ impl BenchReport {
                     t.cases, t.sandbox_ms, t.sandbox_cases_per_s
                 )),
             }
+            lines.push(format!(
+                "             per-call budget on the CPU clock {:.1} ms against the wall-clock deadline {:.1} ms (medians of {} alternating rounds): {:.3}x",
+                t.cpu_budget_median_ms, t.wall_deadline_median_ms, t.rounds, t.cpu_budget_overhead
+            ));
         }
         if let Some(w) = &self.workers {
             lines.push(format!(
