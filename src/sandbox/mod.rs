@@ -114,10 +114,10 @@ impl Default for Limits {
 
 /// Calls decided from the results so far (and the [`RunProgress`]): after
 /// the run's calls (and each batch this returns) succeed, it is asked for the
-/// next batch; an empty batch ends the run. It runs on the sandbox worker, between guest calls, so it
-/// must be quick host logic: it lets a check do in one instance what would
-/// otherwise take several (each instantiation costs a few milliseconds, most
-/// of them in the kernel).
+/// next batch; an empty batch ends the run. It runs on the sandbox worker,
+/// between guest calls, so it must be quick host logic: it lets a check do
+/// in one instance what would otherwise take several (each instantiation
+/// costs a few milliseconds, most of them in the kernel).
 #[derive(Clone)]
 pub struct FollowUp(Arc<std::sync::Mutex<FollowUpFn>>);
 
