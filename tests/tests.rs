@@ -4,6 +4,7 @@
 
 mod util;
 
+mod budget;
 mod campaign;
 mod check;
 mod cli;

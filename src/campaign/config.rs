@@ -231,8 +231,12 @@ pub struct SelftestConfig {
     pub solver_cases: u32,
     pub accuracy_min: f64,
     pub accuracy_max: f64,
-    /// Wall-clock limit of each sandbox call, ms.
+    /// CPU-time budget of each sandbox call, ms.
     pub timeout_ms: u64,
+    /// Wall-clock ceiling of each sandbox call, ms (default: 10 times
+    /// `timeout_ms`), for a guest that waits instead of computing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_timeout_ms: Option<u64>,
 }
 
 impl Default for SelftestConfig {
@@ -243,6 +247,7 @@ impl Default for SelftestConfig {
             accuracy_min: 0.03,
             accuracy_max: 0.85,
             timeout_ms: 10_000,
+            wall_timeout_ms: None,
         }
     }
 }
@@ -367,6 +372,9 @@ impl CampaignConfig {
         }
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
+        }
+        if s.timeout_ms == 0 || s.wall_timeout_ms == Some(0) {
+            return Err("selftest.timeout_ms and selftest.wall_timeout_ms must be positive".into());
         }
         let defaults = CampaignConfig::default();
         self.author.validate("author", &defaults.author)?;

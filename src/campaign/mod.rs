@@ -181,6 +181,7 @@ fn check_config(config: &CampaignConfig) -> CheckConfig {
         accuracy_max: config.selftest.accuracy_max,
         limits: Limits {
             timeout: Duration::from_millis(config.selftest.timeout_ms),
+            wall_timeout: config.selftest.wall_timeout_ms.map(Duration::from_millis),
             ..Limits::default()
         },
         ..CheckConfig::default()

@@ -110,9 +110,17 @@ pub struct CheckArgs {
     /// verify_score keyword arguments for grading solver answers and junk.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     score_flags: String,
-    /// Wall-clock limit of each guest call, ms.
+    /// CPU-time budget of each guest call, ms: the CPU time the sandbox
+    /// thread spends in it, so a busy machine gives the same verdict as a
+    /// quiet one.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout_ms: u64,
+    /// Wall-clock ceiling of each guest call, ms (default: 10 times
+    /// --timeout-ms): the backstop for a guest that waits instead of
+    /// computing (a sleep). Lower it to stop sleepers sooner, at the risk of
+    /// stopping CPU-bound calls on a busy machine.
+    #[arg(long, value_name = "MS")]
+    wall_timeout_ms: Option<u64>,
     /// Memory cap of the sandbox, MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
@@ -147,8 +155,15 @@ impl CheckArgs {
                 self.accuracy_min, self.accuracy_max
             ));
         }
-        if self.timeout_ms == 0 || self.memory_mb == 0 || self.max_case_bytes == 0 {
-            return Err("--timeout-ms, --memory-mb and --max-case-bytes must be positive".into());
+        if self.timeout_ms == 0
+            || self.wall_timeout_ms == Some(0)
+            || self.memory_mb == 0
+            || self.max_case_bytes == 0
+        {
+            return Err(
+                "--timeout-ms, --wall-timeout-ms, --memory-mb and --max-case-bytes must be positive"
+                    .into(),
+            );
         }
         Ok(CheckConfig {
             class: self.class.clone(),
@@ -161,6 +176,7 @@ impl CheckArgs {
             think: self.solver.think,
             limits: Limits {
                 timeout: Duration::from_millis(self.timeout_ms),
+                wall_timeout: self.wall_timeout_ms.map(Duration::from_millis),
                 memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
                 case_bytes: usize::try_from(self.max_case_bytes).unwrap_or(usize::MAX),
@@ -366,6 +382,7 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
         }
     }
     out.line(format!("  metrics  {}", metrics.join(", ")));
+    render_budget(out, &m.budget);
     if let Some(d) = &m.discrimination {
         render_discrimination(
             out,
@@ -377,6 +394,35 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
         out.line("  (mutants of the solver's right answers)");
         render_mutations(out, &s.mutations);
     }
+}
+
+/// The most CPU time one call of each sandbox stage used, against the
+/// per-call budget: "slow on every machine" shows here before it fails.
+fn render_budget(out: &mut Out, budget: &crate::evaluate::BudgetMetrics) {
+    if budget.stages.is_empty() {
+        return;
+    }
+    let clock = match budget.clock {
+        crate::sandbox::BudgetClock::Cpu => "CPU",
+        crate::sandbox::BudgetClock::Wall => "wall-clock",
+    };
+    let stages: Vec<String> = budget
+        .stages
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:.0} ms ({:.0}%)",
+                s.stage,
+                s.max_cpu_ms,
+                s.max_share * 100.0
+            )
+        })
+        .collect();
+    out.line(format!(
+        "  budget   slowest call per stage in CPU time, of a {:.0} ms {clock} budget: {}",
+        budget.budget_ms,
+        stages.join(", ")
+    ));
 }
 
 /// The guess baseline against the solver, and every junk strategy that got

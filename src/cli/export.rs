@@ -74,9 +74,17 @@ pub struct GenerateCommand {
     /// same whatever this is.
     #[arg(long, value_name = "J")]
     jobs: Option<usize>,
-    /// Wall-clock limit of each guest call, ms.
+    /// CPU-time budget of each guest call, ms: the CPU time the sandbox
+    /// thread spends in it, so a busy machine gives the same verdict as a
+    /// quiet one.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout_ms: u64,
+    /// Wall-clock ceiling of each guest call, ms (default: 10 times
+    /// --timeout-ms): the backstop for a guest that waits instead of
+    /// computing (a sleep). Lower it to stop sleepers sooner, at the risk of
+    /// stopping CPU-bound calls on a busy machine.
+    #[arg(long, value_name = "MS")]
+    wall_timeout_ms: Option<u64>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -170,8 +178,8 @@ fn bar(total: u64) -> Option<Bar> {
 }
 
 pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    if cmd.n == 0 || cmd.jobs == Some(0) || cmd.timeout_ms == 0 {
-        return usage("--n, --jobs and --timeout-ms must be positive");
+    if cmd.n == 0 || cmd.jobs == Some(0) || cmd.timeout_ms == 0 || cmd.wall_timeout_ms == Some(0) {
+        return usage("--n, --jobs, --timeout-ms and --wall-timeout-ms must be positive");
     }
     // A name a user chose for another format must not silently get JSONL.
     let extension = cmd
@@ -259,6 +267,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             out: cmd.out.clone(),
             limits: Limits {
                 timeout: Duration::from_millis(cmd.timeout_ms),
+                wall_timeout: cmd.wall_timeout_ms.map(Duration::from_millis),
                 ..Limits::default()
             },
         };

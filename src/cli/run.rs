@@ -32,9 +32,17 @@ pub struct RunArgs {
     /// short_penalty, short_threshold, ans_threshold, format_penalty).
     #[arg(long, value_name = "JSON", default_value = "{}")]
     score_flags: String,
-    /// Wall-clock limit of each guest call (loading the file, each case).
+    /// CPU-time budget of each guest call, ms: the CPU time the sandbox
+    /// thread spends in it, so a busy machine gives the same verdict as a
+    /// quiet one.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout_ms: u64,
+    /// Wall-clock ceiling of each guest call, ms (default: 10 times
+    /// --timeout-ms): the backstop for a guest that waits instead of
+    /// computing (a sleep). Lower it to stop sleepers sooner, at the risk of
+    /// stopping CPU-bound calls on a busy machine.
+    #[arg(long, value_name = "MS")]
+    wall_timeout_ms: Option<u64>,
     /// Memory cap of the sandbox, MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
@@ -102,8 +110,14 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         Ok(p) => p,
         Err(msg) => return usage(msg),
     };
-    if args.timeout_ms == 0 || args.memory_mb == 0 || args.max_case_bytes == 0 {
-        return usage("--timeout-ms, --memory-mb and --max-case-bytes must be positive");
+    if args.timeout_ms == 0
+        || args.wall_timeout_ms == Some(0)
+        || args.memory_mb == 0
+        || args.max_case_bytes == 0
+    {
+        return usage(
+            "--timeout-ms, --wall-timeout-ms, --memory-mb and --max-case-bytes must be positive",
+        );
     }
     if args.cases > 1_000_000 {
         return usage(
@@ -119,9 +133,11 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
     spec.score_flags = score_flags;
     spec.limits = Limits {
         timeout: Duration::from_millis(args.timeout_ms),
+        wall_timeout: args.wall_timeout_ms.map(Duration::from_millis),
         memory_bytes,
         output_bytes: usize::try_from(args.output_limit).unwrap_or(usize::MAX),
         case_bytes: usize::try_from(args.max_case_bytes).unwrap_or(usize::MAX),
+        ..Limits::default()
     };
     let seeds = (0..args.cases).map(|i| args.seed.wrapping_add(i));
     let spec = spec.cases(seeds, args.answer.as_deref());
@@ -191,6 +207,12 @@ fn render_json(out: &mut Out, report: &RunReport, requested: u64) {
             "cases": t.calls_us as f64 / 1e3,
             "total": t.total_us as f64 / 1e3,
         },
+        "cpu_ms": report.cpu.iter().map(|s| json!({
+            "stage": s.stage,
+            "calls": s.calls,
+            "max": s.max_cpu_us as f64 / 1e3,
+            "total": s.total_cpu_us as f64 / 1e3,
+        })).collect::<Vec<_>>(),
         "peak_memory_bytes": report.peak_memory,
         "error": report.error,
     });

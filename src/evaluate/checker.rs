@@ -5,11 +5,15 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::report::{BudgetMetrics, StageBudget};
 use super::{
     CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus,
     Verdict,
 };
-use crate::sandbox::{Call, RunError, RunReport, RunSpec, Sandbox};
+use crate::sandbox::{
+    BudgetClock, Call, Limits, RunError, RunReport, RunSpec, Sandbox, Stage, StageCpu,
+    add_stage_cpu,
+};
 
 pub(crate) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -21,8 +25,71 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
 }
 
 pub(crate) fn error_evidence(err: &RunError) -> Value {
-    json!({"error_kind": err.kind, "sandbox_stage": err.stage, "type": err.exc_type,
-           "message": err.message, "traceback": err.traceback})
+    let mut evidence = json!({"error_kind": err.kind, "sandbox_stage": err.stage, "type": err.exc_type,
+           "message": err.message, "traceback": err.traceback});
+    if let Some(budget) = &err.budget {
+        evidence["budget"] = json!(budget);
+    }
+    evidence
+}
+
+/// A call that used at least this share of its CPU budget and finished is
+/// reported: on a machine half as fast it would time out.
+pub(crate) const NEAR_BUDGET: f64 = 0.5;
+
+/// Per sandbox stage, the most CPU time one call used, against the budget.
+fn budget_metrics(limits: &Limits, cpu: &[StageCpu]) -> BudgetMetrics {
+    let budget_ms = limits.timeout.as_secs_f64() * 1e3;
+    BudgetMetrics {
+        clock: limits.clock,
+        budget_ms,
+        wall_ceiling_ms: limits.wall_ceiling().as_secs_f64() * 1e3,
+        stages: cpu
+            .iter()
+            .map(|s| {
+                let max_cpu_ms = s.max_cpu_us as f64 / 1e3;
+                StageBudget {
+                    stage: s.stage,
+                    calls: s.calls,
+                    max_cpu_ms,
+                    total_cpu_ms: s.total_cpu_us as f64 / 1e3,
+                    max_share: if budget_ms > 0.0 {
+                        max_cpu_ms / budget_ms
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The stages whose slowest call finished near (not past) its CPU budget,
+/// with the share used. Only the CPU clock measures what a call costs on any
+/// machine; a wall-clock budget says nothing about it.
+fn judge_near_budget(budget: &BudgetMetrics) -> Vec<(StageBudget, f64)> {
+    if budget.clock != BudgetClock::Cpu {
+        return Vec::new();
+    }
+    budget
+        .stages
+        .iter()
+        .filter(|s| (NEAR_BUDGET..1.0).contains(&s.max_share))
+        .map(|s| (s.clone(), s.max_share))
+        .collect()
+}
+
+/// The check stage a sandbox stage's calls belong to, for findings.
+fn check_stage_of(stage: Stage) -> CheckStage {
+    match stage {
+        Stage::Instantiate | Stage::Inspect | Stage::Load | Stage::Init => CheckStage::Load,
+        Stage::Generate => CheckStage::Generate,
+        Stage::Prompt => CheckStage::Prompt,
+        Stage::Reference => CheckStage::SelfConsistency,
+        // Verify calls score references, junk and solver answers; the junk
+        // is where a verifier is run hardest.
+        Stage::Verify => CheckStage::Discrimination,
+    }
 }
 
 pub(crate) struct Checker<'a> {
@@ -35,6 +102,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) findings: Vec<Finding>,
     pub(crate) stages: Vec<StageOutcome>,
     pub(crate) metrics: Metrics,
+    /// CPU time per sandbox stage over every run of the check.
+    pub(crate) cpu: Vec<StageCpu>,
 }
 
 impl Checker<'_> {
@@ -106,8 +175,19 @@ impl Checker<'_> {
         spec
     }
 
-    pub(crate) async fn run(&self, spec: RunSpec) -> RunReport {
-        self.sandbox.run(spec).await
+    /// Run `spec`, adding its CPU time per stage to the budget metrics.
+    pub(crate) async fn run(&mut self, spec: RunSpec) -> RunReport {
+        let report = self.sandbox.run(spec).await;
+        for s in &report.cpu {
+            add_stage_cpu(
+                &mut self.cpu,
+                s.stage,
+                s.calls,
+                s.max_cpu_us,
+                s.total_cpu_us,
+            );
+        }
+        report
     }
 
     pub(crate) fn skip_rest(&mut self, reason: &str) {
@@ -121,6 +201,26 @@ impl Checker<'_> {
 
     pub(crate) fn finish(mut self, class: Option<String>, started: Instant) -> CheckReport {
         self.metrics.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        self.metrics.budget = budget_metrics(&self.config.limits, &self.cpu);
+        for (stage, used) in judge_near_budget(&self.metrics.budget) {
+            let b = &self.metrics.budget;
+            self.find(
+                check_stage_of(stage.stage),
+                "near_budget",
+                Severity::Warning,
+                format!(
+                    "a {} call used {:.0} ms of its {:.0} ms CPU budget ({:.0}%): it passes here, but \
+                     would time out on a machine {:.1}x slower (raise --timeout-ms, or make it cheaper)",
+                    stage.stage,
+                    stage.max_cpu_ms,
+                    b.budget_ms,
+                    used * 100.0,
+                    1.0 / used
+                ),
+                json!({"sandbox_stage": stage.stage, "max_cpu_ms": stage.max_cpu_ms,
+                       "budget_ms": b.budget_ms, "share": used}),
+            );
+        }
         let verdict = Verdict::of(&self.findings);
         CheckReport {
             file: self.file,

@@ -124,6 +124,7 @@ async fn check_inner(
         findings: Vec::new(),
         stages: Vec::new(),
         metrics: Metrics::default(),
+        cpu: Vec::new(),
     };
 
     // One instance reads the syntax tree, loads the bootcamp, generates the
@@ -150,7 +151,7 @@ async fn check_inner(
             .collect(),
     );
     spec.score_flags = config.score_flags.clone();
-    spec.follow_up = Some(FollowUp::new(move |results| plan.next(results)));
+    spec.follow_up = Some(FollowUp::new(move |results, _| plan.next(results)));
     spec.inspect_first = true;
     let run_a = c.run(spec).await;
     let ms = |us: u64| us as f64 / 1e3;
@@ -258,13 +259,15 @@ async fn check_inner(
     second.score_flags = config.score_flags.clone();
     // Past the first cases, a case's junk only while the time budget lasts:
     // a verifier that takes seconds per answer must not make the check take
-    // hours (issue 9 §3). The rates say on how many cases they rest.
-    let budget = junk_budget(run_a.timings.calls_us);
-    let mut clock: Option<Instant> = None;
-    second.follow_up = Some(FollowUp::new(move |_| {
-        let started = *clock.get_or_insert_with(Instant::now);
+    // hours. The rates say on how many cases they rest. The budget is CPU
+    // time, like the per-call budgets, so a busy machine scores the junk of
+    // as many cases as a quiet one.
+    let budget = junk_budget(run_a.timings.calls_cpu_us);
+    let mut clock: Option<std::time::Duration> = None;
+    second.follow_up = Some(FollowUp::new(move |_, progress| {
+        let started = *clock.get_or_insert(progress.calls_cpu);
         match junk_calls.pop_front() {
-            Some(call) if started.elapsed() < budget => vec![call],
+            Some(call) if progress.calls_cpu.saturating_sub(started) < budget => vec![call],
             _ => Vec::new(),
         }
     }));
@@ -323,11 +326,11 @@ async fn check_inner(
 /// Cases whose junk is always scored, whatever it costs.
 const MIN_JUNK_CASES: usize = 5;
 
-/// How long the junk of the remaining cases may take: as long as the main
-/// run's calls (cases, references and their scores) took, and at least 2 s
-/// (light bootcamps, the vast majority, never reach it).
-fn junk_budget(main_calls_us: u64) -> std::time::Duration {
-    std::time::Duration::from_micros(main_calls_us).max(std::time::Duration::from_secs(2))
+/// How much CPU time the junk of the remaining cases may take: as much as
+/// the main run's calls (cases, references and their scores) took, and at
+/// least 2 s (light bootcamps, the vast majority, never reach it).
+fn junk_budget(main_calls_cpu_us: u64) -> std::time::Duration {
+    std::time::Duration::from_micros(main_calls_cpu_us).max(std::time::Duration::from_secs(2))
 }
 
 /// The seeds the determinism rerun repeats: `wanted` of `0..n`, spread

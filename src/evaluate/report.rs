@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::judge::{Band, GuessBaseline, MutationReport, StrategyStats};
-use crate::sandbox::Limits;
+use crate::sandbox::{BudgetClock, Limits, Stage};
 
 /// How reasoning is treated when grading solver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -138,7 +138,7 @@ pub struct Finding {
     /// `accepts_other_case_answer`, `accepts_near_miss`,
     /// `accepts_overbroad`, `answer_in_prompt`, `guessable`,
     /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
-    /// `solver_unavailable`, `check_timeout`.
+    /// `solver_unavailable`, `check_timeout`, `near_budget`.
     pub kind: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -283,6 +283,34 @@ pub struct Metrics {
     pub elapsed_ms: f64,
     /// Where the check's time went.
     pub timings: StageTimings,
+    /// How much of the per-call budget each sandbox stage used at most.
+    pub budget: BudgetMetrics,
+}
+
+/// The per-call budget and, per sandbox stage, the most CPU time one call
+/// used: a stage near 1.0 is slow on every machine, a timeout with a share
+/// far past it is endless.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BudgetMetrics {
+    /// The clock the budget is counted on.
+    pub clock: BudgetClock,
+    /// The per-call budget, ms.
+    pub budget_ms: f64,
+    /// The per-call wall-clock ceiling, ms.
+    pub wall_ceiling_ms: f64,
+    pub stages: Vec<StageBudget>,
+}
+
+/// One sandbox stage's calls over every run of a check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageBudget {
+    pub stage: Stage,
+    pub calls: u32,
+    /// The most CPU time one call used, ms.
+    pub max_cpu_ms: f64,
+    pub total_cpu_ms: f64,
+    /// `max_cpu_ms` over the budget.
+    pub max_share: f64,
 }
 
 /// Wall time of each sandbox run of a check, milliseconds (issue 9 §3); the

@@ -12,8 +12,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::Limits;
+use super::budget::CallClock;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -31,8 +33,8 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
-    /// When the current guest call must have finished.
-    pub deadline: Instant,
+    /// The current guest call's budget clocks.
+    pub budget: CallClock,
     pub rng: SharedRng,
     pub clock: VirtualClock,
     pub stdout: CappedOutput,
@@ -95,7 +97,7 @@ impl HostState {
             wasi: builder.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory_bytes),
-            deadline: Instant::now(),
+            budget: CallClock::idle(),
             rng,
             clock,
             stdout,
@@ -106,8 +108,9 @@ impl HostState {
         }
     }
 
-    /// Put the guest's world back to where every call with `seed` starts.
-    pub fn reset_for_call(&mut self, seed: u64, timeout: Duration) {
+    /// Put the guest's world back to where every call with `seed` starts,
+    /// and start the call's budget (on the thread that runs the call).
+    pub fn reset_for_call(&mut self, seed: u64, limits: &Limits) {
         self.rng.reseed(
             seed ^ self
                 .salt
@@ -115,7 +118,7 @@ impl HostState {
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
         self.clock.reset();
-        self.deadline = Instant::now() + timeout;
+        self.budget = CallClock::start(limits.clock, limits.timeout, limits.wall_ceiling());
         self.reply = GuestReply::None;
     }
 }

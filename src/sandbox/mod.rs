@@ -5,9 +5,11 @@
 //! component. Every run gets a fresh store and instance (so nothing a bootcamp
 //! does survives into the next run; a [`RunSpec::keep_warm`] run may instead
 //! reuse a loaded instance of the same bootcamp, kept by its worker) with a
-//! memory cap, a wall-clock deadline
-//! per guest call (epoch interruption for running code, a timer for code
-//! blocked in the host), capped stdout/stderr, and the isolation described in
+//! memory cap, a budget per guest
+//! call counted in the CPU time of the thread running it, with a wall-clock
+//! ceiling as a backstop (see the private `budget` module: epoch
+//! interruption for running code, a timer for code blocked in the host),
+//! capped stdout/stderr, and the isolation described in
 //! the private `host` module (the per-run host state). Runs execute on a
 //! bounded pool of worker threads, never on the caller's async runtime.
 //!
@@ -18,6 +20,7 @@
 //! codes, the limiter, the output caps, the deadline), never from text the
 //! guest printed.
 
+mod budget;
 mod engine;
 mod host;
 mod pool;
@@ -32,6 +35,7 @@ use serde::Serialize;
 use wasmtime::component::{Component, Linker, WasmList};
 use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
+pub use budget::{BudgetClock, BudgetKind, BudgetUse, WALL_CEILING_FACTOR};
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
 pub use protocol::{
@@ -55,9 +59,17 @@ mod bindings {
 /// Resource limits of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
-    /// Wall-clock limit of each guest call (instantiation, loading the file,
-    /// each case, each scoring).
+    /// The budget of each guest call (instantiation, loading the file, each
+    /// case, each scoring): CPU time of the thread running the guest, or
+    /// wall-clock time with [`BudgetClock::Wall`].
     pub timeout: Duration,
+    /// The wall-clock ceiling of each guest call, the backstop for a guest
+    /// that waits instead of computing; `None`: [`WALL_CEILING_FACTOR`]
+    /// times `timeout`. Ignored with [`BudgetClock::Wall`].
+    pub wall_timeout: Option<Duration>,
+    /// The clock `timeout` is counted on. With [`BudgetClock::Wall`] no CPU
+    /// time is measured (the reports show zero).
+    pub clock: BudgetClock,
     /// Linear memory cap.
     pub memory_bytes: usize,
     /// How much a run may print to stdout and stderr (each).
@@ -69,6 +81,18 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The wall-clock time after which a call is stopped whatever its CPU
+    /// time (never below the budget itself).
+    pub fn wall_ceiling(&self) -> Duration {
+        match self.clock {
+            BudgetClock::Wall => self.timeout,
+            BudgetClock::Cpu => self
+                .wall_timeout
+                .unwrap_or_else(|| self.timeout.saturating_mul(WALL_CEILING_FACTOR))
+                .max(self.timeout),
+        }
+    }
+
     /// The largest reply the host copies out of guest memory for one call:
     /// a case and its prompt, each JSON-escaped (at most doubling them), and
     /// room for captured output and an error's traceback.
@@ -81,6 +105,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             timeout: Duration::from_secs(10),
+            wall_timeout: None,
+            clock: BudgetClock::Cpu,
             memory_bytes: 1 << 30,
             output_bytes: 1 << 20,
             case_bytes: protocol::DEFAULT_CASE_BYTES,
@@ -88,27 +114,35 @@ impl Default for Limits {
     }
 }
 
-/// Calls decided from the results so far: after the run's calls (and each
-/// batch this returns) succeed, it is asked for the next batch; an empty batch
-/// ends the run. It runs on the sandbox worker, between guest calls, so it
-/// must be quick host logic: it lets a check do in one instance what would
-/// otherwise take several (each instantiation costs a few milliseconds, most
-/// of them in the kernel).
+/// Calls decided from the results so far (and the [`RunProgress`]): after
+/// the run's calls (and each batch this returns) succeed, it is asked for the
+/// next batch; an empty batch ends the run. It runs on the sandbox worker,
+/// between guest calls, so it must be quick host logic: it lets a check do
+/// in one instance what would otherwise take several (each instantiation
+/// costs a few milliseconds, most of them in the kernel).
 #[derive(Clone)]
 pub struct FollowUp(Arc<std::sync::Mutex<FollowUpFn>>);
 
 /// The decision function inside a [`FollowUp`].
-type FollowUpFn = dyn FnMut(&[CallResult]) -> Vec<Call> + Send;
+type FollowUpFn = dyn FnMut(&[CallResult], &RunProgress) -> Vec<Call> + Send;
 
 impl FollowUp {
-    pub fn new(f: impl FnMut(&[CallResult]) -> Vec<Call> + Send + 'static) -> Self {
+    pub fn new(f: impl FnMut(&[CallResult], &RunProgress) -> Vec<Call> + Send + 'static) -> Self {
         FollowUp(Arc::new(std::sync::Mutex::new(f)))
     }
 
-    fn next(&self, results: &[CallResult]) -> Vec<Call> {
+    fn next(&self, results: &[CallResult], progress: &RunProgress) -> Vec<Call> {
         let mut f = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(results)
+        f(results, progress)
     }
+}
+
+/// How far a run has come, for a [`FollowUp`].
+#[derive(Debug, Clone, Default)]
+pub struct RunProgress {
+    /// CPU time the run's calls (after loading) have used so far: a budget
+    /// on it does not depend on how busy the machine is.
+    pub calls_cpu: Duration,
 }
 
 impl std::fmt::Debug for FollowUp {
@@ -192,6 +226,42 @@ pub struct Timings {
     pub load_us: u64,
     pub calls_us: u64,
     pub total_us: u64,
+    /// CPU time of the calls after loading (`calls_us` is wall time).
+    pub calls_cpu_us: u64,
+}
+
+/// The CPU time the guest calls of one sandbox stage used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageCpu {
+    pub stage: Stage,
+    pub calls: u32,
+    /// The most CPU time one call used, µs (a call stopped by its budget
+    /// counts with what it used until then).
+    pub max_cpu_us: u64,
+    pub total_cpu_us: u64,
+}
+
+/// Add one call's CPU time to the per-stage figures.
+pub fn add_stage_cpu(
+    stages: &mut Vec<StageCpu>,
+    stage: Stage,
+    calls: u32,
+    max_us: u64,
+    total_us: u64,
+) {
+    match stages.iter_mut().find(|s| s.stage == stage) {
+        Some(s) => {
+            s.calls += calls;
+            s.max_cpu_us = s.max_cpu_us.max(max_us);
+            s.total_cpu_us = s.total_cpu_us.saturating_add(total_us);
+        }
+        None => stages.push(StageCpu {
+            stage,
+            calls,
+            max_cpu_us: max_us,
+            total_cpu_us: total_us,
+        }),
+    }
 }
 
 /// Everything a run produced.
@@ -212,6 +282,8 @@ pub struct RunReport {
     /// Peak linear memory, bytes.
     pub peak_memory: usize,
     pub timings: Timings,
+    /// CPU time per sandbox stage, in the order the stages first ran.
+    pub cpu: Vec<StageCpu>,
 }
 
 impl RunReport {
@@ -392,19 +464,19 @@ impl Sandbox {
 
 /// A timeout raised by the epoch callback, to tell it from other interrupts.
 #[derive(Debug)]
-struct DeadlinePassed;
+struct DeadlinePassed(BudgetKind);
 
 impl std::fmt::Display for DeadlinePassed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the call ran past its deadline")
+        f.write_str("the call ran out of its budget")
     }
 }
 
 impl std::error::Error for DeadlinePassed {}
 
-/// Extra time the host timer grants over the epoch deadline, so code that is
-/// running is stopped by the epoch (cleanly) and only code blocked in a host
-/// call (a sleep) needs the timer.
+/// Extra time the host timer grants over the wall-clock ceiling, so code
+/// that is running is stopped by the epoch (cleanly) and only code blocked in
+/// a host call (a sleep) needs the timer.
 const TIMER_GRACE: Duration = Duration::from_millis(50);
 
 enum Outcome<T> {
@@ -415,6 +487,10 @@ enum Outcome<T> {
 struct Runner<'a> {
     store: Store<HostState>,
     limits: &'a Limits,
+    /// CPU time per sandbox stage.
+    cpu: Vec<StageCpu>,
+    /// CPU time of every call so far.
+    cpu_total: Duration,
 }
 
 impl Runner<'_> {
@@ -423,17 +499,19 @@ impl Runner<'_> {
     where
         F: AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
     {
-        self.store
-            .data_mut()
-            .reset_for_call(seed, self.limits.timeout);
+        self.store.data_mut().reset_for_call(seed, self.limits);
         self.store.set_epoch_deadline(1);
-        let timer = self.limits.timeout + TIMER_GRACE;
+        let timer = self.limits.wall_ceiling() + TIMER_GRACE;
         let result = tokio::time::timeout(timer, call(&mut self.store)).await;
-        match result {
+        let outcome = match result {
             Ok(Ok(value)) => Outcome::Done(value),
             Ok(Err(err)) => Outcome::Failed(self.classify(stage, err)),
-            Err(_elapsed) => Outcome::Failed(self.timeout_error(stage)),
-        }
+            Err(_elapsed) => Outcome::Failed(self.timeout_error(stage, BudgetKind::Wall)),
+        };
+        let (cpu, _wall) = self.store.data().budget.used();
+        self.cpu_total += cpu;
+        add_stage_cpu(&mut self.cpu, stage, 1, micros(cpu), micros(cpu));
+        outcome
     }
 
     /// The reply a finished call sent through the `reply` import (capped in
@@ -474,23 +552,36 @@ impl Runner<'_> {
         err
     }
 
-    fn timeout_error(&self, stage: Stage) -> RunError {
-        RunError::new(
-            ErrorKind::Timeout,
-            stage,
-            format!(
-                "the call did not finish within {} ms (an endless loop, a very slow computation, or a sleep)",
-                self.limits.timeout.as_millis()
+    fn timeout_error(&self, stage: Stage, ended_by: BudgetKind) -> RunError {
+        let usage = self.store.data().budget.usage(ended_by);
+        let message = match (usage.clock, ended_by) {
+            (BudgetClock::Cpu, BudgetKind::Cpu) => format!(
+                "the call used its {:.0} ms CPU budget ({:.0} ms of CPU time in {:.0} ms): an endless loop, \
+                 or a computation too slow for the budget on any machine (raise --timeout-ms if it is meant to take this long)",
+                usage.budget_ms, usage.cpu_ms, usage.wall_ms
             ),
-        )
+            (BudgetClock::Cpu, BudgetKind::Wall) => format!(
+                "the call was still not done at its {:.0} ms wall-clock ceiling, having used {:.0} ms of its {:.0} ms CPU budget: \
+                 it waited instead of computing (a sleep), or the machine was overloaded (see --wall-timeout-ms)",
+                usage.wall_ceiling_ms, usage.cpu_ms, usage.budget_ms
+            ),
+            (BudgetClock::Wall, _) => format!(
+                "the call did not finish within {:.0} ms of wall-clock time (an endless loop, a very slow computation, or a sleep)",
+                usage.budget_ms
+            ),
+        };
+        let mut error = RunError::new(ErrorKind::Timeout, stage, message);
+        error.budget = Some(usage);
+        error
     }
 
     fn classify(&self, stage: Stage, err: wasmtime::Error) -> RunError {
         let state = self.store.data();
-        if err.downcast_ref::<DeadlinePassed>().is_some()
-            || matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt))
-        {
-            return self.timeout_error(stage);
+        if let Some(DeadlinePassed(ended_by)) = err.downcast_ref::<DeadlinePassed>() {
+            return self.timeout_error(stage, *ended_by);
+        }
+        if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            return self.timeout_error(stage, BudgetKind::Wall);
         }
         if state.limiter.denied {
             return RunError::new(
@@ -619,6 +710,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec, warm: &mut WarmCache
         raw_stderr: String::new(),
         peak_memory: 0,
         timings: Timings::default(),
+        cpu: Vec::new(),
     };
     let kept = key.as_ref().and_then(|k| warm.take(k));
     let (mut runner, harness) = match kept {
@@ -630,6 +722,8 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec, warm: &mut WarmCache
                 Runner {
                     store: kept.store,
                     limits: &limits,
+                    cpu: Vec::new(),
+                    cpu_total: Duration::ZERO,
                 },
                 kept.harness,
             )
@@ -650,6 +744,7 @@ pub(crate) async fn execute(shared: &Shared, spec: RunSpec, warm: &mut WarmCache
             report.raw_stderr = state.stderr.text();
             report.peak_memory = state.limiter.peak;
             report.timings.total_us = micros(started.elapsed());
+            report.cpu = runner.cpu.clone();
             let loaded = report.loaded.clone().expect("checked above");
             warm.put(
                 key,
@@ -677,25 +772,25 @@ async fn cold_start<'a>(
     // The runner borrows the caller's limits; the code below reads a copy.
     let limits_ref = limits;
     let limits = *limits;
-    let mut state = HostState::new(
+    let state = HostState::new(
         limits.memory_bytes,
         limits.output_bytes,
         limits.reply_bytes(),
         spec.entropy_salt,
     );
-    state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(&shared.engine, state);
     store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_callback(|ctx| {
-        if Instant::now() >= ctx.data().deadline {
-            Err(wasmtime::Error::new(DeadlinePassed))
-        } else {
-            Ok(UpdateDeadline::Continue(1))
-        }
+    // Runs on the thread executing the guest, so the budget reads that
+    // thread's CPU clock.
+    store.epoch_deadline_callback(|ctx| match ctx.data().budget.check(engine::EPOCH_TICK) {
+        budget::Check::Continue(ticks) => Ok(UpdateDeadline::Continue(ticks)),
+        budget::Check::Over(kind) => Err(wasmtime::Error::new(DeadlinePassed(kind))),
     });
     let mut runner = Runner {
         store,
         limits: limits_ref,
+        cpu: Vec::new(),
+        cpu_total: Duration::ZERO,
     };
 
     let t = Instant::now();
@@ -819,11 +914,15 @@ async fn run_calls(
     let flags = serde_json::Value::Object(spec.score_flags).to_string();
     let mut failure = None;
     let mut pending: std::collections::VecDeque<Call> = spec.calls.into();
+    let cpu_before_calls = runner.cpu_total;
     loop {
         let Some(call) = pending.pop_front() else {
             match &spec.follow_up {
                 Some(follow_up) => {
-                    let next = follow_up.next(&report.results);
+                    let progress = RunProgress {
+                        calls_cpu: runner.cpu_total.saturating_sub(cpu_before_calls),
+                    };
+                    let next = follow_up.next(&report.results, &progress);
                     if next.is_empty() {
                         break;
                     }
@@ -931,6 +1030,7 @@ async fn run_calls(
         }
     }
     report.timings.calls_us = micros(t.elapsed());
+    report.timings.calls_cpu_us = micros(runner.cpu_total.saturating_sub(cpu_before_calls));
     failure
 }
 
@@ -946,6 +1046,7 @@ fn finish(
     started: Instant,
 ) -> RunReport {
     let state = runner.store.data();
+    report.cpu = runner.cpu.clone();
     report.error = error;
     report.raw_stdout = state.stdout.text();
     report.raw_stderr = state.stderr.text();

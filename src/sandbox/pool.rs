@@ -139,6 +139,7 @@ fn lost_worker() -> RunReport {
         raw_stderr: String::new(),
         peak_memory: 0,
         timings: Default::default(),
+        cpu: Vec::new(),
     }
 }
 

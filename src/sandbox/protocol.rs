@@ -32,7 +32,8 @@ const MAX_CLASSES: usize = 256;
 pub enum ErrorKind {
     /// The bootcamp raised a Python exception (including `SystemExit`).
     Exception,
-    /// A guest call ran past its wall-clock deadline (loops, sleeps, blocking).
+    /// A guest call used its CPU-time budget (loops, slow computations) or
+    /// reached its wall-clock ceiling (sleeps, blocking).
     Timeout,
     /// The guest hit the memory cap (a denied `memory.grow` or `MemoryError`).
     Memory,
@@ -124,6 +125,10 @@ pub struct RunError {
     pub message: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub traceback: String,
+    /// For a timeout: the budget that ended the call and what it had used
+    /// (set by the host only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::BudgetUse>,
 }
 
 impl RunError {
@@ -134,6 +139,7 @@ impl RunError {
             exc_type: String::new(),
             message: clip(message.into(), MAX_MESSAGE_BYTES),
             traceback: String::new(),
+            budget: None,
         }
     }
 }
@@ -424,6 +430,7 @@ fn guest_error(raw: RawError, stage: Stage) -> RunError {
         exc_type: clip(raw.exc_type.unwrap_or_default(), MAX_NAME_BYTES),
         message: clip(raw.message.unwrap_or_default(), MAX_MESSAGE_BYTES),
         traceback: clip(raw.traceback.unwrap_or_default(), MAX_TRACEBACK_BYTES),
+        budget: None,
     }
 }
 
