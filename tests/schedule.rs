@@ -162,6 +162,9 @@ fn a_campaign_is_worked_on_by_one_process_at_a_time() {
     wait_until("a call is stored", &mut Some(&mut holder), || {
         stored_calls(&s.db, 1) >= 1
     });
+    // From here answers are held, so the holder cannot finish the campaign
+    // before the next resume has been refused, however loaded the machine.
+    hold.store(true, Ordering::SeqCst);
 
     let (code, _, stderr) = run(&s.db, &["campaign", "resume", "1"], None);
     assert_eq!(code, 1, "{stderr}");
@@ -173,7 +176,6 @@ fn a_campaign_is_worked_on_by_one_process_at_a_time() {
     let (_, stdout, _) = run(&s.db, &["campaign", "status", "1", "--json"], None);
     assert_eq!(json_lines(&stdout)[0]["status"], "running");
 
-    hold.store(true, Ordering::SeqCst);
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
     let calls_at_kill = stored_calls(&s.db, 1);
