@@ -61,6 +61,7 @@
 //!   defensively, never trusted to be well-formed.
 
 pub mod bench;
+pub mod calibrate;
 pub mod campaign;
 pub mod cli;
 pub mod evaluate;
