@@ -4,6 +4,7 @@
 
 mod util;
 
+mod calibrate;
 mod campaign;
 mod check;
 mod cli;

@@ -112,7 +112,7 @@ async fn read_space(sandbox: &Sandbox, s: &Settings) -> Result<(String, Vec<Para
     let mut load = RunSpec::new(&s.file, &s.source);
     load.class = s.class.clone();
     load.params = s.params.clone();
-    load.limits = s.limits.clone();
+    load.limits = s.limits;
     let loaded = sandbox.run(load).await;
     if let Some(err) = &loaded.error {
         bail!(
@@ -160,7 +160,7 @@ class BootforgeParamsProbe_({class}):
     );
     let mut spec = RunSpec::new(&s.file, format!("{}{probe}", s.source)).cases([0], None);
     spec.class = Some("BootforgeParamsProbe_".into());
-    spec.limits = s.limits.clone();
+    spec.limits = s.limits;
     let report = sandbox.run(spec).await;
     if let Some(err) = &report.error {
         bail!("reading the constructor's parameters failed: {err}");
@@ -287,7 +287,7 @@ async fn measure(
     let mut spec = RunSpec::new(&s.file, &s.source).cases(0..s.cases as u64, None);
     spec.class = Some(class.to_owned());
     spec.params = params.clone();
-    spec.limits = s.limits.clone();
+    spec.limits = s.limits;
     let report = sandbox.run(spec).await;
     let cases: Vec<_> = report.cases().cloned().collect();
     let generate_ms = if cases.is_empty() {
@@ -342,7 +342,7 @@ async fn measure(
     let mut grade = RunSpec::new(&s.file, &s.source);
     grade.class = Some(class.to_owned());
     grade.params = params;
-    grade.limits = s.limits.clone();
+    grade.limits = s.limits;
     grade.score_flags = flags;
     grade.calls = cases
         .iter()

@@ -189,7 +189,10 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
         };
     };
     let Some(base_acc) = probes[base_index].accuracy() else {
-        let bound = probes[base_index].bound.clone().expect("no accuracy means a bound");
+        let bound = probes[base_index]
+            .bound
+            .clone()
+            .expect("no accuracy means a bound");
         return done_all(Miss::Bound(bound), None);
     };
     // Each parameter raised (doubled) from its default, the others held,
@@ -261,7 +264,12 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
             Step::Try(value) if find(probes, &with(params, axis, value)).is_some() => {
                 // Measured already (a curve that is not monotone): stop here
                 // rather than measure it again.
-                results.push(nearest(probes, target, plan.tolerance, Some(Miss::Resolution)));
+                results.push(nearest(
+                    probes,
+                    target,
+                    plan.tolerance,
+                    Some(Miss::Resolution),
+                ));
             }
             Step::Try(value) => {
                 if want.is_none() {
@@ -423,7 +431,11 @@ fn step_out(p: &Param, from: f64, up: bool) -> Step {
 
 /// The constructor keyword arguments for `values`: `base` with the numeric
 /// parameters replaced (integers as JSON integers).
-pub fn to_params(base: &Map<String, Value>, params: &[Param], values: &[f64]) -> Map<String, Value> {
+pub fn to_params(
+    base: &Map<String, Value>,
+    params: &[Param],
+    values: &[f64],
+) -> Map<String, Value> {
     let mut out = base.clone();
     for (p, v) in params.iter().zip(values) {
         let value = if p.integer {
@@ -498,8 +510,11 @@ mod tests {
     #[test]
     fn one_parameter_reaches_each_target() {
         let params = [int("size", 3.0)];
-        let (moving, targets, probes) =
-            run(&params, |v| Ok(logistic(v[0], 20.0)), &plan(&[0.2, 0.5, 0.8]));
+        let (moving, targets, probes) = run(
+            &params,
+            |v| Ok(logistic(v[0], 20.0)),
+            &plan(&[0.2, 0.5, 0.8]),
+        );
         assert_eq!(moving, Some(0));
         for t in &targets {
             assert!(t.met, "{t:?} in {probes:?}");
@@ -512,8 +527,7 @@ mod tests {
     #[test]
     fn the_parameter_that_moves_is_found_among_two() {
         let params = [int("noise", 4.0), int("size", 2.0)];
-        let (moving, targets, _) =
-            run(&params, |v| Ok(logistic(v[1], 10.0)), &plan(&[0.5]));
+        let (moving, targets, _) = run(&params, |v| Ok(logistic(v[1], 10.0)), &plan(&[0.5]));
         assert_eq!(moving, Some(1));
         assert!(targets[0].met);
     }
@@ -522,11 +536,7 @@ mod tests {
     fn a_parameter_that_makes_it_easier_is_walked_the_other_way() {
         // Raising `hints` makes it easier: a hard default must go up.
         let params = [int("hints", 2.0)];
-        let (_, targets, probes) = run(
-            &params,
-            |v| Ok(1.0 - logistic(v[0], 12.0)),
-            &plan(&[0.5]),
-        );
+        let (_, targets, probes) = run(&params, |v| Ok(1.0 - logistic(v[0], 12.0)), &plan(&[0.5]));
         assert!(targets[0].met, "{probes:?}");
     }
 
@@ -577,7 +587,14 @@ mod tests {
     fn params_keep_integers_and_other_values() {
         let mut base = Map::new();
         base.insert("mode".into(), Value::from("hard"));
-        let params = [int("size", 3.0), Param { name: "p".into(), default: 0.5, integer: false }];
+        let params = [
+            int("size", 3.0),
+            Param {
+                name: "p".into(),
+                default: 0.5,
+                integer: false,
+            },
+        ];
         let out = to_params(&base, &params, &[7.0, 0.25]);
         assert_eq!(
             Value::Object(out),

@@ -28,7 +28,12 @@ pub struct CalibrateCommand {
     #[arg(long, value_name = "A", default_value_t = 0.5)]
     target: f64,
     /// Solver accuracies the train ladder should span, comma-separated.
-    #[arg(long, value_name = "A,B,C", default_value = "0.2,0.5,0.8", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        default_value = "0.2,0.5,0.8",
+        value_delimiter = ','
+    )]
     ladder: Vec<f64>,
     /// How near a target a setting's accuracy must be to meet it.
     #[arg(long, value_name = "X", default_value_t = 0.1)]
@@ -94,18 +99,14 @@ impl CalibrateCommand {
             tolerance: self.tolerance,
             cases: self.solver_cases,
             max_solver_calls: self.max_solver_calls,
-            score_flags: json_object(
-                &self.score_flags,
-                "--score-flags",
-                r#"{"format_score": 0}"#,
-            )?,
+            score_flags: json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0}"#)?,
             limits: Limits {
                 timeout: Duration::from_millis(self.timeout_ms),
                 memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
                 ..Limits::default()
             },
-            concurrency: 16,
+            concurrency: self.solver.concurrency,
         })
     }
 }

@@ -271,9 +271,10 @@ impl Store {
 
     /// Every campaign (not the rows that only hold a calibration's calls).
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
-        let rows = sqlx::query("SELECT id FROM campaigns WHERE status <> 'calibration' ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id FROM campaigns WHERE status <> 'calibration' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             if let Some(c) = self.campaign(row.get(0)).await? {
