@@ -33,7 +33,7 @@ fn solver(req: &FakeRequest) -> FakeReply {
         hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
     let draw = (hash >> 11) as f64 / (1u64 << 53) as f64;
-    let sum: i128 = numbers.iter().sum();
+    let sum = numbers.iter().fold(0i128, |a, b| a.wrapping_add(*b));
     let answer = if draw < chance(numbers.len()) {
         sum
     } else {
@@ -133,10 +133,10 @@ fn two_parameters_find_the_one_that_moves() {
     let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
     assert_eq!(run.code, 0, "{report:#?}");
     let names: Vec<&str> = report.space.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["digits", "size"]);
+    assert_eq!(names, ["max_value", "size"]);
     assert_eq!(report.moving.as_deref(), Some("size"));
     let test = report.test.unwrap();
-    assert_eq!(test["digits"], 2);
+    assert_eq!(test["max_value"], 99);
 }
 
 #[test]

@@ -145,8 +145,8 @@ fn raised(value: f64, integer: bool) -> f64 {
     }
 }
 
-/// How many times a parameter is raised (doubled) looking for a change.
-const RAISES: usize = 4;
+/// How many times a parameter is raised (doubled) looking for a change: 3 becomes 192.
+const RAISES: usize = 6;
 
 fn defaults(params: &[Param]) -> Vec<f64> {
     params.iter().map(|p| p.default).collect()
@@ -220,7 +220,7 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
                 }
                 Some(acc) => {
                     let delta = (acc - base_acc).abs();
-                    if delta >= MOVES {
+                    if delta >= MOVES - 1e-9 {
                         if moved.is_none_or(|(_, d, _)| delta > d) {
                             moved = Some((i, delta, acc < base_acc));
                         }

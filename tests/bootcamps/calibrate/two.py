@@ -7,13 +7,13 @@ from bootcamp import Basebootcamp
 
 
 class SumTwobootcamp(Basebootcamp):
-    def __init__(self, digits=2, size=3):
-        self.digits = digits
+    def __init__(self, max_value=99, size=3):
+        self.max_value = max_value
         self.size = size
 
     def case_generator(self):
         pass
-        return {"numbers": [random.randint(1, 10 ** self.digits - 1) for _ in range(self.size)]}
+        return {"numbers": [random.randint(1, self.max_value) for _ in range(self.size)]}
 
     @staticmethod
     def prompt_func(identity):
