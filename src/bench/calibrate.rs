@@ -89,26 +89,20 @@ pub fn bench_calibrate(quick: bool) -> CalibrateBench {
             // The search.
             let mut probes: Vec<Probe> = Vec::new();
             let mut calls = 0;
-            loop {
-                match search::next(&params, &probes, &plan) {
-                    Next::Probe(values) => {
-                        let correct = draw(&mut rng, chance(values[0], half), cases);
-                        calls += cases;
-                        probes.push(Probe {
-                            values,
-                            correct,
-                            cases,
-                            bound: None,
-                        });
-                        if (correct as f64 / cases as f64 - target).abs() <= tolerance {
-                            r.search_met += 1;
-                            r.search_true_error +=
-                                (chance(probes.last().map_or(0.0, |p| p.values[0]), half) - target)
-                                    .abs();
-                            break;
-                        }
-                    }
-                    Next::Done { .. } => break,
+            while let Next::Probe(values) = search::next(&params, &probes, &plan) {
+                let correct = draw(&mut rng, chance(values[0], half), cases);
+                calls += cases;
+                let size = values[0];
+                probes.push(Probe {
+                    values,
+                    correct,
+                    cases,
+                    bound: None,
+                });
+                if (correct as f64 / cases as f64 - target).abs() <= tolerance {
+                    r.search_met += 1;
+                    r.search_true_error += (chance(size, half) - target).abs();
+                    break;
                 }
             }
             r.search_calls += calls as f64;
