@@ -163,6 +163,26 @@ fn no_parameters_and_flat_accuracy_say_why() {
     assert_eq!(report.moving, None);
     let miss = report.chosen[0].miss.as_deref().unwrap();
     assert!(miss.contains("no parameter moves the accuracy"), "{miss}");
+    // The table, from the store: no solver call.
+    let asked = server.requests().len();
+    let out = bin()
+        .arg("--db")
+        .arg(dir.path().join("b.db"))
+        .arg("calibrate")
+        .arg(repo_path("tests/bootcamps/calibrate/flat.py"))
+        .args(["--model", "fake-solver", "--base-url", server.base_url()])
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(server.requests().len(), asked);
+    assert!(text.contains("moving the accuracy: none found"), "{text}");
+    assert!(text.contains(r#"{"size":6}"#), "{text}");
+    assert!(
+        text.contains("test 0.50: missed (no parameter moves the accuracy)"),
+        "{text}"
+    );
 }
 
 #[test]
