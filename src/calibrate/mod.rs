@@ -265,7 +265,14 @@ impl Solver {
                         }
                     }
                     Err(Stop::Budget) => Err("the solver-call budget is spent".into()),
-                    Err(stop) => Err(format!("the solver could not be asked: {stop:?}")),
+                    Err(
+                        Stop::Endpoint(why)
+                        | Stop::Store(why)
+                        | Stop::Replay(why)
+                        | Stop::Interrupted(why),
+                    ) => Err(format!(
+                        "the solver could not be asked ({why}); check the solver endpoint"
+                    )),
                 }
             })
             .await
