@@ -596,10 +596,21 @@ fn task_context(task: &TaskRow) -> Value {
     })
 }
 
+/// What the draft prompt states is wanted: the band the solver's accuracy
+/// must land in, the solver's name and the time each guest call may take.
+fn wanted(shared: &Shared) -> serde_json::Value {
+    json!({
+        "solver_model": shared.solver.model,
+        "band_min": shared.check.accuracy_min,
+        "band_max": shared.check.accuracy_max,
+        "time_budget_ms": shared.check.limits.timeout.as_millis() as u64,
+    })
+}
+
 fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
     shared
         .prompts
-        .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task)}))
+        .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task), "wanted": wanted(shared)}))
         .map_err(anyhow::Error::msg)
 }
 
