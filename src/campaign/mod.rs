@@ -22,6 +22,7 @@ pub mod flight;
 pub mod lease;
 pub mod prompts;
 pub mod resume;
+mod solver_table;
 pub mod tasks;
 
 use std::io::IsTerminal;
@@ -682,6 +683,7 @@ async fn refine_prompt(
                 "traceback": traceback,
                 "sample": sample,
                 "notes": notes,
+                "solver_cases": solver_table::solver_cases(&report),
                 "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
             }),
         )

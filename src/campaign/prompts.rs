@@ -38,6 +38,7 @@ fn supplied(name: &str) -> &'static [&'static str] {
             "traceback",
             "sample",
             "notes",
+            "solver_cases",
             "reviewer_note",
         ],
         _ => &["prompt"],
