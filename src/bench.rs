@@ -42,7 +42,10 @@
 //!   (run it alone, `--only generate`, for a clean figure);
 //! - **serve**: `bootforge serve` over 10,000 review items: queue-page and
 //!   item-page latency (median, p99 over 200 requests) and resident memory
-//!   at rest (`src/bench/serve.rs`).
+//!   at rest (`src/bench/serve.rs`);
+//! - **calibrate**: solver calls the calibration search takes to reach a
+//!   target accuracy within 0.1 against a plain grid search, on simulated
+//!   solvers with known accuracy curves (`src/bench/calibrate.rs`).
 
 mod fleet;
 
@@ -56,6 +59,7 @@ use serde::Serialize;
 use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
+mod calibrate;
 mod reward;
 mod serve;
 pub use serve::ServeBench;
@@ -176,7 +180,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 14] = [
     "compile",
     "cold_start",
     "throughput",
@@ -190,6 +194,7 @@ pub const NAMES: [&str; 13] = [
     "memory",
     "serve",
     "reward",
+    "calibrate",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -208,6 +213,7 @@ pub struct BenchReport {
     pub memory: Option<Vec<MemoryCase>>,
     pub serve: Option<ServeBench>,
     pub reward: Option<reward::RewardBench>,
+    pub calibrate: Option<calibrate::CalibrateBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -962,6 +968,14 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         quick,
         ..BenchReport::default()
     };
+    if only == Some("calibrate") {
+        // Pure simulation: no sandbox to open.
+        report.calibrate = Some(calibrate::bench_calibrate(quick));
+        return Ok(report);
+    }
+    if want("calibrate") {
+        report.calibrate = Some(calibrate::bench_calibrate(quick));
+    }
     if want("compile") {
         eprintln!("bench: compiling the component into an empty cache...");
         report.compile = Some(bench_compile()?);
@@ -1035,6 +1049,16 @@ impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(c) = &self.calibrate {
+            for r in &c.curves {
+                lines.push(format!(
+                    "calibrate    curve half-point {:>3}: search {:.0} solver calls (met {}/{}, true error {:.3}), grid {:.0} (met {}/{}, true error {:.3}): {:.2}x fewer",
+                    r.half, r.search_calls, r.search_met, r.runs, r.search_true_error,
+                    r.grid_calls, r.grid_met, r.runs, r.grid_true_error,
+                    r.grid_calls / r.search_calls.max(1.0)
+                ));
+            }
+        }
         if let Some(r) = &self.reward {
             for c in &r.cases {
                 lines.push(format!(

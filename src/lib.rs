@@ -28,6 +28,9 @@
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
 //!   scripted fake server for tests.
+//! - [`calibrate`]: settings of a bootcamp's constructor parameters whose
+//!   solver accuracy reaches a target ([`calibrate::search`] decides the
+//!   next setting to measure, purely).
 //! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
 //!   content-addressed LLM calls; [`campaign::decide`] picks the next step.
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
@@ -53,9 +56,9 @@
 //!
 //! - Only [`sandbox`] touches wasmtime; everything else sees typed results.
 //! - Only [`store`] writes SQL.
-//! - [`campaign::decide`], [`evaluate::judge`], [`evaluate::junk`],
-//!   [`evaluate::nearmiss`] and [`llm::choose`] are pure functions of their
-//!   inputs, tested without I/O;
+//! - [`campaign::decide`], [`calibrate::search`], [`evaluate::judge`],
+//!   [`evaluate::junk`], [`evaluate::nearmiss`] and [`llm::choose`] are pure
+//!   functions of their inputs, tested without I/O;
 //!   the async code around them reads, calls and writes.
 //! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
 //!   llm, store`.
@@ -63,6 +66,7 @@
 //!   defensively, never trusted to be well-formed.
 
 pub mod bench;
+pub mod calibrate;
 pub mod campaign;
 pub mod cli;
 pub mod evaluate;

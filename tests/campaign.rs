@@ -323,6 +323,12 @@ fn the_band_decides_acceptance_and_garbage_is_not_code() {
         })
         .unwrap();
     assert!(refine.prompt.contains("too easy"), "{}", refine.prompt);
+    // With the solver's answers case by case, not one sample.
+    assert!(
+        refine.prompt.contains("case by case") && refine.prompt.matches("| right |").count() >= 2,
+        "{}",
+        refine.prompt
+    );
 
     // With a band that admits 1.0, the same drafts are accepted.
     let s = setup(server.base_url(), &tasks[..1], "");

@@ -623,3 +623,34 @@ fn the_solver_is_not_paid_for_a_bootcamp_already_failed() {
     assert_eq!(stage_status(&run.report, "solver"), "skipped");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_generator_past_its_time_budget_is_told_the_budget_and_its_time_per_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slows.py");
+    // Three quick cases, then one that never ends.
+    std::fs::write(
+        &file,
+        crate::util::bootcamp_with_generator(
+            "global SEEN\ntry:\n    SEEN += 1\nexcept NameError:\n    SEEN = 1\nwhile SEEN > 3:\n    pass\nreturn {\"n\": SEEN}",
+        ),
+    )
+    .unwrap();
+    let run = check(None, file.to_str().unwrap(), &["--timeout-ms", "400"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let finding = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "generate_failed")
+        .unwrap_or_else(|| panic!("{}", run.report))
+        .clone();
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("a budget of 400 ms") && message.contains("the 3 cases before it took"),
+        "{message}"
+    );
+    assert_eq!(finding["evidence"]["budget_ms"], 400);
+    assert_eq!(finding["evidence"]["cases_before"], 3);
+    assert!(finding["evidence"]["ms_per_case_before"].as_f64().unwrap() >= 0.0);
+}

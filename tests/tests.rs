@@ -5,6 +5,7 @@
 mod util;
 
 mod budget;
+mod calibrate;
 mod campaign;
 mod check;
 mod cli;

@@ -22,6 +22,7 @@ pub mod flight;
 pub mod lease;
 pub mod prompts;
 pub mod resume;
+mod solver_table;
 pub mod tasks;
 
 use std::io::IsTerminal;
@@ -597,10 +598,21 @@ fn task_context(task: &TaskRow) -> Value {
     })
 }
 
+/// What the draft prompt states is wanted: the band the solver's accuracy
+/// must land in, the solver's name and the time each guest call may take.
+fn wanted(shared: &Shared) -> serde_json::Value {
+    json!({
+        "solver_model": shared.solver.model,
+        "band_min": shared.check.accuracy_min,
+        "band_max": shared.check.accuracy_max,
+        "time_budget_ms": shared.check.limits.timeout.as_millis() as u64,
+    })
+}
+
 fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
     shared
         .prompts
-        .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task)}))
+        .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task), "wanted": wanted(shared)}))
         .map_err(anyhow::Error::msg)
 }
 
@@ -674,6 +686,7 @@ async fn refine_prompt(
                 "traceback": traceback,
                 "sample": sample,
                 "notes": notes,
+                "solver_cases": solver_table::solver_cases(&report),
                 "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
             }),
         )

@@ -28,7 +28,7 @@ pub const EXAMPLE: &str = include_str!("../../sandbox/examples/arithmetic_chain.
 /// The variables each template is rendered with.
 fn supplied(name: &str) -> &'static [&'static str] {
     match name {
-        DRAFT => &["interface", "example", "task"],
+        DRAFT => &["interface", "example", "task", "wanted"],
         REFINE => &[
             "interface",
             "example",
@@ -38,6 +38,7 @@ fn supplied(name: &str) -> &'static [&'static str] {
             "traceback",
             "sample",
             "notes",
+            "solver_cases",
             "reviewer_note",
         ],
         _ => &["prompt"],
@@ -130,9 +131,17 @@ mod tests {
     fn embedded_templates_render_and_validate() {
         let p = Prompts::load(None).unwrap();
         let text = p
-            .render(DRAFT, json!({"interface": "SPEC", "example": "EX", "task": {"id": "t", "title": null, "description": "Do it.", "examples": null, "reference_solution": null}}))
+            .render(DRAFT, json!({"interface": "SPEC", "example": "EX", "task": {"id": "t", "title": null, "description": "Do it.", "examples": null, "reference_solution": null}, "wanted": {"solver_model": "m-7b", "band_min": 0.03, "band_max": 0.85, "time_budget_ms": 10000}}))
             .unwrap();
         assert!(text.contains("SPEC") && text.contains("Do it.") && text.contains("Task id: t"));
+        // The draft prompt says what is wanted: the band, the solver, the time.
+        assert!(
+            text.contains("(m-7b)")
+                && text.contains("between 0.03 and 0.85")
+                && text.contains("within 10000 ms")
+                && text.contains("slower than native"),
+            "{text}"
+        );
         assert_eq!(
             p.render(SOLVER, json!({"prompt": "Q?"})).unwrap().trim(),
             "Q?"

@@ -35,7 +35,7 @@ pub struct SolverArgs {
     api_key_env: String,
     /// Solver requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 16)]
-    concurrency: usize,
+    pub(super) concurrency: usize,
     /// Limit of each solver request attempt, seconds.
     #[arg(long, value_name = "S", default_value_t = 600.0)]
     request_timeout_s: f64,

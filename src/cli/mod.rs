@@ -3,6 +3,7 @@
 //! settings, prints results (human text or `--json` lines on stdout, warnings
 //! and errors on stderr) and maps outcomes to exit codes.
 
+mod calibrate;
 mod campaign;
 mod check;
 mod export;
@@ -83,6 +84,11 @@ enum Command {
     /// Run due schedules, once per slot across daemons on one database,
     /// resuming runs whose daemon died; `daemon status` reports on them.
     Daemon(schedule::DaemonArgs),
+    /// Find settings of a bootcamp's constructor parameters whose solver
+    /// accuracy reaches a target (and a train ladder across the band), every
+    /// setting tried stored; the same command again resumes. Exit 0 every
+    /// target met, 1 one missed (the report says why), 2 bad usage.
+    Calibrate(calibrate::CalibrateCommand),
     /// Show a task's family tree of drafts.
     Lineage(campaign::LineageCommand),
     /// The review queue: list, show and decide accepted bootcamps (approve,
@@ -128,8 +134,8 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// audit_speed, solver, campaign, fleet, generate, memory, serve or
-    /// reward.
+    /// audit_speed, solver, campaign, fleet, generate, memory, serve,
+    /// reward or calibrate.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -158,6 +164,11 @@ pub fn main() -> ExitCode {
         Command::Check(cmd) => check::check(cmd, &cache_dir),
         Command::Audit(cmd) => check::audit(cmd, &cache_dir),
         Command::Campaign(command) => campaign::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Calibrate(command) => calibrate::calibrate(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,

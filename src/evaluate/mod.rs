@@ -205,12 +205,22 @@ async fn check_inner(
         };
         let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);
-        c.error(
-            stage,
-            kind,
-            format!("case with seed {seed}: {err}"),
-            evidence,
-        );
+        let mut message = format!("case with seed {seed}: {err}");
+        if err.kind == crate::sandbox::ErrorKind::Timeout {
+            // The author needs the budget and how far the generator is from
+            // it, not only that it ran out.
+            let budget_ms = config.limits.timeout.as_millis() as u64;
+            let calls_ms = run_a.timings.calls_us as f64 / 1e3;
+            let before = cases.len();
+            let per_case = (calls_ms - budget_ms as f64).max(0.0) / before.max(1) as f64;
+            message.push_str(&format!(
+                "; each call has a budget of {budget_ms} ms (the sandbox runs Python 2-3 times slower than native): the {before} cases before it took {per_case:.1} ms each on average, and this one over {budget_ms} ms"
+            ));
+            evidence["budget_ms"] = json!(budget_ms);
+            evidence["cases_before"] = json!(before);
+            evidence["ms_per_case_before"] = json!((per_case * 10.0).round() / 10.0);
+        }
+        c.error(stage, kind, message, evidence);
         c.close(
             stage,
             format!("{} of {} cases generated", cases.len(), wanted),

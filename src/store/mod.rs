@@ -14,6 +14,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod calibrate;
+pub use calibrate::{CalibrationRow, ProbeRow};
 mod fleet;
 pub use fleet::SpendRow;
 mod lease;
@@ -267,10 +269,12 @@ impl Store {
         }))
     }
 
+    /// Every campaign (not the rows that only hold a calibration's calls).
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
-        let rows = sqlx::query("SELECT id FROM campaigns ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id FROM campaigns WHERE status <> 'calibration' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             if let Some(c) = self.campaign(row.get(0)).await? {

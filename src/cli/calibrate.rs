@@ -1,0 +1,223 @@
+//! `bootforge calibrate`: flags, the table, `--json`, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::campaign::DbArgs;
+use super::check::SolverArgs;
+use super::run::{json_object, read_source};
+use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use crate::calibrate::{self, Report, Settings};
+use crate::sandbox::Limits;
+use crate::store::Store;
+
+#[derive(Args, Debug)]
+pub struct CalibrateCommand {
+    /// The bootcamp file.
+    file: PathBuf,
+    /// The bootcamp class, when the file defines several.
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
+    /// Constructor keyword arguments to start from, as a JSON object
+    /// (numeric ones replace the defaults the search starts at).
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    params: String,
+    /// Solver accuracy the test setting should reach.
+    #[arg(long, value_name = "A", default_value_t = 0.5)]
+    target: f64,
+    /// Solver accuracies the train ladder should span, comma-separated.
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        default_value = "0.2,0.5,0.8",
+        value_delimiter = ','
+    )]
+    ladder: Vec<f64>,
+    /// How near a target a setting's accuracy must be to meet it.
+    #[arg(long, value_name = "X", default_value_t = 0.1)]
+    tolerance: f64,
+    /// Cases the solver answers at each setting tried.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    solver_cases: usize,
+    /// Solver calls the whole search may take (calls answered from the
+    /// store count too, so a resumed search takes the same steps).
+    #[arg(long, value_name = "N", default_value_t = 400)]
+    max_solver_calls: usize,
+    /// verify_score keyword arguments for grading the solver's answers.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    score_flags: String,
+    /// Wall-clock limit of each guest call, ms: a setting whose generation
+    /// runs past it is out of bounds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Memory cap of the sandbox, MiB.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    memory_mb: u64,
+    #[command(flatten)]
+    solver: SolverArgs,
+    /// Print one JSON object: every setting tried and the ones chosen.
+    #[arg(long)]
+    json: bool,
+}
+
+impl CalibrateCommand {
+    fn settings(&self) -> Result<Settings, String> {
+        let in_unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !in_unit(self.target) || !self.ladder.iter().all(|&x| in_unit(x)) {
+            return Err(format!(
+                "--target and --ladder take accuracies between 0 and 1, got {} and {:?}",
+                self.target, self.ladder
+            ));
+        }
+        if !(self.tolerance > 0.0 && self.tolerance < 1.0) {
+            return Err(format!(
+                "--tolerance must lie between 0 and 1, got {}",
+                self.tolerance
+            ));
+        }
+        if self.solver_cases == 0 || self.solver_cases > 10_000 {
+            return Err("--solver-cases must be between 1 and 10000".into());
+        }
+        if self.max_solver_calls < self.solver_cases {
+            return Err(format!(
+                "--max-solver-calls ({}) must allow at least one setting of --solver-cases ({})",
+                self.max_solver_calls, self.solver_cases
+            ));
+        }
+        if self.timeout_ms == 0 || self.memory_mb == 0 {
+            return Err("--timeout-ms and --memory-mb must be positive".into());
+        }
+        Ok(Settings {
+            file: self.file.display().to_string(),
+            source: read_source(&self.file)?,
+            class: self.class.clone(),
+            params: json_object(&self.params, "--params", r#"{"size": 5}"#)?,
+            target: self.target,
+            ladder: self.ladder.clone(),
+            tolerance: self.tolerance,
+            cases: self.solver_cases,
+            max_solver_calls: self.max_solver_calls,
+            score_flags: json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0}"#)?,
+            limits: Limits {
+                timeout: Duration::from_millis(self.timeout_ms),
+                memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
+                ..Limits::default()
+            },
+            concurrency: self.solver.concurrency,
+        })
+    }
+}
+
+pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+    let settings = match cmd.settings() {
+        Ok(s) => s,
+        Err(msg) => return usage(msg),
+    };
+    let model = match cmd.solver.model() {
+        Ok(Some(m)) => m,
+        Ok(None) => return usage("calibrate needs a solver: give --model (and --base-url)"),
+        Err(msg) => return usage(msg),
+    };
+    let sandbox = match open_sandbox(cache_dir, None) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        let store = Store::open(&db.path()).await?;
+        calibrate::calibrate(&sandbox, &store, model, &settings).await
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(err) => {
+            report_error(&err.context("calibrating (run the same command again to resume)"));
+            return exit::FAILED;
+        }
+    };
+    let mut out = Out::new();
+    if cmd.json {
+        out.line(serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        render(&mut out, &report);
+    }
+    if report.chosen.iter().all(|c| c.met) {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
+}
+
+fn params_text(params: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::Value::Object(params.clone()).to_string()
+}
+
+fn render(out: &mut Out, r: &Report) {
+    out.line(format!(
+        "calibration {} of {} ({}) against {}: {} solver calls, {} new",
+        r.calibration, r.file, r.class, r.model, r.solver_calls, r.new_solver_calls
+    ));
+    let names: Vec<String> = r
+        .space
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.default))
+        .collect();
+    out.line(format!(
+        "parameters: {}; moving the accuracy: {}",
+        if names.is_empty() {
+            "none numeric".into()
+        } else {
+            names.join(", ")
+        },
+        r.moving.as_deref().unwrap_or("none found")
+    ));
+    out.line(format!(
+        "  {:<40} {:>22} {:>12} {:>6}",
+        "params", "accuracy (95% CI)", "gen ms/case", "calls"
+    ));
+    for t in &r.tried {
+        let acc = match (&t.accuracy, &t.bound) {
+            (Some(a), _) => format!(
+                "{a:.2} ({:.2}-{:.2}) {}/{}",
+                t.interval[0], t.interval[1], t.correct, t.cases
+            ),
+            (None, Some(b)) => format!("out of bounds: {b}"),
+            (None, None) => "-".into(),
+        };
+        out.line(format!(
+            "  {:<40} {:>22} {:>12.2} {:>6}",
+            params_text(&t.params),
+            acc,
+            t.generate_ms_per_case,
+            t.solver_calls
+        ));
+    }
+    for c in &r.chosen {
+        let setting = c
+            .setting
+            .as_ref()
+            .map(|t| {
+                format!(
+                    "{} at accuracy {:.2}",
+                    params_text(&t.params),
+                    t.accuracy.unwrap_or(0.0)
+                )
+            })
+            .unwrap_or_else(|| "no setting".into());
+        if c.met {
+            out.line(format!("{} {:.2}: met by {setting}", c.role, c.target));
+        } else {
+            out.line(format!(
+                "{} {:.2}: missed ({}); nearest {setting}",
+                c.role,
+                c.target,
+                c.miss.as_deref().unwrap_or("no setting in bounds")
+            ));
+        }
+    }
+}

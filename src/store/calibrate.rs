@@ -1,0 +1,146 @@
+//! Calibrations and their probes. Timestamps are bound from here (RFC 3339,
+//! UTC) so that these statements also run on PostgreSQL.
+
+use anyhow::Result;
+use sqlx::Row;
+
+use super::{Store, now_utc};
+
+/// A calibration as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CalibrationRow {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub status: String,
+    pub space_json: Option<String>,
+    pub result_json: Option<String>,
+}
+
+/// One measured setting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProbeRow {
+    pub idx: i64,
+    pub params_json: String,
+    pub values_json: String,
+    pub cases: i64,
+    pub correct: i64,
+    pub bound_json: Option<String>,
+    pub generate_ms: f64,
+    pub solver_calls: i64,
+    pub detail_json: String,
+}
+
+impl Store {
+    /// The calibration stored under `key`, or a new one (with the campaign
+    /// row that holds its solver calls), in one transaction.
+    pub async fn open_calibration(
+        &self,
+        key: &str,
+        file: &str,
+        class: Option<&str>,
+        settings_json: &str,
+    ) -> Result<CalibrationRow> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query_as::<_, CalibrationRow>(
+            "SELECT id, campaign_id, status, space_json, result_json FROM calibrations WHERE calibration_key = ?",
+        )
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = found {
+            return Ok(row);
+        }
+        let now = now_utc();
+        let campaign = sqlx::query(
+            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, NULL, 'calibration', ?, ?)",
+        )
+        .bind(format!("calibrate {file}"))
+        .bind(settings_json)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let id = sqlx::query(
+            "INSERT INTO calibrations (calibration_key, campaign_id, file, class_name, settings_json, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+        )
+        .bind(key)
+        .bind(campaign)
+        .bind(file)
+        .bind(class)
+        .bind(settings_json)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        tx.commit().await?;
+        Ok(CalibrationRow {
+            id,
+            campaign_id: campaign,
+            status: "running".into(),
+            space_json: None,
+            result_json: None,
+        })
+    }
+
+    pub async fn set_calibration_space(&self, id: i64, space_json: &str) -> Result<()> {
+        sqlx::query("UPDATE calibrations SET space_json = ?, updated_at = ? WHERE id = ?")
+            .bind(space_json)
+            .bind(now_utc())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_calibration(&self, id: i64, result_json: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE calibrations SET status = 'done', result_json = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(result_json)
+        .bind(now_utc())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn calibration_probes(&self, id: i64) -> Result<Vec<ProbeRow>> {
+        Ok(sqlx::query_as::<_, ProbeRow>(
+            "SELECT idx, params_json, values_json, cases, correct, bound_json, generate_ms, solver_calls, detail_json FROM calibration_probes WHERE calibration_id = ? ORDER BY idx",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn add_calibration_probe(&self, id: i64, probe: &ProbeRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calibration_probes (calibration_id, idx, params_json, values_json, cases, correct, bound_json, generate_ms, solver_calls, detail_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(probe.idx)
+        .bind(&probe.params_json)
+        .bind(&probe.values_json)
+        .bind(probe.cases)
+        .bind(probe.correct)
+        .bind(&probe.bound_json)
+        .bind(probe.generate_ms)
+        .bind(probe.solver_calls)
+        .bind(&probe.detail_json)
+        .bind(now_utc())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Solver calls the calibration's campaign row holds.
+    pub async fn calibration_calls(&self, campaign: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM llm_calls WHERE campaign_id = ?")
+            .bind(campaign)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get(0))
+    }
+}

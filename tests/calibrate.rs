@@ -1,0 +1,259 @@
+//! `bootforge calibrate` through the real binary, sandbox and SQLite file,
+//! against a scripted solver whose chance of being right falls with how
+//! many numbers the prompt shows.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bootforge::calibrate::Report;
+use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+
+use crate::util::{bin, repo_path};
+
+/// The scripted solver's chance of being right with `n` numbers to add.
+fn chance(n: usize) -> f64 {
+    1.0 / (1.0 + (n as f64 / 12.0).powi(3))
+}
+
+fn numbers(prompt: &str) -> Vec<i128> {
+    let line = prompt.lines().next().unwrap_or("");
+    let shown = line.split_once(": ").map_or("", |(_, rest)| rest);
+    shown
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// Right or wrong by a hash of the prompt (the same prompt always gets the
+/// same answer), right with probability [`chance`].
+fn solver(req: &FakeRequest) -> FakeReply {
+    let numbers = numbers(&req.prompt);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in req.prompt.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    let draw = (hash >> 11) as f64 / (1u64 << 53) as f64;
+    let sum = numbers.iter().fold(0i128, |a, b| a.wrapping_add(*b));
+    let answer = if draw < chance(numbers.len()) {
+        sum
+    } else {
+        sum + 1
+    };
+    FakeReply::answer(format!("[answer]{answer}[/answer]"))
+}
+
+struct Run {
+    code: i32,
+    report: Option<Report>,
+    stderr: String,
+}
+
+fn calibrate(server: &FakeServer, db: &Path, file: &str, extra: &[&str]) -> Run {
+    let out = bin()
+        .arg("--db")
+        .arg(db)
+        .args([
+            "calibrate",
+            &repo_path(&format!("tests/bootcamps/calibrate/{file}"))
+                .display()
+                .to_string(),
+        ])
+        .args([
+            "--json",
+            "--model",
+            "fake-solver",
+            "--base-url",
+            server.base_url(),
+        ])
+        .args(extra)
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        report: serde_json::from_str(stdout.trim()).ok(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn size(params: &serde_json::Map<String, serde_json::Value>) -> usize {
+    params["size"].as_u64().unwrap() as usize
+}
+
+#[test]
+fn one_parameter_reaches_every_target_and_a_rerun_asks_nothing() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let run = calibrate(&server, &db, "one.py", &["--solver-cases", "40"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    assert_eq!(report.moving.as_deref(), Some("size"));
+    assert_eq!(report.space.len(), 1);
+    assert_eq!(report.space[0].default, 3.0);
+    assert_eq!(report.chosen.len(), 4);
+    for chosen in &report.chosen {
+        let setting = chosen.setting.as_ref().unwrap();
+        let accuracy = setting.accuracy.unwrap();
+        assert!(chosen.met, "{chosen:?}");
+        assert!((accuracy - chosen.target).abs() <= 0.1 + 1e-9);
+        assert!(setting.interval[0] <= accuracy && accuracy <= setting.interval[1]);
+        // The solver's true chance at the chosen size is near the target too.
+        let truth = chance(size(&setting.params));
+        assert!((truth - chosen.target).abs() <= 0.2, "{chosen:?}: {truth}");
+    }
+    // The ladder spans the band from easy to hard.
+    assert_eq!(report.train.len(), 3);
+    assert!(size(&report.train[0]) > size(&report.train[2]));
+    assert_eq!(report.test.as_ref().map(size), Some(size(&report.train[1])));
+    let asked = server.requests().len();
+    assert_eq!(asked, report.new_solver_calls);
+    assert_eq!(report.solver_calls, report.tried.len() * 40);
+    assert!(server.requests().iter().all(|r| r.repeat == 0));
+    // Again: every probe and call comes from the store.
+    let again = calibrate(&server, &db, "one.py", &["--solver-cases", "40"]);
+    let again = again.report.unwrap();
+    assert_eq!(server.requests().len(), asked);
+    assert_eq!(again.tried.len(), report.tried.len());
+    assert_eq!(again.test, report.test);
+}
+
+#[test]
+fn two_parameters_find_the_one_that_moves() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = calibrate(
+        &server,
+        &dir.path().join("b.db"),
+        "two.py",
+        &["--ladder", "0.5", "--target", "0.5"],
+    );
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    let names: Vec<&str> = report.space.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["max_value", "size"]);
+    assert_eq!(report.moving.as_deref(), Some("size"));
+    let test = report.test.unwrap();
+    assert_eq!(test["max_value"], 99);
+}
+
+#[test]
+fn no_parameters_and_flat_accuracy_say_why() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = calibrate(&server, &dir.path().join("b.db"), "fixed.py", &[]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 1);
+    assert!(report.space.is_empty());
+    assert_eq!(report.tried.len(), 1);
+    assert!(report.chosen.iter().all(|c| !c.met));
+    assert!(
+        report.chosen[0]
+            .miss
+            .as_deref()
+            .unwrap()
+            .contains("no numeric parameter"),
+        "{report:#?}"
+    );
+    let run = calibrate(&server, &dir.path().join("b.db"), "flat.py", &[]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 1);
+    assert_eq!(report.moving, None);
+    let miss = report.chosen[0].miss.as_deref().unwrap();
+    assert!(miss.contains("no parameter moves the accuracy"), "{miss}");
+    // The table, from the store: no solver call.
+    let asked = server.requests().len();
+    let out = bin()
+        .arg("--db")
+        .arg(dir.path().join("b.db"))
+        .arg("calibrate")
+        .arg(repo_path("tests/bootcamps/calibrate/flat.py"))
+        .args(["--model", "fake-solver", "--base-url", server.base_url()])
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(server.requests().len(), asked);
+    assert!(text.contains("moving the accuracy: none found"), "{text}");
+    assert!(text.contains(r#"{"size":6}"#), "{text}");
+    assert!(
+        text.contains("test 0.50: missed (no parameter moves the accuracy)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_slow_generator_is_stopped_by_the_time_budget() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = calibrate(
+        &server,
+        &dir.path().join("b.db"),
+        "slow.py",
+        &["--ladder", "0.5", "--target", "0.5", "--timeout-ms", "1000"],
+    );
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 1, "{report:#?}");
+    let test = &report.chosen[1];
+    assert!(!test.met);
+    let miss = test.miss.as_deref().unwrap();
+    assert!(miss.contains("time budget"), "{miss}");
+    assert!(
+        report
+            .tried
+            .iter()
+            .any(|t| t.bound.is_some() && t.accuracy.is_none())
+    );
+    // The nearest setting in bounds is the one reported, with its time.
+    let nearest = test.setting.as_ref().unwrap();
+    assert!(nearest.bound.is_none() && nearest.generate_ms_per_case > 0.0);
+}
+
+#[test]
+fn a_killed_calibration_resumes_without_repeating_finished_calls() {
+    let server =
+        FakeServer::start(|req| FakeReply::Delay(Duration::from_millis(30), Box::new(solver(req))))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let file = repo_path("tests/bootcamps/calibrate/one.py");
+    let mut child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "calibrate",
+            &file.display().to_string(),
+            "--json",
+            "--concurrency",
+            "4",
+        ])
+        .args(["--model", "fake-solver", "--base-url", server.base_url()])
+        .env("OPENAI_API_KEY", "sk-test")
+        .env_remove("OPENAI_BASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while server.requests().len() < 50 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it finished before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = server.requests().len();
+    let run = calibrate(&server, &db, "one.py", &["--concurrency", "4"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    let requests = server.requests();
+    // Only the calls in flight when it was killed (at most 4) are asked again.
+    let repeated = requests.iter().filter(|r| r.repeat > 0).count();
+    assert!(repeated <= 4, "{repeated} repeated of {}", requests.len());
+    assert!(requests.len() > before);
+    assert_eq!(report.solver_calls, report.tried.len() * 20);
+}
