@@ -647,7 +647,7 @@ fn a_generator_past_its_time_budget_is_told_the_budget_and_its_time_per_case() {
         .clone();
     let message = finding["message"].as_str().unwrap();
     assert!(
-        message.contains("a budget of 400 ms") && message.contains("the 3 cases before it took"),
+        message.contains("its 400 ms CPU budget") && message.contains("the 3 cases before it took"),
         "{message}"
     );
     assert_eq!(finding["evidence"]["budget_ms"], 400);

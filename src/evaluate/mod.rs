@@ -208,14 +208,23 @@ async fn check_inner(
         let mut message = format!("case with seed {seed}: {err}");
         if err.kind == crate::sandbox::ErrorKind::Timeout {
             // The author needs the budget and how far the generator is from
-            // it, not only that it ran out.
+            // it, not only that it ran out. The budget is CPU time (the
+            // timeout's own message says so), so the cases before it are
+            // measured in CPU time too.
             let budget_ms = config.limits.timeout.as_millis() as u64;
-            let calls_ms = run_a.timings.calls_us as f64 / 1e3;
+            let calls_cpu_ms = run_a.timings.calls_cpu_us as f64 / 1e3;
+            let this_ms = err.budget.as_ref().map_or(budget_ms as f64, |b| b.cpu_ms);
             let before = cases.len();
-            let per_case = (calls_ms - budget_ms as f64).max(0.0) / before.max(1) as f64;
-            message.push_str(&format!(
-                "; each call has a budget of {budget_ms} ms (the sandbox runs Python 2-3 times slower than native): the {before} cases before it took {per_case:.1} ms each on average, and this one over {budget_ms} ms"
-            ));
+            let per_case = (calls_cpu_ms - this_ms).max(0.0) / before.max(1) as f64;
+            if before == 0 {
+                message.push_str(
+                    "; it was the first case (the sandbox runs Python 2-3 times slower than native)",
+                );
+            } else {
+                message.push_str(&format!(
+                    "; the {before} cases before it took {per_case:.1} ms of CPU each on average (the sandbox runs Python 2-3 times slower than native)"
+                ));
+            }
             evidence["budget_ms"] = json!(budget_ms);
             evidence["cases_before"] = json!(before);
             evidence["ms_per_case_before"] = json!((per_case * 10.0).round() / 10.0);
