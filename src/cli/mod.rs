@@ -5,6 +5,7 @@
 
 mod campaign;
 mod check;
+mod eval;
 mod export;
 mod review;
 mod reward;
@@ -101,6 +102,11 @@ enum Command {
     /// HTTP service (`reward serve`) and verl's reward function for it.
     #[command(subcommand)]
     Reward(reward::RewardCommand),
+    /// Evaluate a model on data in InternBootcamp's record format, each
+    /// answer scored by its bootcamp in the sandbox; runs are stored,
+    /// resumable, shown and compared.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -195,6 +201,11 @@ pub fn main() -> ExitCode {
             &cache_dir,
         ),
         Command::Reward(command) => reward::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Eval(command) => eval::run(
             command,
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,

@@ -14,6 +14,8 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod eval;
+pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScoreRow};
 mod fleet;
 pub use fleet::SpendRow;
 mod lease;
