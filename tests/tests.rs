@@ -9,6 +9,7 @@ mod check;
 mod cli;
 mod component;
 mod endpoint;
+mod eval;
 mod export;
 mod fleet;
 mod integrity;
