@@ -314,3 +314,110 @@ fn a_killed_eval_resumes_without_repeating_a_finished_call() {
     assert_eq!(requests[12].repeat, 1);
     assert_eq!(operands(&requests[12].prompt), Some((7, 100)));
 }
+
+#[test]
+fn synth_keeps_only_verified_distinct_answers_with_their_reasoning_and_takes_up_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bf.db");
+    let data = dir.path().join("data.jsonl");
+    let mut records: Vec<Value> = (0..6).map(|a| sum_record(a, 10)).collect();
+    records.push(json!({"data_source": "Nowhere", "prompt": "Lost?", "ground_truth": {}}));
+    write_jsonl(&data, &records);
+    // Odd first operands: always wrong. Even ones: wrong on the first
+    // sample, then right twice with the same reasoning (one distinct answer).
+    let teacher = FakeServer::start(|req| {
+        let Some((a, b)) = operands(&req.prompt) else {
+            return FakeReply::Error(400);
+        };
+        if a % 2 == 1 || req.repeat == 0 {
+            return FakeReply::Answer {
+                content: format!("[answer]{}[/answer]", a + b + 1),
+                reasoning: Some("a slip".into()),
+            };
+        }
+        FakeReply::Answer {
+            content: format!("[answer]{}[/answer]", a + b),
+            reasoning: Some(format!("{a} and {b} make {}", a + b)),
+        }
+    })
+    .unwrap();
+    let out = dir.path().join("sft.jsonl");
+    let synth = || {
+        util::bin()
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "synth",
+                "--data",
+                &data.display().to_string(),
+                "--bootcamps",
+                &bootcamps(),
+                "--model",
+                "teacher",
+                "--base-url",
+                teacher.base_url(),
+                "--samples",
+                "3",
+                "--out",
+                &out.display().to_string(),
+                "--json",
+            ])
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .output()
+            .unwrap()
+    };
+    let first = synth();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report = json_of(&first);
+    assert_eq!(report["written"], 3);
+    let task = &report["tasks"][0];
+    assert_eq!(task["data_source"], "SumPair");
+    assert_eq!(task["prompts"], 6);
+    assert_eq!(task["answers"], 18);
+    assert_eq!(task["kept"], 3);
+    assert!((task["pass_at_1"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(task["pass_at_k"], 0.5);
+    assert_eq!(report["excluded"][0]["data_source"], "Nowhere");
+    assert_eq!(teacher.requests().len(), 18);
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for line in &lines {
+        let messages = line["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0]["role"], "user");
+        assert_eq!(messages[1]["role"], "assistant");
+        let (a, b) = operands(messages[0]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(a % 2, 0);
+        assert_eq!(
+            messages[1]["content"],
+            format!(
+                "<think>\n{a} and {b} make {}\n</think>\n\n[answer]{}[/answer]",
+                a + b,
+                a + b
+            )
+        );
+        assert_eq!(line["source"]["data_source"], "SumPair");
+        assert_eq!(line["source"]["score"], 1.0);
+        assert_eq!(line["source"]["model"], "teacher");
+    }
+
+    // The same command again takes the run up: nothing is asked again and
+    // the same file is written.
+    std::fs::remove_file(&out).unwrap();
+    let again = synth();
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(json_of(&again)["run"], report["run"]);
+    assert_eq!(teacher.requests().len(), 18);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+}

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::campaign::{DbArgs, open_store};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::eval::report::{Report, compare};
+use crate::eval::synth::{self, Keep};
 use crate::eval::{self, RunConfig};
 use crate::llm::openai::OpenAiModel;
 use crate::llm::{ChatModel, EndpointConfig};
@@ -160,7 +161,19 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                         ));
                     }
                 };
-                execute(&store, run, &config, &model, cache_dir, json).await
+                let code = execute(&store, run, &config, &model, cache_dir).await;
+                if config.kind.as_deref() == Some(SYNTH) {
+                    eprintln!("run {run} is a synth run: `bootforge synth` with the same flags writes its file");
+                }
+                match eval::load_report(&store, run).await {
+                    Ok(Some(report)) => print_report(&report, json, false),
+                    Ok(None) => {}
+                    Err(err) => {
+                        report_error(&err);
+                        return exit::FAILED;
+                    }
+                }
+                code
             }
             EvalCommand::List { json } => list(db, json).await,
             EvalCommand::Show {
@@ -209,18 +222,48 @@ fn read_data(paths: &[PathBuf]) -> Result<(Vec<eval::Record>, Vec<String>), Stri
 }
 
 async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+    let (store, run, config) = match prepare(&args, db, None).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let code = execute(&store, run, &config, &args.client, cache_dir).await;
+    if code == exit::USAGE {
+        return code;
+    }
+    match eval::load_report(&store, run).await {
+        Ok(Some(report)) => print_report(&report, args.json, false),
+        Ok(None) => {}
+        Err(err) => {
+            report_error(&err);
+            return exit::FAILED;
+        }
+    }
+    code
+}
+
+/// Read the data and create the run; for `synth`, a stored run of the same
+/// kind, model, settings and records is taken up again instead (what it
+/// already answered is not asked again).
+async fn prepare(
+    args: &RunArgs,
+    db: &DbArgs,
+    kind: Option<&str>,
+) -> Result<(Store, i64, RunConfig), u8> {
     if args.samples == 0 || args.samples > 1024 {
-        return usage("--samples must be between 1 and 1024");
+        return Err(usage("--samples must be between 1 and 1024"));
     }
     if !args.base_url.starts_with("http://") && !args.base_url.starts_with("https://") {
-        return usage(format!(
+        return Err(usage(format!(
             "--base-url must be an http:// or https:// URL, got {:?}",
             args.base_url
-        ));
+        )));
     }
     for dir in &args.bootcamps {
         if !dir.is_dir() {
-            return usage(format!("--bootcamps {}: not a directory", dir.display()));
+            return Err(usage(format!(
+                "--bootcamps {}: not a directory",
+                dir.display()
+            )));
         }
     }
     let mut score_flags = Settings::default().default_flags;
@@ -229,26 +272,30 @@ async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             Ok(Value::Object(map)) => {
                 for (k, v) in map {
                     if !reward::batch::SCORE_FLAGS.contains(&k.as_str()) {
-                        return usage(format!(
+                        return Err(usage(format!(
                             "--score-flags: unknown flag {k:?}; verify_score takes {}",
                             reward::batch::SCORE_FLAGS.join(", ")
-                        ));
+                        )));
                     }
                     score_flags.insert(k, v);
                 }
             }
-            _ => return usage("--score-flags must be a JSON object, like '{\"format_score\": 0}'"),
+            _ => {
+                return Err(usage(
+                    "--score-flags must be a JSON object, like '{\"format_score\": 0}'",
+                ));
+            }
         }
     }
     let (mut records, files) = match read_data(&args.data) {
         Ok(r) => r,
-        Err(e) => return usage(e),
+        Err(e) => return Err(usage(e)),
     };
     if let Some(limit) = args.limit {
         records.truncate(limit);
     }
     if records.is_empty() {
-        return usage("the data holds no record");
+        return Err(usage("the data holds no record"));
     }
     let config = RunConfig {
         model: args.model.clone(),
@@ -264,12 +311,14 @@ async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             .collect(),
         read_store: true,
         data: files,
+        kind: kind.map(str::to_owned),
+        data_sha256: eval::records_digest(&records),
     };
     let store = match Store::open(&db.path()).await {
         Ok(s) => s,
         Err(err) => {
             report_error(&err);
-            return exit::FAILED;
+            return Err(exit::FAILED);
         }
     };
     let rows: Vec<(String, String, String)> = records
@@ -277,18 +326,29 @@ async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         .map(|r| (r.data_source, r.prompt, r.ground_truth))
         .collect();
     let name = args.name.clone().unwrap_or_else(|| args.model.clone());
-    let run = match store
-        .create_eval_run(
-            &name,
-            &serde_json::to_string(&config).unwrap_or_default(),
-            &rows,
-        )
-        .await
-    {
+    let config_json = serde_json::to_string(&config).unwrap_or_default();
+    if kind.is_some() {
+        match store.eval_runs().await {
+            Ok(runs) => {
+                if let Some(row) = runs.iter().rev().find(|r| r.config_json == config_json) {
+                    eprintln!(
+                        "taking up run {} (same model, settings and records)",
+                        row.id
+                    );
+                    return Ok((store, row.id, config));
+                }
+            }
+            Err(err) => {
+                report_error(&err);
+                return Err(exit::FAILED);
+            }
+        }
+    }
+    let run = match store.create_eval_run(&name, &config_json, &rows).await {
         Ok(id) => id,
         Err(err) => {
             report_error(&err);
-            return exit::FAILED;
+            return Err(exit::FAILED);
         }
     };
     eprintln!(
@@ -296,7 +356,7 @@ async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         rows.len(),
         args.samples
     );
-    execute(&store, run, &config, &args.client, cache_dir, args.json).await
+    Ok((store, run, config))
 }
 
 fn model(config: &RunConfig, args: &ModelArgs) -> Result<Arc<dyn ChatModel>, String> {
@@ -325,7 +385,6 @@ async fn execute(
     config: &RunConfig,
     args: &ModelArgs,
     cache_dir: &Path,
-    json: bool,
 ) -> u8 {
     if args.workers == Some(0) {
         return usage("--workers must be positive");
@@ -376,14 +435,6 @@ async fn execute(
     } else {
         exit::OK
     };
-    match eval::load_report(store, run).await {
-        Ok(Some(report)) => print_report(&report, json, false),
-        Ok(None) => {}
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    }
     code
 }
 
@@ -632,4 +683,147 @@ async fn compare_runs(db: &DbArgs, a: i64, b: i64, json: bool) -> u8 {
         pct(reports[1].overall.task_mean_accuracy)
     ));
     exit::OK
+}
+
+/// The kind of a synth run.
+const SYNTH: &str = "synth";
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Where the SFT records go (JSONL, replaced whole when done).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// The least score an answer needs to be kept.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    min_score: f64,
+    /// Which passing answers of a record are kept.
+    #[arg(long, value_enum, default_value_t = Keep::All)]
+    keep: Keep,
+}
+
+/// What `synth --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct SynthReport {
+    run: i64,
+    out: String,
+    written: usize,
+    min_score: f64,
+    keep: Keep,
+    samples: usize,
+    tasks: Vec<crate::eval::synth::SynthTask>,
+    excluded: Vec<crate::eval::report::Excluded>,
+    pending: usize,
+}
+
+pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+    if !args.min_score.is_finite() {
+        return usage("--min-score must be a number");
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let (store, run, config) = match prepare(&args.run, db, Some(SYNTH)).await {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let code = execute(&store, run, &config, &args.run.client, cache_dir).await;
+        if code == exit::USAGE {
+            return code;
+        }
+        let loaded = async {
+            Ok::<_, anyhow::Error>((
+                store.eval_records(run).await?,
+                store.eval_answers(run).await?,
+                eval::load_report(&store, run).await?,
+            ))
+        };
+        let (records, answers, report) = match loaded.await {
+            Ok((r, a, Some(report))) => (r, a, report),
+            Ok(_) => return exit::FAILED,
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
+        let (kept, tasks) =
+            synth::select(run, &config.model, &records, &answers, args.min_score, args.keep);
+        if let Err(err) = write_jsonl(&args.out, &kept) {
+            report_error(&err);
+            return exit::FAILED;
+        }
+        let summary = SynthReport {
+            run,
+            out: args.out.display().to_string(),
+            written: kept.len(),
+            min_score: args.min_score,
+            keep: args.keep,
+            samples: config.samples,
+            tasks,
+            excluded: report.excluded,
+            pending: report.overall.pending,
+        };
+        let mut out = Out::new();
+        if args.run.json {
+            out.line(serde_json::to_string(&summary).unwrap_or_default());
+        } else {
+            out.line(format!(
+                "synth run {run}: {} record(s) written to {} (score >= {}, keep {:?}, {} sample(s) per prompt)",
+                summary.written, summary.out, summary.min_score, summary.keep, summary.samples
+            ));
+            out.line(format!(
+                "{:<32} {:>7} {:>7} {:>6} {:>7} {:>7}",
+                "task", "prompts", "answers", "kept", "pass@1", "pass@K"
+            ));
+            for t in &summary.tasks {
+                out.line(format!(
+                    "{:<32} {:>7} {:>7} {:>6} {:>7} {:>7}",
+                    t.data_source,
+                    t.prompts,
+                    t.answers,
+                    t.kept,
+                    pct(t.pass_at_1),
+                    pct(t.pass_at_k)
+                ));
+            }
+            for e in &summary.excluded {
+                out.line(format!(
+                    "excluded: {} ({} record(s)): {}",
+                    e.data_source, e.records, e.reason
+                ));
+            }
+            if summary.pending > 0 {
+                out.line(format!(
+                    "pending: {} answer(s) not given yet; the same command again takes the run up",
+                    summary.pending
+                ));
+            }
+        }
+        code
+    })
+}
+
+/// Write records as JSONL to a file beside `path`, then move it in place: a
+/// crash never leaves half a file under the name.
+fn write_jsonl<T: serde::Serialize>(path: &Path, records: &[T]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    for r in records {
+        serde_json::to_writer(&mut file, r)?;
+        file.write_all(b"\n")?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

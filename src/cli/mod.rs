@@ -107,6 +107,12 @@ enum Command {
     /// resumable, shown and compared.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Sample K answers per prompt from a teacher, keep those its bootcamp
+    /// scores at least --min-score, and write them as SFT chat records
+    /// ({"messages": [user, assistant]}, the teacher's separate reasoning as
+    /// a <think> block, each with its source). The same command again takes
+    /// an unfinished run up without repeating its calls.
+    Synth(eval::SynthArgs),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -210,6 +216,9 @@ pub fn main() -> ExitCode {
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,
         ),
+        Command::Synth(args) => {
+            eval::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
+        }
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)

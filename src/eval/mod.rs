@@ -17,6 +17,7 @@
 //! reason; [`report`] builds the figures.
 
 pub mod report;
+pub mod synth;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -49,6 +50,30 @@ pub struct RunConfig {
     pub read_store: bool,
     /// The data files read.
     pub data: Vec<String>,
+    /// `synth` for a synth run; none for an evaluation.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// SHA-256 of the records, so that a synth run is taken up again only
+    /// over the same data.
+    #[serde(default)]
+    pub data_sha256: String,
+}
+
+/// The hex SHA-256 of records, in order.
+pub fn records_digest(records: &[Record]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for r in records {
+        for part in [&r.data_source, &r.prompt, &r.ground_truth] {
+            digest.update(part.as_bytes());
+            digest.update([0]);
+        }
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One data record.
