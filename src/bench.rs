@@ -55,6 +55,7 @@ use serde::Serialize;
 use crate::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
+mod eval;
 mod reward;
 mod serve;
 pub use serve::ServeBench;
@@ -160,7 +161,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 14] = [
     "compile",
     "cold_start",
     "throughput",
@@ -174,6 +175,7 @@ pub const NAMES: [&str; 13] = [
     "memory",
     "serve",
     "reward",
+    "eval",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -192,6 +194,7 @@ pub struct BenchReport {
     pub memory: Option<Vec<MemoryCase>>,
     pub serve: Option<ServeBench>,
     pub reward: Option<reward::RewardBench>,
+    pub eval: Option<eval::EvalBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -960,6 +963,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: reward serve against native verify_score in python3...");
         report.reward = Some(reward::bench_reward(cache_dir, quick)?);
     }
+    if want("eval") {
+        eprintln!("bench: eval against an instant model, against scoring alone...");
+        report.eval = Some(eval::bench_eval(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -967,6 +974,12 @@ impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(e) = &self.eval {
+            lines.push(format!(
+                "eval         {} records against an instant model, {} workers: {:.0} ms; scoring them alone {:.0} ms: {:.2}x; accuracy {:.3}; peak RSS {:.0} MiB",
+                e.records, e.workers, e.eval_ms, e.scoring_alone_ms, e.ratio, e.accuracy, e.peak_rss_mib
+            ));
+        }
         if let Some(r) = &self.reward {
             for c in &r.cases {
                 lines.push(format!(

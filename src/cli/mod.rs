@@ -140,8 +140,8 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// audit_speed, solver, campaign, fleet, generate, memory, serve or
-    /// reward.
+    /// audit_speed, solver, campaign, fleet, generate, memory, serve,
+    /// reward or eval.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
