@@ -78,8 +78,13 @@ fn scripted(req: &FakeRequest) -> FakeReply {
         .strip_prefix("Repeat ")
         .and_then(|r| r.split(' ').next())
     {
-        let said = if n == "1" { "raise" } else { n };
-        return FakeReply::answer(format!("[answer]{said}[/answer]"));
+        // Hostile markup and a direction override around a right answer:
+        // the page must show them as text.
+        return FakeReply::answer(match n {
+            "1" => "[answer]raise[/answer]".to_owned(),
+            "2" => "<script>alert(1)</script>\u{202e}[answer]2[/answer]".to_owned(),
+            n => format!("[answer]{n}[/answer]"),
+        });
     }
     FakeReply::answer("[answer]?[/answer]")
 }
@@ -221,6 +226,27 @@ fn eval_scores_per_task_leaves_out_missing_and_broken_bootcamps_and_compares_run
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("excluded: Nowhere"), "{text}");
     assert!(text.contains("(exception)"), "{text}");
+
+    // The eval pages of `serve`: the runs, the per-task table, the answers.
+    let page = crate::serve::serve(&db, &[]);
+    let get = |path: &str| crate::serve::http(&page.addr, "GET", path, None, &[]);
+    let runs = get("/evals");
+    assert_eq!(runs.status, 200);
+    assert!(runs.body.contains("href=\"/evals/2\""), "{}", runs.body);
+    assert!(runs.body.contains("half") && runs.body.contains("right"));
+    let one = get("/evals/1");
+    assert_eq!(one.status, 200);
+    assert!(one.body.contains(">SumPair</a>") && one.body.contains("50.0%"));
+    assert!(one.body.contains("<strong>Nowhere</strong>"));
+    assert!(one.body.contains("(exception)"));
+    assert!(!one.body.contains("<script>alert"));
+    assert!(one.body.contains("&lt;script&gt;alert(1)"), "{}", one.body);
+    assert!(!one.body.contains('\u{202e}'));
+    assert!(one.body.contains("hidden-chars"));
+    let moody = get("/evals/1?task=Moody");
+    assert_eq!(moody.body.matches("<td>Moody</td>").count(), 6);
+    assert_eq!(get("/evals/99").status, 404);
+    drop(page);
 
     // Bad input: a line that is not a record is named, nothing is stored.
     let bad = dir.path().join("bad.jsonl");

@@ -251,50 +251,77 @@ pub async fn execute(
             anyhow::Ok(scored)
         }
     };
-    let caller = {
+    // Finished answers are written in batches of whatever has finished
+    // since the last write (one transaction each: one per answer was the
+    // run's bottleneck), then handed to the scorer.
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<EvalAnswerRow>();
+    let writer = {
         let store = store.clone();
+        let by_idx = &by_idx;
+        let flags = &flags;
         async move {
-            let mut outcome = Outcome::default();
-            let mut calls = futures::stream::iter(pending)
-                .map(|(record, sample)| {
-                    let model = model.clone();
-                    async move { (record, sample, model.complete(&record.prompt).await) }
-                })
-                .buffer_unordered(concurrency.max(1));
-            while let Some((record, sample, answer)) = calls.next().await {
-                match answer {
-                    Ok(done) => {
-                        outcome.calls += 1;
-                        let row = EvalAnswerRow {
-                            idx: record.idx,
-                            sample,
-                            content: done.content,
-                            reasoning: done.reasoning,
-                            finish_reason: done.finish_reason,
-                            endpoint: done.endpoint,
-                            prompt_tokens: done.usage.prompt_tokens as i64,
-                            completion_tokens: done.usage.completion_tokens as i64,
-                            latency_ms: done.latency_ms,
-                            attempts: done.attempts as i64,
-                            ..Default::default()
-                        };
-                        store.insert_eval_answer(run, &row).await?;
-                        let _ = tx.send((record.idx, sample, item(record, &row, &flags)));
+            while let Some(first) = done_rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < SCORE_BATCH {
+                    match done_rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
                     }
-                    Err(failure) => {
-                        outcome.failed_calls += 1;
-                        outcome
-                            .first_failure
-                            .get_or_insert_with(|| failure.error.to_string());
+                }
+                store.insert_eval_answers(run, &batch).await?;
+                for row in &batch {
+                    if let Some(record) = by_idx.get(&row.idx) {
+                        let _ = tx.send((row.idx, row.sample, item(record, row, flags)));
                     }
                 }
             }
             drop(tx);
-            anyhow::Ok(outcome)
+            anyhow::Ok(())
         }
     };
-    let (outcome, scored) = tokio::join!(caller, scorer);
-    let mut outcome = outcome?;
+    let caller = async move {
+        let mut outcome = Outcome::default();
+        let mut calls = futures::stream::iter(pending)
+            .map(|(record, sample)| {
+                let model = model.clone();
+                async move { (record, sample, model.complete(&record.prompt).await) }
+            })
+            .buffer_unordered(concurrency.max(1));
+        while let Some((record, sample, answer)) = calls.next().await {
+            match answer {
+                Ok(done) => {
+                    outcome.calls += 1;
+                    // The writer stopped (the store failed): ask no more.
+                    let sent = done_tx.send(EvalAnswerRow {
+                        idx: record.idx,
+                        sample,
+                        content: done.content,
+                        reasoning: done.reasoning,
+                        finish_reason: done.finish_reason,
+                        endpoint: done.endpoint,
+                        prompt_tokens: done.usage.prompt_tokens as i64,
+                        completion_tokens: done.usage.completion_tokens as i64,
+                        latency_ms: done.latency_ms,
+                        attempts: done.attempts as i64,
+                        ..Default::default()
+                    });
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                Err(failure) => {
+                    outcome.failed_calls += 1;
+                    outcome
+                        .first_failure
+                        .get_or_insert_with(|| failure.error.to_string());
+                }
+            }
+        }
+        drop(done_tx);
+        outcome
+    };
+    let (mut outcome, written, scored) = tokio::join!(caller, writer, scorer);
+    written?;
     outcome.scored = scored?;
     let status = if outcome.failed_calls == 0 {
         "done"

@@ -68,7 +68,7 @@ pub struct AppState {
 }
 
 /// The templates, embedded.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("templates/base.html")),
     ("queue.html", include_str!("templates/queue.html")),
     ("history.html", include_str!("templates/history.html")),
@@ -77,6 +77,8 @@ const TEMPLATES: [(&str, &str); 8] = [
     ("campaign.html", include_str!("templates/campaign.html")),
     ("login.html", include_str!("templates/login.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("evals.html", include_str!("templates/evals.html")),
+    ("eval.html", include_str!("templates/eval.html")),
 ];
 
 /// The template environment: every template escapes HTML, and every

@@ -149,26 +149,32 @@ impl Store {
         .await?)
     }
 
-    /// Store a finished call's answer, unscored. A second answer to the
-    /// same record and sample is ignored (the first stays).
-    pub async fn insert_eval_answer(&self, run: i64, a: &EvalAnswerRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO eval_answers (run_id, idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx, sample) DO NOTHING",
-        )
-        .bind(run)
-        .bind(a.idx)
-        .bind(a.sample)
-        .bind(&a.content)
-        .bind(&a.reasoning)
-        .bind(&a.finish_reason)
-        .bind(&a.endpoint)
-        .bind(a.prompt_tokens)
-        .bind(a.completion_tokens)
-        .bind(a.latency_ms)
-        .bind(a.attempts)
-        .bind(now_utc())
-        .execute(&self.pool)
-        .await?;
+    /// Store finished calls' answers, unscored, in one transaction. A
+    /// second answer to the same record and sample is ignored (the first
+    /// stays).
+    pub async fn insert_eval_answers(&self, run: i64, answers: &[EvalAnswerRow]) -> Result<()> {
+        let now = now_utc();
+        let mut tx = self.pool.begin().await?;
+        for a in answers {
+            sqlx::query(
+                "INSERT INTO eval_answers (run_id, idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx, sample) DO NOTHING",
+            )
+            .bind(run)
+            .bind(a.idx)
+            .bind(a.sample)
+            .bind(&a.content)
+            .bind(&a.reasoning)
+            .bind(&a.finish_reason)
+            .bind(&a.endpoint)
+            .bind(a.prompt_tokens)
+            .bind(a.completion_tokens)
+            .bind(a.latency_ms)
+            .bind(a.attempts)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
