@@ -976,8 +976,8 @@ impl BenchReport {
         let mut lines = Vec::new();
         if let Some(e) = &self.eval {
             lines.push(format!(
-                "eval         {} records against an instant model, {} workers: {:.0} ms; scoring them alone {:.0} ms: {:.2}x; accuracy {:.3}; peak RSS {:.0} MiB",
-                e.records, e.workers, e.eval_ms, e.scoring_alone_ms, e.ratio, e.accuracy, e.peak_rss_mib
+                "eval         {} records against an instant model, {} workers: {:.0} ms; scoring them alone {:.0} ms: {:.2}x; the calls alone {:.0} ms; accuracy {:.3}; peak RSS {:.0} MiB",
+                e.records, e.workers, e.eval_ms, e.scoring_alone_ms, e.ratio, e.calls_alone_ms, e.accuracy, e.peak_rss_mib
             ));
         }
         if let Some(r) = &self.reward {

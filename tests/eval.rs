@@ -447,3 +447,52 @@ fn synth_keeps_only_verified_distinct_answers_with_their_reasoning_and_takes_up_
     assert_eq!(teacher.requests().len(), 18);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
 }
+
+#[test]
+fn a_spent_budget_stops_the_run_and_a_resume_with_more_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bf.db");
+    let data = dir.path().join("SumPair.jsonl");
+    let records: Vec<Value> = (0..12).map(|i| sum_record(i, 5)).collect();
+    write_jsonl(&data, &records);
+    let server = FakeServer::start(|req| match operands(&req.prompt) {
+        Some((a, b)) => FakeReply::answer(format!("[answer]{}[/answer]", a + b)),
+        None => FakeReply::Error(400),
+    })
+    .unwrap();
+    let data = data.display().to_string();
+    let first = eval(
+        &db,
+        &[
+            "run",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps(),
+            "--model",
+            "m",
+            "--base-url",
+            server.base_url(),
+            "--max-calls",
+            "5",
+            "--json",
+        ],
+    );
+    assert_eq!(first.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("the budget is spent"));
+    let report = json_of(&first);
+    assert_eq!(report["status"], "incomplete");
+    assert_eq!(report["overall"]["answers"], 5);
+    assert_eq!(report["overall"]["pending"], 7);
+    assert_eq!(server.requests().len(), 5);
+    // The limit is the run's: 5 already spent, so 12 allows the 7 left.
+    let resumed = eval(&db, &["resume", "1", "--max-calls", "12", "--json"]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(json_of(&resumed)["overall"]["answers"], 12);
+    assert_eq!(server.requests().len(), 12);
+}

@@ -1,7 +1,8 @@
 //! The `eval` benchmark: `eval`'s engine over 10,000 records against an
 //! instant scripted model (the fake OpenAI-compatible server, in process),
 //! against scoring the same answers alone through the reward service's
-//! batches. Reported: both wall times and their ratio (one run), and the
+//! batches, and against making the same calls alone. Reported: the wall
+//! times and the ratio to scoring alone (one run), and the
 //! process's peak resident memory (the fake server included).
 
 use std::path::Path;
@@ -49,6 +50,8 @@ pub struct EvalBench {
     pub workers: usize,
     pub eval_ms: f64,
     pub scoring_alone_ms: f64,
+    /// The same calls to the model alone, nothing stored or scored.
+    pub calls_alone_ms: f64,
     /// Eval wall time over scoring alone.
     pub ratio: f64,
     pub accuracy: f64,
@@ -116,7 +119,16 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
         endpoint.concurrency = 64;
         let model: Arc<dyn ChatModel> = Arc::new(OpenAiModel::new(endpoint));
         let started = Instant::now();
-        eval::execute(&store, run, &config, model, service.clone(), 128).await?;
+        eval::execute(
+            &store,
+            run,
+            &config,
+            model.clone(),
+            service.clone(),
+            128,
+            (u64::MAX, u64::MAX),
+        )
+        .await?;
         let eval_ms = started.elapsed().as_secs_f64() * 1e3;
         let report = eval::load_report(&store, run)
             .await?
@@ -138,11 +150,21 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
             service.score(chunk.iter().cloned().map(Ok).collect()).await;
         }
         let scoring_alone_ms = started.elapsed().as_secs_f64() * 1e3;
+
+        // The same calls alone.
+        use futures::StreamExt;
+        let started = Instant::now();
+        let mut calls = futures::stream::iter(records.iter())
+            .map(|(_, prompt, _)| model.complete(prompt))
+            .buffer_unordered(128);
+        while calls.next().await.is_some() {}
+        let calls_alone_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(EvalBench {
             records: n,
             workers,
             eval_ms,
             scoring_alone_ms,
+            calls_alone_ms,
             ratio: eval_ms / scoring_alone_ms,
             accuracy: report.overall.answer_accuracy,
             peak_rss_mib: peak_rss_mib(),

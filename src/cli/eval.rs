@@ -83,6 +83,12 @@ pub struct ModelArgs {
     /// Sandbox workers scoring answers (default: the number of cores).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// The most calls of the whole run (its earlier invocations count).
+    #[arg(long, value_name = "N", default_value_t = u64::MAX, hide_default_value = true)]
+    max_calls: u64,
+    /// The most prompt and completion tokens of the whole run.
+    #[arg(long, value_name = "N", default_value_t = u64::MAX, hide_default_value = true)]
+    max_tokens_total: u64,
 }
 
 #[derive(Args, Debug)]
@@ -413,7 +419,17 @@ async fn execute(
         Err(code) => return code,
     };
     let service = Arc::new(Service::new(sandbox, catalog, Settings::default()));
-    let outcome = match eval::execute(store, run, config, chat, service, args.concurrency * 2).await
+    let limits = (args.max_calls, args.max_tokens_total);
+    let outcome = match eval::execute(
+        store,
+        run,
+        config,
+        chat,
+        service,
+        args.concurrency * 2,
+        limits,
+    )
+    .await
     {
         Ok(o) => o,
         Err(err) => {
@@ -430,6 +446,12 @@ async fn execute(
             "error: {} call(s) failed past their retries (first: {}); `bootforge eval resume {run}` asks them again",
             outcome.failed_calls,
             outcome.first_failure.as_deref().unwrap_or("?")
+        );
+        exit::FAILED
+    } else if outcome.over_budget > 0 {
+        eprintln!(
+            "error: the budget is spent (--max-calls {}, --max-tokens-total {}): {} call(s) not made; raise it and `bootforge eval resume {run}`",
+            args.max_calls, args.max_tokens_total, outcome.over_budget
         );
         exit::FAILED
     } else {

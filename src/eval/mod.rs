@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::campaign::calls::Budget;
 use crate::llm::{ChatModel, Completion, Usage};
 use crate::reward::Service;
 use crate::reward::batch::Item;
@@ -158,6 +159,22 @@ pub struct Outcome {
     pub failed_calls: usize,
     /// The first failure, to tell the user.
     pub first_failure: Option<String>,
+    /// Calls not made because the budget was spent.
+    pub over_budget: usize,
+}
+
+/// The budget of a run: at most `max_calls` calls and `max_tokens` tokens
+/// over all its invocations, counting what `answers` already spent (the
+/// campaign's budget, in calls and tokens).
+pub fn budget(answers: &[EvalAnswerRow], max_calls: u64, max_tokens: u64) -> Budget {
+    let spent = crate::store::Usage {
+        llm_calls: answers.len() as i64,
+        tokens: answers
+            .iter()
+            .map(|a| a.prompt_tokens + a.completion_tokens)
+            .sum(),
+    };
+    Budget::new(spent, max_calls, max_tokens)
 }
 
 /// The most answers scored in one batch.
@@ -165,8 +182,9 @@ const SCORE_BATCH: usize = 512;
 
 /// Do what is left of run `run`: resolve its tasks (recording the excluded
 /// ones), ask the model for every missing answer (at most `concurrency` at
-/// once) and score every unscored one. The status becomes `done`, or
-/// `incomplete` when calls failed (a resume asks them again).
+/// once, within `limits`: most calls and tokens of the whole run) and score
+/// every unscored one. The status becomes `done`, or `incomplete` when
+/// calls failed or the budget ran out (a resume asks them again).
 pub async fn execute(
     store: &Store,
     run: i64,
@@ -174,9 +192,11 @@ pub async fn execute(
     model: Arc<dyn ChatModel>,
     service: Arc<Service>,
     concurrency: usize,
+    limits: (u64, u64),
 ) -> Result<Outcome> {
     let records = store.eval_records(run).await?;
     let answers = store.eval_answers(run).await?;
+    let budget = budget(&answers, limits.0, limits.1);
     let mut excluded = BTreeMap::new();
     for r in &records {
         if service.catalog.resolve(&r.data_source).is_none() {
@@ -279,15 +299,31 @@ pub async fn execute(
             anyhow::Ok(())
         }
     };
+    let budget = &budget;
     let caller = async move {
         let mut outcome = Outcome::default();
         let mut calls = futures::stream::iter(pending)
             .map(|(record, sample)| {
                 let model = model.clone();
-                async move { (record, sample, model.complete(&record.prompt).await) }
+                async move {
+                    // Reserved when the call starts, so calls in flight
+                    // never overrun the limit.
+                    if !budget.take() {
+                        return (record, sample, None);
+                    }
+                    let answer = model.complete(&record.prompt).await;
+                    if let Ok(done) = &answer {
+                        budget.spend(&config.model, done.usage);
+                    }
+                    (record, sample, Some(answer))
+                }
             })
             .buffer_unordered(concurrency.max(1));
         while let Some((record, sample, answer)) = calls.next().await {
+            let Some(answer) = answer else {
+                outcome.over_budget += 1;
+                continue;
+            };
             match answer {
                 Ok(done) => {
                     outcome.calls += 1;
@@ -323,7 +359,7 @@ pub async fn execute(
     let (mut outcome, written, scored) = tokio::join!(caller, writer, scorer);
     written?;
     outcome.scored = scored?;
-    let status = if outcome.failed_calls == 0 {
+    let status = if outcome.failed_calls == 0 && outcome.over_budget == 0 {
         "done"
     } else {
         "incomplete"

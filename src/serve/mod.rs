@@ -2,7 +2,8 @@
 //! server over the same store and the same review functions as `bootforge
 //! review` ([`crate::review::list`], [`crate::review::show`],
 //! [`crate::review::decide`] and its refusal rules), rendering HTML from
-//! minijinja templates embedded from `templates/` with autoescape on.
+//! minijinja templates embedded from `templates/` with autoescape on; it
+//! also shows `eval` runs ([`crate::eval::load_report`], read-only).
 //!
 //! Everything shown comes from models and guests and is treated as hostile:
 //! every value is escaped by the templates and has its hidden characters
