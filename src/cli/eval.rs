@@ -441,7 +441,7 @@ async fn execute(
         "eval run {run}: {} call(s) made, {} answer(s) scored",
         outcome.calls, outcome.scored
     );
-    let code = if outcome.failed_calls > 0 {
+    if outcome.failed_calls > 0 {
         super::eprintln_visible!(
             "error: {} call(s) failed past their retries (first: {}); `bootforge eval resume {run}` asks them again",
             outcome.failed_calls,
@@ -456,8 +456,7 @@ async fn execute(
         exit::FAILED
     } else {
         exit::OK
-    };
-    code
+    }
 }
 
 fn pct(x: f64) -> String {

@@ -32,7 +32,7 @@ use crate::campaign::calls::Budget;
 use crate::llm::{ChatModel, Completion, Usage};
 use crate::reward::Service;
 use crate::reward::batch::Item;
-use crate::store::{EvalAnswerRow, EvalRecordRow, Store};
+use crate::store::{EvalAnswerRow, EvalRecordRow, EvalScore, Store};
 
 /// What a run was started with (stored as its `config_json`; a resume
 /// uses the same).
@@ -262,7 +262,13 @@ pub async fn execute(
                             Some(e) => (Some(e.kind.as_str().to_owned()), Some(e.message)),
                             None => (None, None),
                         };
-                        (*idx, *sample, s.score, kind, message)
+                        EvalScore {
+                            idx: *idx,
+                            sample: *sample,
+                            score: s.score,
+                            error_kind: kind,
+                            error: message,
+                        }
                     })
                     .collect();
                 store.score_eval_answers(run, &rows).await?;

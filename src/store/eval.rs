@@ -46,6 +46,17 @@ pub struct EvalAnswerRow {
     pub error: Option<String>,
 }
 
+/// An answer's score as the verifier gave it.
+#[derive(Debug, Clone)]
+pub struct EvalScore {
+    pub idx: i64,
+    pub sample: i64,
+    pub score: f64,
+    /// Why the score is 0 without a verdict (the verifier failed).
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+}
+
 /// A record and an answer's score, for reports.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EvalScoreRow {
@@ -178,15 +189,17 @@ impl Store {
         Ok(())
     }
 
-    /// Store scores: `(idx, sample, score, error kind, error)`, in one
-    /// transaction.
-    pub async fn score_eval_answers(
-        &self,
-        run: i64,
-        scores: &[(i64, i64, f64, Option<String>, Option<String>)],
-    ) -> Result<()> {
+    /// Store scores, in one transaction.
+    pub async fn score_eval_answers(&self, run: i64, scores: &[EvalScore]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for (idx, sample, score, kind, error) in scores {
+        for EvalScore {
+            idx,
+            sample,
+            score,
+            error_kind: kind,
+            error,
+        } in scores
+        {
             sqlx::query(
                 "UPDATE eval_answers SET score = ?, error_kind = ?, error = ? WHERE run_id = ? AND idx = ? AND sample = ?",
             )

@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 mod eval;
-pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScoreRow};
+pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScore, EvalScoreRow};
 mod fleet;
 pub use fleet::SpendRow;
 mod lease;
