@@ -181,14 +181,16 @@ fn eval_scores_per_task_leaves_out_missing_and_broken_bootcamps_and_compares_run
     assert_eq!(report["overall"]["tasks"], 2);
     let mean = report["overall"]["task_mean_accuracy"].as_f64().unwrap();
     assert!((mean - (0.5 + 5.0 / 6.0) / 2.0).abs() < 1e-9, "{mean}");
-    // No call for a record whose bootcamp is missing.
+    // No call for a record whose bootcamp is missing...
     assert!(
         server
             .requests()
             .iter()
             .all(|r| !r.prompt.contains("Where is my bootcamp"))
     );
-    assert_eq!(server.requests().len(), 27);
+    // Nor for one whose bootcamp does not load.
+    assert!(server.requests().iter().all(|r| r.prompt != "Anything?"));
+    assert_eq!(server.requests().len(), 26);
 
     // A model right on every sum: the difference on SumPair is beyond both
     // intervals, the unchanged Moody is not.

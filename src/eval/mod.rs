@@ -13,8 +13,8 @@
 //! created, each answer as soon as its call finishes (unscored), its score
 //! once scored. [`execute`] does whatever is left of a run, so a run killed
 //! at any moment resumes without repeating a finished call. Tasks whose
-//! bootcamp is missing get no calls and are listed in the report with the
-//! reason; [`report`] builds the figures.
+//! bootcamp is missing or does not load get no calls and are listed in the
+//! report with the reason; [`report`] builds the figures.
 
 pub mod report;
 pub mod synth;
@@ -208,10 +208,44 @@ pub async fn execute(
             });
         }
     }
+    let flags = serde_json::to_string(&config.score_flags)?;
+    // A bootcamp that does not load (a module the sandbox lacks, a data file
+    // it reads) is found with one empty answer to one of its cases, before
+    // any call is spent on its records: a quarter of Bootcamp-Eval's tasks
+    // in InternBootcamp's repository are such.
+    let mut probes: Vec<(&str, Item)> = Vec::new();
+    for r in &records {
+        if !excluded.contains_key(&r.data_source)
+            && !probes.iter().any(|(s, _)| *s == r.data_source)
+        {
+            let empty = EvalAnswerRow::default();
+            probes.push((&r.data_source, item(r, &empty, &flags)));
+        }
+    }
+    let probed = service
+        .score(probes.iter().map(|(_, i)| Ok(i.clone())).collect())
+        .await;
+    for ((source, _), result) in probes.iter().zip(probed) {
+        if let Some(err) = result.error
+            && err.kind == crate::reward::batch::ErrorKind::LoadFailed
+        {
+            let first: String = err
+                .message
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect();
+            excluded.insert(
+                (*source).to_owned(),
+                format!("the bootcamp does not load (load_failed): {first}"),
+            );
+        }
+    }
     store
         .set_eval_excluded(run, &excluded.clone().into_iter().collect::<Vec<_>>())
         .await?;
-    let flags = serde_json::to_string(&config.score_flags)?;
     let have: HashSet<(i64, i64)> = answers.iter().map(|a| (a.idx, a.sample)).collect();
     let by_idx: BTreeMap<i64, &EvalRecordRow> = records.iter().map(|r| (r.idx, r)).collect();
     let unscored: Vec<(i64, i64, Item)> = answers
