@@ -792,8 +792,8 @@ pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             out.line(serde_json::to_string(&summary).unwrap_or_default());
         } else {
             out.line(format!(
-                "synth run {run}: {} record(s) written to {} (score >= {}, keep {:?}, {} sample(s) per prompt)",
-                summary.written, summary.out, summary.min_score, summary.keep, summary.samples
+                "synth run {run}: {} record(s) written to {} (score >= {}, keep {}, {} sample(s) per prompt)",
+                summary.written, summary.out, summary.min_score, summary.keep.as_str(), summary.samples
             ));
             out.line(format!(
                 "{:<32} {:>7} {:>7} {:>6} {:>7} {:>7}",

@@ -22,6 +22,16 @@ pub enum Keep {
     Shortest,
 }
 
+impl Keep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keep::All => "all",
+            Keep::First => "first",
+            Keep::Shortest => "shortest",
+        }
+    }
+}
+
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
