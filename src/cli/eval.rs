@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::campaign::{DbArgs, open_store};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::eval::report::{Report, compare};
-use crate::eval::synth::{self, Keep};
 use crate::eval::{self, RunConfig};
 use crate::llm::openai::OpenAiModel;
 use crate::llm::{ChatModel, EndpointConfig};
@@ -130,10 +129,10 @@ pub struct RunArgs {
     #[arg(long)]
     name: Option<String>,
     #[command(flatten)]
-    client: ModelArgs,
+    pub(super) client: ModelArgs,
     /// Print the report as one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
@@ -168,7 +167,7 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     }
                 };
                 let code = execute(&store, run, &config, &model, cache_dir).await;
-                if config.kind.as_deref() == Some(SYNTH) {
+                if config.kind.as_deref() == Some(super::synth::SYNTH) {
                     eprintln!("run {run} is a synth run: `bootforge synth` with the same flags writes its file");
                 }
                 match eval::load_report(&store, run).await {
@@ -250,7 +249,7 @@ async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
 /// Read the data and create the run; for `synth`, a stored run of the same
 /// kind, model, settings and records is taken up again instead (what it
 /// already answered is not asked again).
-async fn prepare(
+pub(super) async fn prepare(
     args: &RunArgs,
     db: &DbArgs,
     kind: Option<&str>,
@@ -385,7 +384,7 @@ fn model(config: &RunConfig, args: &ModelArgs) -> Result<Arc<dyn ChatModel>, Str
     Ok(Arc::new(OpenAiModel::new(endpoint)))
 }
 
-async fn execute(
+pub(super) async fn execute(
     store: &Store,
     run: i64,
     config: &RunConfig,
@@ -459,7 +458,7 @@ async fn execute(
     }
 }
 
-fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
@@ -704,147 +703,4 @@ async fn compare_runs(db: &DbArgs, a: i64, b: i64, json: bool) -> u8 {
         pct(reports[1].overall.task_mean_accuracy)
     ));
     exit::OK
-}
-
-/// The kind of a synth run.
-const SYNTH: &str = "synth";
-
-#[derive(Args, Debug)]
-pub struct SynthArgs {
-    #[command(flatten)]
-    run: RunArgs,
-    /// Where the SFT records go (JSONL, replaced whole when done).
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
-    /// The least score an answer needs to be kept.
-    #[arg(long, value_name = "S", default_value_t = 1.0)]
-    min_score: f64,
-    /// Which passing answers of a record are kept.
-    #[arg(long, value_enum, default_value_t = Keep::All)]
-    keep: Keep,
-}
-
-/// What `synth --json` prints.
-#[derive(Debug, serde::Serialize)]
-struct SynthReport {
-    run: i64,
-    out: String,
-    written: usize,
-    min_score: f64,
-    keep: Keep,
-    samples: usize,
-    tasks: Vec<crate::eval::synth::SynthTask>,
-    excluded: Vec<crate::eval::report::Excluded>,
-    pending: usize,
-}
-
-pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
-    if !args.min_score.is_finite() {
-        return usage("--min-score must be a number");
-    }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async move {
-        let (store, run, config) = match prepare(&args.run, db, Some(SYNTH)).await {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
-        let code = execute(&store, run, &config, &args.run.client, cache_dir).await;
-        if code == exit::USAGE {
-            return code;
-        }
-        let loaded = async {
-            Ok::<_, anyhow::Error>((
-                store.eval_records(run).await?,
-                store.eval_answers(run).await?,
-                eval::load_report(&store, run).await?,
-            ))
-        };
-        let (records, answers, report) = match loaded.await {
-            Ok((r, a, Some(report))) => (r, a, report),
-            Ok(_) => return exit::FAILED,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
-        };
-        let (kept, tasks) =
-            synth::select(run, &config.model, &records, &answers, args.min_score, args.keep);
-        if let Err(err) = write_jsonl(&args.out, &kept) {
-            report_error(&err);
-            return exit::FAILED;
-        }
-        let summary = SynthReport {
-            run,
-            out: args.out.display().to_string(),
-            written: kept.len(),
-            min_score: args.min_score,
-            keep: args.keep,
-            samples: config.samples,
-            tasks,
-            excluded: report.excluded,
-            pending: report.overall.pending,
-        };
-        let mut out = Out::new();
-        if args.run.json {
-            out.line(serde_json::to_string(&summary).unwrap_or_default());
-        } else {
-            out.line(format!(
-                "synth run {run}: {} record(s) written to {} (score >= {}, keep {}, {} sample(s) per prompt)",
-                summary.written, summary.out, summary.min_score, summary.keep.as_str(), summary.samples
-            ));
-            out.line(format!(
-                "{:<32} {:>7} {:>7} {:>6} {:>7} {:>7}",
-                "task", "prompts", "answers", "kept", "pass@1", "pass@K"
-            ));
-            for t in &summary.tasks {
-                out.line(format!(
-                    "{:<32} {:>7} {:>7} {:>6} {:>7} {:>7}",
-                    t.data_source,
-                    t.prompts,
-                    t.answers,
-                    t.kept,
-                    pct(t.pass_at_1),
-                    pct(t.pass_at_k)
-                ));
-            }
-            for e in &summary.excluded {
-                out.line(format!(
-                    "excluded: {} ({} record(s)): {}",
-                    e.data_source, e.records, e.reason
-                ));
-            }
-            if summary.pending > 0 {
-                out.line(format!(
-                    "pending: {} answer(s) not given yet; the same command again takes the run up",
-                    summary.pending
-                ));
-            }
-        }
-        code
-    })
-}
-
-/// Write records as JSONL to a file beside `path`, then move it in place: a
-/// crash never leaves half a file under the name.
-fn write_jsonl<T: serde::Serialize>(path: &Path, records: &[T]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    for r in records {
-        serde_json::to_writer(&mut file, r)?;
-        file.write_all(b"\n")?;
-    }
-    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

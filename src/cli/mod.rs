@@ -12,6 +12,7 @@ mod reward;
 mod run;
 mod schedule;
 mod serve;
+mod synth;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -112,7 +113,7 @@ enum Command {
     /// ({"messages": [user, assistant]}, the teacher's separate reasoning as
     /// a <think> block, each with its source). The same command again takes
     /// an unfinished run up without repeating its calls.
-    Synth(eval::SynthArgs),
+    Synth(synth::SynthArgs),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -217,7 +218,7 @@ pub fn main() -> ExitCode {
             &cache_dir,
         ),
         Command::Synth(args) => {
-            eval::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
+            synth::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
         }
         Command::Bench(args) => bench(args, &cache_dir),
     };
