@@ -45,7 +45,13 @@
 //!   at rest (`src/bench/serve.rs`);
 //! - **calibrate**: solver calls the calibration search takes to reach a
 //!   target accuracy within 0.1 against a plain grid search, on simulated
-//!   solvers with known accuracy curves (`src/bench/calibrate.rs`).
+//!   solvers with known accuracy curves (`src/bench/calibrate.rs`);
+//! - **reward**: `bootforge reward serve` scoring batches of 1,024 over HTTP
+//!   against native `verify_score` in one python3 process, per core, with
+//!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
+//! - **eval**: `bootforge eval` of 10,000 records against an instant
+//!   scripted model, against scoring them alone, and peak memory
+//!   (`src/bench/eval.rs`).
 
 mod fleet;
 
@@ -60,6 +66,7 @@ use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
 mod calibrate;
+mod eval;
 mod reward;
 mod serve;
 pub use serve::ServeBench;
@@ -180,7 +187,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 15] = [
     "compile",
     "cold_start",
     "throughput",
@@ -195,6 +202,7 @@ pub const NAMES: [&str; 14] = [
     "serve",
     "reward",
     "calibrate",
+    "eval",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -214,6 +222,7 @@ pub struct BenchReport {
     pub serve: Option<ServeBench>,
     pub reward: Option<reward::RewardBench>,
     pub calibrate: Option<calibrate::CalibrateBench>,
+    pub eval: Option<eval::EvalBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1042,6 +1051,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: reward serve against native verify_score in python3...");
         report.reward = Some(reward::bench_reward(cache_dir, quick)?);
     }
+    if want("eval") {
+        eprintln!("bench: eval against an instant model, against scoring alone...");
+        report.eval = Some(eval::bench_eval(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -1058,6 +1071,12 @@ impl BenchReport {
                     r.grid_calls / r.search_calls.max(1.0)
                 ));
             }
+        }
+        if let Some(e) = &self.eval {
+            lines.push(format!(
+                "eval         {} records against an instant model, {} workers: {:.0} ms; scoring them alone {:.0} ms: {:.2}x; the calls alone {:.0} ms; accuracy {:.3}; peak RSS {:.0} MiB",
+                e.records, e.workers, e.eval_ms, e.scoring_alone_ms, e.ratio, e.calls_alone_ms, e.accuracy, e.peak_rss_mib
+            ));
         }
         if let Some(r) = &self.reward {
             for c in &r.cases {

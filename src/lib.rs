@@ -44,6 +44,10 @@
 //!   bootcamps' verifiers in the sandbox ([`reward::resolve`] and
 //!   [`reward::batch`]: data source naming and batch validation, purely),
 //!   and verl's reward function for it.
+//! - [`eval`]: `bootforge eval`, a model answering a fixed data set, each
+//!   answer scored by its bootcamp in the sandbox through the reward
+//!   service's catalog and batch scoring, stored and resumable
+//!   ([`eval::report`]: per-task figures and comparisons, purely).
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
@@ -69,6 +73,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod campaign;
 pub mod cli;
+pub mod eval;
 pub mod evaluate;
 pub mod export;
 pub mod llm;

@@ -336,4 +336,7 @@ fn bench_quick_runs_every_benchmark() {
     );
     assert!(serve["item_p99_ms"].as_f64().unwrap() >= serve["item_median_ms"].as_f64().unwrap());
     assert!(serve["rss_after_mib"].as_f64().unwrap() > 1.0, "{serve}");
+    // Every answer of the instant model is right, and scored.
+    assert_eq!(report["eval"]["records"], 500);
+    assert_eq!(report["eval"]["accuracy"], 1.0, "{}", report["eval"]);
 }

@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod component;
 mod endpoint;
+mod eval;
 mod export;
 mod fleet;
 mod integrity;

@@ -161,7 +161,7 @@ impl Budget {
     }
 
     /// Reserve one call; false (and exhausted from then on) when spent.
-    fn take(&self) -> bool {
+    pub(crate) fn take(&self) -> bool {
         if self.tokens.load(Ordering::Relaxed) >= self.max_tokens
             || self
                 .max_micro_usd
@@ -174,7 +174,7 @@ impl Budget {
         true
     }
 
-    fn spend(&self, model: &str, usage: Usage) {
+    pub(crate) fn spend(&self, model: &str, usage: Usage) {
         self.tokens.fetch_add(
             (usage.prompt_tokens + usage.completion_tokens) as i64,
             Ordering::Relaxed,

@@ -6,12 +6,14 @@
 mod calibrate;
 mod campaign;
 mod check;
+mod eval;
 mod export;
 mod review;
 mod reward;
 mod run;
 mod schedule;
 mod serve;
+mod synth;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -107,6 +109,17 @@ enum Command {
     /// HTTP service (`reward serve`) and verl's reward function for it.
     #[command(subcommand)]
     Reward(reward::RewardCommand),
+    /// Evaluate a model on data in InternBootcamp's record format, each
+    /// answer scored by its bootcamp in the sandbox; runs are stored,
+    /// resumable, shown and compared.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Sample K answers per prompt from a teacher, keep those its bootcamp
+    /// scores at least --min-score, and write them as SFT chat records
+    /// ({"messages": [user, assistant]}, the teacher's separate reasoning as
+    /// a <think> block, each with its source). The same command again takes
+    /// an unfinished run up without repeating its calls.
+    Synth(synth::SynthArgs),
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
@@ -135,7 +148,7 @@ pub struct BenchArgs {
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
     /// audit_speed, solver, campaign, fleet, generate, memory, serve,
-    /// reward or calibrate.
+    /// reward, calibrate or eval.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
@@ -210,6 +223,14 @@ pub fn main() -> ExitCode {
             &campaign::DbArgs { db: cli.db.clone() },
             &cache_dir,
         ),
+        Command::Eval(command) => eval::run(
+            command,
+            &campaign::DbArgs { db: cli.db.clone() },
+            &cache_dir,
+        ),
+        Command::Synth(args) => {
+            synth::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
+        }
         Command::Bench(args) => bench(args, &cache_dir),
     };
     ExitCode::from(code)

@@ -2,7 +2,8 @@
 //! server over the same store and the same review functions as `bootforge
 //! review` ([`crate::review::list`], [`crate::review::show`],
 //! [`crate::review::decide`] and its refusal rules), rendering HTML from
-//! minijinja templates embedded from `templates/` with autoescape on.
+//! minijinja templates embedded from `templates/` with autoescape on; it
+//! also shows `eval` runs ([`crate::eval::load_report`], read-only).
 //!
 //! Everything shown comes from models and guests and is treated as hostile:
 //! every value is escaped by the templates and has its hidden characters
@@ -68,7 +69,7 @@ pub struct AppState {
 }
 
 /// The templates, embedded.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("templates/base.html")),
     ("queue.html", include_str!("templates/queue.html")),
     ("history.html", include_str!("templates/history.html")),
@@ -77,6 +78,8 @@ const TEMPLATES: [(&str, &str); 8] = [
     ("campaign.html", include_str!("templates/campaign.html")),
     ("login.html", include_str!("templates/login.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("evals.html", include_str!("templates/evals.html")),
+    ("eval.html", include_str!("templates/eval.html")),
 ];
 
 /// The template environment: every template escapes HTML, and every

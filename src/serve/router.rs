@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::bind::same_origin;
-use super::handlers::{assets, campaign, item, queue, session};
+use super::handlers::{assets, campaign, eval, item, queue, session};
 use super::{AppState, CSP};
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -24,6 +24,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/items/{id}/decide", post(item::decide))
         .route("/campaigns", get(campaign::campaigns))
         .route("/campaigns/{id}", get(campaign::campaign))
+        .route("/evals", get(eval::evals))
+        .route("/evals/{id}", get(eval::eval_run))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/static/keys.js", get(assets::keys_js))

@@ -16,6 +16,8 @@ use sqlx::{Row, SqlitePool};
 
 mod calibrate;
 pub use calibrate::{CalibrationRow, ProbeRow};
+mod eval;
+pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScore, EvalScoreRow};
 mod fleet;
 pub use fleet::SpendRow;
 mod lease;

@@ -1,8 +1,9 @@
 //! One handler module per resource: the queue (and its history), an item
-//! (with its decisions), campaigns, the session (sign-in), static assets.
+//! (with its decisions), campaigns, evaluation runs, the session (sign-in), static assets.
 
 pub mod assets;
 pub mod campaign;
+pub mod eval;
 pub mod item;
 pub mod queue;
 pub mod session;
