@@ -720,21 +720,23 @@ fn bench_memory(cache_dir: &Path, quick: bool) -> Result<Vec<MemoryCase>> {
     Ok(results)
 }
 
+/// A memory figure of a process from `/proc/PID/status` (`self` for this
+/// one), in MiB: `VmRSS:` now, `VmHWM:` its peak.
+fn status_mib(pid: &str, field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Peak resident memory of this process, MiB (0 where /proc is missing).
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    status_mib("self", "VmHWM:").unwrap_or(0.0)
+}
+
+/// Resident memory of process `pid` now, MiB (NaN where it cannot be read).
+fn rss_mib(pid: u32) -> f64 {
+    status_mib(&pid.to_string(), "VmRSS:").unwrap_or(f64::NAN)
 }
 
 const BENCH_BOOTCAMP: &str = include_str!("../tests/bootcamps/campaign/interval_merge.py");

@@ -5,6 +5,7 @@
 //! times and the ratio to scoring alone (one run), and the
 //! process's peak resident memory (the fake server included).
 
+use super::peak_rss_mib;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -170,15 +171,4 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
             peak_rss_mib: peak_rss_mib(),
         })
     })
-}
-
-fn peak_rss_mib() -> f64 {
-    // SAFETY: a zeroed rusage is a valid value for getrusage to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: usage is a valid pointer for the duration of the call.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return 0.0;
-    }
-    // ru_maxrss is in KiB on Linux.
-    usage.ru_maxrss as f64 / 1024.0
 }

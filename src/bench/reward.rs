@@ -9,6 +9,7 @@
 //! (one run), p50/p99 batch latency, and the service's resident memory after
 //! a batch over 100 distinct bootcamps.
 
+use super::rss_mib;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -112,19 +113,6 @@ pub struct RewardBench {
     pub rss_start_mib: f64,
     pub rss_warm_mib: f64,
     pub target_ratio_cheap: f64,
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 fn post(addr: &str, body: &[u8]) -> Result<Vec<f64>> {

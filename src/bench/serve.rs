@@ -4,6 +4,7 @@
 //! requests, one connection each, as a browser's first load), and the
 //! server's resident memory at rest after start-up and after the requests.
 
+use super::rss_mib;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -29,19 +30,6 @@ pub struct ServeBench {
     /// Resident memory after start-up, and after the requests.
     pub rss_start_mib: f64,
     pub rss_after_mib: f64,
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// GET `path`, returning the status.
