@@ -49,15 +49,16 @@ struct Run {
 }
 
 fn calibrate(server: &FakeServer, db: &Path, file: &str, extra: &[&str]) -> Run {
+    let path = repo_path(&format!("tests/bootcamps/calibrate/{file}"));
+    calibrate_subject(server, db, &path.display().to_string(), extra)
+}
+
+/// `bootforge calibrate SUBJECT` (a file or a review item id) with `--json`.
+fn calibrate_subject(server: &FakeServer, db: &Path, subject: &str, extra: &[&str]) -> Run {
     let out = bin()
         .arg("--db")
         .arg(db)
-        .args([
-            "calibrate",
-            &repo_path(&format!("tests/bootcamps/calibrate/{file}"))
-                .display()
-                .to_string(),
-        ])
+        .args(["calibrate", subject])
         .args([
             "--json",
             "--model",
@@ -256,4 +257,68 @@ fn a_killed_calibration_resumes_without_repeating_finished_calls() {
     assert!(repeated <= 4, "{repeated} repeated of {}", requests.len());
     assert!(requests.len() > before);
     assert_eq!(report.solver_calls, report.tried.len() * 20);
+}
+
+/// `bootforge ARGS` on `db`: exit code, stdout, stderr.
+fn bootforge(db: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin().arg("--db").arg(db).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Queue `one.py` for review at `{"size": 4}`; its id.
+fn queue_one(db: &Path) -> String {
+    let file = repo_path("tests/bootcamps/calibrate/one.py");
+    let (code, stdout, stderr) = bootforge(
+        db,
+        &[
+            "review",
+            "add",
+            file.to_str().unwrap(),
+            "--params",
+            r#"{"size": 4}"#,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let added: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    added["item"].as_i64().unwrap().to_string()
+}
+
+#[test]
+fn a_review_item_is_calibrated_from_the_store() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let id = queue_one(&db);
+    let run = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    assert!(
+        report.file.starts_with(&format!("review item {id}")),
+        "{}",
+        report.file
+    );
+    assert_eq!(report.class, "SumOnebootcamp");
+    // The item's parameters are the start point.
+    assert_eq!(report.space[0].default, 4.0);
+    assert_eq!(report.train.len(), 2);
+    // Listed in ladder order: accuracy 0.3 is the harder (larger) setting.
+    assert!(size(&report.train[0]) > size(&report.train[1]));
+    // Again by id: every call comes from the store.
+    let asked = server.requests().len();
+    let again = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    assert_eq!(again.report.unwrap().train, report.train);
+    assert_eq!(server.requests().len(), asked);
+    // An id with no item (and no such file) is bad input.
+    let missing = calibrate_subject(&server, &db, "99", &[]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no review item 99"),
+        "{}",
+        missing.stderr
+    );
 }

@@ -122,6 +122,12 @@ fn report(item: &ReviewItemRow) -> Value {
     serde_json::from_str(&item.report_json).unwrap_or(Value::Null)
 }
 
+/// The item's class: the one it was queued with, else the one its check
+/// chose.
+pub fn item_class(item: &ReviewItemRow) -> Option<String> {
+    class_of(item, &report(item))
+}
+
 fn class_of(item: &ReviewItemRow, report: &Value) -> Option<String> {
     item.class_name
         .clone()
