@@ -322,3 +322,88 @@ fn a_review_item_is_calibrated_from_the_store() {
         missing.stderr
     );
 }
+
+#[test]
+fn export_and_generate_use_the_items_ladder() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let id = queue_one(&db);
+    let (code, _, stderr) = bootforge(&db, &["review", "approve", &id, "--reviewer", "ada"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Before calibrating: the item's own parameters for both splits.
+    let before = dir.path().join("before");
+    let (code, stdout, stderr) = bootforge(
+        &db,
+        &["export", "--out", before.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        manifest["bootcamps"][0]["calibration"],
+        serde_json::Value::Null
+    );
+    let configs = before.join("examples/pipelines/puzzle_configs");
+    let read = |dir: &Path, name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    assert_eq!(
+        read(&configs, "SumOne_train.json"),
+        serde_json::json!([{"size": 4}])
+    );
+
+    let run = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    let test = report.test.clone().unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) =
+        bootforge(&db, &["export", "--out", out.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(manifest["bootcamps"][0]["calibration"], report.calibration);
+    // The files and the shape InternBootcamp's data_generator.py reads: a
+    // JSON list of constructor keyword arguments per split, named after the
+    // data config line's config_file.
+    let configs = out.join("examples/pipelines/puzzle_configs");
+    assert_eq!(
+        read(&configs, "SumOne_train.json"),
+        serde_json::to_value(&report.train).unwrap()
+    );
+    assert_eq!(
+        read(&configs, "SumOne_test.json"),
+        serde_json::json!([test])
+    );
+    let line = std::fs::read_to_string(
+        out.join("examples/pipelines/data_configs/data_config_train.bootforge.jsonl"),
+    )
+    .unwrap();
+    let line: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(line["config_file"], "SumOne");
+
+    // generate --split: the train ladder's settings share the seeds in
+    // order; the test split uses the test setting; --params still wins.
+    let sizes = |split: &str, extra: &[&str]| -> Vec<usize> {
+        let file = dir.path().join(format!("{split}{}.jsonl", extra.len()));
+        let mut args = vec!["generate", &id, "--n", "10", "--split", split, "--out"];
+        let path = file.display().to_string();
+        args.push(&path);
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = bootforge(&db, &args);
+        assert_eq!(code, 0, "{stderr}");
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let record: serde_json::Value = serde_json::from_str(l).unwrap();
+                numbers(record["prompt"].as_str().unwrap()).len()
+            })
+            .collect()
+    };
+    let (hard, easy) = (size(&report.train[0]), size(&report.train[1]));
+    let mut want = vec![hard; 5];
+    want.extend([easy; 5]);
+    assert_eq!(sizes("train", &[]), want);
+    assert_eq!(sizes("test", &[]), vec![size(&test); 10]);
+    assert_eq!(sizes("test", &["--params", r#"{"size": 2}"#]), vec![2; 10]);
+}
