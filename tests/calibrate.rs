@@ -406,4 +406,67 @@ fn export_and_generate_use_the_items_ladder() {
     assert_eq!(sizes("train", &[]), want);
     assert_eq!(sizes("test", &[]), vec![size(&test); 10]);
     assert_eq!(sizes("test", &["--params", r#"{"size": 2}"#]), vec![2; 10]);
+
+    // review show and the item page show the table: parameters, accuracy
+    // with its interval, generation time per case.
+    let (code, stdout, _) = bootforge(&db, &["review", "show", &id, "--json"]);
+    assert_eq!(code, 0);
+    let detail: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let rows = detail["calibration"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for (row, chosen) in rows.iter().zip(&report.chosen) {
+        let setting = chosen.setting.as_ref().unwrap();
+        assert_eq!(row["role"], chosen.role);
+        assert_eq!(
+            row["params"],
+            serde_json::to_value(&setting.params).unwrap()
+        );
+        assert_eq!(row["accuracy"], setting.accuracy.unwrap());
+        assert_eq!(row["interval"], serde_json::json!(setting.interval));
+        assert_eq!(row["generate_ms_per_case"], setting.generate_ms_per_case);
+    }
+    let (code, stdout, _) = bootforge(&db, &["review", "show", &id]);
+    assert_eq!(code, 0);
+    let setting = report.chosen[0].setting.as_ref().unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("train 0.30"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let shown = format!(r#"{{"size":{}}}"#, size(&setting.params));
+    assert!(line.contains(&shown), "{line}");
+    assert!(
+        line.contains(&format!(
+            "{:.2} ({:.2}-{:.2}) {}/{}",
+            setting.accuracy.unwrap(),
+            setting.interval[0],
+            setting.interval[1],
+            setting.correct,
+            setting.cases
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("{:.2}", setting.generate_ms_per_case)),
+        "{line}"
+    );
+    let server = crate::serve::serve(&db, &[]);
+    let page = crate::serve::http(&server.addr, "GET", &format!("/items/{id}"), None, &[]);
+    assert_eq!(page.status, 200);
+    let table = page
+        .body
+        .split("<section id=\"calibration\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", page.body));
+    assert!(table.contains("&quot;size&quot;:"), "{table}");
+    assert!(
+        table.contains(&format!(
+            "{:.2} [{:.2}, {:.2}] {}/{}",
+            setting.accuracy.unwrap(),
+            setting.interval[0],
+            setting.interval[1],
+            setting.correct,
+            setting.cases
+        )),
+        "{table}"
+    );
 }
