@@ -885,7 +885,7 @@ fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
             filename: PUZZLE_FILE.into(),
             source: PUZZLE.into(),
             class: None,
-            params: Default::default(),
+            params: vec![Default::default()],
             n: cases,
             seed: 0,
             split: "train".into(),

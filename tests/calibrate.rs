@@ -49,15 +49,16 @@ struct Run {
 }
 
 fn calibrate(server: &FakeServer, db: &Path, file: &str, extra: &[&str]) -> Run {
+    let path = repo_path(&format!("tests/bootcamps/calibrate/{file}"));
+    calibrate_subject(server, db, &path.display().to_string(), extra)
+}
+
+/// `bootforge calibrate SUBJECT` (a file or a review item id) with `--json`.
+fn calibrate_subject(server: &FakeServer, db: &Path, subject: &str, extra: &[&str]) -> Run {
     let out = bin()
         .arg("--db")
         .arg(db)
-        .args([
-            "calibrate",
-            &repo_path(&format!("tests/bootcamps/calibrate/{file}"))
-                .display()
-                .to_string(),
-        ])
+        .args(["calibrate", subject])
         .args([
             "--json",
             "--model",
@@ -256,4 +257,216 @@ fn a_killed_calibration_resumes_without_repeating_finished_calls() {
     assert!(repeated <= 4, "{repeated} repeated of {}", requests.len());
     assert!(requests.len() > before);
     assert_eq!(report.solver_calls, report.tried.len() * 20);
+}
+
+/// `bootforge ARGS` on `db`: exit code, stdout, stderr.
+fn bootforge(db: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin().arg("--db").arg(db).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Queue `one.py` for review at `{"size": 4}`; its id.
+fn queue_one(db: &Path) -> String {
+    let file = repo_path("tests/bootcamps/calibrate/one.py");
+    let (code, stdout, stderr) = bootforge(
+        db,
+        &[
+            "review",
+            "add",
+            file.to_str().unwrap(),
+            "--params",
+            r#"{"size": 4}"#,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let added: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    added["item"].as_i64().unwrap().to_string()
+}
+
+#[test]
+fn a_review_item_is_calibrated_from_the_store() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let id = queue_one(&db);
+    let run = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    assert!(
+        report.file.starts_with(&format!("review item {id}")),
+        "{}",
+        report.file
+    );
+    assert_eq!(report.class, "SumOnebootcamp");
+    // The item's parameters are the start point.
+    assert_eq!(report.space[0].default, 4.0);
+    assert_eq!(report.train.len(), 2);
+    // Listed in ladder order: accuracy 0.3 is the harder (larger) setting.
+    assert!(size(&report.train[0]) > size(&report.train[1]));
+    // Again by id: every call comes from the store.
+    let asked = server.requests().len();
+    let again = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    assert_eq!(again.report.unwrap().train, report.train);
+    assert_eq!(server.requests().len(), asked);
+    // An id with no item (and no such file) is bad input.
+    let missing = calibrate_subject(&server, &db, "99", &[]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no review item 99"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn export_and_generate_use_the_items_ladder() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let id = queue_one(&db);
+    let (code, _, stderr) = bootforge(&db, &["review", "approve", &id, "--reviewer", "ada"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Before calibrating: the item's own parameters for both splits.
+    let before = dir.path().join("before");
+    let (code, stdout, stderr) = bootforge(
+        &db,
+        &["export", "--out", before.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        manifest["bootcamps"][0]["calibration"],
+        serde_json::Value::Null
+    );
+    let configs = before.join("examples/pipelines/puzzle_configs");
+    let read = |dir: &Path, name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    assert_eq!(
+        read(&configs, "SumOne_train.json"),
+        serde_json::json!([{"size": 4}])
+    );
+
+    let run = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    let test = report.test.clone().unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) =
+        bootforge(&db, &["export", "--out", out.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(manifest["bootcamps"][0]["calibration"], report.calibration);
+    // The files and the shape InternBootcamp's data_generator.py reads: a
+    // JSON list of constructor keyword arguments per split, named after the
+    // data config line's config_file.
+    let configs = out.join("examples/pipelines/puzzle_configs");
+    assert_eq!(
+        read(&configs, "SumOne_train.json"),
+        serde_json::to_value(&report.train).unwrap()
+    );
+    assert_eq!(
+        read(&configs, "SumOne_test.json"),
+        serde_json::json!([test])
+    );
+    let line = std::fs::read_to_string(
+        out.join("examples/pipelines/data_configs/data_config_train.bootforge.jsonl"),
+    )
+    .unwrap();
+    let line: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(line["config_file"], "SumOne");
+
+    // generate --split: the train ladder's settings share the seeds in
+    // order; the test split uses the test setting; --params still wins.
+    let sizes = |split: &str, extra: &[&str]| -> Vec<usize> {
+        let file = dir.path().join(format!("{split}{}.jsonl", extra.len()));
+        let mut args = vec!["generate", &id, "--n", "10", "--split", split, "--out"];
+        let path = file.display().to_string();
+        args.push(&path);
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = bootforge(&db, &args);
+        assert_eq!(code, 0, "{stderr}");
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let record: serde_json::Value = serde_json::from_str(l).unwrap();
+                numbers(record["prompt"].as_str().unwrap()).len()
+            })
+            .collect()
+    };
+    let (hard, easy) = (size(&report.train[0]), size(&report.train[1]));
+    let mut want = vec![hard; 5];
+    want.extend([easy; 5]);
+    assert_eq!(sizes("train", &[]), want);
+    assert_eq!(sizes("test", &[]), vec![size(&test); 10]);
+    assert_eq!(sizes("test", &["--params", r#"{"size": 2}"#]), vec![2; 10]);
+
+    // review show and the item page show the table: parameters, accuracy
+    // with its interval, generation time per case.
+    let (code, stdout, _) = bootforge(&db, &["review", "show", &id, "--json"]);
+    assert_eq!(code, 0);
+    let detail: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let rows = detail["calibration"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for (row, chosen) in rows.iter().zip(&report.chosen) {
+        let setting = chosen.setting.as_ref().unwrap();
+        assert_eq!(row["role"], chosen.role);
+        assert_eq!(
+            row["params"],
+            serde_json::to_value(&setting.params).unwrap()
+        );
+        assert_eq!(row["accuracy"], setting.accuracy.unwrap());
+        assert_eq!(row["interval"], serde_json::json!(setting.interval));
+        assert_eq!(row["generate_ms_per_case"], setting.generate_ms_per_case);
+    }
+    let (code, stdout, _) = bootforge(&db, &["review", "show", &id]);
+    assert_eq!(code, 0);
+    let setting = report.chosen[0].setting.as_ref().unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("train 0.30"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let shown = format!(r#"{{"size":{}}}"#, size(&setting.params));
+    assert!(line.contains(&shown), "{line}");
+    assert!(
+        line.contains(&format!(
+            "{:.2} ({:.2}-{:.2}) {}/{}",
+            setting.accuracy.unwrap(),
+            setting.interval[0],
+            setting.interval[1],
+            setting.correct,
+            setting.cases
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("{:.2}", setting.generate_ms_per_case)),
+        "{line}"
+    );
+    let server = crate::serve::serve(&db, &[]);
+    let page = crate::serve::http(&server.addr, "GET", &format!("/items/{id}"), None, &[]);
+    assert_eq!(page.status, 200);
+    let table = page
+        .body
+        .split("<section id=\"calibration\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", page.body));
+    assert!(table.contains("&quot;size&quot;:"), "{table}");
+    assert!(
+        table.contains(&format!(
+            "{:.2} [{:.2}, {:.2}] {}/{}",
+            setting.accuracy.unwrap(),
+            setting.interval[0],
+            setting.interval[1],
+            setting.correct,
+            setting.cases
+        )),
+        "{table}"
+    );
 }

@@ -10,18 +10,23 @@ use super::check::SolverArgs;
 use super::run::{json_object, read_source};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::calibrate::{self, Report, Settings};
+use crate::review;
 use crate::sandbox::Limits;
 use crate::store::Store;
 
 #[derive(Args, Debug)]
 pub struct CalibrateCommand {
-    /// The bootcamp file.
-    file: PathBuf,
+    /// A review item's id (its code, class and parameters from the store;
+    /// the result is stored with the item for `export` and `generate
+    /// --split`), or a bootcamp file.
+    #[arg(value_name = "ID|FILE")]
+    subject: String,
     /// The bootcamp class, when the file defines several.
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
     /// Constructor keyword arguments to start from, as a JSON object
-    /// (numeric ones replace the defaults the search starts at).
+    /// (numeric ones replace the defaults the search starts at; for a
+    /// review item, they are laid over the item's parameters).
     #[arg(long, value_name = "JSON", default_value = "{}")]
     params: String,
     /// Solver accuracy the test setting should reach.
@@ -62,8 +67,51 @@ pub struct CalibrateCommand {
     json: bool,
 }
 
+/// What is calibrated: a file as read, or a review item as stored.
+struct Subject {
+    label: String,
+    source: String,
+    class: Option<String>,
+    params: serde_json::Map<String, serde_json::Value>,
+    item: Option<i64>,
+}
+
 impl CalibrateCommand {
-    fn settings(&self) -> Result<Settings, String> {
+    /// A path that exists is a file; otherwise a whole number is a review
+    /// item id.
+    async fn subject(&self, store: &Store) -> Result<Subject, String> {
+        let given = json_object(&self.params, "--params", r#"{"size": 5}"#)?;
+        let path = PathBuf::from(&self.subject);
+        let id = self.subject.parse::<i64>().ok().filter(|_| !path.exists());
+        let Some(id) = id else {
+            return Ok(Subject {
+                label: path.display().to_string(),
+                source: read_source(&path)?,
+                class: self.class.clone(),
+                params: given,
+                item: None,
+            });
+        };
+        let item = store
+            .review_item(id)
+            .await
+            .map_err(|e| format!("reading review item {id}: {e:#}"))?
+            .ok_or_else(|| {
+                format!("no review item {id} and no such file (see `bootforge review list`)")
+            })?;
+        let mut params: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&item.params_json).unwrap_or_default();
+        params.extend(given);
+        Ok(Subject {
+            label: format!("review item {id} ({})", item.task_id),
+            source: item.code.clone(),
+            class: self.class.clone().or_else(|| review::item_class(&item)),
+            params,
+            item: Some(id),
+        })
+    }
+
+    fn settings(&self, subject: Subject) -> Result<Settings, String> {
         let in_unit = |x: f64| (0.0..=1.0).contains(&x);
         if !in_unit(self.target) || !self.ladder.iter().all(|&x| in_unit(x)) {
             return Err(format!(
@@ -90,10 +138,10 @@ impl CalibrateCommand {
             return Err("--timeout-ms and --memory-mb must be positive".into());
         }
         Ok(Settings {
-            file: self.file.display().to_string(),
-            source: read_source(&self.file)?,
-            class: self.class.clone(),
-            params: json_object(&self.params, "--params", r#"{"size": 5}"#)?,
+            file: subject.label,
+            source: subject.source,
+            class: subject.class,
+            params: subject.params,
             target: self.target,
             ladder: self.ladder.clone(),
             tolerance: self.tolerance,
@@ -112,8 +160,25 @@ impl CalibrateCommand {
 }
 
 pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let settings = match cmd.settings() {
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let store = match rt.block_on(Store::open(&db.path())) {
         Ok(s) => s,
+        Err(err) => {
+            report_error(&err.context("opening the store"));
+            return exit::FAILED;
+        }
+    };
+    let (settings, item) = match rt.block_on(cmd.subject(&store)) {
+        Ok(subject) => {
+            let item = subject.item;
+            match cmd.settings(subject) {
+                Ok(s) => (s, item),
+                Err(msg) => return usage(msg),
+            }
+        }
         Err(msg) => return usage(msg),
     };
     let model = match cmd.solver.model() {
@@ -125,13 +190,14 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
     let result = rt.block_on(async {
-        let store = Store::open(&db.path()).await?;
-        calibrate::calibrate(&sandbox, &store, model, &settings).await
+        let report = calibrate::calibrate(&sandbox, &store, model, &settings).await?;
+        if let Some(item) = item {
+            store
+                .link_item_calibration(item, report.calibration)
+                .await?;
+        }
+        anyhow::Ok(report)
     });
     let report = match result {
         Ok(r) => r,

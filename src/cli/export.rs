@@ -47,11 +47,14 @@ pub struct GenerateCommand {
     /// case). An existing file is replaced only with --force.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Written into verl's extra_info.
+    /// Written into verl's extra_info; for a calibrated review item it also
+    /// picks the parameter sets: the train ladder (the seeds shared among
+    /// its settings in order) or the test setting.
     #[arg(long, default_value = "train", value_parser = ["train", "test"])]
     split: String,
-    /// Constructor parameters as a JSON object (default: the item's, or the
-    /// class defaults).
+    /// Constructor parameters as a JSON object (default: the item's
+    /// calibrated sets for --split, else its parameters, or the class
+    /// defaults).
     #[arg(long, value_name = "JSON")]
     params: Option<String>,
     /// The bootcamp class, when a file defines several.
@@ -238,14 +241,17 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     }
                 };
                 let summary = crate::review::summarize(&item, 0);
-                let params = serde_json::from_str::<serde_json::Value>(&item.params_json)
-                    .ok()
-                    .and_then(|v| v.as_object().cloned())
-                    .unwrap_or_default();
-                (format!("{}.py", item.task_id), item.code, summary.class, params)
+                let sets = match exporting::split_params(&store, &item).await {
+                    Ok((sets, _)) => sets.get(&cmd.split).to_vec(),
+                    Err(err) => {
+                        report_error(&err);
+                        return exit::FAILED;
+                    }
+                };
+                (format!("{}.py", item.task_id), item.code, summary.class, sets)
             }
             _ => match read_source(file) {
-                Ok(source) => (cmd.target.clone(), source, None, Default::default()),
+                Ok(source) => (cmd.target.clone(), source, None, vec![Default::default()]),
                 Err(msg) => return usage(msg),
             },
         };
@@ -257,7 +263,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             filename,
             source,
             class: cmd.class.clone().or(class),
-            params: params.unwrap_or(stored_params),
+            params: params.map_or(stored_params, |p| vec![p]),
             n: cmd.n,
             seed: cmd.seed,
             split: cmd.split.clone(),

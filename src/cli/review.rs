@@ -301,6 +301,45 @@ fn indented(out: &mut Out, text: &str, prefix: &str) {
     }
 }
 
+/// The calibration's chosen settings: what `export` and `generate --split`
+/// use.
+fn render_calibration(out: &mut Out, c: &review::CalibrationTable) {
+    out.line(format!(
+        "calibration {} against {} (moving: {}); export and generate --split use the settings met:",
+        c.calibration,
+        visible(&c.model),
+        visible(c.moving.as_deref().unwrap_or("none found"))
+    ));
+    out.line(format!(
+        "  {:<12} {:<32} {:>24} {:>12}",
+        "target", "params", "accuracy (95% CI)", "gen ms/case"
+    ));
+    for r in &c.rows {
+        let accuracy = match (r.accuracy, r.interval) {
+            (Some(a), Some([lo, hi])) => {
+                format!("{a:.2} ({lo:.2}-{hi:.2}) {}/{}", r.correct, r.cases)
+            }
+            _ => "-".into(),
+        };
+        let mut line = format!(
+            "  {:<12} {:<32} {:>24} {:>12}",
+            format!("{} {:.2}", r.role, r.target),
+            clip(&visible(&r.params_text), 60),
+            accuracy,
+            r.generate_ms_per_case
+                .map(|g| format!("{g:.2}"))
+                .unwrap_or_else(|| "-".into())
+        );
+        if !r.met {
+            line.push_str(&format!(
+                "  missed: {}",
+                visible(r.miss.as_deref().unwrap_or("no setting in bounds"))
+            ));
+        }
+        out.line(line);
+    }
+}
+
 fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
     let s = &d.summary;
     let origin = match (s.campaign, s.draft, &s.file) {
@@ -327,6 +366,9 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
         s.warnings,
         s.age
     ));
+    if let Some(c) = &d.calibration {
+        render_calibration(out, c);
+    }
     if !d.lineage.is_empty() {
         let steps: Vec<String> = d
             .lineage

@@ -54,7 +54,10 @@ pub struct GenerateRequest {
     pub filename: String,
     pub source: String,
     pub class: Option<String>,
-    pub params: Map<String, Value>,
+    /// Parameter sets (never empty): the seeds are shared out among them in
+    /// order as InternBootcamp's `data_generator.py` shares its cases out
+    /// (`n / sets` each, the last one the remainder).
+    pub params: Vec<Map<String, Value>>,
     pub n: u64,
     pub seed: u64,
     pub split: String,
@@ -83,6 +86,8 @@ pub struct GenerateReport {
     /// Cases dropped because their prompt repeated an earlier one.
     pub duplicates: u64,
     pub seeds: [u64; 2],
+    /// The parameter sets the seeds were shared among, in order.
+    pub params: Vec<Map<String, Value>>,
     pub jobs: usize,
     pub elapsed_s: f64,
     pub cases_per_s: f64,
@@ -230,6 +235,25 @@ fn sink(out: &Path, format: Format, like: PandasLike) -> Result<Box<dyn Sink>> {
     Ok(Box::new(Jsonl(std::io::BufWriter::new(file), format)))
 }
 
+/// The seed ranges of `sets` parameter sets sharing `n` seeds from `seed`:
+/// `n / sets` each, the last one the rest (what InternBootcamp's
+/// `data_generator.py` does with a config file's list).
+pub fn share(seed: u64, n: u64, sets: usize) -> Vec<(u64, u64)> {
+    let sets = sets.max(1) as u64;
+    let each = n / sets;
+    (0..sets)
+        .map(|i| {
+            let first = seed.saturating_add(i * each);
+            let end = if i + 1 == sets {
+                seed.saturating_add(n)
+            } else {
+                first.saturating_add(each)
+            };
+            (first, end)
+        })
+        .collect()
+}
+
 /// Generate `request.n` cases' records (seeds from `request.seed`).
 pub async fn generate(
     sandbox: &Sandbox,
@@ -238,17 +262,22 @@ pub async fn generate(
 ) -> Result<GenerateReport> {
     let started = Instant::now();
     let mut out = sink(&request.out, request.format, request.parquet_like)?;
-    let end = request.seed.saturating_add(request.n);
     // Lazy: `--n` may be far larger than what is worth holding as a list.
-    let chunks = (request.seed..end)
-        .step_by(CHUNK as usize)
-        .map(move |start| (start, start.saturating_add(CHUNK).min(end)));
+    // A chunk never spans two parameter sets.
+    let chunks = share(request.seed, request.n, request.params.len())
+        .into_iter()
+        .enumerate()
+        .flat_map(|(set, (first, end))| {
+            (first..end)
+                .step_by(CHUNK as usize)
+                .map(move |start| (set, start, start.saturating_add(CHUNK).min(end)))
+        });
     let runs = futures::stream::iter(chunks)
-        .map(|(start, stop)| {
+        .map(|(set, start, stop)| {
             let mut spec = RunSpec::new(request.filename.clone(), request.source.clone())
                 .cases(start..stop, None);
             spec.class = request.class.clone();
-            spec.params = request.params.clone();
+            spec.params = request.params.get(set).cloned().unwrap_or_default();
             spec.limits = request.limits;
             async move { (start, stop, sandbox.run(spec).await) }
         })
@@ -331,7 +360,8 @@ pub async fn generate(
         class,
         written,
         duplicates,
-        seeds: [request.seed, end],
+        seeds: [request.seed, request.seed.saturating_add(request.n)],
+        params: request.params.clone(),
         jobs: request.jobs,
         elapsed_s: elapsed,
         cases_per_s: (written + duplicates) as f64 / elapsed.max(1e-9),
@@ -342,6 +372,15 @@ pub async fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_are_shared_out_as_internbootcamp_does() {
+        assert_eq!(share(10, 10, 3), [(10, 13), (13, 16), (16, 20)]);
+        assert_eq!(share(0, 5, 1), [(0, 5)]);
+        // Fewer seeds than sets: the last set takes them all.
+        assert_eq!(share(0, 2, 3), [(0, 0), (0, 0), (0, 2)]);
+        assert_eq!(share(0, 7, 0), [(0, 7)]);
+    }
 
     #[test]
     fn records_embed_the_case_as_written() {

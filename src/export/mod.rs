@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::store::{ReviewFilter, Store};
+use crate::store::{ReviewFilter, ReviewItemRow, Store};
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,11 @@ pub struct ManifestEntry {
     /// Relative to the export directory.
     pub path: String,
     pub params: Value,
+    /// The calibration whose train ladder and test setting were written as
+    /// the parameter sets, if one was.
+    pub calibration: Option<i64>,
+    /// The parameter sets written to `puzzle_configs`.
+    pub param_sets: SplitParams,
     pub author_model: Option<String>,
     pub solver_model: Option<String>,
     pub accuracy: Option<f64>,
@@ -121,6 +126,51 @@ fn write(out: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An item's parameter sets for each split: its calibration's train ladder
+/// and test setting when it has been calibrated (`bootforge calibrate ID`)
+/// and they were met, else its own parameters for both. The calibration's
+/// id is given when its sets are used.
+pub async fn split_params(
+    store: &Store,
+    item: &ReviewItemRow,
+) -> Result<(SplitParams, Option<i64>)> {
+    let own: Map<String, Value> = serde_json::from_str(&item.params_json).unwrap_or_default();
+    let mut sets = SplitParams {
+        train: vec![own.clone()],
+        test: vec![own],
+    };
+    let Some(text) = store.item_calibration(item.id).await? else {
+        return Ok((sets, None));
+    };
+    let report: crate::calibrate::Report =
+        serde_json::from_str(&text).context("the item's stored calibration is unreadable")?;
+    let used = !report.train.is_empty() || report.test.is_some();
+    if !report.train.is_empty() {
+        sets.train = report.train;
+    }
+    if let Some(test) = report.test {
+        sets.test = vec![test];
+    }
+    Ok((sets, used.then_some(report.calibration)))
+}
+
+/// Parameter sets per split.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitParams {
+    pub train: Vec<Map<String, Value>>,
+    pub test: Vec<Map<String, Value>>,
+}
+
+impl SplitParams {
+    pub fn get(&self, split: &str) -> &[Map<String, Value>] {
+        if split == "test" {
+            &self.test
+        } else {
+            &self.train
+        }
+    }
 }
 
 /// `bootforge export`.
@@ -256,10 +306,11 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
         write(out, &rel, code.as_bytes())?;
         import_lines.push(format!("from .{0}.{0} import {1}", name.folder, name.class));
         let params: Value = serde_json::from_str(&item.params_json).unwrap_or(Value::Null);
-        let config = serde_json::to_string_pretty(&Value::Array(vec![params.clone()]))
-            .context("serialising the parameters")?;
+        let (sets, calibration) = split_params(store, item).await?;
         let config_name = names::base_name(&name.class);
         for ((split, samples), lines) in SAMPLES.iter().zip(&mut data_lines) {
+            let config = serde_json::to_string_pretty(sets.get(split))
+                .context("serialising the parameters")?;
             write(
                 out,
                 &format!("{PUZZLE_CONFIGS}/{config_name}_{split}.json"),
@@ -306,6 +357,8 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             folder: name.folder.clone(),
             path: rel,
             params,
+            calibration,
+            param_sets: sets,
             author_model,
             solver_model: report["metrics"]["solver"]["model"]
                 .as_str()

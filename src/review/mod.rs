@@ -100,6 +100,78 @@ pub struct ItemDetail {
     /// Root first, the item's draft last.
     pub lineage: Vec<LineageStep>,
     pub decisions: Vec<DecisionRow>,
+    /// The item's calibration (`bootforge calibrate ID`), if it has one.
+    pub calibration: Option<CalibrationTable>,
+}
+
+/// A calibration's chosen settings: the train ladder, then the test setting.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationTable {
+    pub calibration: i64,
+    pub model: String,
+    /// The parameter that moves the accuracy, if one was found.
+    pub moving: Option<String>,
+    pub rows: Vec<CalibrationLine>,
+}
+
+/// One target and the setting chosen for it (met, or the nearest in bounds).
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationLine {
+    /// train | test
+    pub role: String,
+    pub target: f64,
+    pub met: bool,
+    /// Why it was missed.
+    pub miss: Option<String>,
+    /// The constructor keyword arguments, and as compact JSON text.
+    pub params: Value,
+    pub params_text: String,
+    pub accuracy: Option<f64>,
+    pub interval: Option<[f64; 2]>,
+    pub correct: usize,
+    pub cases: usize,
+    pub generate_ms_per_case: Option<f64>,
+}
+
+/// The item's calibration as a table; `None` when it has none (or its
+/// stored result cannot be read, which the page must survive).
+pub async fn calibration_table(store: &Store, item: i64) -> Result<Option<CalibrationTable>> {
+    let Some(text) = store.item_calibration(item).await? else {
+        return Ok(None);
+    };
+    let Ok(report) = serde_json::from_str::<crate::calibrate::Report>(&text) else {
+        return Ok(None);
+    };
+    let rows = report
+        .chosen
+        .iter()
+        .map(|c| {
+            let params = c
+                .setting
+                .as_ref()
+                .map(|t| Value::Object(t.params.clone()))
+                .unwrap_or(Value::Null);
+            CalibrationLine {
+                role: c.role.clone(),
+                target: c.target,
+                met: c.met,
+                miss: c.miss.clone(),
+                params_text: params.to_string(),
+                params,
+                accuracy: c.setting.as_ref().and_then(|t| t.accuracy),
+                interval: c.setting.as_ref().map(|t| t.interval),
+                correct: c.setting.as_ref().map_or(0, |t| t.correct),
+                cases: c.setting.as_ref().map_or(0, |t| t.cases),
+                generate_ms_per_case: c.setting.as_ref().map(|t| t.generate_ms_per_case),
+            }
+        })
+        .collect();
+    Ok(Some(CalibrationTable {
+        calibration: report.calibration,
+        model: report.model,
+        moving: report.moving,
+        rows,
+    }))
 }
 
 /// Why a decision or an addition did not happen.
@@ -120,6 +192,12 @@ pub enum ReviewError {
 
 fn report(item: &ReviewItemRow) -> Value {
     serde_json::from_str(&item.report_json).unwrap_or(Value::Null)
+}
+
+/// The item's class: the one it was queued with, else the one its check
+/// chose.
+pub fn item_class(item: &ReviewItemRow) -> Option<String> {
+    class_of(item, &report(item))
 }
 
 fn class_of(item: &ReviewItemRow, report: &Value) -> Option<String> {
@@ -283,6 +361,7 @@ pub async fn show(store: &Store, sandbox: &Sandbox, id: i64) -> Result<ItemDetai
         findings: report["findings"].as_array().cloned().unwrap_or_default(),
         lineage,
         decisions: store.review_decisions(id).await?,
+        calibration: calibration_table(store, id).await?,
         summary,
     })
 }

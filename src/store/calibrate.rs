@@ -143,4 +143,30 @@ impl Store {
             .await?;
         Ok(row.get(0))
     }
+
+    /// Link a review item to a finished calibration of its code (replacing
+    /// an earlier link).
+    pub async fn link_item_calibration(&self, item: i64, calibration: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO review_calibrations (item_id, calibration_id, created_at) VALUES (?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET calibration_id = excluded.calibration_id, created_at = excluded.created_at",
+        )
+        .bind(item)
+        .bind(calibration)
+        .bind(now_utc())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The stored result (a `calibrate::Report` as JSON) of the review
+    /// item's calibration, if it has one.
+    pub async fn item_calibration(&self, item: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT c.result_json FROM review_calibrations r JOIN calibrations c ON c.id = r.calibration_id WHERE r.item_id = ? AND c.result_json IS NOT NULL",
+        )
+        .bind(item)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
 }
