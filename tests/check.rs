@@ -331,6 +331,13 @@ fn a_dead_solver_is_reported_not_graded_as_too_hard() {
         (3, Some("undecided"))
     );
     assert_eq!(kinds(&run.report), vec!["solver_unavailable"]);
+    let solver_stage = run.report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "solver")
+        .unwrap();
+    assert_eq!(solver_stage["status"], "undecided", "{solver_stage}");
     assert_eq!(server.requests().len(), 12, "one retry each");
     let refused = FakeServer::start(|_| FakeReply::Error(401)).unwrap();
     let run = check(

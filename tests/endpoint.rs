@@ -360,6 +360,15 @@ fn a_solver_that_cannot_be_reached_or_refuses_leaves_the_check_undecided_with_it
     let (code, stdout, stderr) = check_human(&down, &["--solver-cases", "3", "--max-retries", "1"]);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("UNDECIDED"), "{stdout}");
+    // The solver stage could not judge either: undecided, not failed.
+    let stages = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("stages"))
+        .unwrap_or_else(|| panic!("no stages line: {stdout}"));
+    assert!(
+        stages.contains("solver UNDECIDED") && !stages.contains("FAILED"),
+        "{stages}"
+    );
     assert!(
         stdout.contains("solver_unavailable")
             && stdout.contains("after 2 attempts")
@@ -388,7 +397,25 @@ fn a_solver_that_cannot_be_reached_or_refuses_leaves_the_check_undecided_with_it
         None,
     );
     assert_eq!(code, 3);
-    assert_eq!(last_json(&stdout)["verdict"], "undecided");
+    let report = last_json(&stdout);
+    assert_eq!(report["verdict"], "undecided");
+    let statuses: Vec<(&str, &str)> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stage"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses.last(),
+        Some(&("solver", "undecided")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[..statuses.len() - 1]
+            .iter()
+            .all(|(_, s)| *s == "passed" || *s == "skipped"),
+        "{statuses:?}"
+    );
     // An audit of it: not a failure, not a pass.
     let (code, stdout, stderr) = run(
         &dir.path().join("unused.db"),

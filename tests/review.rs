@@ -723,3 +723,112 @@ fn a_new_campaign_over_a_revised_task_refines_it_with_the_note() {
     );
     assert_eq!(items[2]["draft"], task["draft"]);
 }
+
+#[test]
+fn the_cli_caps_reviewer_names_and_notes_like_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("caps.db");
+    let good = repo_path("tests/bootcamps/review/big_mod.py");
+    let good = good.to_str().unwrap();
+    let long_note = "n".repeat(4_001);
+    let (code, _, stderr) = bootforge(&db, &["review", "add", good, "--note", &long_note]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("4001 characters") && stderr.contains("at most 4000"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = bootforge(&db, &["review", "add", good, "--json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let id = one_json(&stdout)["item"].as_i64().unwrap().to_string();
+
+    let plain = [("USER", "root")];
+    let long_name = "a".repeat(81);
+    // (review arguments, environment, what the refusal names)
+    type Refused<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refused: [Refused; 7] = [
+        (
+            &["approve", &id, "--reviewer", &long_name],
+            &plain,
+            "--reviewer",
+        ),
+        (
+            &["approve", &id, "--reviewer", "ada\u{1b}[2K"],
+            &plain,
+            "--reviewer",
+        ),
+        (
+            &["reject", &id, "--reviewer", "a\u{202e}da", "--reason", "x"],
+            &plain,
+            "--reviewer",
+        ),
+        (
+            &["approve", &id],
+            &[("BOOTFORGE_REVIEWER", &long_name), ("USER", "root")],
+            "BOOTFORGE_REVIEWER",
+        ),
+        (&["approve", &id], &[("USER", "ro\u{200b}ot")], "login name"),
+        (
+            &["reject", &id, "--reviewer", "ada", "--reason", &long_note],
+            &plain,
+            "--reason: the note is 4001 characters long; at most 4000",
+        ),
+        (
+            &["revise", &id, "--reviewer", "ada", "--note", &long_note],
+            &plain,
+            "--note: the note is 4001 characters long; at most 4000",
+        ),
+    ];
+    for (args, env, says) in refused {
+        let mut full = vec!["review"];
+        full.extend_from_slice(args);
+        let (code, stdout, stderr) = bootforge_env(&db, &full, env);
+        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        if !says.contains("the note") {
+            assert!(
+                stderr.contains("at most 80 characters"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    // The page's default name passes the same rule: `serve` refuses to start.
+    let (code, stdout, stderr) = bootforge_env(
+        &db,
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("BOOTFORGE_REVIEWER", "ada\u{7}")],
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("BOOTFORGE_REVIEWER") && stderr.contains("at most 80 characters"),
+        "{stderr}"
+    );
+    // Nothing was recorded.
+    let (_, stdout, _) = bootforge(&db, &["review", "show", &id, "--json"]);
+    let detail = one_json(&stdout);
+    assert_eq!(detail["status"], "pending", "{detail}");
+    assert_eq!(detail["decisions"], serde_json::json!([]));
+
+    // At the limits, the decision is recorded as given (trimmed).
+    let name = "é".repeat(80);
+    let note = "n".repeat(4_000);
+    let (code, stdout, stderr) = bootforge_env(
+        &db,
+        &[
+            "review",
+            "reject",
+            &id,
+            "--reviewer",
+            &format!(" {name} "),
+            "--reason",
+            &note,
+            "--json",
+        ],
+        &plain,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let row = one_json(&stdout);
+    assert_eq!(
+        (row["reviewer"].as_str(), row["note"].as_str()),
+        (Some(name.as_str()), Some(note.as_str()))
+    );
+}

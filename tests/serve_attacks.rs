@@ -362,7 +362,28 @@ fn internal_errors_are_logged_and_not_shown() {
 fn a_browser_shows_bidi_controls_in_code_and_names_as_escapes() {
     let dir = tempfile::tempdir().unwrap();
     let (db, id) = queued(dir.path(), "tests/bootcamps/serve/trojan_digits.py");
-    // A reviewer name from the CLI with a right-to-left override in it.
+    // A reviewer name with a right-to-left override in it, as a bootforge
+    // from before the name rule (or another writer of the database) stored
+    // it: the CLI and the page now refuse such names, the page must still
+    // show stored ones safely.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO review_decisions (item_id, decision, reviewer, note, forced, created_at) VALUES (?, 'approved', ?, ?, 0, '2026-12-01T00:00:00.000Z')",
+        )
+        .bind(id)
+        .bind("eve\u{202e}")
+        .bind("looks fine \u{2067}42\u{2069}")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    });
     let (code, _, stderr) = bootforge_env(
         &db,
         &[
@@ -371,12 +392,11 @@ fn a_browser_shows_bidi_controls_in_code_and_names_as_escapes() {
             &id.to_string(),
             "--reviewer",
             "eve\u{202e}",
-            "--note",
-            "looks fine \u{2067}42\u{2069}",
+            "--force",
         ],
         &[],
     );
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 2, "the CLI refuses such a name now: {stderr}");
     let server = serve(&db, &[]);
     let url = format!("http://{}/items/{id}", server.addr);
     let dom = chromium_run(&["--dump-dom", "--virtual-time-budget=2000"], &url);

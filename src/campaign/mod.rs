@@ -764,7 +764,7 @@ fn furthest_stage(report: &CheckReport) -> i64 {
             .find(|s| s.stage == stage)
             .map(|s| s.status)
         {
-            Some(StageStatus::Failed) | None => break,
+            Some(StageStatus::Failed | StageStatus::Undecided) | None => break,
             Some(_) => reached += 1,
         }
     }

@@ -334,6 +334,7 @@ pub(super) fn render_report(out: &mut Out, report: &CheckReport) {
             let status = match s.status {
                 StageStatus::Passed => "passed",
                 StageStatus::Failed => "FAILED",
+                StageStatus::Undecided => "UNDECIDED",
                 StageStatus::Skipped => "skipped",
             };
             format!("{} {status}", s.stage.as_str())

@@ -98,7 +98,8 @@ pub enum ReviewCommand {
 /// Who decides, and whether over an earlier decision.
 #[derive(Args, Debug)]
 pub struct Who {
-    /// The reviewer's name (default: BOOTFORGE_REVIEWER, else the login name).
+    /// The reviewer's name (default: BOOTFORGE_REVIEWER, else the login
+    /// name): at most 80 characters, no control or hidden characters.
     #[arg(long, value_name = "NAME")]
     reviewer: Option<String>,
     /// Record the decision even if the item was decided before (both stay
@@ -114,7 +115,7 @@ pub struct Who {
 pub struct AddArgs {
     /// The bootcamp file.
     file: PathBuf,
-    /// A note kept with the item.
+    /// A note kept with the item (at most 4,000 characters).
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
     #[command(flatten)]
@@ -629,10 +630,21 @@ async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>
         .or_else(|_| std::env::var("USERNAME"))
         .ok()
         .or_else(login_name);
-    let Some(reviewer) = rules::reviewer(who.reviewer.as_deref(), env.as_deref(), login.as_deref())
-    else {
-        return usage("who is deciding? pass --reviewer NAME or set BOOTFORGE_REVIEWER");
+    let reviewer = match rules::reviewer(who.reviewer.as_deref(), env.as_deref(), login.as_deref())
+    {
+        Ok(Some(name)) => name,
+        Ok(None) => {
+            return usage("who is deciding? pass --reviewer NAME or set BOOTFORGE_REVIEWER");
+        }
+        Err(why) => return usage(format!("{why}; pass --reviewer NAME")),
     };
+    if let Some(Err(why)) = note.as_deref().map(rules::note) {
+        let flag = match decision {
+            Decision::Rejected => "--reason",
+            _ => "--note",
+        };
+        return usage(format!("{flag}: {why}"));
+    }
     if note.as_deref().is_some_and(|n| n.trim().is_empty()) && decision != Decision::Approved {
         return usage(format!(
             "`review {}` needs a non-empty text",
@@ -678,6 +690,9 @@ async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>
 }
 
 async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+    if let Some(Err(why)) = args.note.as_deref().map(rules::note) {
+        return usage(format!("--note: {why}"));
+    }
     let config = match args.check.config() {
         Ok(c) => c,
         Err(msg) => return usage(msg),

@@ -104,14 +104,17 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let default_reviewer = rules::reviewer(
+    let default_reviewer = match rules::reviewer(
         None,
         std::env::var("BOOTFORGE_REVIEWER").ok().as_deref(),
         std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .ok()
             .as_deref(),
-    );
+    ) {
+        Ok(name) => name,
+        Err(why) => return usage(format!("{why}; set BOOTFORGE_REVIEWER to a plain name")),
+    };
     rt.block_on(async move {
         let store = match open_store(db).await {
             Ok(s) => s,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::report::{BudgetMetrics, StageBudget};
+use super::report::{BudgetMetrics, StageBudget, UNDECIDED_KINDS};
 use super::{
     CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus,
     Verdict,
@@ -149,19 +149,23 @@ impl Checker<'_> {
 
     /// Record the outcome of `stage` from the findings it produced.
     pub(crate) fn close(&mut self, stage: CheckStage, note: impl Into<String>) -> bool {
-        let failed = self
+        let mut errors = self
             .findings
             .iter()
-            .any(|f| f.stage == stage && f.severity == Severity::Error);
-        self.stage(
-            stage,
-            if failed {
-                StageStatus::Failed
-            } else {
-                StageStatus::Passed
-            },
-            note,
-        );
+            .filter(|f| f.stage == stage && f.severity == Severity::Error)
+            .peekable();
+        let failed = errors.peek().is_some();
+        // A stage whose only errors say the check could not judge (the
+        // solver endpoint failed) is undecided, like the verdict: showing
+        // it as failed would blame the bootcamp.
+        let status = if !failed {
+            StageStatus::Passed
+        } else if errors.all(|f| UNDECIDED_KINDS.contains(&f.kind)) {
+            StageStatus::Undecided
+        } else {
+            StageStatus::Failed
+        };
+        self.stage(stage, status, note);
         !failed
     }
 

@@ -150,6 +150,9 @@ pub struct Finding {
 pub enum StageStatus {
     Passed,
     Failed,
+    /// Could not be judged: every error of the stage says that something
+    /// outside the bootcamp failed (one of [`UNDECIDED_KINDS`]).
+    Undecided,
     /// Not run: an earlier stage failed, or nothing to check (no reference
     /// answer, no solver).
     Skipped,

@@ -1,6 +1,8 @@
-//! The review queue's decision rules, as pure functions: who is deciding,
-//! whether a decision may be recorded over an earlier one, which items can
-//! be sent back, and how old an item is. Tested without a database.
+//! The review queue's decision rules, as pure functions: who is deciding
+//! and what a reviewer's name and a note may hold (the CLI and the review
+//! page call the same functions), whether a decision may be recorded over an
+//! earlier one, which items can be sent back, and how old an item is.
+//! Tested without a database.
 
 use std::fmt;
 
@@ -98,15 +100,68 @@ pub fn may_revise(item: i64, source: &str) -> Result<(), String> {
     }
 }
 
+/// Longest reviewer name accepted, in characters.
+pub const MAX_REVIEWER: usize = 80;
+/// Longest note or reason accepted, in characters.
+pub const MAX_NOTE: usize = 4_000;
+
 /// The reviewer's name: `--reviewer`, else `BOOTFORGE_REVIEWER`, else the
-/// login name; the first that is set and not blank.
-pub fn reviewer(flag: Option<&str>, env: Option<&str>, login: Option<&str>) -> Option<String> {
-    [flag, env, login]
+/// login name; the first that is set and not blank, checked by
+/// [`reviewer_name`] (`Err` says which source was wrong). `Ok(None)`: none is
+/// set.
+pub fn reviewer(
+    flag: Option<&str>,
+    env: Option<&str>,
+    login: Option<&str>,
+) -> Result<Option<String>, String> {
+    let sources = [
+        (flag, "--reviewer"),
+        (env, "BOOTFORGE_REVIEWER"),
+        (login, "the login name"),
+    ];
+    match sources
         .into_iter()
-        .flatten()
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(str::to_owned)
+        .find_map(|(v, from)| v.filter(|v| !v.trim().is_empty()).map(|v| (v, from)))
+    {
+        None => Ok(None),
+        Some((name, from)) => reviewer_name(name)
+            .map(Some)
+            .map_err(|why| format!("the reviewer's name from {from} is refused: {why}")),
+    }
+}
+
+/// A reviewer's name, trimmed: present, at most [`MAX_REVIEWER`] characters,
+/// no control (newline and tab included) or [`hidden`](crate::text::hidden)
+/// characters (it is shown
+/// beside every decision, and the time and note after it must stay where
+/// they are). The one rule for the CLI and the review page.
+pub fn reviewer_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err("say who you are: the reviewer's name is required".into())
+    } else if name.chars().count() > MAX_REVIEWER
+        // Unlike `hidden`, a newline or tab counts too: a name is one line.
+        || name.chars().any(|c| c.is_control() || crate::text::hidden(c))
+    {
+        Err(format!(
+            "a reviewer's name is at most {MAX_REVIEWER} characters of plain text (no control, invisible or direction-changing characters)"
+        ))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+/// Whether a note (or reason) is short enough to keep: at most [`MAX_NOTE`]
+/// characters once trimmed. The one rule for the CLI and the review page.
+pub fn note(text: &str) -> Result<(), String> {
+    let n = text.trim().chars().count();
+    if n > MAX_NOTE {
+        Err(format!(
+            "the note is {n} characters long; at most {MAX_NOTE} are kept: shorten it and send it again"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Seconds since the Unix epoch of an RFC 3339 UTC timestamp as the store
@@ -192,19 +247,67 @@ mod tests {
 
     #[test]
     fn the_reviewer_is_the_flag_then_the_environment_then_the_login() {
+        let who = |f, e, l| reviewer(f, e, l).unwrap();
         assert_eq!(
-            reviewer(Some("ada"), Some("bob"), Some("root")).as_deref(),
+            who(Some("ada"), Some("bob"), Some("root")).as_deref(),
             Some("ada")
         );
         assert_eq!(
-            reviewer(None, Some(" bob "), Some("root")).as_deref(),
+            who(None, Some(" bob "), Some("root")).as_deref(),
             Some("bob")
         );
         assert_eq!(
-            reviewer(Some(""), Some("  "), Some("root")).as_deref(),
+            who(Some(""), Some("  "), Some("root")).as_deref(),
             Some("root")
         );
-        assert_eq!(reviewer(None, None, None), None);
+        assert_eq!(who(None, None, None), None);
+    }
+
+    #[test]
+    fn every_source_of_the_reviewer_passes_the_same_rule() {
+        let long = "a".repeat(MAX_REVIEWER + 1);
+        let err = reviewer(None, Some(&long), Some("root")).unwrap_err();
+        assert!(
+            err.contains("BOOTFORGE_REVIEWER") && err.contains("at most 80 characters"),
+            "{err}"
+        );
+        let err = reviewer(Some("ada\u{1b}[2K"), None, None).unwrap_err();
+        assert!(err.contains("--reviewer"), "{err}");
+        let err = reviewer(None, None, Some("ro\u{202e}ot")).unwrap_err();
+        assert!(err.contains("login name"), "{err}");
+        // A bad fallback is not reached when an earlier source is good.
+        assert_eq!(
+            reviewer(Some("ada"), Some(&long), None).unwrap().as_deref(),
+            Some("ada")
+        );
+    }
+
+    #[test]
+    fn names_and_notes_are_capped() {
+        let at_limit = "é".repeat(MAX_REVIEWER);
+        assert_eq!(
+            reviewer_name(&format!(" {at_limit} ")),
+            Ok(at_limit.clone())
+        );
+        assert!(reviewer_name(&format!("{at_limit}é")).is_err());
+        assert!(
+            reviewer_name("a\tb").is_err(),
+            "a tab would move what follows"
+        );
+        assert!(reviewer_name("a\u{200b}b").is_err());
+        assert!(reviewer_name("  ").unwrap_err().contains("required"));
+        assert_eq!(
+            reviewer_name("Zoë 👩\u{200d}💻"),
+            Ok("Zoë 👩\u{200d}💻".into())
+        );
+        assert!(note(&"n".repeat(MAX_NOTE)).is_ok());
+        assert!(note(&format!("  {}\n", "n".repeat(MAX_NOTE))).is_ok());
+        let err = note(&"n".repeat(MAX_NOTE + 1)).unwrap_err();
+        assert!(
+            err.contains("4001 characters") && err.contains("at most 4000"),
+            "{err}"
+        );
+        assert!(note("line one\nline two\twith a tab").is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_NOTE, bounded_text, reviewer_name};
+use super::{note_text, reviewer_name};
 use crate::review::{self, Decision, ReviewError, Sample};
 use crate::sandbox::{Limits, RunSpec};
 use crate::serve::diff::{DiffLine, line_diff};
@@ -296,7 +296,7 @@ pub async fn decide(
             );
         }
     };
-    let note = match bounded_text(&form.note, MAX_NOTE, "note") {
+    let note = match note_text(&form.note) {
         Ok(n) => n,
         Err(e) => return state.error_page(refuse(e.status, e.message), &headers),
     };

@@ -25,27 +25,22 @@ pub fn optional_id(text: &Option<String>, what: &str) -> Result<Option<i64>, Pag
     }
 }
 
-/// Longest reviewer name accepted, in characters.
-pub const MAX_NAME: usize = 80;
-/// Longest note or reason accepted, in characters.
-pub const MAX_NOTE: usize = 4_000;
 /// Longest task filter accepted, in characters.
 pub const MAX_FILTER: usize = 200;
 
-/// A reviewer's name from a form: trimmed, present, at most [`MAX_NAME`]
-/// characters, no control or hidden characters (it is shown beside every
-/// decision, and the time and note after it must stay where they are).
+/// A reviewer's name from a form, by the same rule as the CLI's
+/// ([`rules::reviewer_name`](crate::review::rules::reviewer_name)).
 pub fn reviewer_name(text: &Option<String>) -> Result<String, String> {
-    match optional_text(text) {
-        Some(name)
-            if name.chars().count() <= MAX_NAME && !name.chars().any(crate::text::hidden) =>
-        {
-            Ok(name)
-        }
-        Some(_) => Err(format!(
-            "a reviewer's name is at most {MAX_NAME} characters of plain text (no control, invisible or direction-changing characters)"
-        )),
-        None => Err("say who you are: the reviewer's name is required".into()),
+    crate::review::rules::reviewer_name(text.as_deref().unwrap_or_default())
+}
+
+/// A note or reason from a form (empty or blank means absent), capped by
+/// the same rule as the CLI's ([`rules::note`](crate::review::rules::note)).
+pub fn note_text(text: &Option<String>) -> Result<Option<String>, PageError> {
+    let t = optional_text(text);
+    match t.as_deref().map(crate::review::rules::note) {
+        Some(Err(message)) => Err(PageError::new(StatusCode::BAD_REQUEST, message)),
+        _ => Ok(t),
     }
 }
 
