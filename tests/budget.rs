@@ -183,9 +183,11 @@ fn generate_share(report: &Value) -> f64 {
 fn competitors_on_the_same_core_do_not_change_the_verdict() {
     let cpu = one_cpu();
     let work = 1_000_000;
-    // Measure what one case costs here, then give each call a budget it
-    // mostly uses: on the old wall clock, three competitors on the same
-    // core (a quarter of it for the guest) would time it out.
+    // Measure what the slowest case costs here, then give each call a
+    // budget of about twice that: room for the 20-75% the same call's CPU
+    // time moves between runs on a shared machine, while on the old wall
+    // clock three competitors on the same core (a quarter of it for the
+    // guest, so 0.45 x 4 = 1.8 budgets) would still time it out.
     let quiet = check_pinned(cpu, work, None);
     assert_eq!(quiet["verdict"], "pass", "{quiet:#}");
     let budget = &quiet["metrics"]["budget"];
@@ -193,7 +195,7 @@ fn competitors_on_the_same_core_do_not_change_the_verdict() {
     let generate = stages.iter().find(|s| s["stage"] == "generate").unwrap();
     let cost_ms = generate["max_cpu_ms"].as_f64().unwrap();
     assert!(cost_ms > 0.0, "{budget}");
-    let timeout_ms = (cost_ms / 0.65).ceil() as u64;
+    let timeout_ms = (cost_ms / 0.45).ceil() as u64;
 
     let alone = check_pinned(cpu, work, Some(timeout_ms));
     let loaded = {
@@ -238,14 +240,30 @@ fn a_call_near_its_budget_is_reported_with_its_cpu_time() {
     let stages = quiet["metrics"]["budget"]["stages"].as_array().unwrap();
     let generate = stages.iter().find(|s| s["stage"] == "generate").unwrap();
     let cost_ms = generate["total_cpu_ms"].as_f64().unwrap() / generate["calls"].as_f64().unwrap();
-    let near = check_pinned(cpu, 1_000_000, Some((cost_ms / 0.7).ceil() as u64));
-    assert_eq!(near["verdict"], "pass", "{near:#}");
-    let finding = near["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["kind"] == "near_budget")
-        .unwrap_or_else(|| panic!("no near_budget warning: {near:#}"));
+    // The same call's CPU time moves by 20-75% between runs on a shared
+    // machine, so one budget can land past the call or below half of it:
+    // a run that timed out raises the budget, one without the warning
+    // lowers it, a few times, and the warning must come in one of them.
+    let mut budget_ms = (cost_ms / 0.7).ceil();
+    let mut found = None;
+    for _ in 0..6 {
+        let near = check_pinned(cpu, 1_000_000, Some(budget_ms as u64));
+        let warning = near["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "near_budget")
+            .cloned();
+        match (near["verdict"].as_str(), warning) {
+            (Some("pass"), Some(w)) => {
+                found = Some(w);
+                break;
+            }
+            (Some("pass"), None) => budget_ms = (budget_ms / 1.3).ceil(),
+            _ => budget_ms = (budget_ms * 1.3).ceil(),
+        }
+    }
+    let finding = found.unwrap_or_else(|| panic!("no near_budget warning in 6 runs"));
     assert_eq!(finding["severity"], "warning");
     assert_eq!(finding["evidence"]["sandbox_stage"], "generate");
     assert!(finding["evidence"]["max_cpu_ms"].as_f64().unwrap() > 0.0);
