@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
@@ -238,7 +239,7 @@ pub(crate) fn discrimination_stage(
         let example = verifier_error.unwrap_or_default();
         c.find(
             CheckStage::Discrimination,
-            "verifier_raises",
+            FindingKind::VerifierRaises,
             Severity::Warning,
             format!(
                 "_verify_correction raised on every one of the {verifier_calls} answers it was given, \
@@ -259,7 +260,7 @@ pub(crate) fn discrimination_stage(
         }
         c.error(
             CheckStage::Discrimination,
-            "verify_failed",
+            FindingKind::VerifyFailed,
             format!(
                 "scoring a junk answer{} failed: {err}",
                 at.map(|t| format!(" ({} on seed {})", t.strategy, cases[t.case].seed))

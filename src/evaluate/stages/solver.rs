@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, clip, error_evidence};
 use crate::evaluate::junk::{self, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
@@ -179,7 +180,7 @@ pub(crate) async fn solver_stage(
     if let Some(err) = &report.error {
         c.error(
             CheckStage::Solver,
-            "verify_failed",
+            FindingKind::VerifyFailed,
             format!("grading a solver answer failed: {err}"),
             error_evidence(err),
         );
@@ -266,7 +267,7 @@ pub(crate) async fn solver_stage(
     if !credited.is_empty() {
         c.error(
             CheckStage::Solver,
-            "accepts_junk",
+            FindingKind::AcceptsJunk,
             format!(
                 "the verifier gave full credit to solver answers whose final answer was replaced by a random value on {} of {} cases (seeds {}): it does not check the final answer",
                 credited.len(),
@@ -341,7 +342,7 @@ pub(crate) async fn solver_stage(
         };
         c.error(
             CheckStage::Solver,
-            "solver_unavailable",
+            FindingKind::SolverUnavailable,
             format!("{errors} of {n} solver calls failed (the first {tries}); the bootcamp could not be judged: check the solver endpoint, then check again"),
             json!({"errors": errors, "cases": n, "first_error": first.and_then(|a| a.error.clone()), "first_attempts": first.map(|a| a.attempts)}),
         );
@@ -350,7 +351,7 @@ pub(crate) async fn solver_stage(
         match verdict {
             Band::TooEasy => c.error(
                 CheckStage::Solver,
-                "too_easy",
+                FindingKind::TooEasy,
                 format!("solver accuracy {interval} is above the band {band_text}: too easy or oversimplified"),
                 json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n}),
             ),
@@ -360,7 +361,7 @@ pub(crate) async fn solver_stage(
                 });
                 c.error(
                     CheckStage::Solver,
-                    "too_hard_or_broken",
+                    FindingKind::TooHardOrBroken,
                     format!("solver accuracy {interval} is below the band {band_text}: unsolvable or a broken verifier"),
                     json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "sample": sample}),
                 );
@@ -376,7 +377,7 @@ pub(crate) async fn solver_stage(
                         .unwrap_or_default();
                     c.error(
                         CheckStage::Solver,
-                        "no_headroom",
+                        FindingKind::NoHeadroom,
                         format!("solver accuracy {interval} does not clear the guess baseline {b:.3} ({strategy}): the lower end of its 95% interval must lie above it, or the reward mostly pays for guessing"),
                         json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "guess_baseline": b, "guess_strategy": strategy}),
                     );
