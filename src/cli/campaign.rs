@@ -713,8 +713,8 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 return exit::FAILED;
             }
         };
-        // The guess baseline beside the accuracy (issue 9 §2), from each
-        // stored report.
+        // The guess baseline beside the accuracy (an accuracy means little
+        // without what guessing gets), from each stored report.
         let mut baselines = std::collections::HashMap::new();
         for d in &drafts {
             if let Ok(Some(report)) = store.evaluation_report(d.id).await

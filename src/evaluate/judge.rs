@@ -49,7 +49,7 @@ pub fn simplification_markers(source: &str) -> Vec<MarkerHit> {
 
 /// Code that looks at its environment: a bootcamp has no reason to ask which
 /// platform it runs on, which harness loaded it or who called it, except to
-/// behave differently when checked (issue 12 §2).
+/// behave differently when checked.
 pub const ENVIRONMENT_PROBES: [(&str, &str); 11] = [
     ("sys.platform", "asks which platform it runs on"),
     ("os.name", "asks which platform it runs on"),
@@ -393,7 +393,7 @@ fn rate_text(s: &StrategyStats) -> String {
     )
 }
 
-/// The discrimination verdicts (thresholds and why: issue 9 §2).
+/// The discrimination verdicts, each threshold with its reason below.
 ///
 /// - Content-free junk: any full credit fails (`accepts_junk`), except
 ///   another case's answer, which two cases may share: it fails only when it

@@ -25,7 +25,7 @@ pub enum ThinkMode {
 /// Default number of seeds the determinism rerun repeats. A generator that
 /// reads the clock or OS entropy differs on nearly every seed, so a few seeds
 /// find it; generating every case twice was a third of a heavy bootcamp's
-/// check (issue 9 §3).
+/// check.
 pub const DETERMINISM_CASES: u32 = 5;
 
 /// Settings of a check.
@@ -305,8 +305,8 @@ pub struct StageBudget {
     pub max_share: f64,
 }
 
-/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3); the
-/// runs follow one another.
+/// Wall time of each sandbox run of a check, milliseconds, so a slow check
+/// shows where its time went; the runs follow one another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StageTimings {
     /// The main run, whole (inspection included).

@@ -1,7 +1,8 @@
 //! Stage 6, *discrimination*: every junk strategy on every checked case
-//! (issue 9 §2), scored in the determinism rerun's instance, where no
-//! `reference_output` ran (issue 12 §2: a verifier that turns strict only
-//! once its reference ran must be seen as it is in use). The rates per
+//! (rates, not a single sample, so one lucky answer decides nothing), scored
+//! in the determinism rerun's instance, where no `reference_output` ran (a
+//! verifier that turns strict only once its reference ran must be seen as it
+//! is in use). The rates per
 //! strategy, the guess baseline and the verdicts come from [`judge`]. The
 //! near-miss mutants of each reference and the over-broad answers of each
 //! prompt ([`nearmiss`]) are scored in the same batches.
@@ -171,7 +172,8 @@ pub(crate) fn plan(
         * 2
         > cases.len();
     let calls: Vec<Call> = if c.config.batch_junk {
-        // One guest call per case (issue 9 §3).
+        // One guest call per case: a call per answer made the junk the
+        // slowest part of a check.
         cases
             .iter()
             .enumerate()

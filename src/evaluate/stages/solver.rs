@@ -71,7 +71,8 @@ pub(crate) async fn solver_stage(
 
     let mut attempts: Vec<SolverAttempt> = Vec::with_capacity(s);
     let mut calls = Vec::new();
-    // Junk derived from real answers (issue 12 §2): each solver answer with
+    // Junk derived from real answers (a verifier that only rejects the shapes
+    // of made-up junk must still be caught): each solver answer with
     // its final answer replaced by a random value of the same shape, graded
     // after the real answers in the same instance (where no reference ran).
     let mut rng = JunkRng::new(
@@ -102,7 +103,7 @@ pub(crate) async fn solver_stage(
                 let text = done.graded_text();
                 attempt.truncated = done.truncated();
                 // Graded whole, stored clipped: a 10 MB answer must not make
-                // a 400 MB report (issue 12 §3).
+                // a 400 MB report.
                 attempt.response = Some(clip_bytes(&text, RESPONSE_BYTES));
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
