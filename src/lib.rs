@@ -14,7 +14,7 @@
 //! 4. **Store**: every draft, prompt, response, evaluation and LLM call is a row
 //!    with its parents ([`store`]), so a campaign resumes after a crash.
 //! 5. **People**: what is accepted is reviewed, exported and scheduled (the
-//!    curator side; see the README for what is built).
+//!    curator side: [`review`], [`export`], [`serve`], [`schedule`]).
 //!
 //! # Modules
 //!
@@ -23,7 +23,9 @@
 //! - [`evaluate`]: the staged self-consistency checks behind `check` and
 //!   `audit`, one file per stage; [`evaluate::judge`] holds every verdict
 //!   rule, [`evaluate::junk`] builds the junk answers and
-//!   [`evaluate::nearmiss`] the near-miss and over-broad ones.
+//!   [`evaluate::nearmiss`] the near-miss and over-broad ones;
+//!   [`evaluate::FindingKind`] names every finding a check can report
+//!   (`docs/checks.md` lists them from it).
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting, and the

@@ -720,6 +720,34 @@ fn the_readme_command_runs_the_example_campaign_offline() {
         stdout.contains("digit-sum") && stdout.contains("accepted"),
         "{stdout}"
     );
+    // The run ends by naming the next step, and that command works as shown:
+    // it opens the review queue the campaign filled.
+    let next = stdout
+        .lines()
+        .find(|l| l.starts_with("next:") && l.contains("review next"))
+        .unwrap_or_else(|| panic!("no next step after the campaign: {stdout}"));
+    assert!(stdout.contains("export --out DIR"), "{stdout}");
+    let command = next.split('`').nth(1).expect("the command in backticks");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[0], "bootforge", "{next}");
+    assert_eq!(
+        words[1..],
+        ["--db", db.to_str().unwrap(), "review", "next"],
+        "{next}"
+    );
+    let shown = bin()
+        .args(&words[1..])
+        .env_remove("BOOTFORGE_DB")
+        .output()
+        .unwrap();
+    let shown_out = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{shown_out}\n{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(shown_out.contains("review approve"), "{shown_out}");
 }
 
 /// Writes prompts/example/cassette.jsonl: the example campaign against the

@@ -1,4 +1,4 @@
-//! Fleets of endpoints (issue 11) through the real binary, a real SQLite
+//! Fleets of endpoints through the real binary, a real SQLite
 //! file and the real sandbox, against several scripted servers on
 //! `127.0.0.1:0`: a replica killed mid-campaign, a slow one, one answering
 //! 429 bursts; streams that stall or are slow but steady; answers cut off by

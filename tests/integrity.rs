@@ -1,4 +1,4 @@
-//! Integrity against hostile bootcamps (issue 12): what the host keeps,
+//! Integrity against hostile bootcamps: what the host keeps,
 //! copies and shows of a guest's output is bounded and exact, and guest text
 //! cannot take over a terminal. (The compiled-code attack is in
 //! `sandbox_isolation`; memory targets are measured by `bootforge bench`.)

@@ -1,4 +1,4 @@
-//! The judge (issues 9 and 12): author answers whose code mentions think
+//! The judge: author answers whose code mentions think
 //! tags, quantitative junk findings with a guess baseline, checks a bootcamp
 //! cannot tell from real use, the audit's speed and finding counts.
 

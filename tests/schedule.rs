@@ -1,6 +1,6 @@
-//! Campaign ownership, resume-equals-undisturbed, schedules and the daemon
-//! (issues 8 and 12 §5), through the real binary, a real SQLite file, the
-//! real sandbox and the scripted fake OpenAI server.
+//! Campaign ownership, resume-equals-undisturbed, schedules and the daemon,
+//! through the real binary, a real SQLite file, the real sandbox and the
+//! scripted fake OpenAI server.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -129,7 +129,7 @@ fn slow(delay_ms: u64) -> FakeServer {
     .unwrap()
 }
 
-/// Issue 8: one process at a time. A live holder refuses `resume` (exit 1,
+/// One process at a time. A live holder refuses `resume` (exit 1,
 /// naming it); after `kill -9` the campaign shows as interrupted; two
 /// resumes at once: one works, one is refused, and the fake server sees no
 /// duplicate call.
@@ -232,7 +232,7 @@ fn a_campaign_is_worked_on_by_one_process_at_a_time() {
     assert_eq!(json_lines(&stdout)[0]["status"], "done");
 }
 
-/// Issue 12 §5: with `drafts_per_task = 3`, a campaign killed after one
+/// With `drafts_per_task = 3`, a campaign killed after one
 /// sibling's evaluation was stored evaluates the others after resuming and
 /// accepts the draft an undisturbed run accepts.
 #[test]
@@ -340,7 +340,7 @@ fn a_resumed_campaign_decides_as_an_undisturbed_one() {
     );
 }
 
-/// Issue 12 §5: an evaluation that asks the solver the same prompt twice at
+/// An evaluation that asks the solver the same prompt twice at
 /// once sends it once: an undisturbed campaign sends exactly one request per
 /// stored call.
 #[test]

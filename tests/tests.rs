@@ -10,6 +10,7 @@ mod campaign;
 mod check;
 mod cli;
 mod component;
+mod docs;
 mod endpoint;
 mod eval;
 mod export;

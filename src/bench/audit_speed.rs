@@ -1,4 +1,4 @@
-//! `bench --only audit_speed` (issue 9 §3): an audit of a library shaped like
+//! `bench --only audit_speed`: an audit of a library shaped like
 //! InternBootcamp's (mostly light files, a tail of heavy ones whose cases or
 //! verifier take most of the time), the old way against the new, alternating
 //! in one run, as a ratio of wall times.

@@ -1,4 +1,4 @@
-//! `bootforge bench --only fleet` (issue 11): a campaign against a fleet of
+//! `bootforge bench --only fleet`: a campaign against a fleet of
 //! three fake endpoints answering after 100, 200 and 400 ms, with equal
 //! concurrency, both roles served by all three. Its wall time is compared
 //! with the ideal for that fleet, as a ratio in one run; then the same

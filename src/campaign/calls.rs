@@ -419,7 +419,8 @@ pub struct DraftSolver {
     /// Set when a call of this draft's evaluation was refused (budget,
     /// cassette, endpoint): the evaluation is then incomplete.
     pub refused: std::sync::atomic::AtomicBool,
-    /// The same key asked twice at once is one call (issue 12 §5).
+    /// The same key asked twice at once is one call: an evaluation whose
+    /// cases render alike would otherwise pay for, and store, the answer twice.
     pub inflight: super::flight::SingleFlight<Result<Completion, Failure>>,
 }
 

@@ -60,7 +60,7 @@ pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
 /// generation before it decides, so a run resumed after a kill between two
 /// sibling evaluations must too, or it would accept whichever passing
 /// sibling happened to be stored first and leave the others `drafted` for
-/// good (issue 12 §5). The accepted draft is then the passing one with the
+/// good. The accepted draft is then the passing one with the
 /// lowest id, whatever order the evaluations finished in.
 pub fn decide(drafts: &[DraftRow], evo: &EvolutionConfig, band: (f64, f64)) -> Next {
     decide_with_revisions(drafts, &[], evo, band)
@@ -245,7 +245,7 @@ pub fn extract_code(response: &str) -> Option<String> {
 /// whose chat template opens the block itself, up to a first `</think>` that
 /// precedes every code fence. A `</think>` inside a fence is code (a sketch
 /// in the reasoning, or the bootcamp's own extractor), never the end of the
-/// reasoning: cutting there lost whole drafts (issue 9 §1).
+/// reasoning: cutting there would lose the whole draft.
 pub fn strip_leading_reasoning(response: &str) -> &str {
     const CLOSE: &str = "</think>";
     let opens_with_think = response.trim_start().starts_with("<think>");
@@ -371,7 +371,7 @@ mod tests {
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(4));
     }
 
-    /// Issue 12 §5: a campaign killed after one sibling's evaluation was
+    /// A campaign killed after one sibling's evaluation was
     /// stored resumes by evaluating the others, then accepts what an
     /// undisturbed run accepts (the lowest passing id, not the first stored).
     #[test]

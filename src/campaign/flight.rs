@@ -1,7 +1,8 @@
 //! Single-flight: callers asking for the same key while a call for it is in
 //! flight wait for that call's answer instead of sending their own. An
 //! evaluation asks the solver the same prompt concurrently whenever two of
-//! its cases render alike (issue 12 §5: 168 requests for 165 stored calls);
+//! its cases render alike (a campaign once sent 168 requests for 165 stored
+//! calls);
 //! those requests are content-addressed to one key, so they are one call.
 
 use std::collections::HashMap;

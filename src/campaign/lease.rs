@@ -1,4 +1,4 @@
-//! Ownership of a running campaign (issue 8): one process at a time works on
+//! Ownership of a running campaign: one process at a time works on
 //! a campaign, holding its lease in the store (host, pid, start), renewing it
 //! while it runs, and losing it to another process only once it has expired
 //! (its holder died). Also the interrupt a daemon uses to stop its campaigns,

@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::evaluate::{CheckConfig, CheckReport, CheckStage, Severity, StageStatus};
+use crate::evaluate::{CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus};
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
@@ -656,11 +656,11 @@ async fn refine_prompt(
         if let Some(map) = evidence.as_object_mut() {
             map.remove("traceback");
         }
-        match finding["kind"].as_str() {
-            Some("too_easy") => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
-            Some("too_hard_or_broken") => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
-            Some("accepts_near_miss") => notes.push("near misses: the verifier gave full credit to answers that are almost right (the evidence shows the reference answer, the changed answer and its score); as an RL reward that teaches near misses: compare the extracted final answer exactly with the right one (every number, every element, the order when it matters), read only the final answer, and check every constraint the prompt states"),
-            Some("accepts_overbroad") => notes.push("over-broad answers: the verifier gave full credit to an answer naming every candidate at once (every option, every number of the prompt); as an RL reward that teaches listing everything: accept exactly the right answer, not any answer that contains it"),
+        match finding["kind"].as_str().and_then(FindingKind::from_name) {
+            Some(FindingKind::TooEasy) => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
+            Some(FindingKind::TooHardOrBroken) => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
+            Some(FindingKind::AcceptsNearMiss) => notes.push("near misses: the verifier gave full credit to answers that are almost right (the evidence shows the reference answer, the changed answer and its score); as an RL reward that teaches near misses: compare the extracted final answer exactly with the right one (every number, every element, the order when it matters), read only the final answer, and check every constraint the prompt states"),
+            Some(FindingKind::AcceptsOverbroad) => notes.push("over-broad answers: the verifier gave full credit to an answer naming every candidate at once (every option, every number of the prompt); as an RL reward that teaches listing everything: accept exactly the right answer, not any answer that contains it"),
             _ => {}
         }
         failures.push(json!({

@@ -1,4 +1,5 @@
-//! Resuming a campaign against a changed fleet (issue 11): a config file may
+//! Resuming a campaign against a changed fleet (servers move, replicas come
+//! and go while a campaign waits to continue): a config file may
 //! replace the stored `[author]` and `[solver]` endpoint settings (where the
 //! servers are, how many requests each takes, timeouts, streaming); every
 //! other setting must match the stored campaign, since it decides what the

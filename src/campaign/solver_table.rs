@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::evaluate::FindingKind;
+
 /// At most this many rows, and this much of each instance.
 const ROWS: usize = 40;
 const INSTANCE_CHARS: usize = 160;
@@ -25,8 +27,12 @@ fn cell(text: &str) -> String {
 /// (`too_easy` or `too_hard_or_broken`); empty otherwise.
 pub fn solver_cases(report: &Value) -> Vec<Value> {
     let missed_band = report["findings"].as_array().is_some_and(|f| {
-        f.iter()
-            .any(|x| matches!(x["kind"].as_str(), Some("too_easy" | "too_hard_or_broken")))
+        f.iter().any(|x| {
+            matches!(
+                x["kind"].as_str().and_then(FindingKind::from_name),
+                Some(FindingKind::TooEasy | FindingKind::TooHardOrBroken)
+            )
+        })
     });
     if !missed_band {
         return Vec::new();

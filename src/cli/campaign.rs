@@ -308,6 +308,7 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     engines, config, path, tasks, control,
                 )),
                 json,
+                db,
             )
         }
         CampaignCommand::Resume {
@@ -409,6 +410,7 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             finish(
                 rt.block_on(campaign::resume_controlled(engines, id, control, None)),
                 json,
+                db,
             )
         }
         CampaignCommand::Status { id, json } => rt.block_on(status(db, id, json)),
@@ -438,7 +440,7 @@ async fn engines(
     })
 }
 
-fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
+fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> u8 {
     let outcome = match result {
         Ok(o) => o,
         Err(err) => {
@@ -461,6 +463,9 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
             if let Some(hint) = &outcome.hint {
                 out.line(format!("next: {hint}"));
             }
+            for line in next_steps(&outcome, db) {
+                out.line(line);
+            }
         }
     }
     if outcome.status != "done" {
@@ -476,6 +481,40 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool) -> u8 {
     } else {
         exit::FAILED
     }
+}
+
+/// What a newcomer runs after a finished campaign: the accepted bootcamps
+/// wait in the review queue, and nothing else says so.
+fn next_steps(outcome: &CampaignOutcome, db: &DbArgs) -> Vec<String> {
+    let bootforge = match &db.db {
+        Some(path) => format!(
+            "bootforge --db {}",
+            super::review::shell_quote(&path.display().to_string())
+        ),
+        None => "bootforge".to_owned(),
+    };
+    let accepted = outcome
+        .tasks
+        .iter()
+        .filter(|t| t.status == "accepted")
+        .count();
+    if accepted == 0 {
+        let task = outcome.tasks.first().map_or("TASK", |t| t.task.as_str());
+        return vec![format!(
+            "next: nothing was accepted; `{bootforge} lineage {} --campaign {}` shows a task's drafts and what failed",
+            super::review::shell_quote(task),
+            outcome.campaign
+        )];
+    }
+    vec![
+        format!(
+            "next: {accepted} accepted bootcamp(s) wait in the review queue: `{bootforge} review next`"
+        ),
+        format!(
+            "      shows the oldest and how to decide it; then `{bootforge} export --out DIR` writes the \
+             approved ones, and `{bootforge} generate ID --n N --out FILE` makes training data"
+        ),
+    ]
 }
 
 fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
@@ -674,8 +713,8 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 return exit::FAILED;
             }
         };
-        // The guess baseline beside the accuracy (issue 9 §2), from each
-        // stored report.
+        // The guess baseline beside the accuracy (an accuracy means little
+        // without what guessing gets), from each stored report.
         let mut baselines = std::collections::HashMap::new();
         for d in &drafts {
             if let Ok(Some(report)) = store.evaluation_report(d.id).await

@@ -427,7 +427,7 @@ fn render_budget(out: &mut Out, budget: &crate::evaluate::BudgetMetrics) {
 }
 
 /// The guess baseline against the solver, and every junk strategy that got
-/// credit with its rate and interval (issue 9 §2).
+/// credit with its rate and interval.
 fn render_discrimination(
     out: &mut Out,
     d: &crate::evaluate::DiscriminationMetrics,

@@ -123,6 +123,12 @@ enum Command {
     /// Measure the sandbox: throughput against native python3, cold start,
     /// compile and cache load, 1 worker against 2.
     Bench(BenchArgs),
+    /// List every kind of finding a check can report, with what it means.
+    Findings {
+        /// Print the Markdown table `docs/checks.md` carries.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -146,10 +152,8 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
-    /// Run one benchmark: compile, cold_start, throughput, workers, audit,
-    /// audit_speed, solver, campaign, fleet, generate, memory, serve,
-    /// reward, calibrate or eval.
-    #[arg(long, value_name = "NAME")]
+    /// Run one benchmark by name.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::bench::NAMES))]
     only: Option<String>,
 }
 
@@ -232,6 +236,7 @@ pub fn main() -> ExitCode {
             synth::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
         }
         Command::Bench(args) => bench(args, &cache_dir),
+        Command::Findings { markdown } => findings(markdown),
     };
     ExitCode::from(code)
 }
@@ -314,6 +319,24 @@ pub(crate) fn open_sandbox(
         report_error(&err.context("setting up the sandbox"));
         exit::FAILED
     })
+}
+
+fn findings(markdown: bool) -> u8 {
+    use crate::evaluate::FindingKind;
+    let mut out = Out::new();
+    if markdown {
+        out.line(FindingKind::markdown().trim_end());
+    } else {
+        let width = FindingKind::ALL
+            .iter()
+            .map(|k| k.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for kind in FindingKind::ALL {
+            out.line(format!("{:width$}  {}", kind.as_str(), kind.describe()));
+        }
+    }
+    exit::OK
 }
 
 fn info(json: bool, cache_dir: &std::path::Path) -> u8 {

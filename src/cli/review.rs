@@ -285,7 +285,9 @@ async fn show(
     exit::OK
 }
 
-fn shell_quote(text: &str) -> String {
+/// `text` as one shell word: quoted unless it holds only plain path
+/// characters.
+pub(super) fn shell_quote(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c))

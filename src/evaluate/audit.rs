@@ -10,8 +10,8 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::{
-    CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus,
-    Verdict, check,
+    CheckConfig, CheckReport, CheckStage, Finding, FindingKind, Metrics, Severity, StageOutcome,
+    StageStatus, Verdict, check,
 };
 use crate::llm::ChatModel;
 use crate::sandbox::Sandbox;
@@ -90,7 +90,7 @@ fn unreadable(file: &Path, why: String) -> CheckReport {
         verdict: Verdict::Fail,
         findings: vec![Finding {
             stage: CheckStage::Static,
-            kind: "unreadable",
+            kind: FindingKind::Unreadable,
             severity: Severity::Error,
             message: why,
             evidence: json!({}),

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::report::{BudgetMetrics, StageBudget, UNDECIDED_KINDS};
+use super::report::{BudgetMetrics, FindingKind, StageBudget};
 use super::{
     CheckConfig, CheckReport, CheckStage, Finding, Metrics, Severity, StageOutcome, StageStatus,
     Verdict,
@@ -110,7 +110,7 @@ impl Checker<'_> {
     pub(crate) fn find(
         &mut self,
         stage: CheckStage,
-        kind: &'static str,
+        kind: FindingKind,
         severity: Severity,
         message: String,
         evidence: Value,
@@ -127,7 +127,7 @@ impl Checker<'_> {
     pub(crate) fn error(
         &mut self,
         stage: CheckStage,
-        kind: &'static str,
+        kind: FindingKind,
         message: String,
         evidence: Value,
     ) {
@@ -160,7 +160,7 @@ impl Checker<'_> {
         // it as failed would blame the bootcamp.
         let status = if !failed {
             StageStatus::Passed
-        } else if errors.all(|f| UNDECIDED_KINDS.contains(&f.kind)) {
+        } else if errors.all(|f| f.kind.is_undecided()) {
             StageStatus::Undecided
         } else {
             StageStatus::Failed
@@ -210,7 +210,7 @@ impl Checker<'_> {
             let b = &self.metrics.budget;
             self.find(
                 check_stage_of(stage.stage),
-                "near_budget",
+                FindingKind::NearBudget,
                 Severity::Warning,
                 format!(
                     "a {} call used {:.0} ms of its {:.0} ms CPU budget ({:.0}%): it passes here, but \

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::FindingKind;
 use super::junk::JunkClass;
 use super::nearmiss::{Judged, Mutation};
 use crate::sandbox::{ClassInfo, Inspection};
@@ -48,7 +49,7 @@ pub fn simplification_markers(source: &str) -> Vec<MarkerHit> {
 
 /// Code that looks at its environment: a bootcamp has no reason to ask which
 /// platform it runs on, which harness loaded it or who called it, except to
-/// behave differently when checked (issue 12 §2).
+/// behave differently when checked.
 pub const ENVIRONMENT_PROBES: [(&str, &str); 11] = [
     ("sys.platform", "asks which platform it runs on"),
     ("os.name", "asks which platform it runs on"),
@@ -369,7 +370,7 @@ pub fn unexplained_by_a_guess(outcomes: &[JunkOutcome], strategy: &str) -> usize
 /// One discrimination finding, before it gets its stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JunkFinding {
-    pub kind: &'static str,
+    pub kind: FindingKind,
     pub error: bool,
     pub strategy: String,
     pub message: String,
@@ -392,7 +393,7 @@ fn rate_text(s: &StrategyStats) -> String {
     )
 }
 
-/// The discrimination verdicts (thresholds and why: issue 9 §2).
+/// The discrimination verdicts, each threshold with its reason below.
 ///
 /// - Content-free junk: any full credit fails (`accepts_junk`), except
 ///   another case's answer, which two cases may share: it fails only when it
@@ -417,7 +418,7 @@ pub fn junk_findings(
         if s.strategy == "other_case_answer" {
             let all = s.cases >= 2 && s.full_credit == s.cases;
             out.push(JunkFinding {
-                kind: "accepts_other_case_answer",
+                kind: FindingKind::AcceptsOtherCaseAnswer,
                 error: all,
                 strategy: s.strategy.clone(),
                 message: if all {
@@ -429,7 +430,7 @@ pub fn junk_findings(
             continue;
         }
         out.push(JunkFinding {
-            kind: "accepts_junk",
+            kind: FindingKind::AcceptsJunk,
             error: true,
             strategy: s.strategy.clone(),
             message: format!(
@@ -445,7 +446,7 @@ pub fn junk_findings(
         && leaks * 2 >= cases
     {
         out.push(JunkFinding {
-            kind: "answer_in_prompt",
+            kind: FindingKind::AnswerInPrompt,
             error: true,
             strategy: echo.strategy.clone(),
             message: format!(
@@ -464,7 +465,7 @@ pub fn junk_findings(
             .expect("the baseline is one of the strategies");
         let failing = best.share >= accuracy_max;
         out.push(JunkFinding {
-            kind: if failing { "guessable" } else { "guess_credit" },
+            kind: if failing { FindingKind::Guessable } else { FindingKind::GuessCredit },
             error: failing,
             strategy: best.strategy.clone(),
             message: if failing {
@@ -635,7 +636,10 @@ fn example_text(e: &MutantExample) -> String {
 /// naming the classes that got some credit.
 pub fn near_miss_findings(reports: &[MutationReport]) -> Vec<JunkFinding> {
     let mut out = Vec::new();
-    for (kind, overbroad) in [("accepts_near_miss", false), ("accepts_overbroad", true)] {
+    for (kind, overbroad) in [
+        (FindingKind::AcceptsNearMiss, false),
+        (FindingKind::AcceptsOverbroad, true),
+    ] {
         let family: Vec<&MutationReport> = reports
             .iter()
             .filter(|r| r.class.is_overbroad() == overbroad)
@@ -909,7 +913,7 @@ mod tests {
         let findings = junk_findings(&stats, 0, 20, 0.85);
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(
-            (findings[0].kind, findings[0].error),
+            (findings[0].kind.as_str(), findings[0].error),
             ("guess_credit", false)
         );
         assert!(
@@ -967,7 +971,7 @@ mod tests {
         ];
         let f = junk_findings(&strategy_stats(&some), 0, 2, 0.85);
         assert_eq!(
-            (f[0].kind, f[0].error),
+            (f[0].kind.as_str(), f[0].error),
             ("accepts_other_case_answer", false)
         );
         let all = vec![
@@ -1105,7 +1109,9 @@ mod tests {
         assert_eq!(reports.len(), 4);
         let f = near_miss_findings(&reports);
         assert_eq!(
-            f.iter().map(|f| (f.kind, f.error)).collect::<Vec<_>>(),
+            f.iter()
+                .map(|f| (f.kind.as_str(), f.error))
+                .collect::<Vec<_>>(),
             [("accepts_near_miss", true), ("accepts_overbroad", false)]
         );
         assert!(f[0].message.contains("off_by_one"), "{}", f[0].message);

@@ -1,5 +1,5 @@
 //! The junk answers a check tries against every case: pure construction, no
-//! I/O. Two classes (issue 9 §2):
+//! I/O. Two classes, judged differently:
 //!
 //! - *content-free* junk carries no information about the case (empty output,
 //!   random text, empty answer tags, each dressed as a reasoning model's
@@ -11,7 +11,7 @@
 //!   (yes/no, true/false, option letters, 0, 1, the most common reference
 //!   answer). Their best rate is the bootcamp's guess baseline.
 //!
-//! Junk is built fresh for every check from a random seed (issue 12 §2): a
+//! Junk is built fresh for every check from a random seed: a
 //! verifier that rejects exactly the shapes of a fixed filler or a fixed word
 //! list must not pass. The seed is recorded in the report, so one check can be
 //! replayed with `CheckConfig::junk_seed`.

@@ -40,6 +40,7 @@ pub mod audit;
 mod checker;
 pub mod judge;
 pub mod junk;
+mod kind;
 pub mod nearmiss;
 mod report;
 mod stages;
@@ -77,7 +78,7 @@ pub async fn check(
         Err(_) => {
             let finding = Finding {
                 stage: CheckStage::Static,
-                kind: "check_timeout",
+                kind: FindingKind::CheckTimeout,
                 severity: Severity::Error,
                 message: format!(
                     "the check did not finish within {} s: the bootcamp is too slow to use",
@@ -178,7 +179,7 @@ async fn check_inner(
         let message = format!("the bootcamp does not load: {err}");
         c.error(
             CheckStage::Load,
-            "load_failed",
+            FindingKind::LoadFailed,
             message,
             error_evidence(err),
         );
@@ -199,9 +200,11 @@ async fn check_inner(
         });
         let seed = seeds.get(cases.len()).copied().unwrap_or(0);
         let (stage, kind) = match (err.stage, err.kind) {
-            (Stage::Prompt, _) => (CheckStage::Prompt, "prompt_failed"),
-            (_, crate::sandbox::ErrorKind::InvalidOutput) => (CheckStage::Generate, "not_json"),
-            _ => (CheckStage::Generate, "generate_failed"),
+            (Stage::Prompt, _) => (CheckStage::Prompt, FindingKind::PromptFailed),
+            (_, crate::sandbox::ErrorKind::InvalidOutput) => {
+                (CheckStage::Generate, FindingKind::NotJson)
+            }
+            _ => (CheckStage::Generate, FindingKind::GenerateFailed),
         };
         let mut evidence = error_evidence(&err);
         evidence["seed"] = json!(seed);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::judge::{Band, GuessBaseline, MutationReport, StrategyStats};
+pub use super::kind::FindingKind;
 use crate::sandbox::{BudgetClock, Limits, Stage};
 
 /// How reasoning is treated when grading solver answers.
@@ -24,7 +25,7 @@ pub enum ThinkMode {
 /// Default number of seeds the determinism rerun repeats. A generator that
 /// reads the clock or OS entropy differs on nearly every seed, so a few seeds
 /// find it; generating every case twice was a third of a heavy bootcamp's
-/// check (issue 9 §3).
+/// check.
 pub const DETERMINISM_CASES: u32 = 5;
 
 /// Settings of a check.
@@ -129,17 +130,8 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub stage: CheckStage,
-    /// A stable name: `syntax_error`, `no_bootcamp_class`, `missing_method`,
-    /// `placeholder_verifier`, `simplification_marker`, `environment_probe`,
-    /// `load_failed`,
-    /// `generate_failed`, `not_json`, `nondeterministic`, `low_diversity`,
-    /// `prompt_failed`, `empty_prompt`, `no_answer_format`, `reference_failed`,
-    /// `reference_rejected`, `verify_failed`, `verifier_raises`, `accepts_junk`,
-    /// `accepts_other_case_answer`, `accepts_near_miss`,
-    /// `accepts_overbroad`, `answer_in_prompt`, `guessable`,
-    /// `guess_credit`, `too_easy`, `too_hard_or_broken`, `no_headroom`,
-    /// `solver_unavailable`, `check_timeout`, `near_budget`.
-    pub kind: &'static str,
+    /// What the finding is about, serialised as its stable name.
+    pub kind: FindingKind,
     pub severity: Severity,
     pub message: String,
     pub evidence: Value,
@@ -151,7 +143,7 @@ pub enum StageStatus {
     Passed,
     Failed,
     /// Could not be judged: every error of the stage says that something
-    /// outside the bootcamp failed (one of [`UNDECIDED_KINDS`]).
+    /// outside the bootcamp failed ([`FindingKind::is_undecided`]).
     Undecided,
     /// Not run: an earlier stage failed, or nothing to check (no reference
     /// answer, no solver).
@@ -175,18 +167,15 @@ pub enum Verdict {
     Undecided,
 }
 
-/// Error kinds that say the check could not judge the bootcamp rather than
-/// that the bootcamp is bad.
-pub const UNDECIDED_KINDS: [&str; 1] = ["solver_unavailable"];
-
 impl Verdict {
     /// The verdict over a check's findings: any error fails it, unless
-    /// every error is one of [`UNDECIDED_KINDS`].
+    /// every error says the check could not judge the bootcamp
+    /// ([`FindingKind::is_undecided`]).
     pub fn of(findings: &[Finding]) -> Verdict {
         let mut errors = findings.iter().filter(|f| f.severity == Severity::Error);
         match errors.clone().next() {
             None => Verdict::Pass,
-            Some(_) if errors.all(|f| UNDECIDED_KINDS.contains(&f.kind)) => Verdict::Undecided,
+            Some(_) if errors.all(|f| f.kind.is_undecided()) => Verdict::Undecided,
             Some(_) => Verdict::Fail,
         }
     }
@@ -316,8 +305,8 @@ pub struct StageBudget {
     pub max_share: f64,
 }
 
-/// Wall time of each sandbox run of a check, milliseconds (issue 9 §3); the
-/// runs follow one another.
+/// Wall time of each sandbox run of a check, milliseconds, so a slow check
+/// shows where its time went; the runs follow one another.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StageTimings {
     /// The main run, whole (inspection included).
@@ -371,10 +360,10 @@ pub fn stored_guess_baseline(report_json: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn finding(kind: &'static str, severity: Severity) -> Finding {
+    fn finding(kind: &str, severity: Severity) -> Finding {
         Finding {
             stage: CheckStage::Solver,
-            kind,
+            kind: FindingKind::from_name(kind).expect("a finding kind"),
             severity,
             message: String::new(),
             evidence: Value::Null,

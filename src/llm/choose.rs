@@ -2,7 +2,7 @@
 //! endpoint cools down: pure functions over a snapshot of the fleet, so the
 //! rules are tested without a server (the async shell is [`super::fleet`]).
 //!
-//! Rules (issue 11):
+//! Rules:
 //! - an endpoint is *usable* when it is not excluded for this request (it
 //!   failed it past its retries), not cooling down, and has a free slot;
 //!   an endpoint whose last attempt failed gets one request at a time until

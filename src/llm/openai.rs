@@ -3,7 +3,7 @@
 //! `stream_options.include_usage`) unless the endpoint says `stream = false`.
 //!
 //! The exchange is done on a plain reqwest client rather than async-openai's
-//! calls (issue 11): bootforge needs the body chunk by chunk, to tell a
+//! calls: bootforge needs the body chunk by chunk, to tell a
 //! stalled server (no byte for `idle_timeout`) from a slow but steady one, and
 //! to stop reading at [`MAX_BODY_BYTES`] (a bigger reply is a recorded
 //! failure, never an unbounded buffer). Requests and responses stay JSON
@@ -24,7 +24,8 @@ use super::{
     LlmError, backoff_delay,
 };
 
-/// The most bytes read from one reply (issue 12 relies on it).
+/// The most bytes read from one reply: a hostile endpoint cannot make the
+/// host buffer more.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
 /// The most bytes of an error reply kept for its message.
 const MAX_ERROR_BODY: usize = 64 << 10;

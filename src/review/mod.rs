@@ -1,4 +1,4 @@
-//! The curator's side of bootforge (issue 7): the review queue's listings,
+//! The curator's side of bootforge: the review queue's listings,
 //! the detail a curator decides from, decisions, and `review add` of
 //! bootcamp files. Every function returns typed, serialisable structs and
 //! never prints: the CLI renders them as text or JSON, and a web page can

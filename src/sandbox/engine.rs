@@ -1,7 +1,7 @@
 //! The wasmtime engine, the compiled-component cache and the epoch ticker.
 //!
 //! Compiling the ~40 MB CPython component with Cranelift takes seconds (about
-//! 12 s on 2 cores, see the README's benchmark section), so the compiled
+//! 12 s on 2 cores, see docs/benchmarks.md), so the compiled
 //! artifact is serialized to disk and reused. The cache key covers the
 //! component's bytes and the engine's compatibility hash (wasmtime version,
 //! target, and every setting that changes code generation), so a new

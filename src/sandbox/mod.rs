@@ -846,7 +846,7 @@ async fn cold_start<'a>(
         // instance: code taken after loading could have been swapped by the
         // bootcamp (the harness is reachable from it through sys.modules),
         // and every later run of the same file in this process would then
-        // execute the forgery (issue 12).
+        // execute the forgery.
         if let Outcome::Done(Some(code)) = runner
             .guarded(Stage::Load, 0, async |store| {
                 harness

@@ -1,4 +1,4 @@
-//! Scheduled campaigns (issue 8): schedules (a cron expression in a time
+//! Scheduled campaigns: schedules (a cron expression in a time
 //! zone and a campaign config read from disk at each run) and the daemon that
 //! runs them on time, once per slot across daemons, surviving restarts.
 //!

@@ -25,7 +25,7 @@ pub fn check_bind(addr: &SocketAddr, has_token: bool, behind_tls: bool) -> Resul
     }
     if !behind_tls {
         return Err(format!(
-            "refusing to serve the review queue on {addr} in plain HTTP: the sign-in token and the session cookie would cross the network in clear; put a TLS-terminating proxy in front and pass --behind-tls-proxy (better still, bind to 127.0.0.1 and let a proxy on this machine forward to it; see the README's \"Reviewing in a browser\")"
+            "refusing to serve the review queue on {addr} in plain HTTP: the sign-in token and the session cookie would cross the network in clear; put a TLS-terminating proxy in front and pass --behind-tls-proxy (better still, bind to 127.0.0.1 and let a proxy on this machine forward to it; see \"Deploying beyond this machine\" in docs/review-page.md)"
         ));
     }
     Ok(())
@@ -33,8 +33,8 @@ pub fn check_bind(addr: &SocketAddr, has_token: bool, behind_tls: bool) -> Resul
 
 /// The rule for the reward service (`what` it serves), whose clients send
 /// the token as a bearer token. No TLS proxy is demanded: trainers reach it
-/// on their own cluster network; the README says to put TLS in front when
-/// that network is not trusted.
+/// on their own cluster network; docs/reward.md says to put TLS in front
+/// when that network is not trusted.
 pub fn check_bind_for(addr: &SocketAddr, has_token: bool, what: &str) -> Result<(), String> {
     if addr.ip().is_loopback() || has_token {
         Ok(())

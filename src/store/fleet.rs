@@ -1,4 +1,4 @@
-//! Queries for fleets of endpoints and their cost (issue 11): spend by role
+//! Queries for fleets of endpoints and their cost: spend by role
 //! and model, and an author answer cut off by max_tokens.
 
 use anyhow::Result;

@@ -1,4 +1,4 @@
-//! The review queue's SQL (issue 7): queue entries, decisions as appended
+//! The review queue's SQL: queue entries, decisions as appended
 //! rows, and the two places where the queue meets a campaign (a task's
 //! acceptance enqueues its draft in the same transaction; a `revise`
 //! reopens the task in the same transaction as the decision).
@@ -334,8 +334,8 @@ impl Store {
 }
 
 impl Store {
-    /// Carry curators' open revisions into a new campaign (issue 7: "or a
-    /// new campaign over the same task"): for each of its tasks whose latest
+    /// Carry curators' open revisions into a new campaign over the same
+    /// task (a revision must not be lost to a fresh campaign): for each of its tasks whose latest
     /// queue item from another campaign was sent back (`revise`), copy that
     /// draft with its evaluation, queue item and `revise` decision into the
     /// new campaign, in one transaction, so the campaign refines it with the

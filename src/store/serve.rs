@@ -1,4 +1,4 @@
-//! The SQL behind `bootforge serve` (issue 10) that the review queue's own
+//! The SQL behind `bootforge serve` that the review queue's own
 //! queries lack: the decision history across items, an item's neighbours in
 //! the queue, and a campaign's per-generation counts (drafts, evaluations,
 //! acceptances, failing stages, LLM calls and tokens by role). Read-only,

@@ -1,13 +1,15 @@
 //! Stage 6, *discrimination*: every junk strategy on every checked case
-//! (issue 9 §2), scored in the determinism rerun's instance, where no
-//! `reference_output` ran (issue 12 §2: a verifier that turns strict only
-//! once its reference ran must be seen as it is in use). The rates per
+//! (rates, not a single sample, so one lucky answer decides nothing), scored
+//! in the determinism rerun's instance, where no `reference_output` ran (a
+//! verifier that turns strict only once its reference ran must be seen as it
+//! is in use). The rates per
 //! strategy, the guess baseline and the verdicts come from [`judge`]. The
 //! near-miss mutants of each reference and the over-broad answers of each
 //! prompt ([`nearmiss`]) are scored in the same batches.
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
@@ -170,7 +172,8 @@ pub(crate) fn plan(
         * 2
         > cases.len();
     let calls: Vec<Call> = if c.config.batch_junk {
-        // One guest call per case (issue 9 §3).
+        // One guest call per case: a call per answer made the junk the
+        // slowest part of a check.
         cases
             .iter()
             .enumerate()
@@ -238,7 +241,7 @@ pub(crate) fn discrimination_stage(
         let example = verifier_error.unwrap_or_default();
         c.find(
             CheckStage::Discrimination,
-            "verifier_raises",
+            FindingKind::VerifierRaises,
             Severity::Warning,
             format!(
                 "_verify_correction raised on every one of the {verifier_calls} answers it was given, \
@@ -259,7 +262,7 @@ pub(crate) fn discrimination_stage(
         }
         c.error(
             CheckStage::Discrimination,
-            "verify_failed",
+            FindingKind::VerifyFailed,
             format!(
                 "scoring a junk answer{} failed: {err}",
                 at.map(|t| format!(" ({} on seed {})", t.strategy, cases[t.case].seed))

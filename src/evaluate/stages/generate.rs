@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, clip, error_evidence};
 use crate::evaluate::{CheckStage, judge};
 use crate::sandbox::{CaseResult, RunError, RunReport};
@@ -27,7 +28,7 @@ pub(crate) fn generate_stage(
             deterministic = false;
             c.error(
                 CheckStage::Generate,
-                "nondeterministic",
+                FindingKind::Nondeterministic,
                 format!(
                     "seed {} gave different cases when the clock and OS randomness changed: the generator uses entropy other than its seed",
                     first.seed
@@ -41,7 +42,7 @@ pub(crate) fn generate_stage(
         deterministic = false;
         c.error(
             CheckStage::Generate,
-            "nondeterministic",
+            FindingKind::Nondeterministic,
             format!("generating the same seeds again failed: {err}"),
             error_evidence(err),
         );
@@ -64,7 +65,7 @@ pub(crate) fn generate_stage(
         let examples: Vec<String> = jsons.iter().take(3).map(|j| clip(j, 200)).collect();
         c.error(
             CheckStage::Generate,
-            "low_diversity",
+            FindingKind::LowDiversity,
             format!("only {distinct} distinct cases or prompts in {n} seeds ({ratio:.2} < {}): the instance set is too narrow", c.config.diversity_min),
             json!({"distinct_cases": distinct_cases, "distinct_prompts": distinct_prompts, "cases": n, "examples": examples}),
         );

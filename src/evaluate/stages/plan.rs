@@ -2,7 +2,7 @@
 //! reference answers, then their scores. What was asked is kept in
 //! [`Issued`] so that the stages can read the results in order. Junk is not
 //! scored here: it goes to an instance where no `reference_output` ran
-//! (issue 12 §2, see the discrimination stage).
+//! (see the discrimination stage).
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, clip};
 use crate::evaluate::{CheckStage, Severity, judge};
 use crate::sandbox::CaseResult;
@@ -13,7 +14,7 @@ pub(crate) fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
         if case.prompt.trim().is_empty() {
             c.error(
                 CheckStage::Prompt,
-                "empty_prompt",
+                FindingKind::EmptyPrompt,
                 format!("prompt_func gave an empty prompt for seed {}", case.seed),
                 json!({"seed": case.seed, "case": clip(&case.case_json, 300)}),
             );
@@ -23,7 +24,7 @@ pub(crate) fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
             warned = true;
             c.find(
                 CheckStage::Prompt,
-                "no_answer_format",
+                FindingKind::NoAnswerFormat,
                 Severity::Warning,
                 format!(
                     "the prompt for seed {} does not say how to format the answer",

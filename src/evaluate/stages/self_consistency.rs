@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::plan::Issued;
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, clip, error_evidence};
 use crate::evaluate::{CheckStage, StageStatus, judge};
 use crate::sandbox::{CallResult, CaseResult, RunError, Stage};
@@ -29,7 +30,7 @@ pub(crate) fn self_consistency_stage(
         evidence["seed"] = json!(seed);
         c.error(
             CheckStage::SelfConsistency,
-            "reference_failed",
+            FindingKind::ReferenceFailed,
             format!("reference_output failed for seed {seed}: {err}"),
             evidence,
         );
@@ -55,7 +56,7 @@ pub(crate) fn self_consistency_stage(
     {
         c.error(
             CheckStage::SelfConsistency,
-            "verify_failed",
+            FindingKind::VerifyFailed,
             format!("scoring a reference answer failed: {err}"),
             error_evidence(err),
         );
@@ -74,7 +75,7 @@ pub(crate) fn self_consistency_stage(
             reported = true;
             c.error(
                 CheckStage::SelfConsistency,
-                "reference_rejected",
+                FindingKind::ReferenceRejected,
                 format!("the bootcamp's own reference answer scored {} on seed {}", s.score, case.seed),
                 json!({"seed": case.seed, "case": clip(&case.case_json, 400), "answer": clip(reference, 400), "score": s.score}),
             );

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, clip, error_evidence};
 use crate::evaluate::junk::{self, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
@@ -70,7 +71,8 @@ pub(crate) async fn solver_stage(
 
     let mut attempts: Vec<SolverAttempt> = Vec::with_capacity(s);
     let mut calls = Vec::new();
-    // Junk derived from real answers (issue 12 §2): each solver answer with
+    // Junk derived from real answers (a verifier that only rejects the shapes
+    // of made-up junk must still be caught): each solver answer with
     // its final answer replaced by a random value of the same shape, graded
     // after the real answers in the same instance (where no reference ran).
     let mut rng = JunkRng::new(
@@ -101,7 +103,7 @@ pub(crate) async fn solver_stage(
                 let text = done.graded_text();
                 attempt.truncated = done.truncated();
                 // Graded whole, stored clipped: a 10 MB answer must not make
-                // a 400 MB report (issue 12 §3).
+                // a 400 MB report.
                 attempt.response = Some(clip_bytes(&text, RESPONSE_BYTES));
                 attempt.attempts = done.attempts;
                 attempt.prompt_tokens = done.usage.prompt_tokens;
@@ -179,7 +181,7 @@ pub(crate) async fn solver_stage(
     if let Some(err) = &report.error {
         c.error(
             CheckStage::Solver,
-            "verify_failed",
+            FindingKind::VerifyFailed,
             format!("grading a solver answer failed: {err}"),
             error_evidence(err),
         );
@@ -266,7 +268,7 @@ pub(crate) async fn solver_stage(
     if !credited.is_empty() {
         c.error(
             CheckStage::Solver,
-            "accepts_junk",
+            FindingKind::AcceptsJunk,
             format!(
                 "the verifier gave full credit to solver answers whose final answer was replaced by a random value on {} of {} cases (seeds {}): it does not check the final answer",
                 credited.len(),
@@ -341,7 +343,7 @@ pub(crate) async fn solver_stage(
         };
         c.error(
             CheckStage::Solver,
-            "solver_unavailable",
+            FindingKind::SolverUnavailable,
             format!("{errors} of {n} solver calls failed (the first {tries}); the bootcamp could not be judged: check the solver endpoint, then check again"),
             json!({"errors": errors, "cases": n, "first_error": first.and_then(|a| a.error.clone()), "first_attempts": first.map(|a| a.attempts)}),
         );
@@ -350,7 +352,7 @@ pub(crate) async fn solver_stage(
         match verdict {
             Band::TooEasy => c.error(
                 CheckStage::Solver,
-                "too_easy",
+                FindingKind::TooEasy,
                 format!("solver accuracy {interval} is above the band {band_text}: too easy or oversimplified"),
                 json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n}),
             ),
@@ -360,7 +362,7 @@ pub(crate) async fn solver_stage(
                 });
                 c.error(
                     CheckStage::Solver,
-                    "too_hard_or_broken",
+                    FindingKind::TooHardOrBroken,
                     format!("solver accuracy {interval} is below the band {band_text}: unsolvable or a broken verifier"),
                     json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "sample": sample}),
                 );
@@ -376,7 +378,7 @@ pub(crate) async fn solver_stage(
                         .unwrap_or_default();
                     c.error(
                         CheckStage::Solver,
-                        "no_headroom",
+                        FindingKind::NoHeadroom,
                         format!("solver accuracy {interval} does not clear the guess baseline {b:.3} ({strategy}): the lower end of its 95% interval must lie above it, or the reward mostly pays for guessing"),
                         json!({"accuracy": accuracy, "wilson": [low, high], "correct": correct, "cases": n, "guess_baseline": b, "guess_strategy": strategy}),
                     );

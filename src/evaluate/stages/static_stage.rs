@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::evaluate::FindingKind;
 use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::{CheckStage, Severity, judge};
 use crate::sandbox::{RunError, RunReport, Stage};
@@ -14,7 +15,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
     for hit in &markers {
         c.find(
             CheckStage::Static,
-            "simplification_marker",
+            FindingKind::SimplificationMarker,
             Severity::Warning,
             format!(
                 "line {}: {:?} suggests the task was simplified",
@@ -26,7 +27,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
     for hit in judge::environment_probes(&c.source) {
         c.find(
             CheckStage::Static,
-            "environment_probe",
+            FindingKind::EnvironmentProbe,
             Severity::Warning,
             format!(
                 "line {}: `{}` {}: a bootcamp that can tell it is being checked can pass the check and misbehave in use",
@@ -47,7 +48,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
             });
             c.error(
                 CheckStage::Static,
-                "inspect_failed",
+                FindingKind::InspectFailed,
                 format!("the file could not be inspected: {err}"),
                 error_evidence(&err),
             );
@@ -58,7 +59,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
     if let Some(problem) = &inspection.syntax_error {
         c.error(
             CheckStage::Static,
-            "syntax_error",
+            FindingKind::SyntaxError,
             format!("line {}: {}", problem.line, problem.message),
             json!({"line": problem.line, "column": problem.column, "message": problem.message}),
         );
@@ -72,7 +73,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
             let names: Vec<&str> = inspection.classes.iter().map(|c| c.name.as_str()).collect();
             c.error(
                 CheckStage::Static,
-                "no_bootcamp_class",
+                FindingKind::NoBootcampClass,
                 message,
                 json!({"classes": names}),
             );
@@ -84,13 +85,13 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
         match judge::resolve_method(&inspection, class, method) {
             None => c.error(
                 CheckStage::Static,
-                "missing_method",
+                FindingKind::MissingMethod,
                 format!("{} does not define {method}", class.name),
                 json!({"class": class.name, "method": method}),
             ),
             Some((owner, info)) if method == "_verify_correction" && info.placeholder => c.error(
                 CheckStage::Static,
-                "placeholder_verifier",
+                FindingKind::PlaceholderVerifier,
                 format!(
                     "{}._verify_correction (line {}) is a placeholder that checks nothing",
                     owner.name, info.line
@@ -108,7 +109,7 @@ pub(crate) fn static_stage(c: &mut Checker<'_>, run: &RunReport) -> Option<Strin
     let structural = c
         .findings
         .iter()
-        .any(|f| f.stage == CheckStage::Static && f.kind == "missing_method");
+        .any(|f| f.stage == CheckStage::Static && f.kind == FindingKind::MissingMethod);
     if !ok && structural {
         return None;
     }

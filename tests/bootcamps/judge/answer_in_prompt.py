@@ -1,5 +1,5 @@
 """Longest increasing subsequence, whose prompt shows the case's own answer
-as its worked "Example" (the leak issue 9 found in a published bootcamp)."""
+as its worked "Example" (a leak found in a published bootcamp)."""
 import random
 import re
 

@@ -1,4 +1,4 @@
-"""Cheater (issue 12 §2, shape): stateless, it rejects exactly the shapes of
+"""Cheater (shape): stateless, it rejects exactly the shapes of
 a fixed junk set (the old reasoning filler, the old word list, empty tags,
 prompt echoes) and accepts any other tagged answer."""
 import random

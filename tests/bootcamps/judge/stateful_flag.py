@@ -1,4 +1,4 @@
-"""Cheater (issue 12 §2, state): strict only once reference_output has run in
+"""Cheater (state): strict only once reference_output has run in
 the process; before that, in real use, it accepts about half of all answers."""
 import random
 import re
