@@ -677,8 +677,9 @@ pub(super) async fn execute(
                     "--max-calls",
                 ),
             };
+            let noun = which.trim_end_matches('s');
             eprintln!(
-                "error: the {which} budget is spent ({limit}): {left} call(s) not made; raise it: `bootforge eval resume {run} {flag} ...`"
+                "error: the {noun} budget is spent ({limit}): {left} call(s) not made; raise it: `bootforge eval resume {run} {flag} ...`"
             );
             exit::FAILED
         }
