@@ -542,10 +542,7 @@ fn a_config_fleet_answers_and_its_cassette_replays_with_the_servers_gone() {
     )
     .unwrap();
     let cassette = dir.path().join("eval.cassette.jsonl");
-    let (config, cassette) = (
-        config.display().to_string(),
-        cassette.display().to_string(),
-    );
+    let (config, cassette) = (config.display().to_string(), cassette.display().to_string());
     let bootcamps = bootcamps();
     let run = |extra: &[&str]| {
         let mut args = vec![
@@ -588,6 +585,33 @@ fn a_config_fleet_answers_and_its_cassette_replays_with_the_servers_gone() {
     let again = json_of(&replayed);
     assert_eq!(again["run"], 2);
     assert_eq!(again["tasks"], report["tasks"]);
+    // synth replays the same cassette (same model, sampling and prompts).
+    let sft = dir.path().join("sft.jsonl");
+    let synth = util::bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "synth",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps,
+            "--config",
+            &config,
+            "--replay",
+            &cassette,
+            "--samples",
+            "1",
+            "--out",
+        ])
+        .arg(&sft)
+        .arg("--json")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(synth.status.code(), Some(0), "{}", stderr_of(&synth));
+    assert_eq!(json_of(&synth)["written"], 16);
+    assert_eq!(std::fs::read_to_string(&sft).unwrap().lines().count(), 16);
     // A request the cassette does not hold (a second sample) stops the run
     // with what is missing, exit 1, the answers it had kept.
     let short = run(&["--replay", &cassette, "--samples", "2"]);
@@ -598,6 +622,7 @@ fn a_config_fleet_answers_and_its_cassette_replays_with_the_servers_gone() {
         stderr_of(&short)
     );
     let partial = json_of(&short);
+    assert_eq!(partial["run"], 4);
     assert_eq!(partial["status"], "incomplete");
     assert!(partial["overall"]["pending"].as_u64().unwrap() > 0);
 
@@ -609,7 +634,11 @@ fn a_config_fleet_answers_and_its_cassette_replays_with_the_servers_gone() {
     assert_eq!(both.status.code(), Some(2));
     let unpriced = run(&["--max-usd", "5"]);
     assert_eq!(unpriced.status.code(), Some(2));
-    assert!(stderr_of(&unpriced).contains("[prices."), "{}", stderr_of(&unpriced));
+    assert!(
+        stderr_of(&unpriced).contains("[prices."),
+        "{}",
+        stderr_of(&unpriced)
+    );
 }
 
 #[test]
@@ -657,15 +686,45 @@ fn a_dollar_budget_stops_the_run_and_a_resume_finishes_it_asking_nothing_twice()
     let held = eval(&db, &["resume", "1", "--json"]);
     assert_eq!(held.status.code(), Some(1));
     assert_eq!(server.requests().len(), 3);
-    // Raised: the rest is asked, nothing twice.
-    let resumed = eval(&db, &["resume", "1", "--max-usd", "100", "--json"]);
+    // Raised, and the endpoint moved (a config file naming another
+    // server): the rest is asked there, nothing twice.
+    let moved_server = FakeServer::start(right_after(Duration::ZERO)).unwrap();
+    let moved = dir.path().join("moved.toml");
+    std::fs::write(
+        &moved,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(server.base_url(), moved_server.base_url()),
+    )
+    .unwrap();
+    let resumed = eval(
+        &db,
+        &[
+            "resume",
+            "1",
+            "--config",
+            &moved.display().to_string(),
+            "--max-usd",
+            "100",
+            "--json",
+        ],
+    );
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr_of(&resumed));
     let report = json_of(&resumed);
     assert_eq!(report["status"], "done");
     assert_eq!(task(&report, "SumPair")["correct"], 8);
-    let requests = server.requests();
-    assert_eq!(requests.len(), 8);
-    assert!(requests.iter().all(|r| r.repeat == 0));
+    assert_eq!(server.requests().len(), 3);
+    let requests = moved_server.requests();
+    assert_eq!(requests.len(), 5);
+    let mut asked: Vec<_> = server
+        .requests()
+        .iter()
+        .chain(&requests)
+        .map(|r| r.prompt.clone())
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), 8, "a call was asked twice");
 }
 
 #[test]
@@ -704,7 +763,10 @@ fn a_refused_call_is_stored_and_never_asked_again_a_transient_failure_is() {
     // The 500 stopped the run (the endpoint's failure, asked again later).
     assert_eq!(first.status.code(), Some(1), "{}", stderr_of(&first));
     let err = stderr_of(&first);
-    assert!(err.contains("the endpoint failed past its retries"), "{err}");
+    assert!(
+        err.contains("the endpoint failed past its retries"),
+        "{err}"
+    );
     assert!(err.contains("refused for good"), "{err}");
     let report = json_of(&first);
     assert_eq!(report["status"], "incomplete");

@@ -29,6 +29,11 @@ pub enum EvalCommand {
     Resume {
         /// The run's id (`eval list`).
         run: i64,
+        /// Take the endpoints and [prices] from this campaign config file
+        /// (the section the run used, or [solver]), for moved or changed
+        /// endpoints; the run's model and sampling stay its own.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         model: ModelArgs,
         /// Print the report as one JSON object.
@@ -179,7 +184,12 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     rt.block_on(async move {
         match cmd {
             EvalCommand::Run(args) => start(args, db, cache_dir).await,
-            EvalCommand::Resume { run, model, json } => {
+            EvalCommand::Resume {
+                run,
+                config: file,
+                model,
+                json,
+            } => {
                 let store = match open_store(db).await {
                     Ok(s) => s,
                     Err(code) => return code,
@@ -201,6 +211,13 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                             "eval run {run} has an unreadable configuration: {e}"
                         ));
                     }
+                };
+                let config = match file {
+                    Some(file) => match moved_endpoints(config, &file) {
+                        Ok(c) => c,
+                        Err(e) => return usage(e),
+                    },
+                    None => config,
                 };
                 let code = execute(&store, run, &config, &model, cache_dir).await;
                 if config.kind.as_deref() == Some(super::synth::SYNTH) {
@@ -414,9 +431,7 @@ pub(super) async fn prepare(
 
 /// The model, its endpoints as the run shows them, the config file's role
 /// (when --config) and the budget keys that file writes.
-fn model_source(
-    args: &RunArgs,
-) -> Result<(String, String, Option<ClientConfig>, Limits), String> {
+fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>, Limits), String> {
     let Some(path) = &args.config else {
         let model = args
             .model
@@ -476,11 +491,46 @@ fn model_source(
     ))
 }
 
+/// Run `config` with its endpoints (and prices) from the config file
+/// `file`, whose section must serve the run's model.
+fn moved_endpoints(mut config: RunConfig, file: &Path) -> Result<RunConfig, String> {
+    let parsed = CampaignConfig::load(file)?;
+    let role = config
+        .client
+        .as_ref()
+        .map_or("solver".to_owned(), |c| c.role.clone());
+    let mut endpoints = if role == "author" {
+        parsed.author
+    } else {
+        parsed.solver
+    };
+    if endpoints.model != config.model {
+        return Err(format!(
+            "{}: [{role}] serves model {:?}, but the run asks {:?}",
+            file.display(),
+            endpoints.model,
+            config.model
+        ));
+    }
+    // The sampling is the run's: its answers so far were asked with it.
+    endpoints.temperature = config.temperature;
+    endpoints.max_tokens = config.max_tokens;
+    config.client = Some(ClientConfig {
+        file: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
+        role,
+        endpoints,
+        prices: parsed.prices,
+    });
+    Ok(config)
+}
+
 /// A dollar budget needs the model's price.
 fn check_limits(limits: &Limits, model: &str, client: Option<&ClientConfig>) -> Result<(), String> {
     if let Some(max) = limits.max_usd {
         if !(max.is_finite() && max >= 0.0) {
-            return Err(format!("--max-usd must be a number of dollars, 0 or more (got {max})"));
+            return Err(format!(
+                "--max-usd must be a number of dollars, 0 or more (got {max})"
+            ));
         }
         if !client.is_some_and(|c| c.prices.contains_key(model)) {
             return Err(format!(
@@ -785,10 +835,7 @@ fn print_report(report: &Report, json: bool, csv: bool) {
     for f in report.failed_calls.iter().take(SHOWN) {
         out.line(format!(
             "failed call: {} record {} sample {}: {}",
-            f.data_source,
-            f.record,
-            f.sample,
-            f.error
+            f.data_source, f.record, f.sample, f.error
         ));
     }
     if report.failed_calls.len() > SHOWN {

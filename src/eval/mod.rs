@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::campaign::calls::{Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure};
+use crate::campaign::calls::{
+    Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure,
+};
 use crate::campaign::cost::Price;
 use crate::llm::{Completion, Failure, Usage};
 use crate::reward::Service;
@@ -265,7 +267,12 @@ pub fn budget(
     let usd = prices.get(model).map_or(0.0, |p| {
         answers
             .iter()
-            .map(|a| p.usd(a.prompt_tokens.max(0) as u64, a.completion_tokens.max(0) as u64))
+            .map(|a| {
+                p.usd(
+                    a.prompt_tokens.max(0) as u64,
+                    a.completion_tokens.max(0) as u64,
+                )
+            })
             .sum()
     });
     Budget::new(
@@ -296,7 +303,10 @@ fn spent_limit(budget: &Budget, limits: &Limits) -> &'static str {
 /// sampling, prompt) and the sample number, never the run, so another run
 /// over the same data replays the same cassette.
 pub fn answer_key(config: &RunConfig, prompt: &str, sample: i64) -> String {
-    let temperature = config.temperature.map(|t| t.to_string()).unwrap_or_default();
+    let temperature = config
+        .temperature
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     let max_tokens = config.max_tokens.map(|t| t.to_string()).unwrap_or_default();
     call_key(
         "eval",
