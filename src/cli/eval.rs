@@ -23,7 +23,10 @@ pub enum EvalCommand {
     /// ({"data_source", "prompt", "ground_truth"} lines, as Bootcamp-Eval
     /// ships them and `generate --format internbootcamp` writes them): every
     /// answer scored by its bootcamp's verify_score in the sandbox, stored
-    /// as it comes. Exit 0 done, 1 calls failed (resume the run), 2 bad input.
+    /// as it comes. Exit 0 done (calls refused for good are stored, scored
+    /// 0 and listed), 1 the run stopped (a budget spent, the endpoint
+    /// failing past its retries, a cassette without the answer: resume it),
+    /// 2 bad input.
     Run(RunArgs),
     /// Finish a killed or incomplete run: no finished call is made again.
     Resume {
@@ -716,9 +719,9 @@ pub(super) async fn execute(
                 ),
                 "dollars" => (
                     format!(
-                        "${:.2}, ${:.2} spent at the config's [prices]",
-                        limits.max_usd.unwrap_or_default(),
-                        outcome.spent_usd
+                        "{}, {} spent at the config's [prices]",
+                        dollars(limits.max_usd.unwrap_or_default()),
+                        dollars(outcome.spent_usd)
                     ),
                     "--max-usd",
                 ),
@@ -743,6 +746,15 @@ pub(super) async fn execute(
             super::eprintln_visible!("error: {message}; {left} call(s) not made");
             exit::FAILED
         }
+    }
+}
+
+/// Dollars to the cent, or to a hundredth of a cent under a dollar.
+fn dollars(usd: f64) -> String {
+    if usd >= 1.0 {
+        format!("${usd:.2}")
+    } else {
+        format!("${usd:.4}")
     }
 }
 

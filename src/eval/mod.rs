@@ -675,4 +675,51 @@ mod tests {
         let err = parse_records("{\"data_source\": \"X\"}\n", "d.jsonl").unwrap_err();
         assert!(err.starts_with("d.jsonl:1:"), "{err}");
     }
+
+    #[test]
+    fn answer_keys_depend_on_the_request_and_sample_not_the_run() {
+        let config = RunConfig {
+            model: "m".into(),
+            base_url: "http://a/v1".into(),
+            samples: 2,
+            temperature: Some(0.6),
+            max_tokens: None,
+            score_flags: Map::new(),
+            bootcamps: vec![],
+            read_store: true,
+            data: vec![],
+            kind: None,
+            data_sha256: String::new(),
+            client: None,
+            limits: Limits::default(),
+        };
+        let key = answer_key(&config, "Q", 0);
+        assert_eq!(key, answer_key(&config, "Q", 0));
+        assert_ne!(key, answer_key(&config, "Q", 1));
+        assert_ne!(key, answer_key(&config, "Q2", 0));
+        let moved = RunConfig {
+            base_url: "http://b/v1".into(),
+            limits: Limits {
+                max_calls: Some(3),
+                ..Limits::default()
+            },
+            ..config.clone()
+        };
+        assert_eq!(key, answer_key(&moved, "Q", 0));
+        let hotter = RunConfig {
+            temperature: Some(1.0),
+            ..config.clone()
+        };
+        assert_ne!(key, answer_key(&hotter, "Q", 0));
+        // A raised budget is the same run; other sampling is not.
+        let raised = RunConfig {
+            limits: Limits {
+                max_usd: Some(5.0),
+                ..Limits::default()
+            },
+            ..config.clone()
+        };
+        assert_eq!(config.identity(), raised.identity());
+        assert_ne!(config.identity(), hotter.identity());
+    }
 }
