@@ -803,4 +803,19 @@ fn a_refused_call_is_stored_and_never_asked_again_a_transient_failure_is() {
         text.contains("failed call: SumPair record 2 sample 0: request refused (HTTP 400)"),
         "{text}"
     );
+    // The eval page shows the refusal with its error.
+    let page = crate::serve::serve(&db, &[]);
+    let one = crate::serve::http(&page.addr, "GET", "/evals/1", None, &[]);
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        one.body.matches("(call refused)").count(),
+        1,
+        "{}",
+        one.body
+    );
+    assert!(
+        one.body.contains("request refused (HTTP 400)"),
+        "{}",
+        one.body
+    );
 }
