@@ -48,8 +48,9 @@
 //!   and verl's reward function for it.
 //! - [`eval`]: `bootforge eval`, a model answering a fixed data set, each
 //!   answer scored by its bootcamp in the sandbox through the reward
-//!   service's catalog and batch scoring, stored and resumable
-//!   ([`eval::report`]: per-task figures and comparisons, purely).
+//!   service's catalog and batch scoring, asked through the campaign's
+//!   client, budget and cassettes ([`campaign::calls`]), stored and
+//!   resumable ([`eval::report`]: per-task figures and comparisons, purely).
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).

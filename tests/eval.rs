@@ -2,7 +2,10 @@
 //! sandbox and a scripted OpenAI-compatible server on a real socket: records
 //! of InternBootcamp's shape over our own test bootcamps (a plain one, one
 //! whose verifier raises on one answer, one that does not load, and a data
-//! source no bootcamp answers to), kill and resume, two runs compared.
+//! source no bootcamp answers to), kill and resume, two runs compared; the
+//! model from a campaign config (a fleet, a dollar budget), cassettes
+//! recorded and replayed, refused calls stored and transient ones asked
+//! again.
 
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -481,7 +484,7 @@ fn a_spent_budget_stops_the_run_and_a_resume_with_more_finishes_it() {
         ],
     );
     assert_eq!(first.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&first.stderr).contains("the budget is spent"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("the call budget is spent (5 calls)"));
     let report = json_of(&first);
     assert_eq!(report["status"], "incomplete");
     assert_eq!(report["overall"]["answers"], 5);
@@ -497,4 +500,322 @@ fn a_spent_budget_stops_the_run_and_a_resume_with_more_finishes_it() {
     );
     assert_eq!(json_of(&resumed)["overall"]["answers"], 12);
     assert_eq!(server.requests().len(), 12);
+}
+
+/// Right on every sum (after `delay`, so that calls overlap).
+fn right_after(delay: Duration) -> impl Fn(&FakeRequest) -> FakeReply + Send + Sync + 'static {
+    move |req| match operands(&req.prompt) {
+        Some((a, b)) => FakeReply::Delay(
+            delay,
+            Box::new(FakeReply::answer(format!("[answer]{}[/answer]", a + b))),
+        ),
+        None => FakeReply::Error(400),
+    }
+}
+
+fn sums_file(dir: &Path, n: u32) -> String {
+    let data = dir.join("SumPair.jsonl");
+    let records: Vec<Value> = (0..n).map(|i| sum_record(i, 3)).collect();
+    write_jsonl(&data, &records);
+    data.display().to_string()
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_config_fleet_answers_and_its_cassette_replays_with_the_servers_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bf.db");
+    let data = sums_file(dir.path(), 16);
+    let one = FakeServer::start(right_after(Duration::from_millis(20))).unwrap();
+    let two = FakeServer::start(right_after(Duration::from_millis(20))).unwrap();
+    let config = dir.path().join("campaign.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[solver]\nmodel = \"m\"\nmax_retries = 0\ntimeout_s = 60\n\n[[solver.endpoints]]\nbase_url = \"{}\"\nconcurrency = 2\n\n[[solver.endpoints]]\nbase_url = \"{}\"\nconcurrency = 2\n",
+            one.base_url(),
+            two.base_url()
+        ),
+    )
+    .unwrap();
+    let cassette = dir.path().join("eval.cassette.jsonl");
+    let (config, cassette) = (config.display().to_string(), cassette.display().to_string());
+    let bootcamps = bootcamps();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps,
+            "--config",
+            &config,
+            "--workers",
+            "2",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        eval(&db, &args)
+    };
+    let live = run(&["--record", &cassette]);
+    assert_eq!(live.status.code(), Some(0), "{}", stderr_of(&live));
+    let report = json_of(&live);
+    assert_eq!(task(&report, "SumPair")["correct"], 16);
+    // Both endpoints of the fleet served, every record asked once.
+    let (a, b) = (one.requests(), two.requests());
+    assert!(!a.is_empty() && !b.is_empty(), "{} / {}", a.len(), b.len());
+    assert_eq!(a.len() + b.len(), 16);
+    assert!(a.iter().chain(&b).all(|r| r.repeat == 0));
+    // The requests carry the config's sampling: the solver's temperature.
+    assert_eq!(a[0].body["temperature"].as_f64(), Some(0.6f32 as f64));
+    // The run keeps where its endpoints came from.
+    let list = String::from_utf8_lossy(&eval(&db, &["list", "--json"]).stdout).into_owned();
+    assert!(list.contains("\"model\":\"m\""), "{list}");
+    let lines = std::fs::read_to_string(&cassette).unwrap().lines().count();
+    assert_eq!(lines, 16);
+
+    // The servers are gone: a replay asks no network and gives the same run.
+    drop(one);
+    drop(two);
+    let replayed = run(&["--replay", &cassette]);
+    assert_eq!(replayed.status.code(), Some(0), "{}", stderr_of(&replayed));
+    let again = json_of(&replayed);
+    assert_eq!(again["run"], 2);
+    assert_eq!(again["tasks"], report["tasks"]);
+    // synth replays the same cassette (same model, sampling and prompts).
+    let sft = dir.path().join("sft.jsonl");
+    let synth = util::bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "synth",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps,
+            "--config",
+            &config,
+            "--replay",
+            &cassette,
+            "--samples",
+            "1",
+            "--out",
+        ])
+        .arg(&sft)
+        .arg("--json")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(synth.status.code(), Some(0), "{}", stderr_of(&synth));
+    assert_eq!(json_of(&synth)["written"], 16);
+    assert_eq!(std::fs::read_to_string(&sft).unwrap().lines().count(), 16);
+    // A request the cassette does not hold (a second sample) stops the run
+    // with what is missing, exit 1, the answers it had kept.
+    let short = run(&["--replay", &cassette, "--samples", "2"]);
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        stderr_of(&short).contains("the cassette has no answer"),
+        "{}",
+        stderr_of(&short)
+    );
+    let partial = json_of(&short);
+    assert_eq!(partial["run"], 4);
+    assert_eq!(partial["status"], "incomplete");
+    assert!(partial["overall"]["pending"].as_u64().unwrap() > 0);
+
+    // Bad usage: --config and --model together, a dollar budget without a price.
+    let both = eval(
+        &db,
+        &["run", "--data", &data, "--config", &config, "--model", "m"],
+    );
+    assert_eq!(both.status.code(), Some(2));
+    let unpriced = run(&["--max-usd", "5"]);
+    assert_eq!(unpriced.status.code(), Some(2));
+    assert!(
+        stderr_of(&unpriced).contains("[prices."),
+        "{}",
+        stderr_of(&unpriced)
+    );
+}
+
+#[test]
+fn a_dollar_budget_stops_the_run_and_a_resume_finishes_it_asking_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bf.db");
+    let data = sums_file(dir.path(), 8);
+    let server = FakeServer::start(right_after(Duration::ZERO)).unwrap();
+    // The fake server counts 7 completion tokens a call: $7 a call, at most
+    // $20, one call at a time: three calls, then the budget is spent.
+    let config = dir.path().join("campaign.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[solver]\nmodel = \"priced\"\nbase_url = \"{}\"\nconcurrency = 1\n\n[budget]\nmax_usd = 20.0\n\n[prices.\"priced\"]\ninput_usd_per_m = 0.0\noutput_usd_per_m = 1000000.0\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let first = eval(
+        &db,
+        &[
+            "run",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps(),
+            "--config",
+            &config.display().to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(first.status.code(), Some(1), "{}", stderr_of(&first));
+    assert!(
+        stderr_of(&first).contains("the dollar budget is spent ($20.00, $21.00 spent"),
+        "{}",
+        stderr_of(&first)
+    );
+    let report = json_of(&first);
+    assert_eq!(report["status"], "incomplete");
+    assert_eq!(report["overall"]["answers"], 3);
+    assert_eq!(report["overall"]["pending"], 5);
+    assert_eq!(server.requests().len(), 3);
+    // Resumed without a new limit: the stored one still holds, no call.
+    let held = eval(&db, &["resume", "1", "--json"]);
+    assert_eq!(held.status.code(), Some(1));
+    assert_eq!(server.requests().len(), 3);
+    // Raised, and the endpoint moved (a config file naming another
+    // server): the rest is asked there, nothing twice.
+    let moved_server = FakeServer::start(right_after(Duration::ZERO)).unwrap();
+    let moved = dir.path().join("moved.toml");
+    std::fs::write(
+        &moved,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(server.base_url(), moved_server.base_url()),
+    )
+    .unwrap();
+    let resumed = eval(
+        &db,
+        &[
+            "resume",
+            "1",
+            "--config",
+            &moved.display().to_string(),
+            "--max-usd",
+            "100",
+            "--json",
+        ],
+    );
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr_of(&resumed));
+    let report = json_of(&resumed);
+    assert_eq!(report["status"], "done");
+    assert_eq!(task(&report, "SumPair")["correct"], 8);
+    assert_eq!(server.requests().len(), 3);
+    let requests = moved_server.requests();
+    assert_eq!(requests.len(), 5);
+    let mut asked: Vec<_> = server
+        .requests()
+        .iter()
+        .chain(&requests)
+        .map(|r| r.prompt.clone())
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), 8, "a call was asked twice");
+}
+
+#[test]
+fn a_refused_call_is_stored_and_never_asked_again_a_transient_failure_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bf.db");
+    let data = sums_file(dir.path(), 6);
+    // 2 + 3 is refused as a bad request every time; 4 + 3 fails with a 500
+    // the first time only.
+    let server = FakeServer::start(|req| match operands(&req.prompt) {
+        Some((2, _)) => FakeReply::Error(400),
+        Some((4, _)) if req.repeat == 0 => FakeReply::Error(500),
+        Some((a, b)) => FakeReply::answer(format!("[answer]{}[/answer]", a + b)),
+        None => FakeReply::Error(404),
+    })
+    .unwrap();
+    let first = eval(
+        &db,
+        &[
+            "run",
+            "--data",
+            &data,
+            "--bootcamps",
+            &bootcamps(),
+            "--model",
+            "m",
+            "--base-url",
+            server.base_url(),
+            "--concurrency",
+            "1",
+            "--max-retries",
+            "0",
+            "--json",
+        ],
+    );
+    // The 500 stopped the run (the endpoint's failure, asked again later).
+    assert_eq!(first.status.code(), Some(1), "{}", stderr_of(&first));
+    let err = stderr_of(&first);
+    assert!(
+        err.contains("the endpoint failed past its retries"),
+        "{err}"
+    );
+    assert!(err.contains("refused for good"), "{err}");
+    let report = json_of(&first);
+    assert_eq!(report["status"], "incomplete");
+    assert_eq!(task(&report, "SumPair")["failed_calls"], 1);
+    assert_eq!(report["failed_calls"][0]["record"], 2);
+    assert!(
+        report["failed_calls"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 400")
+    );
+    let resumed = eval(&db, &["resume", "1", "--json"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr_of(&resumed));
+    let report = json_of(&resumed);
+    assert_eq!(report["status"], "done");
+    let sums = task(&report, "SumPair");
+    // The refusal counts as a wrong answer, listed with its error.
+    assert_eq!(sums["answers"], 6);
+    assert_eq!(sums["correct"], 5);
+    assert_eq!(sums["failed_calls"], 1);
+    let asked = |a: u32| {
+        server
+            .requests()
+            .iter()
+            .filter(|r| operands(&r.prompt).map(|(x, _)| x) == Some(a))
+            .count()
+    };
+    assert_eq!(asked(2), 1, "the refused call was asked again");
+    assert_eq!(asked(4), 2, "the failed call was not asked again");
+    assert_eq!(server.requests().len(), 7);
+    let shown = eval(&db, &["show", "1"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("failed call: SumPair record 2 sample 0: request refused (HTTP 400)"),
+        "{text}"
+    );
+    // The eval page shows the refusal with its error.
+    let page = crate::serve::serve(&db, &[]);
+    let one = crate::serve::http(&page.addr, "GET", "/evals/1", None, &[]);
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        one.body.matches("(call refused)").count(),
+        1,
+        "{}",
+        one.body
+    );
+    assert!(
+        one.body.contains("request refused (HTTP 400)"),
+        "{}",
+        one.body
+    );
 }

@@ -112,6 +112,8 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
             data: vec![],
             kind: None,
             data_sha256: String::new(),
+            client: None,
+            limits: eval::Limits::default(),
         };
         let run = store
             .create_eval_run("bench", &serde_json::to_string(&config)?, &records)
@@ -120,16 +122,14 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
         endpoint.concurrency = 64;
         let model: Arc<dyn ChatModel> = Arc::new(OpenAiModel::new(endpoint));
         let started = Instant::now();
-        eval::execute(
-            &store,
-            run,
-            &config,
-            model.clone(),
-            service.clone(),
-            128,
-            (u64::MAX, u64::MAX),
-        )
-        .await?;
+        let client = eval::Client {
+            backend: crate::campaign::calls::Backend::Live(model.clone()),
+            recorder: None,
+            concurrency: 64,
+            limits: eval::Limits::default(),
+            prices: Default::default(),
+        };
+        eval::execute(&store, run, &config, client, service.clone()).await?;
         let eval_ms = started.elapsed().as_secs_f64() * 1e3;
         let report = eval::load_report(&store, run)
             .await?

@@ -100,7 +100,7 @@ impl Recorder {
         })
     }
 
-    fn append(&self, entry: &CassetteEntry) {
+    pub fn append(&self, entry: &CassetteEntry) {
         let line = serde_json::to_string(entry).unwrap_or_default();
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(file, "{line}");
@@ -112,6 +112,48 @@ impl Recorder {
 pub enum Backend {
     Live(Arc<dyn ChatModel>),
     Replay(Arc<Replay>),
+}
+
+impl Backend {
+    /// The answer to request `key`, from the endpoint or the cassette, with
+    /// the status to record (`ok` or `replayed`); None when the cassette has
+    /// no answer for it. A cassette's failure replays as the refusal it was.
+    pub async fn answer(
+        &self,
+        key: &str,
+        prompt: &str,
+    ) -> Option<(Result<Completion, Failure>, &'static str)> {
+        Some(match self {
+            Backend::Live(model) => (model.complete(prompt).await, "ok"),
+            Backend::Replay(replay) => match replay.entries.get(key)? {
+                e if e.error.is_some() => (
+                    Err(Failure {
+                        error: LlmError::Refused {
+                            status: 400,
+                            message: e.error.clone().unwrap_or_default(),
+                        },
+                        attempts: 1,
+                    }),
+                    "replayed",
+                ),
+                e => (
+                    Ok(Completion {
+                        content: e.content.clone(),
+                        reasoning: e.reasoning.clone(),
+                        usage: Usage {
+                            prompt_tokens: e.prompt_tokens,
+                            completion_tokens: e.completion_tokens,
+                        },
+                        attempts: 1,
+                        latency_ms: 0.0,
+                        finish_reason: e.finish_reason.clone(),
+                        endpoint: None,
+                    }),
+                    "replayed",
+                ),
+            },
+        })
+    }
 }
 
 /// The campaign's spend, shared by its routers.
@@ -217,7 +259,7 @@ pub enum Stop {
 /// resume later) rather than this request's (record it against the draft):
 /// only a request the server understood and refused as such (400, 413, 422:
 /// too long, malformed) belongs to the draft.
-fn endpoint_failure(error: &LlmError) -> bool {
+pub fn endpoint_failure(error: &LlmError) -> bool {
     !matches!(
         error,
         LlmError::Refused {
@@ -307,41 +349,11 @@ impl Router {
         if !self.budget.take() {
             return Err(self.halt(Stop::Budget));
         }
-        let (answer, status) = match &self.backend {
-            Backend::Live(model) => (model.complete(prompt).await, "ok"),
-            Backend::Replay(replay) => match replay.entries.get(key) {
-                Some(e) if e.error.is_some() => (
-                    Err(Failure {
-                        error: LlmError::Refused {
-                            status: 400,
-                            message: e.error.clone().unwrap_or_default(),
-                        },
-                        attempts: 1,
-                    }),
-                    "replayed",
-                ),
-                Some(e) => (
-                    Ok(Completion {
-                        content: e.content.clone(),
-                        reasoning: e.reasoning.clone(),
-                        usage: Usage {
-                            prompt_tokens: e.prompt_tokens,
-                            completion_tokens: e.completion_tokens,
-                        },
-                        attempts: 1,
-                        latency_ms: 0.0,
-                        finish_reason: e.finish_reason.clone(),
-                        endpoint: None,
-                    }),
-                    "replayed",
-                ),
-                None => {
-                    return Err(self.halt(Stop::Replay(format!(
-                        "the cassette has no answer for this {} request ({key}); it was recorded for other tasks, prompts or settings",
-                        self.role
-                    ))));
-                }
-            },
+        let Some((answer, status)) = self.backend.answer(key, prompt).await else {
+            return Err(self.halt(Stop::Replay(format!(
+                "the cassette has no answer for this {} request ({key}); it was recorded for other tasks, prompts or settings",
+                self.role
+            ))));
         };
         let mut record = CallRecord {
             call_key: key.to_owned(),

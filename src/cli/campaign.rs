@@ -9,11 +9,9 @@ use serde_json::json;
 
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
-use crate::campaign::config::{CampaignConfig, RoleConfig};
+use crate::campaign::config::CampaignConfig;
 use crate::campaign::tasks::{self, Task};
 use crate::campaign::{self, CampaignOutcome, Engines};
-use crate::llm::EndpointConfig;
-use crate::llm::fleet::Fleet;
 use crate::store::Store;
 
 /// The example campaign run on embedded defaults.
@@ -53,10 +51,10 @@ impl DbArgs {
 pub struct TrafficArgs {
     /// Append every LLM exchange to this cassette file.
     #[arg(long, value_name = "FILE")]
-    record: Option<PathBuf>,
+    pub(super) record: Option<PathBuf>,
     /// Answer every LLM request from this cassette instead of an endpoint.
     #[arg(long, value_name = "FILE", conflicts_with = "record")]
-    replay: Option<PathBuf>,
+    pub(super) replay: Option<PathBuf>,
 }
 
 /// How long this process's hold on a campaign outlives it.
@@ -156,37 +154,6 @@ pub struct LineageCommand {
     json: bool,
 }
 
-/// A role's endpoints as a fleet; keys and `OPENAI_BASE_URL` are read here,
-/// at the edge.
-fn fleet(role: &RoleConfig) -> Fleet {
-    let endpoints = role
-        .resolved_endpoints()
-        .into_iter()
-        .map(|e| {
-            let base = if e.base_url.is_empty() {
-                std::env::var("OPENAI_BASE_URL")
-                    .unwrap_or_else(|_| "http://127.0.0.1:8000/v1".into())
-            } else {
-                e.base_url
-            };
-            let mut config = EndpointConfig::new(base, e.model);
-            config.api_key = std::env::var(&e.api_key_env).ok().filter(|k| !k.is_empty());
-            config.concurrency = e.concurrency;
-            config.weight = e.weight;
-            config.stream = e.stream;
-            config.timeout = Duration::from_secs_f64(role.timeout_s.min(86_400.0));
-            config.idle_timeout = role
-                .idle_timeout_s
-                .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
-            config.max_retries = role.max_retries;
-            config.temperature = role.temperature;
-            config.max_tokens = role.max_tokens;
-            config
-        })
-        .collect();
-    Fleet::new(endpoints)
-}
-
 /// Where answers come from: a cassette, or each role's live endpoint.
 fn backends(
     config: &CampaignConfig,
@@ -212,8 +179,8 @@ fn backends(
             )
         }
         None => (
-            Backend::Live(Arc::new(fleet(&config.author))),
-            Backend::Live(Arc::new(fleet(&config.solver))),
+            Backend::Live(Arc::new(super::client::fleet(&config.author))),
+            Backend::Live(Arc::new(super::client::fleet(&config.solver))),
             recorder,
         ),
     })

@@ -12,8 +12,7 @@ use super::run::{json_object, read_source};
 use super::{Out, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
 use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
-use crate::llm::openai::OpenAiModel;
-use crate::llm::{ChatModel, EndpointConfig};
+use crate::llm::ChatModel;
 use crate::sandbox::Limits;
 
 /// The solver model: any OpenAI-compatible endpoint.
@@ -60,29 +59,17 @@ impl SolverArgs {
         let Some(model) = &self.model else {
             return Ok(None);
         };
-        if !(self.request_timeout_s > 0.0 && self.request_timeout_s <= 86_400.0)
-            || self.concurrency == 0
-        {
-            return Err(
-                "--request-timeout-s must be between 0 and 86400 and --concurrency positive".into(),
-            );
-        }
-        if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
-            return Err(format!(
-                "--base-url must be an http:// or https:// URL, got {:?}",
-                self.base_url
-            ));
-        }
-        let mut config = EndpointConfig::new(self.base_url.clone(), model.clone());
-        config.api_key = std::env::var(&self.api_key_env)
-            .ok()
-            .filter(|k| !k.is_empty());
-        config.concurrency = self.concurrency;
-        config.timeout = Duration::from_secs_f64(self.request_timeout_s);
-        config.max_retries = self.max_retries;
-        config.temperature = self.temperature;
-        config.max_tokens = self.max_tokens;
-        Ok(Some(Arc::new(OpenAiModel::new(config))))
+        let role = super::client::role_of_flags(&super::client::Flags {
+            model,
+            base_url: &self.base_url,
+            api_key_env: &self.api_key_env,
+            concurrency: self.concurrency,
+            request_timeout_s: self.request_timeout_s,
+            max_retries: self.max_retries,
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+        })?;
+        Ok(Some(super::client::single(&role)))
     }
 }
 

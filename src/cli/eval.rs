@@ -3,17 +3,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
-use super::campaign::{DbArgs, open_store};
+use super::campaign::{DbArgs, TrafficArgs, open_store};
+use super::client::{Flags, capacity, fleet, role_of_flags, single};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use crate::campaign::calls::{Backend, Recorder, Replay};
+use crate::campaign::config::{CampaignConfig, RoleConfig};
 use crate::eval::report::{Report, compare};
-use crate::eval::{self, RunConfig};
-use crate::llm::openai::OpenAiModel;
-use crate::llm::{ChatModel, EndpointConfig};
+use crate::eval::{self, ClientConfig, Limits, RunConfig, Stopped};
 use crate::reward::{self, Service, Settings, Sources};
 use crate::store::Store;
 
@@ -23,12 +23,20 @@ pub enum EvalCommand {
     /// ({"data_source", "prompt", "ground_truth"} lines, as Bootcamp-Eval
     /// ships them and `generate --format internbootcamp` writes them): every
     /// answer scored by its bootcamp's verify_score in the sandbox, stored
-    /// as it comes. Exit 0 done, 1 calls failed (resume the run), 2 bad input.
+    /// as it comes. Exit 0 done (calls refused for good are stored, scored
+    /// 0 and listed), 1 the run stopped (a budget spent, the endpoint
+    /// failing past its retries, a cassette without the answer: resume it),
+    /// 2 bad input.
     Run(RunArgs),
     /// Finish a killed or incomplete run: no finished call is made again.
     Resume {
         /// The run's id (`eval list`).
         run: i64,
+        /// Take the endpoints and [prices] from this campaign config file
+        /// (the section the run used, or [solver]), for moved or changed
+        /// endpoints; the run's model and sampling stay its own.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         model: ModelArgs,
         /// Print the report as one JSON object.
@@ -64,30 +72,59 @@ pub enum EvalCommand {
     },
 }
 
-/// How the model is reached (the same client as `check --model`).
+/// How the model is reached: the client, the budget and the cassette. A
+/// flag given overrides what the run (or its `--config` file) says.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// Environment variable holding the API key (none needed for local servers).
-    #[arg(long, value_name = "NAME", default_value = "OPENAI_API_KEY")]
-    api_key_env: String,
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    concurrency: usize,
-    /// Limit of each request attempt, seconds.
-    #[arg(long, value_name = "S", default_value_t = 600.0)]
-    request_timeout_s: f64,
-    /// Retries of a request on 429, 5xx, timeouts and unreadable bodies.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    max_retries: u32,
+    /// Environment variable holding the API key (none needed for local
+    /// servers) [default: OPENAI_API_KEY, or the config file's].
+    #[arg(long, value_name = "NAME")]
+    api_key_env: Option<String>,
+    /// Requests in flight at once, per endpoint [default: 16, or the config
+    /// file's].
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    /// Limit of each request attempt, seconds [default: 600, or the config
+    /// file's timeout_s].
+    #[arg(long, value_name = "S")]
+    request_timeout_s: Option<f64>,
+    /// Retries of a request on 429, 5xx, timeouts and unreadable bodies
+    /// [default: 4, or the config file's].
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
     /// Sandbox workers scoring answers (default: the number of cores).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// The most calls of the whole run (its earlier invocations count).
-    #[arg(long, value_name = "N", default_value_t = u64::MAX, hide_default_value = true)]
-    max_calls: u64,
-    /// The most prompt and completion tokens of the whole run.
-    #[arg(long, value_name = "N", default_value_t = u64::MAX, hide_default_value = true)]
-    max_tokens_total: u64,
+    /// The most calls of the whole run (its earlier invocations count)
+    /// [default: the run's, or the config file's budget.max_llm_calls].
+    #[arg(long, value_name = "N")]
+    max_calls: Option<u64>,
+    /// The most prompt and completion tokens of the whole run [default: the
+    /// run's, or the config file's budget.max_tokens].
+    #[arg(long, value_name = "N")]
+    max_tokens_total: Option<u64>,
+    /// The most dollars of the whole run, at the config file's [prices]
+    /// [default: the run's, or the config file's budget.max_usd].
+    #[arg(long, value_name = "USD")]
+    max_usd: Option<f64>,
+    #[command(flatten)]
+    traffic: TrafficArgs,
+}
+
+/// Which section of a campaign config file gives the model.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq)]
+pub enum Role {
+    Solver,
+    Author,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Solver => "solver",
+            Role::Author => "author",
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -100,22 +137,29 @@ pub struct RunArgs {
     /// The store's approved review items are bootcamps too.
     #[arg(long = "bootcamps", value_name = "DIR")]
     bootcamps: Vec<PathBuf>,
-    /// The model's name.
-    #[arg(long, value_name = "MODEL")]
-    model: String,
-    /// OpenAI-compatible API base.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "OPENAI_BASE_URL",
-        default_value = "https://api.openai.com/v1"
-    )]
-    base_url: String,
+    /// The model's name (one endpoint, with --base-url).
+    #[arg(long, value_name = "MODEL", required_unless_present = "config")]
+    model: Option<String>,
+    /// OpenAI-compatible API base [default: https://api.openai.com/v1].
+    /// Not used with --config.
+    #[arg(long, value_name = "URL", env = "OPENAI_BASE_URL")]
+    base_url: Option<String>,
+    /// A campaign config file (TOML) giving the model: its [solver] section
+    /// (or --role's), one endpoint or a fleet of [[solver.endpoints]], with
+    /// its retries, timeouts and stream setting; its [budget] keys that are
+    /// written and its [prices].
+    #[arg(long, value_name = "FILE", conflicts_with = "model")]
+    config: Option<PathBuf>,
+    /// The section of --config giving the model.
+    #[arg(long, value_enum, default_value_t = Role::Solver, requires = "config")]
+    role: Role,
     /// Answers per record.
     #[arg(long, value_name = "K", default_value_t = 1)]
     samples: usize,
+    /// Sampling temperature [default: the server's, or the config file's].
     #[arg(long)]
     temperature: Option<f32>,
+    /// Completion token limit [default: the server's, or the config file's].
     #[arg(long)]
     max_tokens: Option<u32>,
     /// verify_score's keyword arguments, a JSON object (default
@@ -143,7 +187,12 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     rt.block_on(async move {
         match cmd {
             EvalCommand::Run(args) => start(args, db, cache_dir).await,
-            EvalCommand::Resume { run, model, json } => {
+            EvalCommand::Resume {
+                run,
+                config: file,
+                model,
+                json,
+            } => {
                 let store = match open_store(db).await {
                     Ok(s) => s,
                     Err(code) => return code,
@@ -165,6 +214,13 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                             "eval run {run} has an unreadable configuration: {e}"
                         ));
                     }
+                };
+                let config = match file {
+                    Some(file) => match moved_endpoints(config, &file) {
+                        Ok(c) => c,
+                        Err(e) => return usage(e),
+                    },
+                    None => config,
                 };
                 let code = execute(&store, run, &config, &model, cache_dir).await;
                 if config.kind.as_deref() == Some(super::synth::SYNTH) {
@@ -257,11 +313,13 @@ pub(super) async fn prepare(
     if args.samples == 0 || args.samples > 1024 {
         return Err(usage("--samples must be between 1 and 1024"));
     }
-    if !args.base_url.starts_with("http://") && !args.base_url.starts_with("https://") {
-        return Err(usage(format!(
-            "--base-url must be an http:// or https:// URL, got {:?}",
-            args.base_url
-        )));
+    let (model, base_url, client, file_limits) = match model_source(args) {
+        Ok(m) => m,
+        Err(e) => return Err(usage(e)),
+    };
+    let limits = args.client.limits(file_limits);
+    if let Err(e) = check_limits(&limits, &model, client.as_ref()) {
+        return Err(usage(e));
     }
     for dir in &args.bootcamps {
         if !dir.is_dir() {
@@ -303,11 +361,15 @@ pub(super) async fn prepare(
         return Err(usage("the data holds no record"));
     }
     let config = RunConfig {
-        model: args.model.clone(),
-        base_url: args.base_url.clone(),
+        temperature: client
+            .as_ref()
+            .map_or(args.temperature, |c| c.endpoints.temperature),
+        max_tokens: client
+            .as_ref()
+            .map_or(args.max_tokens, |c| c.endpoints.max_tokens),
+        model,
+        base_url,
         samples: args.samples,
-        temperature: args.temperature,
-        max_tokens: args.max_tokens,
         score_flags,
         bootcamps: args
             .bootcamps
@@ -318,6 +380,8 @@ pub(super) async fn prepare(
         data: files,
         kind: kind.map(str::to_owned),
         data_sha256: eval::records_digest(&records),
+        client,
+        limits,
     };
     let store = match Store::open(&db.path()).await {
         Ok(s) => s,
@@ -330,12 +394,16 @@ pub(super) async fn prepare(
         .into_iter()
         .map(|r| (r.data_source, r.prompt, r.ground_truth))
         .collect();
-    let name = args.name.clone().unwrap_or_else(|| args.model.clone());
+    let name = args.name.clone().unwrap_or_else(|| config.model.clone());
     let config_json = serde_json::to_string(&config).unwrap_or_default();
     if kind.is_some() {
+        let identity = config.identity();
         match store.eval_runs().await {
             Ok(runs) => {
-                if let Some(row) = runs.iter().rev().find(|r| r.config_json == config_json) {
+                if let Some(row) = runs.iter().rev().find(|r| {
+                    serde_json::from_str::<RunConfig>(&r.config_json)
+                        .is_ok_and(|c| c.identity() == identity)
+                }) {
                     eprintln!(
                         "taking up run {} (same model, settings and records)",
                         row.id
@@ -364,24 +432,214 @@ pub(super) async fn prepare(
     Ok((store, run, config))
 }
 
-fn model(config: &RunConfig, args: &ModelArgs) -> Result<Arc<dyn ChatModel>, String> {
-    if !(args.request_timeout_s > 0.0 && args.request_timeout_s <= 86_400.0)
-        || args.concurrency == 0
-    {
-        return Err(
-            "--request-timeout-s must be between 0 and 86400 and --concurrency positive".into(),
-        );
+/// The model, its endpoints as the run shows them, the config file's role
+/// (when --config) and the budget keys that file writes.
+fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>, Limits), String> {
+    let Some(path) = &args.config else {
+        let model = args
+            .model
+            .clone()
+            .ok_or("give the model: --model M --base-url URL, or --config FILE")?;
+        let base_url = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| "https://api.openai.com/v1".into());
+        // Checked now, so a bad flag stores no run.
+        role_of_flags(&args.client.flags(&model, &base_url, None, None))?;
+        return Ok((model, base_url, None, Limits::default()));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--config {}: cannot read it: {e}", path.display()))?;
+    let parsed = CampaignConfig::load(path)?;
+    let mut role = match args.role {
+        Role::Solver => parsed.solver,
+        Role::Author => parsed.author,
+    };
+    role.temperature = args.temperature.or(role.temperature);
+    role.max_tokens = args.max_tokens.or(role.max_tokens);
+    args.client.override_role(&mut role)?;
+    let base_url = role
+        .resolved_endpoints()
+        .iter()
+        .map(|e| {
+            if e.base_url.is_empty() {
+                "(OPENAI_BASE_URL)".to_owned()
+            } else {
+                e.base_url.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Only the budget keys the file writes: the campaign's defaults (10,000
+    // calls) would cut an evaluation of Bootcamp-Eval short.
+    let written: toml::Table = toml::from_str(&text).map_err(|e| e.to_string())?;
+    let budget = written.get("budget").and_then(|b| b.as_table());
+    let key = |k: &str| budget.is_some_and(|b| b.contains_key(k));
+    let limits = Limits {
+        max_calls: key("max_llm_calls").then_some(parsed.budget.max_llm_calls),
+        max_tokens: key("max_tokens").then_some(parsed.budget.max_tokens),
+        max_usd: parsed.budget.max_usd,
+    };
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    Ok((
+        role.model.clone(),
+        base_url,
+        Some(ClientConfig {
+            file,
+            role: args.role.as_str().into(),
+            endpoints: role,
+            prices: parsed.prices,
+        }),
+        limits,
+    ))
+}
+
+/// Run `config` with its endpoints (and prices) from the config file
+/// `file`, whose section must serve the run's model.
+fn moved_endpoints(mut config: RunConfig, file: &Path) -> Result<RunConfig, String> {
+    let parsed = CampaignConfig::load(file)?;
+    let role = config
+        .client
+        .as_ref()
+        .map_or("solver".to_owned(), |c| c.role.clone());
+    let mut endpoints = if role == "author" {
+        parsed.author
+    } else {
+        parsed.solver
+    };
+    if endpoints.model != config.model {
+        return Err(format!(
+            "{}: [{role}] serves model {:?}, but the run asks {:?}",
+            file.display(),
+            endpoints.model,
+            config.model
+        ));
     }
-    let mut endpoint = EndpointConfig::new(config.base_url.clone(), config.model.clone());
-    endpoint.api_key = std::env::var(&args.api_key_env)
-        .ok()
-        .filter(|k| !k.is_empty());
-    endpoint.concurrency = args.concurrency;
-    endpoint.timeout = Duration::from_secs_f64(args.request_timeout_s);
-    endpoint.max_retries = args.max_retries;
-    endpoint.temperature = config.temperature;
-    endpoint.max_tokens = config.max_tokens;
-    Ok(Arc::new(OpenAiModel::new(endpoint)))
+    // The sampling is the run's: its answers so far were asked with it.
+    endpoints.temperature = config.temperature;
+    endpoints.max_tokens = config.max_tokens;
+    config.client = Some(ClientConfig {
+        file: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
+        role,
+        endpoints,
+        prices: parsed.prices,
+    });
+    Ok(config)
+}
+
+/// A dollar budget needs the model's price.
+fn check_limits(limits: &Limits, model: &str, client: Option<&ClientConfig>) -> Result<(), String> {
+    if let Some(max) = limits.max_usd {
+        if !(max.is_finite() && max >= 0.0) {
+            return Err(format!(
+                "--max-usd must be a number of dollars, 0 or more (got {max})"
+            ));
+        }
+        if !client.is_some_and(|c| c.prices.contains_key(model)) {
+            return Err(format!(
+                "a dollar budget needs the price of model {model:?}: give --config FILE with [prices.{model:?}] input_usd_per_m and output_usd_per_m"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ModelArgs {
+    /// The budget: these flags over `base`.
+    fn limits(&self, base: Limits) -> Limits {
+        Limits {
+            max_calls: self.max_calls.or(base.max_calls),
+            max_tokens: self.max_tokens_total.or(base.max_tokens),
+            max_usd: self.max_usd.or(base.max_usd),
+        }
+    }
+
+    fn flags<'a>(
+        &'a self,
+        model: &'a str,
+        base_url: &'a str,
+        temperature: Option<f32>,
+        max_tokens: Option<u32>,
+    ) -> Flags<'a> {
+        Flags {
+            model,
+            base_url,
+            api_key_env: self.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY"),
+            concurrency: self.concurrency.unwrap_or(16),
+            request_timeout_s: self.request_timeout_s.unwrap_or(600.0),
+            max_retries: self.max_retries.unwrap_or(4),
+            temperature,
+            max_tokens,
+        }
+    }
+
+    /// A config file's role with the client flags given put over it.
+    fn override_role(&self, role: &mut RoleConfig) -> Result<(), String> {
+        if let Some(n) = self.concurrency {
+            if n == 0 {
+                return Err("--concurrency must be positive".into());
+            }
+            role.concurrency = n;
+            for e in &mut role.endpoints {
+                e.concurrency = None;
+            }
+        }
+        if let Some(s) = self.request_timeout_s {
+            if !(s > 0.0 && s <= 86_400.0) {
+                return Err("--request-timeout-s must be between 0 and 86400".into());
+            }
+            role.timeout_s = s;
+        }
+        if let Some(n) = self.max_retries {
+            role.max_retries = n;
+        }
+        if let Some(name) = &self.api_key_env {
+            role.api_key_env = name.clone();
+            for e in &mut role.endpoints {
+                e.api_key_env = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How run `config` reaches its model now: a cassette to replay (no network
+/// at all), or its endpoints (the config file's role as a fleet, or the
+/// flags' one endpoint); `Err` is bad usage.
+fn client(config: &RunConfig, args: &ModelArgs) -> Result<eval::Client, String> {
+    let role = match &config.client {
+        Some(c) => {
+            let mut role = c.endpoints.clone();
+            args.override_role(&mut role)?;
+            role
+        }
+        None => role_of_flags(&args.flags(
+            &config.model,
+            &config.base_url,
+            config.temperature,
+            config.max_tokens,
+        ))?,
+    };
+    let backend = match &args.traffic.replay {
+        Some(path) => Backend::Replay(Arc::new(Replay::load(path)?)),
+        None if config.client.is_some() => Backend::Live(Arc::new(fleet(&role))),
+        None => Backend::Live(single(&role)),
+    };
+    let recorder = match &args.traffic.record {
+        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        None => None,
+    };
+    Ok(eval::Client {
+        backend,
+        recorder,
+        concurrency: capacity(&role),
+        limits: config.limits.clone(),
+        prices: config
+            .client
+            .as_ref()
+            .map(|c| c.prices.clone())
+            .unwrap_or_default(),
+    })
 }
 
 pub(super) async fn execute(
@@ -394,10 +652,23 @@ pub(super) async fn execute(
     if args.workers == Some(0) {
         return usage("--workers must be positive");
     }
-    let chat = match model(config, args) {
-        Ok(m) => m,
+    // A limit given now is the run's from now on.
+    let mut config = config.clone();
+    config.limits = args.limits(config.limits.clone());
+    if let Err(e) = check_limits(&config.limits, &config.model, config.client.as_ref()) {
+        return usage(e);
+    }
+    let client = match client(&config, args) {
+        Ok(c) => c,
         Err(e) => return usage(e),
     };
+    if let Err(err) = store
+        .set_eval_config(run, &serde_json::to_string(&config).unwrap_or_default())
+        .await
+    {
+        report_error(&err);
+        return exit::FAILED;
+    }
     let sources = Sources {
         read_store: config.read_store,
         any_status: false,
@@ -418,18 +689,7 @@ pub(super) async fn execute(
         Err(code) => return code,
     };
     let service = Arc::new(Service::new(sandbox, catalog, Settings::default()));
-    let limits = (args.max_calls, args.max_tokens_total);
-    let outcome = match eval::execute(
-        store,
-        run,
-        config,
-        chat,
-        service,
-        args.concurrency * 2,
-        limits,
-    )
-    .await
-    {
+    let outcome = match eval::execute(store, run, &config, client, service).await {
         Ok(o) => o,
         Err(err) => {
             report_error(&err);
@@ -440,21 +700,61 @@ pub(super) async fn execute(
         "eval run {run}: {} call(s) made, {} answer(s) scored",
         outcome.calls, outcome.scored
     );
-    if outcome.failed_calls > 0 {
+    if outcome.refused_calls > 0 {
         super::eprintln_visible!(
-            "error: {} call(s) failed past their retries (first: {}); `bootforge eval resume {run}` asks them again",
-            outcome.failed_calls,
-            outcome.first_failure.as_deref().unwrap_or("?")
+            "warning: {} call(s) refused for good (first: {}): stored with the error and scored 0; a resume does not ask them again",
+            outcome.refused_calls,
+            outcome.first_refusal.as_deref().unwrap_or("?")
         );
-        exit::FAILED
-    } else if outcome.over_budget > 0 {
-        eprintln!(
-            "error: the budget is spent (--max-calls {}, --max-tokens-total {}): {} call(s) not made; raise it and `bootforge eval resume {run}`",
-            args.max_calls, args.max_tokens_total, outcome.over_budget
-        );
-        exit::FAILED
+    }
+    let left = outcome.not_made;
+    match &outcome.stopped {
+        None => exit::OK,
+        Some(Stopped::Budget(which)) => {
+            let limits = &config.limits;
+            let (limit, flag) = match *which {
+                "tokens" => (
+                    format!("{} tokens", limits.max_tokens.unwrap_or_default()),
+                    "--max-tokens-total",
+                ),
+                "dollars" => (
+                    format!(
+                        "{}, {} spent at the config's [prices]",
+                        dollars(limits.max_usd.unwrap_or_default()),
+                        dollars(outcome.spent_usd)
+                    ),
+                    "--max-usd",
+                ),
+                _ => (
+                    format!("{} calls", limits.max_calls.unwrap_or_default()),
+                    "--max-calls",
+                ),
+            };
+            let noun = which.trim_end_matches('s');
+            eprintln!(
+                "error: the {noun} budget is spent ({limit}): {left} call(s) not made; raise it: `bootforge eval resume {run} {flag} ...`"
+            );
+            exit::FAILED
+        }
+        Some(Stopped::Endpoint(message)) => {
+            super::eprintln_visible!(
+                "error: the endpoint failed past its retries ({message}); nothing is stored for the {left} call(s) left: `bootforge eval resume {run}` asks them again"
+            );
+            exit::FAILED
+        }
+        Some(Stopped::Replay(message)) => {
+            super::eprintln_visible!("error: {message}; {left} call(s) not made");
+            exit::FAILED
+        }
+    }
+}
+
+/// Dollars to the cent, or to a hundredth of a cent under a dollar.
+fn dollars(usd: f64) -> String {
+    if usd >= 1.0 {
+        format!("${usd:.2}")
     } else {
-        exit::OK
+        format!("${usd:.4}")
     }
 }
 
@@ -469,10 +769,10 @@ fn print_report(report: &Report, json: bool, csv: bool) {
         return;
     }
     if csv {
-        out.line("data_source,records,answers,correct,mean_score,accuracy,accuracy_low,accuracy_high,mean_completion_tokens,truncated_share,scoring_errors");
+        out.line("data_source,records,answers,correct,mean_score,accuracy,accuracy_low,accuracy_high,mean_completion_tokens,truncated_share,scoring_errors,failed_calls");
         for t in &report.tasks {
             out.line(format!(
-                "{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6},{}",
+                "{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.6},{},{}",
                 csv_field(&t.data_source),
                 t.records,
                 t.answers,
@@ -483,7 +783,8 @@ fn print_report(report: &Report, json: bool, csv: bool) {
                 t.accuracy_high,
                 t.mean_completion_tokens,
                 t.truncated_share,
-                t.scoring_errors
+                t.scoring_errors,
+                t.failed_calls
             ));
         }
         return;
@@ -493,12 +794,21 @@ fn print_report(report: &Report, json: bool, csv: bool) {
         report.run, report.name, report.status, report.samples
     ));
     out.line(format!(
-        "{:<32} {:>7} {:>7} {:>7} {:>8} {:>17} {:>8} {:>6} {:>6}",
-        "task", "records", "answers", "mean", "accuracy", "95% interval", "tokens", "cut", "errors"
+        "{:<32} {:>7} {:>7} {:>7} {:>8} {:>17} {:>8} {:>6} {:>6} {:>6}",
+        "task",
+        "records",
+        "answers",
+        "mean",
+        "accuracy",
+        "95% interval",
+        "tokens",
+        "cut",
+        "errors",
+        "failed"
     ));
     for t in &report.tasks {
         out.line(format!(
-            "{:<32} {:>7} {:>7} {:>7.3} {:>8} {:>17} {:>8.0} {:>6} {:>6}",
+            "{:<32} {:>7} {:>7} {:>7.3} {:>8} {:>17} {:>8.0} {:>6} {:>6} {:>6}",
             t.data_source,
             t.records,
             t.answers,
@@ -507,7 +817,8 @@ fn print_report(report: &Report, json: bool, csv: bool) {
             format!("[{}, {}]", pct(t.accuracy_low), pct(t.accuracy_high)),
             t.mean_completion_tokens,
             pct(t.truncated_share),
-            t.scoring_errors
+            t.scoring_errors,
+            t.failed_calls
         ));
     }
     out.line(format!(
@@ -529,6 +840,21 @@ fn print_report(report: &Report, json: bool, csv: bool) {
         out.line(format!(
             "excluded: {} ({} record(s)): {}",
             e.data_source, e.records, e.reason
+        ));
+    }
+    // Refused calls, task by task; the JSON report has them all.
+    const SHOWN: usize = 20;
+    for f in report.failed_calls.iter().take(SHOWN) {
+        out.line(format!(
+            "failed call: {} record {} sample {}: {}",
+            f.data_source, f.record, f.sample, f.error
+        ));
+    }
+    if report.failed_calls.len() > SHOWN {
+        out.line(format!(
+            "... and {} more failed call(s) (`bootforge eval show {} --json`)",
+            report.failed_calls.len() - SHOWN,
+            report.run
         ));
     }
 }

@@ -6,6 +6,7 @@
 mod calibrate;
 mod campaign;
 mod check;
+mod client;
 mod eval;
 mod export;
 mod review;

@@ -6,12 +6,15 @@
 //! `data_source` resolves through [`crate::reward::resolve`]'s catalog, and
 //! answers are scored in batches by [`crate::reward::Service`] (warm
 //! instances, answers to one case sharing calls, a failing verifier failing
-//! only its own answer). The model is any [`ChatModel`] (the campaign's
-//! OpenAI-compatible client: streaming, retries, timeouts).
+//! only its own answer). The model is the campaign's [`Backend`]: its
+//! OpenAI-compatible client (one endpoint or a fleet; streaming, retries,
+//! timeouts) or a cassette to replay, with the campaign's [`Budget`] in
+//! calls, tokens and dollars and its cassette [`Recorder`]. Calls are
+//! content-addressed by [`answer_key`].
 //!
 //! Everything is stored as it happens: the records when the run is
 //! created, each answer as soon as its call finishes (unscored), its score
-//! once scored. [`execute`] does whatever is left of a run, so a run killed
+//! once scored; a call refused for good with its error. [`execute`] does whatever is left of a run, so a run killed
 //! at any moment resumes without repeating a finished call. Tasks whose
 //! bootcamp is missing or does not load get no calls and are listed in the
 //! report with the reason; [`report`] builds the figures.
@@ -28,8 +31,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::campaign::calls::Budget;
-use crate::llm::{ChatModel, Completion, Usage};
+use crate::campaign::calls::{
+    Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure,
+};
+use crate::campaign::cost::Price;
+use crate::llm::{Completion, Failure, Usage};
 use crate::reward::Service;
 use crate::reward::batch::Item;
 use crate::store::{EvalAnswerRow, EvalRecordRow, EvalScore, Store};
@@ -58,6 +64,53 @@ pub struct RunConfig {
     /// over the same data.
     #[serde(default)]
     pub data_sha256: String,
+    /// The endpoints, when they came from a campaign config file
+    /// (`--config`); none when given by flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientConfig>,
+    /// The run's budget over all its invocations (a resume may raise it).
+    #[serde(default, skip_serializing_if = "Limits::is_unlimited")]
+    pub limits: Limits,
+}
+
+impl RunConfig {
+    /// What makes two runs the same run (for `synth` taking one up): all
+    /// but the budget, which a later invocation may raise.
+    pub fn identity(&self) -> String {
+        let mut same = self.clone();
+        same.limits = Limits::default();
+        serde_json::to_string(&same).unwrap_or_default()
+    }
+}
+
+/// A role of a campaign config file, as a run uses it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientConfig {
+    /// The file read (absolute).
+    pub file: std::path::PathBuf,
+    /// `solver` or `author`: the section used.
+    pub role: String,
+    /// The section, resolved (endpoints, retries, timeouts, stream).
+    pub endpoints: crate::campaign::config::RoleConfig,
+    /// USD per million tokens by model (the file's `[prices]`).
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// Most calls, tokens and dollars of a run (none: no limit).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_calls: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_usd: Option<f64>,
+}
+
+impl Limits {
+    pub fn is_unlimited(&self) -> bool {
+        *self == Limits::default()
+    }
 }
 
 /// The hex SHA-256 of records, in order.
@@ -151,22 +204,59 @@ pub fn parse_records(text: &str, origin: &str) -> Result<Vec<Record>, String> {
 /// What [`execute`] did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
-    /// Calls made now (not counting answers found stored).
+    /// Calls made now (not counting answers found stored), refused ones
+    /// included.
     pub calls: usize,
     /// Answers scored now.
     pub scored: usize,
-    /// Calls that failed past their retries (the answers stay pending).
-    pub failed_calls: usize,
-    /// The first failure, to tell the user.
-    pub first_failure: Option<String>,
-    /// Calls not made because the budget was spent.
-    pub over_budget: usize,
+    /// Calls refused for good now (stored with their error, not asked again).
+    pub refused_calls: usize,
+    /// The first refusal, to tell the user.
+    pub first_refusal: Option<String>,
+    /// Why calls stopped being made, if they did.
+    pub stopped: Option<Stopped>,
+    /// Calls not made because the run stopped (they stay pending).
+    pub not_made: usize,
+    /// Dollars the run has spent, at the client's prices (all invocations).
+    pub spent_usd: f64,
 }
 
-/// The budget of a run: at most `max_calls` calls and `max_tokens` tokens
-/// over all its invocations, counting what `answers` already spent (the
-/// campaign's budget, in calls and tokens).
-pub fn budget(answers: &[EvalAnswerRow], max_calls: u64, max_tokens: u64) -> Budget {
+/// Why a run stopped making calls (a resume takes it up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum Stopped {
+    /// This budget (`calls`, `tokens` or `dollars`) is spent.
+    Budget(&'static str),
+    /// The endpoint failed a call past its retries (unreachable, timing
+    /// out, 5xx, 429, refusing every request): transient, asked again on
+    /// resume.
+    Endpoint(String),
+    /// The cassette has no answer for a request.
+    Replay(String),
+}
+
+/// How a run reaches its model.
+pub struct Client {
+    /// The endpoint(s) or a cassette.
+    pub backend: Backend,
+    /// Where exchanges are recorded, when asked.
+    pub recorder: Option<Arc<Recorder>>,
+    /// Calls in flight at once (the endpoints' capacity together).
+    pub concurrency: usize,
+    pub limits: Limits,
+    /// USD per million tokens by model, for the dollar budget.
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// The budget of a run: its limits over all its invocations, counting what
+/// `answers` already spent (calls, refused ones included, tokens and
+/// dollars at `prices` for `model`), the campaign's budget.
+pub fn budget(
+    answers: &[EvalAnswerRow],
+    model: &str,
+    limits: &Limits,
+    prices: &BTreeMap<String, Price>,
+) -> Budget {
     let spent = crate::store::Usage {
         llm_calls: answers.len() as i64,
         tokens: answers
@@ -174,7 +264,60 @@ pub fn budget(answers: &[EvalAnswerRow], max_calls: u64, max_tokens: u64) -> Bud
             .map(|a| a.prompt_tokens + a.completion_tokens)
             .sum(),
     };
-    Budget::new(spent, max_calls, max_tokens)
+    let usd = prices.get(model).map_or(0.0, |p| {
+        answers
+            .iter()
+            .map(|a| {
+                p.usd(
+                    a.prompt_tokens.max(0) as u64,
+                    a.completion_tokens.max(0) as u64,
+                )
+            })
+            .sum()
+    });
+    Budget::new(
+        spent,
+        limits.max_calls.unwrap_or(u64::MAX),
+        limits.max_tokens.unwrap_or(u64::MAX),
+    )
+    .with_usd(usd, limits.max_usd, prices.clone())
+}
+
+/// Which limit a budget that refused a call hit, in the order
+/// [`Budget`] checks them.
+fn spent_limit(budget: &Budget, limits: &Limits) -> &'static str {
+    let (_, tokens) = budget.spent();
+    if limits
+        .max_tokens
+        .is_some_and(|max| tokens >= i64::try_from(max).unwrap_or(i64::MAX))
+    {
+        "tokens"
+    } else if limits.max_usd.is_some_and(|max| budget.spent_usd() >= max) {
+        "dollars"
+    } else {
+        "calls"
+    }
+}
+
+/// The content address of one answer: what the request depends on (model,
+/// sampling, prompt) and the sample number, never the run, so another run
+/// over the same data replays the same cassette.
+pub fn answer_key(config: &RunConfig, prompt: &str, sample: i64) -> String {
+    let temperature = config
+        .temperature
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let max_tokens = config.max_tokens.map(|t| t.to_string()).unwrap_or_default();
+    call_key(
+        "eval",
+        &[
+            &config.model,
+            &temperature,
+            &max_tokens,
+            prompt,
+            &sample.to_string(),
+        ],
+    )
 }
 
 /// The most answers scored in one batch.
@@ -182,21 +325,26 @@ const SCORE_BATCH: usize = 512;
 
 /// Do what is left of run `run`: resolve its tasks (recording the excluded
 /// ones), ask the model for every missing answer (at most `concurrency` at
-/// once, within `limits`: most calls and tokens of the whole run) and score
-/// every unscored one. The status becomes `done`, or `incomplete` when
-/// calls failed or the budget ran out (a resume asks them again).
+/// once, within the client's limits over the whole run) and score every
+/// unscored one.
+///
+/// A call's failure is stored only when it is final: the request refused
+/// as such (HTTP 400, 413, 422, a reply too large) is kept with its error
+/// and score 0 and never asked again. Any other failure past the retries
+/// (unreachable, timeouts, 5xx, 429, a bad key) is the endpoint's: nothing
+/// is stored for it, no new call starts, and a resume asks it again. The
+/// status becomes `done`, or `incomplete` when calls stopped (that, the
+/// budget, or a cassette without the answer).
 pub async fn execute(
     store: &Store,
     run: i64,
     config: &RunConfig,
-    model: Arc<dyn ChatModel>,
+    client: Client,
     service: Arc<Service>,
-    concurrency: usize,
-    limits: (u64, u64),
 ) -> Result<Outcome> {
     let records = store.eval_records(run).await?;
     let answers = store.eval_answers(run).await?;
-    let budget = budget(&answers, limits.0, limits.1);
+    let budget = budget(&answers, &config.model, &client.limits, &client.prices);
     let mut excluded = BTreeMap::new();
     for r in &records {
         if service.catalog.resolve(&r.data_source).is_none() {
@@ -329,7 +477,7 @@ pub async fn execute(
                     }
                 }
                 store.insert_eval_answers(run, &batch).await?;
-                for row in &batch {
+                for row in batch.iter().filter(|r| r.call_error.is_none()) {
                     if let Some(record) = by_idx.get(&row.idx) {
                         let _ = tx.send((row.idx, row.sample, item(record, row, flags)));
                     }
@@ -340,72 +488,132 @@ pub async fn execute(
         }
     };
     let budget = &budget;
+    let client = &client;
+    let gate = tokio::sync::Semaphore::new(client.concurrency.max(1));
+    let gate = &gate;
+    let stop: std::sync::Mutex<Option<Stopped>> = std::sync::Mutex::new(None);
+    let stop = &stop;
+    let halt = move |why: Stopped| {
+        stop.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(why);
+    };
     let caller = async move {
         let mut outcome = Outcome::default();
         let mut calls = futures::stream::iter(pending)
-            .map(|(record, sample)| {
-                let model = model.clone();
-                async move {
-                    // Reserved when the call starts, so calls in flight
-                    // never overrun the limit.
-                    if !budget.take() {
+            .map(|(record, sample)| async move {
+                // A call waits for a turn before the budget is asked, so
+                // the budget is reserved only by calls that start, and a
+                // stop that comes while it waits stops it.
+                let _turn = gate.acquire().await;
+                if stop.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                    return (record, sample, None);
+                }
+                if !budget.take() {
+                    halt(Stopped::Budget(spent_limit(budget, &client.limits)));
+                    return (record, sample, None);
+                }
+                let key = answer_key(config, &record.prompt, sample);
+                let Some((answer, _)) = client.backend.answer(&key, &record.prompt).await else {
+                    halt(Stopped::Replay(format!(
+                        "the cassette has no answer for record {} sample {sample} ({key}); it was recorded for other data, samples, model or sampling settings",
+                        record.idx
+                    )));
+                    return (record, sample, None);
+                };
+                match &answer {
+                    Ok(done) => budget.spend(&config.model, done.usage),
+                    Err(failure) if endpoint_failure(&failure.error) => {
+                        halt(Stopped::Endpoint(failure.error.to_string()));
                         return (record, sample, None);
                     }
-                    let answer = model.complete(&record.prompt).await;
-                    if let Ok(done) = &answer {
-                        budget.spend(&config.model, done.usage);
-                    }
-                    (record, sample, Some(answer))
+                    Err(_) => {}
                 }
+                if let Some(recorder) = &client.recorder {
+                    recorder.append(&cassette_entry(&key, config, &record.prompt, &answer));
+                }
+                (record, sample, Some(answer))
             })
-            .buffer_unordered(concurrency.max(1));
+            .buffer_unordered(client.concurrency.max(1) * 2);
         while let Some((record, sample, answer)) = calls.next().await {
             let Some(answer) = answer else {
-                outcome.over_budget += 1;
+                outcome.not_made += 1;
                 continue;
             };
-            match answer {
-                Ok(done) => {
-                    outcome.calls += 1;
-                    // The writer stopped (the store failed): ask no more.
-                    let sent = done_tx.send(EvalAnswerRow {
+            outcome.calls += 1;
+            let row = match answer {
+                Ok(done) => EvalAnswerRow {
+                    idx: record.idx,
+                    sample,
+                    content: done.content,
+                    reasoning: done.reasoning,
+                    finish_reason: done.finish_reason,
+                    endpoint: done.endpoint,
+                    prompt_tokens: done.usage.prompt_tokens as i64,
+                    completion_tokens: done.usage.completion_tokens as i64,
+                    latency_ms: done.latency_ms,
+                    attempts: done.attempts as i64,
+                    ..Default::default()
+                },
+                Err(failure) => {
+                    let error = failure.error.to_string();
+                    outcome.refused_calls += 1;
+                    outcome.first_refusal.get_or_insert_with(|| error.clone());
+                    EvalAnswerRow {
                         idx: record.idx,
                         sample,
-                        content: done.content,
-                        reasoning: done.reasoning,
-                        finish_reason: done.finish_reason,
-                        endpoint: done.endpoint,
-                        prompt_tokens: done.usage.prompt_tokens as i64,
-                        completion_tokens: done.usage.completion_tokens as i64,
-                        latency_ms: done.latency_ms,
-                        attempts: done.attempts as i64,
+                        attempts: failure.attempts as i64,
+                        score: Some(0.0),
+                        call_error: Some(error.chars().take(2000).collect()),
                         ..Default::default()
-                    });
-                    if sent.is_err() {
-                        break;
                     }
                 }
-                Err(failure) => {
-                    outcome.failed_calls += 1;
-                    outcome
-                        .first_failure
-                        .get_or_insert_with(|| failure.error.to_string());
-                }
+            };
+            // The writer stopped (the store failed): ask no more.
+            if done_tx.send(row).is_err() {
+                break;
             }
         }
         drop(done_tx);
+        outcome.stopped = stop.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        outcome.spent_usd = budget.spent_usd();
         outcome
     };
     let (mut outcome, written, scored) = tokio::join!(caller, writer, scorer);
     written?;
     outcome.scored = scored?;
-    let status = if outcome.failed_calls == 0 && outcome.over_budget == 0 {
+    let status = if outcome.stopped.is_none() && outcome.not_made == 0 {
         "done"
     } else {
         "incomplete"
     };
     store.set_eval_status(run, status).await?;
     Ok(outcome)
+}
+
+/// What the cassette keeps of one exchange (answers and final refusals).
+fn cassette_entry(
+    key: &str,
+    config: &RunConfig,
+    prompt: &str,
+    answer: &Result<Completion, Failure>,
+) -> CassetteEntry {
+    let (done, error) = match answer {
+        Ok(done) => (Some(done), None),
+        Err(failure) => (None, Some(failure.error.to_string())),
+    };
+    CassetteEntry {
+        key: key.to_owned(),
+        role: "eval".into(),
+        model: config.model.clone(),
+        prompt: prompt.to_owned(),
+        content: done.map(|d| d.content.clone()).unwrap_or_default(),
+        reasoning: done.and_then(|d| d.reasoning.clone()),
+        prompt_tokens: done.map_or(0, |d| d.usage.prompt_tokens),
+        completion_tokens: done.map_or(0, |d| d.usage.completion_tokens),
+        error,
+        finish_reason: done.and_then(|d| d.finish_reason.clone()),
+    }
 }
 
 /// The scoring item of a stored answer: the full output as InternBootcamp
@@ -466,5 +674,52 @@ mod tests {
         assert_eq!(records[1].ground_truth, "{\"a\": 2}");
         let err = parse_records("{\"data_source\": \"X\"}\n", "d.jsonl").unwrap_err();
         assert!(err.starts_with("d.jsonl:1:"), "{err}");
+    }
+
+    #[test]
+    fn answer_keys_depend_on_the_request_and_sample_not_the_run() {
+        let config = RunConfig {
+            model: "m".into(),
+            base_url: "http://a/v1".into(),
+            samples: 2,
+            temperature: Some(0.6),
+            max_tokens: None,
+            score_flags: Map::new(),
+            bootcamps: vec![],
+            read_store: true,
+            data: vec![],
+            kind: None,
+            data_sha256: String::new(),
+            client: None,
+            limits: Limits::default(),
+        };
+        let key = answer_key(&config, "Q", 0);
+        assert_eq!(key, answer_key(&config, "Q", 0));
+        assert_ne!(key, answer_key(&config, "Q", 1));
+        assert_ne!(key, answer_key(&config, "Q2", 0));
+        let moved = RunConfig {
+            base_url: "http://b/v1".into(),
+            limits: Limits {
+                max_calls: Some(3),
+                ..Limits::default()
+            },
+            ..config.clone()
+        };
+        assert_eq!(key, answer_key(&moved, "Q", 0));
+        let hotter = RunConfig {
+            temperature: Some(1.0),
+            ..config.clone()
+        };
+        assert_ne!(key, answer_key(&hotter, "Q", 0));
+        // A raised budget is the same run; other sampling is not.
+        let raised = RunConfig {
+            limits: Limits {
+                max_usd: Some(5.0),
+                ..Limits::default()
+            },
+            ..config.clone()
+        };
+        assert_eq!(config.identity(), raised.identity());
+        assert_ne!(config.identity(), hotter.identity());
     }
 }

@@ -35,6 +35,21 @@ pub struct TaskRow {
     pub truncated_share: f64,
     /// Answers whose verifier failed (raised, timed out...): scored 0.
     pub scoring_errors: usize,
+    /// Calls refused for good (HTTP 400, 413, 422, a reply too large):
+    /// stored with their error, scored 0, never asked again.
+    #[serde(default)]
+    pub failed_calls: usize,
+}
+
+/// A call refused for good, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedCall {
+    pub data_source: String,
+    /// The record's position in the data, from 0.
+    pub record: i64,
+    pub sample: i64,
+    /// The error (clipped).
+    pub error: String,
 }
 
 /// A task left out of the averages, and why.
@@ -69,6 +84,9 @@ pub struct Report {
     pub samples: usize,
     pub tasks: Vec<TaskRow>,
     pub excluded: Vec<Excluded>,
+    /// Calls refused for good, task by task (in the task's order).
+    #[serde(default)]
+    pub failed_calls: Vec<FailedCall>,
     pub overall: Overall,
     /// Which average `overall.task_mean_accuracy` is, in words.
     pub average: String,
@@ -105,6 +123,7 @@ pub fn build(
         })
         .collect();
     let mut tasks = Vec::new();
+    let mut failed_calls = Vec::new();
     let mut pending = 0;
     for (source, &count) in records {
         if excluded.iter().any(|(s, _)| s == source) {
@@ -158,7 +177,16 @@ pub fn build(
                 .count() as f64
                 / n as f64,
             scoring_errors: scored.iter().filter(|r| r.error_kind.is_some()).count(),
+            failed_calls: scored.iter().filter(|r| r.call_error.is_some()).count(),
         });
+        failed_calls.extend(scored.iter().filter_map(|r| {
+            Some(FailedCall {
+                data_source: source.clone(),
+                record: r.idx,
+                sample: r.sample,
+                error: r.call_error.as_deref()?.chars().take(300).collect(),
+            })
+        }));
     }
     left_out.sort_by(|a, b| a.data_source.cmp(&b.data_source));
     let answers: usize = tasks.iter().map(|t| t.answers).sum();
@@ -188,6 +216,7 @@ pub fn build(
         ),
         tasks,
         excluded: left_out,
+        failed_calls,
         overall,
     }
 }
@@ -250,6 +279,7 @@ mod tests {
             error_kind: kind.map(Into::into),
             completion_tokens: 10,
             finish_reason: (score == 0.5).then(|| "length".into()),
+            call_error: None,
         }
     }
 

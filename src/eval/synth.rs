@@ -104,9 +104,11 @@ pub fn select(
         let Some(scored) = per_record.get(&record.idx) else {
             continue;
         };
+        // A refused call counts as a failed try, never as an answer, even
+        // with a minimum score of 0.
         let passing: Vec<&&EvalAnswerRow> = scored
             .iter()
-            .filter(|a| a.score.is_some_and(|s| s >= min_score))
+            .filter(|a| a.call_error.is_none() && a.score.is_some_and(|s| s >= min_score))
             .collect();
         // Distinct answers only: the same text twice teaches nothing more.
         let mut seen = HashSet::new();

@@ -44,6 +44,9 @@ pub struct EvalAnswerRow {
     pub score: Option<f64>,
     pub error_kind: Option<String>,
     pub error: Option<String>,
+    /// Set when the call was refused for good: no answer, score 0, never
+    /// asked again.
+    pub call_error: Option<String>,
 }
 
 /// An answer's score as the verifier gave it.
@@ -67,6 +70,7 @@ pub struct EvalScoreRow {
     pub error_kind: Option<String>,
     pub completion_tokens: i64,
     pub finish_reason: Option<String>,
+    pub call_error: Option<String>,
 }
 
 impl Store {
@@ -122,6 +126,17 @@ impl Store {
         .await?)
     }
 
+    /// Replace a run's stored configuration (a resume that raised its budget).
+    pub async fn set_eval_config(&self, id: i64, config_json: &str) -> Result<()> {
+        sqlx::query("UPDATE eval_runs SET config_json = ?, updated_at = ? WHERE id = ?")
+            .bind(config_json)
+            .bind(now_utc())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_eval_status(&self, id: i64, status: &str) -> Result<()> {
         sqlx::query("UPDATE eval_runs SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
@@ -143,7 +158,7 @@ impl Store {
 
     pub async fn eval_answers(&self, run: i64) -> Result<Vec<EvalAnswerRow>> {
         Ok(sqlx::query_as(
-            "SELECT idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, score, error_kind, error FROM eval_answers WHERE run_id = ? ORDER BY idx, sample",
+            "SELECT idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, score, error_kind, error, call_error FROM eval_answers WHERE run_id = ? ORDER BY idx, sample",
         )
         .bind(run)
         .fetch_all(&self.pool)
@@ -153,22 +168,22 @@ impl Store {
     /// Every answer's score with its record's data source.
     pub async fn eval_scores(&self, run: i64) -> Result<Vec<EvalScoreRow>> {
         Ok(sqlx::query_as(
-            "SELECT a.idx, a.sample, r.data_source, a.score, a.error_kind, a.completion_tokens, a.finish_reason FROM eval_answers a JOIN eval_records r ON r.run_id = a.run_id AND r.idx = a.idx WHERE a.run_id = ? ORDER BY a.idx, a.sample",
+            "SELECT a.idx, a.sample, r.data_source, a.score, a.error_kind, a.completion_tokens, a.finish_reason, a.call_error FROM eval_answers a JOIN eval_records r ON r.run_id = a.run_id AND r.idx = a.idx WHERE a.run_id = ? ORDER BY a.idx, a.sample",
         )
         .bind(run)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Store finished calls' answers, unscored, in one transaction. A
-    /// second answer to the same record and sample is ignored (the first
-    /// stays).
+    /// Store finished calls' answers, unscored (a refused call's with its
+    /// error and score), in one transaction. A second answer to the same
+    /// record and sample is ignored (the first stays).
     pub async fn insert_eval_answers(&self, run: i64, answers: &[EvalAnswerRow]) -> Result<()> {
         let now = now_utc();
         let mut tx = self.pool.begin().await?;
         for a in answers {
             sqlx::query(
-                "INSERT INTO eval_answers (run_id, idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx, sample) DO NOTHING",
+                "INSERT INTO eval_answers (run_id, idx, sample, content, reasoning, finish_reason, endpoint, prompt_tokens, completion_tokens, latency_ms, attempts, score, call_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, idx, sample) DO NOTHING",
             )
             .bind(run)
             .bind(a.idx)
@@ -181,6 +196,8 @@ impl Store {
             .bind(a.completion_tokens)
             .bind(a.latency_ms)
             .bind(a.attempts)
+            .bind(a.score)
+            .bind(&a.call_error)
             .bind(&now)
             .execute(&mut *tx)
             .await?;

@@ -97,6 +97,7 @@ pub async fn eval_run(
                 prompt => record.prompt.chars().take(MAX_ANSWER_CHARS).collect::<String>(),
                 answer => clipped, clipped => text.chars().count() > MAX_ANSWER_CHARS,
                 score => a.score, error_kind => a.error_kind, error => a.error,
+                call_error => a.call_error.as_deref().map(|e| e.chars().take(MAX_ANSWER_CHARS).collect::<String>()),
                 completion_tokens => a.completion_tokens, finish_reason => a.finish_reason,
             });
         }
