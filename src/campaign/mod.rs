@@ -560,6 +560,18 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 // back from these rows.
                 shared.store.insert_drafts(&batch).await?;
             }
+            Next::Calibrate(ids) => {
+                let runs = ids.iter().map(|&id| {
+                    calibrate_draft(
+                        shared,
+                        &drafts,
+                        drafts.iter().find(|d| d.id == id).expect("listed"),
+                    )
+                });
+                for result in futures::future::join_all(runs).await {
+                    result?;
+                }
+            }
             Next::Work { call, evaluate } => {
                 let calls = call.iter().map(|&id| {
                     author_call(
@@ -673,6 +685,19 @@ async fn refine_prompt(
     let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
         json!({"case": clip(a["case"].as_str().unwrap_or(""), 800), "prompt": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
     });
+    let calibration = shared
+        .store
+        .draft_calibrations(shared.campaign, &parent.task_id)
+        .await?
+        .into_iter()
+        .find(|c| c.draft_id == parent.id && !c.in_band)
+        .map(|c| {
+            let result = c
+                .result_json
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Value>(r).ok());
+            solver_table::calibration_table(result.as_ref(), c.note.as_deref())
+        });
     shared
         .prompts
         .render(
@@ -687,6 +712,7 @@ async fn refine_prompt(
                 "sample": sample,
                 "notes": notes,
                 "solver_cases": solver_table::solver_cases(&report),
+                "calibration": calibration,
                 "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
             }),
         )
@@ -771,31 +797,117 @@ fn furthest_stage(report: &CheckReport) -> i64 {
     reached
 }
 
+/// The draft's solver as its evaluation and calibration see it.
+fn draft_solver(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Arc<DraftSolver> {
+    let draft_key = call_key(
+        "draft",
+        &[&decide::logical_key(drafts, draft), &draft.prompt],
+    );
+    Arc::new(DraftSolver {
+        router: shared.solver.clone(),
+        draft: draft.id,
+        draft_key,
+        template: shared.prompts.clone(),
+        refused: Default::default(),
+        new_calls: Default::default(),
+        inflight: Default::default(),
+    })
+}
+
+/// The file name a draft runs under: its logical identity, not its row id
+/// (tracebacks end up in refine prompts, which must not depend on the
+/// order rows were made).
+fn draft_file(draft: &crate::store::DraftRow) -> String {
+    format!(
+        "{}-g{}-s{}.py",
+        draft.task_id, draft.generation, draft.sample
+    )
+}
+
+/// Calibrate a draft that passed every stage but the band: search its
+/// constructor's numeric parameters for a setting whose accuracy lies in
+/// the band, with the campaign's own solver (its calls, keyed by the draft
+/// as its evaluation's are, so the setting the draft was evaluated at is
+/// answered from the store), within `calibrate_max_solver_calls`. What it
+/// found is stored: the decision reads it back.
+async fn calibrate_draft(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Result<()> {
+    let solver = draft_solver(shared, drafts, draft);
+    let (min, max) = (shared.check.accuracy_min, shared.check.accuracy_max);
+    // A target in the middle of the band, met anywhere in it.
+    let middle = (min + max) / 2.0;
+    let settings = crate::calibrate::Settings {
+        file: draft_file(draft),
+        source: draft.code.clone().unwrap_or_default(),
+        class: shared.check.class.clone(),
+        params: shared.check.params.clone(),
+        target: middle,
+        ladder: vec![middle],
+        tolerance: ((max - min) / 2.0).max(1e-9),
+        cases: shared.check.solver_cases.max(1) as usize,
+        max_solver_calls: shared.config.evolution.calibrate_max_solver_calls as usize,
+        score_flags: shared.check.score_flags.clone(),
+        limits: shared.check.limits,
+        concurrency: 1,
+    };
+    let asker = crate::calibrate::Asker::Campaign {
+        solver: solver.clone(),
+        campaign: shared.campaign,
+    };
+    match crate::calibrate::calibrate(&shared.sandbox, &shared.store, asker, &settings).await {
+        Ok(report) => {
+            let test = report.chosen.iter().find(|c| c.role == "test" && c.met);
+            let params = test
+                .and_then(|c| c.setting.as_ref())
+                .map(|t| Value::Object(t.params.clone()).to_string());
+            let accuracy = test
+                .and_then(|c| c.setting.as_ref())
+                .and_then(|t| t.accuracy);
+            shared
+                .store
+                .record_draft_calibration(
+                    draft.id,
+                    Some(report.calibration),
+                    params.is_some(),
+                    params.as_deref(),
+                    accuracy,
+                    None,
+                )
+                .await?;
+        }
+        // Stopped (budget, endpoint, interrupt): nothing is recorded, a
+        // resume calibrates again with the calls made so far from the store.
+        Err(_) if solver.refused.load(std::sync::atomic::Ordering::Relaxed) => {}
+        Err(_) if stopped(shared) => {}
+        Err(err) => {
+            // It could not run (the sandbox failed it): the author is asked,
+            // told why.
+            let note = clip(&format!("{err:#}"), 600);
+            shared
+                .store
+                .record_draft_calibration(draft.id, None, false, None, None, Some(&note))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn evaluate_draft(
     shared: &Shared,
     drafts: &[crate::store::DraftRow],
     draft: &crate::store::DraftRow,
 ) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
-    let draft_key = call_key(
-        "draft",
-        &[&decide::logical_key(drafts, draft), &draft.prompt],
-    );
-    let draft_solver = Arc::new(DraftSolver {
-        router: shared.solver.clone(),
-        draft: draft.id,
-        draft_key,
-        template: shared.prompts.clone(),
-        refused: Default::default(),
-        inflight: Default::default(),
-    });
+    let draft_solver = draft_solver(shared, drafts, draft);
     let solver: Arc<dyn crate::llm::ChatModel> = draft_solver.clone();
-    // Named by the draft's logical identity, not its row id: tracebacks end up
-    // in refine prompts, which must not depend on the order rows were made.
-    let file = format!(
-        "{}-g{}-s{}.py",
-        draft.task_id, draft.generation, draft.sample
-    );
+    let file = draft_file(draft);
     let report =
         crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
     if draft_solver
@@ -835,7 +947,19 @@ async fn evaluate_draft(
         .iter()
         .find(|f| f.severity == Severity::Error)
         .map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
+    // Every stage passed but the band: the only errors are the accuracy's.
+    let errors: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.kind)
+        .collect();
+    let band_miss = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|k| matches!(*k, "too_easy" | "too_hard_or_broken"));
     let record = EvaluationRecord {
+        band_miss,
         verdict: report.verdict.as_str().into(),
         furthest_stage: furthest_stage(&report),
         loaded,

@@ -191,7 +191,7 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        let report = calibrate::calibrate(&sandbox, &store, model, &settings).await?;
+        let report = calibrate::calibrate(&sandbox, &store, calibrate::Asker::Own(model), &settings).await?;
         if let Some(item) = item {
             store
                 .link_item_calibration(item, report.calibration)

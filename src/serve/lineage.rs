@@ -89,6 +89,8 @@ mod tests {
             loaded: None,
             accuracy: None,
             main_finding: None,
+            band_miss: false,
+            calibrated: None,
         }
     }
 
