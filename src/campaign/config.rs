@@ -387,6 +387,14 @@ impl CampaignConfig {
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
         }
+        if self.evolution.calibrate
+            && (self.evolution.calibrate_max_solver_calls as u64) < u64::from(s.solver_cases)
+        {
+            return Err(format!(
+                "evolution.calibrate_max_solver_calls ({}) must allow at least one setting of selftest.solver_cases ({}): raise it, or set evolution.calibrate = false",
+                self.evolution.calibrate_max_solver_calls, s.solver_cases
+            ));
+        }
         if s.timeout_ms == 0 || s.wall_timeout_ms == Some(0) {
             return Err("selftest.timeout_ms and selftest.wall_timeout_ms must be positive".into());
         }

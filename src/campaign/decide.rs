@@ -370,37 +370,68 @@ mod tests {
         );
         // Two band misses and a draft that failed a check: the band misses
         // are calibrated, no refinement is planned yet.
-        let drafts = [band_miss(1, None, None), band_miss(2, None, None), other.clone()];
+        let drafts = [
+            band_miss(1, None, None),
+            band_miss(2, None, None),
+            other.clone(),
+        ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Calibrate(vec![1, 2]));
         // One landed in the band: accepted, lowest id first.
-        let drafts = [band_miss(1, None, Some(false)), band_miss(2, None, Some(true)), other.clone()];
+        let drafts = [
+            band_miss(1, None, Some(false)),
+            band_miss(2, None, Some(true)),
+            other.clone(),
+        ];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(2));
         // None did: refinement as before (the draft closest to passing is the parent).
-        let drafts = [band_miss(1, None, Some(false)), band_miss(2, None, Some(false)), other.clone()];
+        let drafts = [
+            band_miss(1, None, Some(false)),
+            band_miss(2, None, Some(false)),
+            other.clone(),
+        ];
         let Next::Create(planned) = decide(&drafts, &EVO, BAND) else {
             panic!("{:?}", decide(&drafts, &EVO, BAND))
         };
-        assert!(planned.iter().all(|p| p.parent == Some(1) && p.generation == 1));
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.parent == Some(1) && p.generation == 1)
+        );
         // A sibling that passed as written wins without calibrating anyone.
         let mut pass = other.clone();
         pass.verdict = Some("pass".into());
         let drafts = [band_miss(1, None, None), pass];
         assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(3));
         // Drafts still to evaluate come first.
-        let drafts = [band_miss(1, None, None), d(2, 0, None, "drafted", None, None, None, None)];
+        let drafts = [
+            band_miss(1, None, None),
+            d(2, 0, None, "drafted", None, None, None, None),
+        ];
         assert_eq!(
             decide(&drafts, &EVO, BAND),
-            Next::Work { call: vec![], evaluate: vec![2] }
+            Next::Work {
+                call: vec![],
+                evaluate: vec![2]
+            }
         );
         // With calibration off, a band miss is refined straight away.
-        let off = EvolutionConfig { calibrate: false, ..EVO };
+        let off = EvolutionConfig {
+            calibrate: false,
+            ..EVO
+        };
         let drafts = [band_miss(1, None, None)];
         assert!(matches!(decide(&drafts, &off, BAND), Next::Create(_)));
         // A draft a curator sent back is not calibrated (its children are).
         let drafts = [band_miss(1, None, None)];
-        assert!(matches!(decide_with_revisions(&drafts, &[1], &EVO, BAND), Next::Create(_)));
+        assert!(matches!(
+            decide_with_revisions(&drafts, &[1], &EVO, BAND),
+            Next::Create(_)
+        ));
         let drafts = [band_miss(1, None, Some(true)), band_miss(2, Some(1), None)];
-        assert_eq!(decide_with_revisions(&drafts, &[1], &EVO, BAND), Next::Calibrate(vec![2]));
+        assert_eq!(
+            decide_with_revisions(&drafts, &[1], &EVO, BAND),
+            Next::Calibrate(vec![2])
+        );
     }
 
     #[test]

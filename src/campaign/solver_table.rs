@@ -177,7 +177,10 @@ mod tests {
         let table = calibration_table(Some(&report), None);
         let summary = table["summary"].as_str().unwrap();
         assert!(summary.contains("numeric parameters size"), "{summary}");
-        assert!(summary.ends_with("no parameter moves the accuracy"), "{summary}");
+        assert!(
+            summary.ends_with("no parameter moves the accuracy"),
+            "{summary}"
+        );
         let rows = table["rows"].as_array().unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["params"], "{\"size\":4}");
@@ -187,7 +190,10 @@ mod tests {
         assert_eq!(rows[1]["accuracy"], "out of bounds");
         assert_eq!(rows[1]["bound"], "time: a generate call ran past 1000 ms");
         let failed = calibration_table(None, Some("the sandbox\nfailed"));
-        assert_eq!(failed["summary"], "the calibration could not run: the sandbox failed");
+        assert_eq!(
+            failed["summary"],
+            "the calibration could not run: the sandbox failed"
+        );
         assert!(failed["rows"].as_array().unwrap().is_empty());
     }
 }

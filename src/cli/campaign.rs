@@ -158,7 +158,7 @@ pub struct LineageCommand {
 
 /// A role's endpoints as a fleet; keys and `OPENAI_BASE_URL` are read here,
 /// at the edge.
-fn fleet(role: &RoleConfig) -> Fleet {
+pub(super) fn fleet(role: &RoleConfig) -> Fleet {
     let endpoints = role
         .resolved_endpoints()
         .into_iter()
