@@ -39,6 +39,8 @@ fn scripted(req: &FakeRequest) -> FakeReply {
     }
     if req.prompt.contains("Task id: flat") && !is_refine(req) {
         fenced(&calibrate_bootcamp("flat.py"))
+    } else if req.prompt.contains("Task id: breaks") && !is_refine(req) {
+        fenced(&calibrate_bootcamp("breaks.py"))
     } else {
         fenced(&calibrate_bootcamp("one.py"))
     }
@@ -220,6 +222,10 @@ fn a_draft_whose_accuracy_does_not_move_is_refined_with_the_calibration_table() 
         assert!(prompt.contains(&row), "{row} not in {prompt}");
     }
     assert!(prompt.contains(r#"| {"size":3} |"#), "{prompt}");
+    assert!(
+        prompt.contains("Changing parameter values alone does not reach the band"),
+        "{prompt}"
+    );
     // Lineage shows both calibrations; the missed one says why.
     let (_, tree) = lineage(&s.db, "flat");
     assert!(
@@ -227,6 +233,48 @@ fn a_draft_whose_accuracy_does_not_move_is_refined_with_the_calibration_table() 
         "{tree}"
     );
     assert!(tree.contains("calibrate in band"), "{tree}");
+}
+
+#[test]
+fn a_setting_in_the_band_where_a_check_fails_is_not_accepted() {
+    let server = FakeServer::start(scripted).unwrap();
+    let s = setup(
+        server.base_url(),
+        &[("breaks", "Add up numbers.")],
+        EVOLUTION,
+    );
+    let (code, stdout, stderr) = bootforge(
+        &s.db,
+        &["campaign", "run", s.config.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let result = last_json(&stdout);
+    assert_eq!(result["tasks"][0]["status"], "accepted", "{result}");
+    assert_eq!(result["tasks"][0]["generation"], 1);
+    // The first draft's search found a size in the band, but its generator
+    // is not deterministic there: the author is asked, and told so.
+    let (rt, st) = store(&s.db);
+    let calibrations = rt.block_on(st.draft_calibrations(1, "breaks")).unwrap();
+    let first = &calibrations[0];
+    assert!(!first.in_band);
+    let params: Value = serde_json::from_str(first.params_json.as_deref().unwrap()).unwrap();
+    assert!(size(&params) > 5, "{params}");
+    let note = first.note.as_deref().unwrap();
+    assert!(
+        note.starts_with(&format!("at {params} the checks fail: nondeterministic")),
+        "{note}"
+    );
+    let refine = server.requests().into_iter().find(is_refine).unwrap();
+    assert!(refine.prompt.contains(note), "{}", refine.prompt);
+    assert!(
+        refine
+            .prompt
+            .contains("A setting in the band exists but fails a check there"),
+        "{}",
+        refine.prompt
+    );
+    let (_, tree) = lineage(&s.db, "breaks");
+    assert!(tree.contains("calibrate missed · at {"), "{tree}");
 }
 
 #[test]

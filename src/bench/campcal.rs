@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::campaign::calls::Backend;
 use crate::campaign::config::CampaignConfig;
-use crate::llm::fake::{FakeReply, FakeServer};
 use crate::llm::EndpointConfig;
+use crate::llm::fake::{FakeReply, FakeServer};
 use crate::llm::openai::OpenAiModel;
 
 /// Half-points of the tasks' accuracy curves (size at which the solver is
@@ -106,13 +106,13 @@ fn reply(prompt: &str) -> FakeReply {
             Some(parent) => number_after(parent, "size=").unwrap_or(3) * 2,
             None => 3,
         };
-        return FakeReply::answer(format!(
-            "Here it is.\n```python\n{}```\n",
-            code(h, size)
-        ));
+        return FakeReply::answer(format!("Here it is.\n```python\n{}```\n", code(h, size)));
     }
     let h = number_after(prompt, "[h=").unwrap_or(12) as f64;
-    let line = prompt.lines().find(|l| l.contains("Add these")).unwrap_or("");
+    let line = prompt
+        .lines()
+        .find(|l| l.contains("Add these"))
+        .unwrap_or("");
     let numbers: Vec<i64> = line
         .split_once(": ")
         .map_or("", |(_, r)| r)
@@ -224,8 +224,7 @@ pub fn bench(cache_dir: &Path, quick: bool) -> Result<CampcalBench> {
         solver_cases: 20,
         calibrate_max_solver_calls: crate::campaign::config::EvolutionConfig::default()
             .calibrate_max_solver_calls,
-        author_ratio: without.author_calls_per_accepted
-            / with.author_calls_per_accepted.max(1e-9),
+        author_ratio: without.author_calls_per_accepted / with.author_calls_per_accepted.max(1e-9),
         with_calibration: with,
         without_calibration: without,
     })

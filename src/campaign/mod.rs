@@ -863,22 +863,30 @@ async fn calibrate_draft(
     };
     match crate::calibrate::calibrate(&shared.sandbox, &shared.store, asker, &settings).await {
         Ok(report) => {
-            let test = report.chosen.iter().find(|c| c.role == "test" && c.met);
-            let params = test
-                .and_then(|c| c.setting.as_ref())
-                .map(|t| Value::Object(t.params.clone()).to_string());
-            let accuracy = test
-                .and_then(|c| c.setting.as_ref())
-                .and_then(|t| t.accuracy);
+            let chosen = report
+                .chosen
+                .iter()
+                .find(|c| c.role == "test" && c.met)
+                .and_then(|c| c.setting.as_ref());
+            // The search measured only generation, prompts and grading at
+            // the setting: the other stages must pass there too before the
+            // draft is accepted at it.
+            let failing = match chosen {
+                Some(setting) => stages_at(shared, draft, &settings.source, &setting.params).await,
+                None => None,
+            };
+            let in_band = chosen.is_some() && failing.is_none();
             shared
                 .store
                 .record_draft_calibration(
                     draft.id,
                     Some(report.calibration),
-                    params.is_some(),
-                    params.as_deref(),
-                    accuracy,
-                    None,
+                    in_band,
+                    chosen
+                        .map(|t| Value::Object(t.params.clone()).to_string())
+                        .as_deref(),
+                    chosen.and_then(|t| t.accuracy),
+                    failing.as_deref(),
                 )
                 .await?;
         }
@@ -897,6 +905,32 @@ async fn calibrate_draft(
         }
     }
     Ok(())
+}
+
+/// The first error of the checks (every stage but the solver's) at
+/// `params`, if one fails there.
+async fn stages_at(
+    shared: &Shared,
+    draft: &crate::store::DraftRow,
+    source: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Option<String> {
+    let mut config = shared.check.clone();
+    config.params.extend(params.clone());
+    let report =
+        crate::evaluate::check(&shared.sandbox, None, &draft_file(draft), source, &config).await;
+    report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+        .map(|f| {
+            format!(
+                "at {} the checks fail: {}: {}",
+                Value::Object(params.clone()),
+                f.kind,
+                clip(&f.message, 300)
+            )
+        })
 }
 
 async fn evaluate_draft(

@@ -12,16 +12,24 @@ const INSTANCE_CHARS: usize = 160;
 
 /// One line of a table cell: no newlines, no column breaks.
 fn cell(text: &str) -> String {
+    line(text, INSTANCE_CHARS)
+}
+
+/// `text` on one line, at most `max` characters, no column breaks.
+fn line(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let mut out: String = flat.chars().take(INSTANCE_CHARS).collect();
-    if flat.chars().count() > INSTANCE_CHARS {
+    let mut out: String = flat.chars().take(max).collect();
+    if flat.chars().count() > max {
         out.push('…');
     }
     out.replace('|', "\\|")
 }
+
+/// How much of a note (why a calibration failed) a refine prompt shows.
+const NOTE_CHARS: usize = 600;
 
 /// The rows, when the report's findings say the accuracy missed the band
 /// (`too_easy` or `too_hard_or_broken`); empty otherwise.
@@ -64,12 +72,14 @@ const PARAMS_CHARS: usize = 120;
 /// no setting landed in the band) and one row per setting (parameters,
 /// accuracy with its 95% interval, right of cases, generation time per case,
 /// the bound that put it out of bounds). `report` is the stored calibration
-/// report; `note` why the calibration could not run, if it could not.
+/// report; `note` why the calibration could not run, or why the setting it
+/// found in the band was not taken (a check failed there).
 pub fn calibration_table(report: Option<&Value>, note: Option<&str>) -> Value {
     let Some(report) = report else {
         return json!({
-            "summary": format!("the calibration could not run: {}", cell(note.unwrap_or("no reason given"))),
+            "summary": format!("the calibration could not run: {}", line(note.unwrap_or("no reason given"), NOTE_CHARS)),
             "rows": [],
+            "checks_failed": false,
         });
     };
     let miss = report["chosen"]
@@ -125,9 +135,16 @@ pub fn calibration_table(report: Option<&Value>, note: Option<&str>) -> Value {
             })
         })
         .collect();
+    // A setting in the band whose other checks failed says so; otherwise
+    // the search's reason.
+    let why = match note {
+        Some(note) => line(note, NOTE_CHARS),
+        None => format!("no setting landed in the band: {}", cell(miss)),
+    };
     json!({
-        "summary": format!("{space}{moving}; no setting landed in the band: {}", cell(miss)),
+        "summary": format!("{space}{moving}; {why}"),
         "rows": rows,
+        "checks_failed": note.is_some(),
     })
 }
 
