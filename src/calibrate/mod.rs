@@ -6,7 +6,9 @@
 //! each), asks the solver through the campaign call router (content-addressed
 //! calls stored as they finish, so a killed calibration resumes without
 //! repeating one), grades the answers with the bootcamp's own `verify_score`
-//! and stores the probe.
+//! and stores the probe. `bootforge calibrate` asks a model of its own
+//! ([`Asker::Own`]); a campaign calibrating one of its drafts asks its own
+//! solver ([`Asker::Campaign`]).
 
 pub mod search;
 

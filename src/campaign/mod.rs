@@ -3,10 +3,16 @@
 //!
 //! Per task, generation 0 samples `drafts_per_task` drafts from the author;
 //! each is evaluated by the staged checks of [`crate::evaluate`]; the first
-//! draft that passes ends the task (`accepted`). Otherwise the best drafts that
+//! draft that passes ends the task (`accepted`). A draft that passed every
+//! stage but the accuracy band is then calibrated (`[evolution] calibrate`,
+//! on by default): its constructor's numeric parameters are searched with
+//! the campaign's own solver, within `calibrate_max_solver_calls`, and a
+//! setting in the band where every other check passes too ends the task
+//! with no author call (the review item gets that setting). Otherwise the best drafts that
 //! loaded (furthest stage reached, then closeness to the accuracy band) become
 //! parents of `children_per_parent` refined children each, whose prompt
-//! carries the parent's code and concrete failures, until `max_generations`;
+//! carries the parent's code and concrete failures (and, for a calibrated
+//! parent, every setting its calibration tried), until `max_generations`;
 //! then the task ends `rejected` with its best draft named.
 //!
 //! The loop keeps no state of its own: [`decide::decide`] computes each step
