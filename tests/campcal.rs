@@ -362,10 +362,24 @@ fn a_killed_campaign_resumes_its_calibration_without_repeating_a_solver_call() {
 fn calibrate_takes_the_solver_and_band_from_a_campaign_config() {
     let server = FakeServer::start(crate::calibrate::solver).unwrap();
     let s = setup(server.base_url(), &[("sum", "Add up numbers.")], "");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace(
-        "solver_cases = 12",
-        "solver_cases = 16\naccuracy_min = 0.2\naccuracy_max = 0.6",
-    );
+    let text = std::fs::read_to_string(&s.config)
+        .unwrap()
+        .replace(
+            "solver_cases = 12",
+            "solver_cases = 16\naccuracy_min = 0.2\naccuracy_max = 0.6",
+        )
+        .replace(
+            "tasks = \"tasks\"",
+            "tasks = \"tasks\"\nprompts = \"my-prompts\"",
+        );
+    // The campaign's solver template wraps every prompt.
+    let templates = s.dir.path().join("my-prompts");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("solver.md.j2"),
+        "{{ prompt }}\n(the campaign's solver template)",
+    )
+    .unwrap();
     std::fs::write(&s.config, text).unwrap();
     let out = bin()
         .arg("--db")
@@ -389,11 +403,13 @@ fn calibrate_takes_the_solver_and_band_from_a_campaign_config() {
             .starts_with("solver-model at "),
         "{report}"
     );
+    assert!(!server.requests().is_empty());
     assert!(
         server
             .requests()
             .iter()
-            .all(|r| r.body["model"] == "solver-model")
+            .all(|r| r.body["model"] == "solver-model"
+                && r.prompt.ends_with("\n(the campaign's solver template)"))
     );
     let targets: Vec<f64> = report["chosen"]
         .as_array()

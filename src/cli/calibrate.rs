@@ -11,6 +11,8 @@ use super::run::{json_object, read_source};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::calibrate::{self, Report, Settings};
 use crate::campaign::config::CampaignConfig;
+use crate::campaign::prompts::{self, Prompts};
+use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure};
 use crate::review;
 use crate::sandbox::Limits;
 use crate::store::Store;
@@ -62,9 +64,9 @@ pub struct CalibrateCommand {
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
     /// A campaign config file: its solver (endpoint or fleet, temperature,
-    /// max tokens) answers, its band sets the default targets, its selftest
-    /// the cases per setting and the per-call time budget (instead of
-    /// --model and --base-url).
+    /// max tokens, its solver prompt template) answers, its band sets the
+    /// default targets, its selftest the cases per setting and the per-call
+    /// time budget (instead of --model and --base-url).
     #[arg(long, value_name = "FILE", conflicts_with = "model")]
     config: Option<PathBuf>,
     #[command(flatten)]
@@ -197,6 +199,33 @@ impl CalibrateCommand {
     }
 }
 
+/// A campaign's solver as its campaign asks it: each prompt rendered
+/// through the config's solver template first.
+struct Rendered<M> {
+    model: M,
+    prompts: Prompts,
+}
+
+impl<M: ChatModel> ChatModel for Rendered<M> {
+    fn complete<'a>(&'a self, prompt: &'a str) -> BoxFuture<'a, Result<Completion, Failure>> {
+        Box::pin(async move {
+            let rendered = self
+                .prompts
+                .render(prompts::SOLVER, serde_json::json!({ "prompt": prompt }))
+                .unwrap_or_else(|_| prompt.to_owned());
+            self.model.complete(&rendered).await
+        })
+    }
+
+    fn accounting(&self) -> AccountingSnapshot {
+        self.model.accounting()
+    }
+
+    fn describe(&self) -> String {
+        self.model.describe()
+    }
+}
+
 pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     let rt = match runtime() {
         Ok(r) => r,
@@ -227,7 +256,13 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         Err(msg) => return usage(msg),
     };
     let model: std::sync::Arc<dyn crate::llm::ChatModel> = match &campaign {
-        Some(c) => std::sync::Arc::new(super::campaign::fleet(&c.solver)),
+        Some(c) => match Prompts::load(c.prompts.as_deref()) {
+            Ok(prompts) => std::sync::Arc::new(Rendered {
+                model: super::campaign::fleet(&c.solver),
+                prompts,
+            }),
+            Err(msg) => return usage(msg),
+        },
         None => match cmd.solver.model() {
             Ok(Some(m)) => m,
             Ok(None) => {
