@@ -164,6 +164,17 @@ fn a_too_easy_draft_is_accepted_by_calibration_without_an_author_call() {
         let sets: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(sets, serde_json::json!([params]), "{split}");
     }
+    // The item page's lineage marks the calibration; its table shows the setting.
+    let server = crate::serve::serve(&s.db, &[]);
+    let page = crate::serve::http(&server.addr, "GET", &format!("/items/{id}"), None, &[]);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("→ calibrate: a setting in the band (no author call)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<section id=\"calibration\">"));
 }
 
 #[test]
