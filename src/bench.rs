@@ -46,6 +46,9 @@
 //! - **calibrate**: solver calls the calibration search takes to reach a
 //!   target accuracy within 0.1 against a plain grid search, on simulated
 //!   solvers with known accuracy curves (`src/bench/calibrate.rs`);
+//! - **campcal**: author calls per accepted bootcamp in a campaign whose
+//!   first drafts are all too easy, with calibration inside the campaign
+//!   and without (`src/bench/campcal.rs`);
 //! - **reward**: `bootforge reward serve` scoring batches of 1,024 over HTTP
 //!   against native `verify_score` in one python3 process, per core, with
 //!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
@@ -66,6 +69,7 @@ use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
 mod calibrate;
+mod campcal;
 mod eval;
 mod reward;
 mod serve;
@@ -187,7 +191,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "compile",
     "cold_start",
     "throughput",
@@ -202,6 +206,7 @@ pub const NAMES: [&str; 15] = [
     "serve",
     "reward",
     "calibrate",
+    "campcal",
     "eval",
 ];
 
@@ -222,6 +227,7 @@ pub struct BenchReport {
     pub serve: Option<ServeBench>,
     pub reward: Option<reward::RewardBench>,
     pub calibrate: Option<calibrate::CalibrateBench>,
+    pub campcal: Option<campcal::CampcalBench>,
     pub eval: Option<eval::EvalBench>,
 }
 
@@ -991,6 +997,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: compiling the component into an empty cache...");
         report.compile = Some(bench_compile()?);
     }
+    if want("campcal") {
+        eprintln!("bench: author calls per accepted bootcamp, with and without calibration...");
+        report.campcal = Some(campcal::bench(cache_dir, quick)?);
+    }
     let sandbox = open(cache_dir, 1)?;
     if want("cold_start") {
         eprintln!("bench: cold start...");
@@ -1073,6 +1083,19 @@ impl BenchReport {
                     r.grid_calls / r.search_calls.max(1.0)
                 ));
             }
+        }
+        if let Some(c) = &self.campcal {
+            for r in [&c.with_calibration, &c.without_calibration] {
+                lines.push(format!(
+                    "campcal      calibrate = {:<5}: {}/{} accepted, {:.2} author calls and {:.0} solver calls per accepted bootcamp ({:.0} s)",
+                    r.calibrate, r.accepted, r.tasks, r.author_calls_per_accepted,
+                    r.solver_calls_per_accepted, r.wall_s
+                ));
+            }
+            lines.push(format!(
+                "campcal      author calls per accepted bootcamp: {:.2}x fewer with calibration",
+                c.author_ratio
+            ));
         }
         if let Some(e) = &self.eval {
             lines.push(format!(

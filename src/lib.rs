@@ -9,8 +9,11 @@
 //! 2. **Evaluate**: the draft runs in the [`sandbox`] through staged checks,
 //!    cheapest first ([`evaluate`]); a solver model's accuracy must lie in a band
 //!    and clear what guessing gets.
-//! 3. **Evolve**: failed drafts get refined children carrying their concrete
-//!    failures, until one passes or the generations run out ([`campaign`]).
+//! 3. **Evolve**: a draft that misses only the accuracy band is calibrated
+//!    first (a setting of its constructor parameters in the band is
+//!    accepted, [`calibrate`]); failed drafts get refined children carrying
+//!    their concrete failures, until one passes or the generations run out
+//!    ([`campaign`]).
 //! 4. **Store**: every draft, prompt, response, evaluation and LLM call is a row
 //!    with its parents ([`store`]), so a campaign resumes after a crash.
 //! 5. **People**: what is accepted is reviewed, exported and scheduled (the
@@ -67,8 +70,9 @@
 //!   [`evaluate::junk`], [`evaluate::nearmiss`] and [`llm::choose`] are pure
 //!   functions of their inputs, tested without I/O;
 //!   the async code around them reads, calls and writes.
-//! - The floors are one-way: `cli → schedule → campaign → evaluate → sandbox,
-//!   llm, store`.
+//! - The floors are one-way: `cli → schedule → campaign → calibrate →
+//!   evaluate → sandbox, llm, store`, except that [`calibrate`] routes its
+//!   solver calls through [`campaign::calls`] (stored, content-addressed).
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 

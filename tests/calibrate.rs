@@ -11,11 +11,11 @@ use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
 use crate::util::{bin, repo_path};
 
 /// The scripted solver's chance of being right with `n` numbers to add.
-fn chance(n: usize) -> f64 {
+pub fn chance(n: usize) -> f64 {
     1.0 / (1.0 + (n as f64 / 12.0).powi(3))
 }
 
-fn numbers(prompt: &str) -> Vec<i128> {
+pub fn numbers(prompt: &str) -> Vec<i128> {
     let line = prompt.lines().next().unwrap_or("");
     let shown = line.split_once(": ").map_or("", |(_, rest)| rest);
     shown
@@ -26,7 +26,7 @@ fn numbers(prompt: &str) -> Vec<i128> {
 
 /// Right or wrong by a hash of the prompt (the same prompt always gets the
 /// same answer), right with probability [`chance`].
-fn solver(req: &FakeRequest) -> FakeReply {
+pub fn solver(req: &FakeRequest) -> FakeReply {
     let numbers = numbers(&req.prompt);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in req.prompt.bytes() {

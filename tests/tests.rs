@@ -7,6 +7,7 @@ mod util;
 mod budget;
 mod calibrate;
 mod campaign;
+mod campcal;
 mod check;
 mod cli;
 mod component;

@@ -6,18 +6,21 @@
 //! each), asks the solver through the campaign call router (content-addressed
 //! calls stored as they finish, so a killed calibration resumes without
 //! repeating one), grades the answers with the bootcamp's own `verify_score`
-//! and stores the probe.
+//! and stores the probe. `bootforge calibrate` asks a model of its own
+//! ([`Asker::Own`]); a campaign calibrating one of its drafts asks its own
+//! solver ([`Asker::Campaign`]).
 
 pub mod search;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::campaign::calls::{Backend, Budget, Router, Stop, call_key};
+use crate::campaign::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
 use crate::campaign::flight::SingleFlight;
 use crate::evaluate::judge;
 use crate::llm::{ChatModel, Completion, Failure};
@@ -221,47 +224,84 @@ fn clip(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
+/// Who answers a calibration's solver calls.
+pub enum Asker {
+    /// A model of its own: calls go through a router over a campaign row
+    /// the calibration owns (`bootforge calibrate`).
+    Own(Arc<dyn ChatModel>),
+    /// A campaign's solver for one of its drafts: the campaign's endpoint or
+    /// fleet, its rendering of the solver prompt, its call keys, budget and
+    /// `llm_calls` rows, so the calls count in its spend and a resumed
+    /// campaign gets them back from the store.
+    Campaign {
+        solver: Arc<DraftSolver>,
+        campaign: i64,
+    },
+}
+
+enum Asking {
+    Own {
+        router: Arc<Router>,
+        flight: SingleFlight<Result<(Completion, bool), String>>,
+    },
+    Campaign(Arc<DraftSolver>),
+}
+
 struct Solver {
-    router: Arc<Router>,
-    flight: SingleFlight<Result<(Completion, bool), String>>,
+    asking: Asking,
     scope: String,
+}
+
+/// An answer that gets no credit (a request the endpoint refused as such).
+fn no_answer(attempts: u32) -> Completion {
+    Completion {
+        content: String::new(),
+        reasoning: None,
+        usage: Default::default(),
+        attempts,
+        latency_ms: 0.0,
+        finish_reason: None,
+        endpoint: None,
+    }
 }
 
 impl Solver {
     /// One solver answer: from the store when this call was made before,
     /// else from the endpoint, stored as soon as it finishes. Returns the
-    /// answer and whether it was a new call.
+    /// answer and whether it was a new call (a campaign's solver counts its
+    /// own new calls).
     async fn ask(&self, params: &str, prompt: &str) -> Result<(Completion, bool), String> {
+        let (router, flight) = match &self.asking {
+            Asking::Campaign(draft) => {
+                return match draft.complete(prompt).await {
+                    Ok(done) => Ok((done, false)),
+                    Err(_) if draft.refused.load(Ordering::Relaxed) => {
+                        Err("the campaign's solver stopped taking calls".into())
+                    }
+                    Err(Failure { attempts, .. }) => Ok((no_answer(attempts), false)),
+                };
+            }
+            Asking::Own { router, flight } => (router, flight),
+        };
         let key = call_key(
             "solver",
-            &[&self.router.model, "calibrate", &self.scope, params, prompt],
+            &[&router.model, "calibrate", &self.scope, params, prompt],
         );
-        self.flight
+        flight
             .run(&key, || async {
-                match self.router.call(&key, prompt, None).await {
+                match router.call(&key, prompt, None).await {
                     Ok(routed) => {
                         if !routed.from_store {
-                            self.router
+                            router
                                 .store
-                                .record_call(self.router.campaign, &routed.record)
+                                .record_call(router.campaign, &routed.record)
                                 .await
                                 .map_err(|e| format!("storing a solver call failed: {e}"))?;
                         }
                         match routed.answer {
                             Ok(done) => Ok((done, !routed.from_store)),
                             // A request refused as such is a wrong answer.
-                            Err(Failure { attempts, .. }) => Ok((
-                                Completion {
-                                    content: String::new(),
-                                    reasoning: None,
-                                    usage: Default::default(),
-                                    attempts,
-                                    latency_ms: 0.0,
-                                    finish_reason: None,
-                                    endpoint: None,
-                                },
-                                true,
-                            )),
+                            Err(Failure { attempts, .. }) => Ok((no_answer(attempts), true)),
                         }
                     }
                     Err(Stop::Budget) => Err("the solver-call budget is spent".into()),
@@ -276,6 +316,14 @@ impl Solver {
                 }
             })
             .await
+    }
+
+    /// New calls a campaign's solver has made so far.
+    fn campaign_calls(&self) -> usize {
+        match &self.asking {
+            Asking::Campaign(draft) => draft.new_calls.load(Ordering::Relaxed),
+            Asking::Own { .. } => 0,
+        }
     }
 }
 
@@ -329,6 +377,7 @@ async fn measure(
         row.bound_json = Some(serde_json::to_string(&bound(err))?);
         return Ok(row);
     }
+    let calls_before = solver.campaign_calls();
     let asked = futures::future::join_all(
         cases
             .iter()
@@ -341,6 +390,7 @@ async fn measure(
         row.solver_calls += i64::from(new);
         answers.push(done);
     }
+    row.solver_calls += (solver.campaign_calls() - calls_before) as i64;
     let reasoning_seen = answers.iter().any(Completion::has_reasoning);
     let mut flags = s.score_flags.clone();
     flags
@@ -422,10 +472,13 @@ fn to_tried(row: &ProbeRow, probe: &Probe) -> Tried {
 pub async fn calibrate(
     sandbox: &Sandbox,
     store: &Store,
-    model: Arc<dyn ChatModel>,
+    asker: Asker,
     s: &Settings,
 ) -> Result<Report> {
-    let model_name = model.describe();
+    let model_name = match &asker {
+        Asker::Own(model) => model.describe(),
+        Asker::Campaign { solver, .. } => solver.router.model.clone(),
+    };
     let scope = sha(&format!(
         "{}\0{}\0{}\0{}\0{}",
         sha(&s.source),
@@ -434,7 +487,19 @@ pub async fn calibrate(
         Value::Object(s.score_flags.clone()),
         s.cases
     ));
-    let key = call_key("calibration", &[&model_name, &scope]);
+    // A campaign's calibration of a draft is its own: another campaign (or
+    // another draft with the same code) calibrates afresh, with its calls.
+    let owner = match &asker {
+        Asker::Own(_) => None,
+        Asker::Campaign { solver, campaign } => Some((*campaign, solver.draft_key.clone())),
+    };
+    let key = match &owner {
+        None => call_key("calibration", &[&model_name, &scope]),
+        Some((campaign, draft_key)) => call_key(
+            "calibration",
+            &[&model_name, &scope, &campaign.to_string(), draft_key],
+        ),
+    };
     let settings_json = json!({
         "target": s.target, "ladder": s.ladder, "tolerance": s.tolerance,
         "cases": s.cases, "max_solver_calls": s.max_solver_calls, "model": model_name,
@@ -442,7 +507,13 @@ pub async fn calibrate(
     })
     .to_string();
     let row = store
-        .open_calibration(&key, &s.file, s.class.as_deref(), &settings_json)
+        .open_calibration(
+            &key,
+            &s.file,
+            s.class.as_deref(),
+            &settings_json,
+            owner.as_ref().map(|(c, _)| *c),
+        )
         .await?;
     let (class, space) = match &row.space_json {
         Some(text) => serde_json::from_str::<(String, Vec<Param>)>(text)
@@ -455,22 +526,24 @@ pub async fn calibrate(
             found
         }
     };
-    let router = Arc::new(Router {
-        role: "solver",
-        model: model_name.clone(),
-        store: store.clone(),
-        campaign: row.campaign_id,
-        backend: Backend::Live(model),
-        budget: Arc::new(Budget::new(Default::default(), u64::MAX, u64::MAX)),
-        recorder: None,
-        stop: Default::default(),
-        gate: tokio::sync::Semaphore::new(s.concurrency.max(1)),
-    });
-    let solver = Solver {
-        router,
-        flight: SingleFlight::default(),
-        scope,
+    let asking = match asker {
+        Asker::Own(model) => Asking::Own {
+            router: Arc::new(Router {
+                role: "solver",
+                model: model_name.clone(),
+                store: store.clone(),
+                campaign: row.campaign_id,
+                backend: Backend::Live(model),
+                budget: Arc::new(Budget::new(Default::default(), u64::MAX, u64::MAX)),
+                recorder: None,
+                stop: Default::default(),
+                gate: tokio::sync::Semaphore::new(s.concurrency.max(1)),
+            }),
+            flight: SingleFlight::default(),
+        },
+        Asker::Campaign { solver, .. } => Asking::Campaign(solver),
     };
+    let solver = Solver { asking, scope };
     let mut targets = s.ladder.clone();
     targets.push(s.target);
     let plan = Plan {

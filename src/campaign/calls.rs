@@ -431,6 +431,8 @@ pub struct DraftSolver {
     /// Set when a call of this draft's evaluation was refused (budget,
     /// cassette, endpoint): the evaluation is then incomplete.
     pub refused: std::sync::atomic::AtomicBool,
+    /// Calls this draft's solver made (not served from the store).
+    pub new_calls: std::sync::atomic::AtomicUsize,
     /// The same key asked twice at once is one call: an evaluation whose
     /// cases render alike would otherwise pay for, and store, the answer twice.
     pub inflight: super::flight::SingleFlight<Result<Completion, Failure>>,
@@ -466,6 +468,9 @@ impl DraftSolver {
     async fn call_once(&self, key: &str, rendered: &str) -> Result<Completion, Failure> {
         match self.router.call(key, rendered, Some(self.draft)).await {
             Ok(routed) => {
+                if !routed.from_store {
+                    self.new_calls.fetch_add(1, Ordering::Relaxed);
+                }
                 if !routed.from_store
                     && let Err(err) = self
                         .router

@@ -211,6 +211,13 @@ pub struct EvolutionConfig {
     pub max_generations: u32,
     /// Parents chosen per generation.
     pub parents_per_generation: u32,
+    /// Calibrate a draft that passes every stage but the accuracy band
+    /// (search its constructor's numeric parameters for a setting in the
+    /// band) before its author is asked for new code.
+    pub calibrate: bool,
+    /// Solver calls one draft's calibration may take (calls answered from
+    /// the store count too, so a resumed campaign takes the same steps).
+    pub calibrate_max_solver_calls: u32,
 }
 
 impl Default for EvolutionConfig {
@@ -220,6 +227,13 @@ impl Default for EvolutionConfig {
             children_per_parent: 2,
             max_generations: 3,
             parents_per_generation: 2,
+            calibrate: true,
+            // Five settings of the default 40 solver cases: enough to raise
+            // one parameter by doubling until it moves and bisect once or
+            // twice into a band as wide as the default one, for about what
+            // two refinements of the draft cost in solver calls alone (each
+            // is checked on 40 cases), with no author call.
+            calibrate_max_solver_calls: 200,
         }
     }
 }
@@ -372,6 +386,14 @@ impl CampaignConfig {
         }
         if s.cases == 0 {
             return Err("selftest.cases must be at least 1".into());
+        }
+        if self.evolution.calibrate
+            && (self.evolution.calibrate_max_solver_calls as u64) < u64::from(s.solver_cases)
+        {
+            return Err(format!(
+                "evolution.calibrate_max_solver_calls ({}) must allow at least one setting of selftest.solver_cases ({}): raise it, or set evolution.calibrate = false",
+                self.evolution.calibrate_max_solver_calls, s.solver_cases
+            ));
         }
         if s.timeout_ms == 0 || s.wall_timeout_ms == Some(0) {
             return Err("selftest.timeout_ms and selftest.wall_timeout_ms must be positive".into());

@@ -21,7 +21,11 @@ pub enum Next {
     Create(Vec<Planned>),
     /// Call the author for these pending drafts, evaluate these drafted ones.
     Work { call: Vec<i64>, evaluate: Vec<i64> },
-    /// An evaluated draft passed every check.
+    /// Calibrate these drafts: they passed every stage but the accuracy
+    /// band (then they are accepted at a setting in the band, or refined).
+    Calibrate(Vec<i64>),
+    /// An evaluated draft passed every check, or its calibration found a
+    /// setting in the band.
     Accepted(i64),
     /// Out of generations; the best draft, if any.
     Rejected(Option<i64>),
@@ -98,6 +102,31 @@ pub fn decide_with_revisions(
     if let Some(accepted) = drafts
         .iter()
         .filter(|d| d.verdict.as_deref() == Some("pass") && acceptable(d))
+        .map(|d| d.id)
+        .min()
+    {
+        return Next::Accepted(accepted);
+    }
+    // Nothing passed as written: a draft that missed only the band is
+    // calibrated before any author call, and one whose calibration landed
+    // in the band ends the task.
+    let uncalibrated: Vec<i64> = drafts
+        .iter()
+        .filter(|d| {
+            evo.calibrate
+                && d.status == "evaluated"
+                && d.band_miss
+                && d.calibrated.is_none()
+                && acceptable(d)
+        })
+        .map(|d| d.id)
+        .collect();
+    if !uncalibrated.is_empty() {
+        return Next::Calibrate(uncalibrated);
+    }
+    if let Some(accepted) = drafts
+        .iter()
+        .filter(|d| d.calibrated == Some(true) && acceptable(d))
         .map(|d| d.id)
         .min()
     {
@@ -295,6 +324,8 @@ mod tests {
             loaded,
             accuracy,
             main_finding: None,
+            band_miss: false,
+            calibrated: None,
         }
     }
 
@@ -303,8 +334,105 @@ mod tests {
         children_per_parent: 2,
         max_generations: 3,
         parents_per_generation: 1,
+        calibrate: true,
+        calibrate_max_solver_calls: 200,
     };
     const BAND: (f64, f64) = (0.03, 0.85);
+
+    /// A draft that failed only the band, calibrated (`Some(in_band)`) or not.
+    fn band_miss(id: i64, parent: Option<i64>, calibrated: Option<bool>) -> DraftRow {
+        let mut row = d(
+            id,
+            i64::from(parent.is_some()),
+            parent,
+            "evaluated",
+            Some("fail"),
+            Some(6),
+            Some(true),
+            Some(1.0),
+        );
+        row.band_miss = true;
+        row.calibrated = calibrated;
+        row
+    }
+
+    #[test]
+    fn a_draft_that_misses_only_the_band_is_calibrated_before_any_author_call() {
+        let other = d(
+            3,
+            0,
+            None,
+            "evaluated",
+            Some("fail"),
+            Some(3),
+            Some(true),
+            None,
+        );
+        // Two band misses and a draft that failed a check: the band misses
+        // are calibrated, no refinement is planned yet.
+        let drafts = [
+            band_miss(1, None, None),
+            band_miss(2, None, None),
+            other.clone(),
+        ];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Calibrate(vec![1, 2]));
+        // One landed in the band: accepted, lowest id first.
+        let drafts = [
+            band_miss(1, None, Some(false)),
+            band_miss(2, None, Some(true)),
+            other.clone(),
+        ];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(2));
+        // None did: refinement as before (the draft closest to passing is the parent).
+        let drafts = [
+            band_miss(1, None, Some(false)),
+            band_miss(2, None, Some(false)),
+            other.clone(),
+        ];
+        let Next::Create(planned) = decide(&drafts, &EVO, BAND) else {
+            panic!("{:?}", decide(&drafts, &EVO, BAND))
+        };
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.parent == Some(1) && p.generation == 1)
+        );
+        // A sibling that passed as written wins without calibrating anyone.
+        let mut pass = other.clone();
+        pass.verdict = Some("pass".into());
+        let drafts = [band_miss(1, None, None), pass];
+        assert_eq!(decide(&drafts, &EVO, BAND), Next::Accepted(3));
+        // Drafts still to evaluate come first.
+        let drafts = [
+            band_miss(1, None, None),
+            d(2, 0, None, "drafted", None, None, None, None),
+        ];
+        assert_eq!(
+            decide(&drafts, &EVO, BAND),
+            Next::Work {
+                call: vec![],
+                evaluate: vec![2]
+            }
+        );
+        // With calibration off, a band miss is refined straight away.
+        let off = EvolutionConfig {
+            calibrate: false,
+            ..EVO
+        };
+        let drafts = [band_miss(1, None, None)];
+        assert!(matches!(decide(&drafts, &off, BAND), Next::Create(_)));
+        // A draft a curator sent back is not calibrated (its children are).
+        let drafts = [band_miss(1, None, None)];
+        assert!(matches!(
+            decide_with_revisions(&drafts, &[1], &EVO, BAND),
+            Next::Create(_)
+        ));
+        let drafts = [band_miss(1, None, Some(true)), band_miss(2, Some(1), None)];
+        assert_eq!(
+            decide_with_revisions(&drafts, &[1], &EVO, BAND),
+            Next::Calibrate(vec![2])
+        );
+    }
 
     #[test]
     fn a_new_task_samples_generation_zero() {

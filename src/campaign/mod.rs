@@ -3,10 +3,16 @@
 //!
 //! Per task, generation 0 samples `drafts_per_task` drafts from the author;
 //! each is evaluated by the staged checks of [`crate::evaluate`]; the first
-//! draft that passes ends the task (`accepted`). Otherwise the best drafts that
+//! draft that passes ends the task (`accepted`). A draft that passed every
+//! stage but the accuracy band is then calibrated (`[evolution] calibrate`,
+//! on by default): its constructor's numeric parameters are searched with
+//! the campaign's own solver, within `calibrate_max_solver_calls`, and a
+//! setting in the band where every other check passes too ends the task
+//! with no author call (the review item gets that setting). Otherwise the best drafts that
 //! loaded (furthest stage reached, then closeness to the accuracy band) become
 //! parents of `children_per_parent` refined children each, whose prompt
-//! carries the parent's code and concrete failures, until `max_generations`;
+//! carries the parent's code and concrete failures (and, for a calibrated
+//! parent, every setting its calibration tried), until `max_generations`;
 //! then the task ends `rejected` with its best draft named.
 //!
 //! The loop keeps no state of its own: [`decide::decide`] computes each step
@@ -560,6 +566,18 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 // back from these rows.
                 shared.store.insert_drafts(&batch).await?;
             }
+            Next::Calibrate(ids) => {
+                let runs = ids.iter().map(|&id| {
+                    calibrate_draft(
+                        shared,
+                        &drafts,
+                        drafts.iter().find(|d| d.id == id).expect("listed"),
+                    )
+                });
+                for result in futures::future::join_all(runs).await {
+                    result?;
+                }
+            }
             Next::Work { call, evaluate } => {
                 let calls = call.iter().map(|&id| {
                     author_call(
@@ -673,6 +691,19 @@ async fn refine_prompt(
     let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
         json!({"case": clip(a["case"].as_str().unwrap_or(""), 800), "prompt": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
     });
+    let calibration = shared
+        .store
+        .draft_calibrations(shared.campaign, &parent.task_id)
+        .await?
+        .into_iter()
+        .find(|c| c.draft_id == parent.id && !c.in_band)
+        .map(|c| {
+            let result = c
+                .result_json
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Value>(r).ok());
+            solver_table::calibration_table(result.as_ref(), c.note.as_deref())
+        });
     shared
         .prompts
         .render(
@@ -687,6 +718,7 @@ async fn refine_prompt(
                 "sample": sample,
                 "notes": notes,
                 "solver_cases": solver_table::solver_cases(&report),
+                "calibration": calibration,
                 "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
             }),
         )
@@ -771,31 +803,151 @@ fn furthest_stage(report: &CheckReport) -> i64 {
     reached
 }
 
+/// The draft's solver as its evaluation and calibration see it.
+fn draft_solver(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Arc<DraftSolver> {
+    let draft_key = call_key(
+        "draft",
+        &[&decide::logical_key(drafts, draft), &draft.prompt],
+    );
+    Arc::new(DraftSolver {
+        router: shared.solver.clone(),
+        draft: draft.id,
+        draft_key,
+        template: shared.prompts.clone(),
+        refused: Default::default(),
+        new_calls: Default::default(),
+        inflight: Default::default(),
+    })
+}
+
+/// The file name a draft runs under: its logical identity, not its row id
+/// (tracebacks end up in refine prompts, which must not depend on the
+/// order rows were made).
+fn draft_file(draft: &crate::store::DraftRow) -> String {
+    format!(
+        "{}-g{}-s{}.py",
+        draft.task_id, draft.generation, draft.sample
+    )
+}
+
+/// Calibrate a draft that passed every stage but the band: search its
+/// constructor's numeric parameters for a setting whose accuracy lies in
+/// the band, with the campaign's own solver (its calls, keyed by the draft
+/// as its evaluation's are, so the setting the draft was evaluated at is
+/// answered from the store), within `calibrate_max_solver_calls`. What it
+/// found is stored: the decision reads it back.
+async fn calibrate_draft(
+    shared: &Shared,
+    drafts: &[crate::store::DraftRow],
+    draft: &crate::store::DraftRow,
+) -> Result<()> {
+    let solver = draft_solver(shared, drafts, draft);
+    let (min, max) = (shared.check.accuracy_min, shared.check.accuracy_max);
+    // A target in the middle of the band, met anywhere in it.
+    let middle = (min + max) / 2.0;
+    let settings = crate::calibrate::Settings {
+        file: draft_file(draft),
+        source: draft.code.clone().unwrap_or_default(),
+        class: shared.check.class.clone(),
+        params: shared.check.params.clone(),
+        target: middle,
+        ladder: vec![middle],
+        tolerance: ((max - min) / 2.0).max(1e-9),
+        cases: shared.check.solver_cases.max(1) as usize,
+        max_solver_calls: shared.config.evolution.calibrate_max_solver_calls as usize,
+        score_flags: shared.check.score_flags.clone(),
+        limits: shared.check.limits,
+        concurrency: 1,
+    };
+    let asker = crate::calibrate::Asker::Campaign {
+        solver: solver.clone(),
+        campaign: shared.campaign,
+    };
+    match crate::calibrate::calibrate(&shared.sandbox, &shared.store, asker, &settings).await {
+        Ok(report) => {
+            let chosen = report
+                .chosen
+                .iter()
+                .find(|c| c.role == "test" && c.met)
+                .and_then(|c| c.setting.as_ref());
+            // The search measured only generation, prompts and grading at
+            // the setting: the other stages must pass there too before the
+            // draft is accepted at it.
+            let failing = match chosen {
+                Some(setting) => stages_at(shared, draft, &settings.source, &setting.params).await,
+                None => None,
+            };
+            let in_band = chosen.is_some() && failing.is_none();
+            shared
+                .store
+                .record_draft_calibration(
+                    draft.id,
+                    Some(report.calibration),
+                    in_band,
+                    chosen
+                        .map(|t| Value::Object(t.params.clone()).to_string())
+                        .as_deref(),
+                    chosen.and_then(|t| t.accuracy),
+                    failing.as_deref(),
+                )
+                .await?;
+        }
+        // Stopped (budget, endpoint, interrupt): nothing is recorded, a
+        // resume calibrates again with the calls made so far from the store.
+        Err(_) if solver.refused.load(std::sync::atomic::Ordering::Relaxed) => {}
+        Err(_) if stopped(shared) => {}
+        Err(err) => {
+            // It could not run (the sandbox failed it): the author is asked,
+            // told why.
+            let note = clip(&format!("{err:#}"), 600);
+            shared
+                .store
+                .record_draft_calibration(draft.id, None, false, None, None, Some(&note))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The first error of the checks (every stage but the solver's) at
+/// `params`, if one fails there.
+async fn stages_at(
+    shared: &Shared,
+    draft: &crate::store::DraftRow,
+    source: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Option<String> {
+    let mut config = shared.check.clone();
+    config.params.extend(params.clone());
+    let report =
+        crate::evaluate::check(&shared.sandbox, None, &draft_file(draft), source, &config).await;
+    report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+        .map(|f| {
+            format!(
+                "at {} the checks fail: {}: {}",
+                Value::Object(params.clone()),
+                f.kind,
+                clip(&f.message, 300)
+            )
+        })
+}
+
 async fn evaluate_draft(
     shared: &Shared,
     drafts: &[crate::store::DraftRow],
     draft: &crate::store::DraftRow,
 ) -> Result<()> {
     let code = draft.code.clone().unwrap_or_default();
-    let draft_key = call_key(
-        "draft",
-        &[&decide::logical_key(drafts, draft), &draft.prompt],
-    );
-    let draft_solver = Arc::new(DraftSolver {
-        router: shared.solver.clone(),
-        draft: draft.id,
-        draft_key,
-        template: shared.prompts.clone(),
-        refused: Default::default(),
-        inflight: Default::default(),
-    });
+    let draft_solver = draft_solver(shared, drafts, draft);
     let solver: Arc<dyn crate::llm::ChatModel> = draft_solver.clone();
-    // Named by the draft's logical identity, not its row id: tracebacks end up
-    // in refine prompts, which must not depend on the order rows were made.
-    let file = format!(
-        "{}-g{}-s{}.py",
-        draft.task_id, draft.generation, draft.sample
-    );
+    let file = draft_file(draft);
     let report =
         crate::evaluate::check(&shared.sandbox, Some(solver), &file, &code, &shared.check).await;
     if draft_solver
@@ -835,7 +987,19 @@ async fn evaluate_draft(
         .iter()
         .find(|f| f.severity == Severity::Error)
         .map(|f| format!("{}: {}", f.kind, clip(&f.message, 200)));
+    // Every stage passed but the band: the only errors are the accuracy's.
+    let errors: Vec<FindingKind> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.kind)
+        .collect();
+    let band_miss = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|k| matches!(k, FindingKind::TooEasy | FindingKind::TooHardOrBroken));
     let record = EvaluationRecord {
+        band_miss,
         verdict: report.verdict.as_str().into(),
         furthest_stage: furthest_stage(&report),
         loaded,

@@ -39,6 +39,7 @@ fn supplied(name: &str) -> &'static [&'static str] {
             "sample",
             "notes",
             "solver_cases",
+            "calibration",
             "reviewer_note",
         ],
         _ => &["prompt"],

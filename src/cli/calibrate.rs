@@ -10,6 +10,9 @@ use super::check::SolverArgs;
 use super::run::{json_object, read_source};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
 use crate::calibrate::{self, Report, Settings};
+use crate::campaign::config::CampaignConfig;
+use crate::campaign::prompts::{self, Prompts};
+use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure};
 use crate::review;
 use crate::sandbox::Limits;
 use crate::store::Store;
@@ -29,23 +32,22 @@ pub struct CalibrateCommand {
     /// review item, they are laid over the item's parameters).
     #[arg(long, value_name = "JSON", default_value = "{}")]
     params: String,
-    /// Solver accuracy the test setting should reach.
-    #[arg(long, value_name = "A", default_value_t = 0.5)]
-    target: f64,
-    /// Solver accuracies the train ladder should span, comma-separated.
-    #[arg(
-        long,
-        value_name = "A,B,C",
-        default_value = "0.2,0.5,0.8",
-        value_delimiter = ','
-    )]
-    ladder: Vec<f64>,
+    /// Solver accuracy the test setting should reach [default: 0.5; with
+    /// --config, the middle of the campaign's band].
+    #[arg(long, value_name = "A")]
+    target: Option<f64>,
+    /// Solver accuracies the train ladder should span, comma-separated
+    /// [default: 0.2,0.5,0.8; with --config, a quarter, half and three
+    /// quarters of the way across the campaign's band].
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    ladder: Option<Vec<f64>>,
     /// How near a target a setting's accuracy must be to meet it.
     #[arg(long, value_name = "X", default_value_t = 0.1)]
     tolerance: f64,
-    /// Cases the solver answers at each setting tried.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    solver_cases: usize,
+    /// Cases the solver answers at each setting tried [default: 20; with
+    /// --config, the campaign's selftest.solver_cases].
+    #[arg(long, value_name = "N")]
+    solver_cases: Option<usize>,
     /// Solver calls the whole search may take (calls answered from the
     /// store count too, so a resumed search takes the same steps).
     #[arg(long, value_name = "N", default_value_t = 400)]
@@ -53,13 +55,20 @@ pub struct CalibrateCommand {
     /// verify_score keyword arguments for grading the solver's answers.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     score_flags: String,
-    /// Wall-clock limit of each guest call, ms: a setting whose generation
-    /// runs past it is out of bounds.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    timeout_ms: u64,
+    /// Limit of each guest call, ms: a setting whose generation runs past
+    /// it is out of bounds [default: 10000; with --config, the campaign's
+    /// selftest.timeout_ms].
+    #[arg(long, value_name = "MS")]
+    timeout_ms: Option<u64>,
     /// Memory cap of the sandbox, MiB.
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     memory_mb: u64,
+    /// A campaign config file: its solver (endpoint or fleet, temperature,
+    /// max tokens, its solver prompt template) answers, its band sets the
+    /// default targets, its selftest the cases per setting and the per-call
+    /// time budget (instead of --model and --base-url).
+    #[arg(long, value_name = "FILE", conflicts_with = "model")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     solver: SolverArgs,
     /// Print one JSON object: every setting tried and the ones chosen.
@@ -111,12 +120,33 @@ impl CalibrateCommand {
         })
     }
 
-    fn settings(&self, subject: Subject) -> Result<Settings, String> {
+    fn settings(
+        &self,
+        subject: Subject,
+        campaign: Option<&CampaignConfig>,
+    ) -> Result<Settings, String> {
+        let band = campaign.map(|c| (c.selftest.accuracy_min, c.selftest.accuracy_max));
+        let across = |share: f64| band.map(|(lo, hi)| lo + (hi - lo) * share);
+        let target = self.target.or(across(0.5)).unwrap_or(0.5);
+        let ladder = match &self.ladder {
+            Some(ladder) => ladder.clone(),
+            None => match band {
+                Some(_) => [0.25, 0.5, 0.75].into_iter().filter_map(across).collect(),
+                None => vec![0.2, 0.5, 0.8],
+            },
+        };
+        let solver_cases = self
+            .solver_cases
+            .or(campaign.map(|c| c.selftest.solver_cases as usize))
+            .unwrap_or(20);
+        let timeout_ms = self
+            .timeout_ms
+            .or(campaign.map(|c| c.selftest.timeout_ms))
+            .unwrap_or(10_000);
         let in_unit = |x: f64| (0.0..=1.0).contains(&x);
-        if !in_unit(self.target) || !self.ladder.iter().all(|&x| in_unit(x)) {
+        if !in_unit(target) || !ladder.iter().all(|&x| in_unit(x)) {
             return Err(format!(
-                "--target and --ladder take accuracies between 0 and 1, got {} and {:?}",
-                self.target, self.ladder
+                "--target and --ladder take accuracies between 0 and 1, got {target} and {ladder:?}"
             ));
         }
         if !(self.tolerance > 0.0 && self.tolerance < 1.0) {
@@ -125,16 +155,16 @@ impl CalibrateCommand {
                 self.tolerance
             ));
         }
-        if self.solver_cases == 0 || self.solver_cases > 10_000 {
+        if solver_cases == 0 || solver_cases > 10_000 {
             return Err("--solver-cases must be between 1 and 10000".into());
         }
-        if self.max_solver_calls < self.solver_cases {
+        if self.max_solver_calls < solver_cases {
             return Err(format!(
-                "--max-solver-calls ({}) must allow at least one setting of --solver-cases ({})",
-                self.max_solver_calls, self.solver_cases
+                "--max-solver-calls ({}) must allow at least one setting of --solver-cases ({solver_cases})",
+                self.max_solver_calls
             ));
         }
-        if self.timeout_ms == 0 || self.memory_mb == 0 {
+        if timeout_ms == 0 || self.memory_mb == 0 {
             return Err("--timeout-ms and --memory-mb must be positive".into());
         }
         Ok(Settings {
@@ -142,20 +172,57 @@ impl CalibrateCommand {
             source: subject.source,
             class: subject.class,
             params: subject.params,
-            target: self.target,
-            ladder: self.ladder.clone(),
+            target,
+            ladder,
             tolerance: self.tolerance,
-            cases: self.solver_cases,
+            cases: solver_cases,
             max_solver_calls: self.max_solver_calls,
             score_flags: json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0}"#)?,
             limits: Limits {
-                timeout: Duration::from_millis(self.timeout_ms),
+                timeout: Duration::from_millis(timeout_ms),
                 memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
                     .unwrap_or(usize::MAX),
                 ..Limits::default()
             },
-            concurrency: self.solver.concurrency,
+            concurrency: match campaign {
+                // A call at once per slot of the solver's endpoints.
+                Some(c) => c
+                    .solver
+                    .resolved_endpoints()
+                    .iter()
+                    .map(|e| e.concurrency)
+                    .sum::<usize>()
+                    .max(1),
+                None => self.solver.concurrency,
+            },
         })
+    }
+}
+
+/// A campaign's solver as its campaign asks it: each prompt rendered
+/// through the config's solver template first.
+struct Rendered<M> {
+    model: M,
+    prompts: Prompts,
+}
+
+impl<M: ChatModel> ChatModel for Rendered<M> {
+    fn complete<'a>(&'a self, prompt: &'a str) -> BoxFuture<'a, Result<Completion, Failure>> {
+        Box::pin(async move {
+            let rendered = self
+                .prompts
+                .render(prompts::SOLVER, serde_json::json!({ "prompt": prompt }))
+                .unwrap_or_else(|_| prompt.to_owned());
+            self.model.complete(&rendered).await
+        })
+    }
+
+    fn accounting(&self) -> AccountingSnapshot {
+        self.model.accounting()
+    }
+
+    fn describe(&self) -> String {
+        self.model.describe()
     }
 }
 
@@ -171,27 +238,48 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             return exit::FAILED;
         }
     };
+    let campaign = match &cmd.config {
+        Some(path) => match CampaignConfig::load(path) {
+            Ok(c) => Some(c),
+            Err(msg) => return usage(msg),
+        },
+        None => None,
+    };
     let (settings, item) = match rt.block_on(cmd.subject(&store)) {
         Ok(subject) => {
             let item = subject.item;
-            match cmd.settings(subject) {
+            match cmd.settings(subject, campaign.as_ref()) {
                 Ok(s) => (s, item),
                 Err(msg) => return usage(msg),
             }
         }
         Err(msg) => return usage(msg),
     };
-    let model = match cmd.solver.model() {
-        Ok(Some(m)) => m,
-        Ok(None) => return usage("calibrate needs a solver: give --model (and --base-url)"),
-        Err(msg) => return usage(msg),
+    let model: std::sync::Arc<dyn crate::llm::ChatModel> = match &campaign {
+        Some(c) => match Prompts::load(c.prompts.as_deref()) {
+            Ok(prompts) => std::sync::Arc::new(Rendered {
+                model: super::client::fleet(&c.solver),
+                prompts,
+            }),
+            Err(msg) => return usage(msg),
+        },
+        None => match cmd.solver.model() {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                return usage(
+                    "calibrate needs a solver: give --model (and --base-url) or --config FILE",
+                );
+            }
+            Err(msg) => return usage(msg),
+        },
     };
     let sandbox = match open_sandbox(cache_dir, None) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        let report = calibrate::calibrate(&sandbox, &store, model, &settings).await?;
+        let report =
+            calibrate::calibrate(&sandbox, &store, calibrate::Asker::Own(model), &settings).await?;
         if let Some(item) = item {
             store
                 .link_item_calibration(item, report.calibration)

@@ -690,6 +690,14 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 baselines.insert(d.id, b);
             }
         }
+        // A calibrated draft's `calibrate` step (no author call).
+        let calibrations: std::collections::HashMap<i64, serde_json::Value> = match store.draft_calibrations(campaign, &cmd.task).await {
+            Ok(rows) => rows.iter().map(|c| (c.draft_id, calibration_step(c))).collect(),
+            Err(err) => {
+                report_error(&err);
+                return exit::FAILED;
+            }
+        };
         let mut out = Out::new();
         if cmd.json {
             let list: Vec<_> = drafts
@@ -697,12 +705,13 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 .map(|d| json!({"id": d.id, "parent": d.parent_id, "generation": d.generation, "operator": d.operator,
                                 "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy,
                                 "guess_baseline": baselines.get(&d.id), "main_finding": d.main_finding,
-                                "note": campaign::draft_note(&d.status)}))
+                                "note": campaign::draft_note(&d.status), "calibrate": calibrations.get(&d.id)}))
                 .collect();
             out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
         } else {
             out.line(format!("task {} (campaign {campaign})", cmd.task));
-            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], baselines: &std::collections::HashMap<i64, f64>, parent: Option<i64>, depth: usize) {
+            type Steps = std::collections::HashMap<i64, serde_json::Value>;
+            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], baselines: &std::collections::HashMap<i64, f64>, steps: &Steps, parent: Option<i64>, depth: usize) {
                 let children: Vec<&crate::store::DraftRow> = drafts.iter().filter(|d| d.parent_id == parent && (parent.is_some() || d.parent_id.is_none())).collect();
                 for (i, d) in children.iter().enumerate() {
                     let last = i + 1 == children.len();
@@ -718,11 +727,78 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                         baselines.get(&d.id).map(|b| format!(" guess {b:.2}")).unwrap_or_default(),
                         d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
                     ));
-                    walk(out, drafts, baselines, Some(d.id), depth + 1);
+                    if let Some(step) = steps.get(&d.id) {
+                        let more = drafts.iter().any(|c| c.parent_id == Some(d.id));
+                        out.line(format!("{}{}{}", "   ".repeat(depth), if more { "├─ " } else { "└─ " }, calibration_line(step)));
+                    }
+                    walk(out, drafts, baselines, steps, Some(d.id), depth + 1);
                 }
             }
-            walk(&mut out, &drafts, &baselines, None, 0);
+            walk(&mut out, &drafts, &baselines, &calibrations, None, 0);
         }
         exit::OK
     })
+}
+
+/// A draft's calibration as a lineage step: whether a setting landed in
+/// the band, the one chosen (parameters, accuracy and interval), the
+/// settings tried and the solver calls they took.
+fn calibration_step(c: &crate::store::DraftCalibrationRow) -> serde_json::Value {
+    let report: serde_json::Value = c
+        .result_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    let test = report["chosen"]
+        .as_array()
+        .and_then(|list| list.iter().find(|x| x["role"] == "test"))
+        .cloned()
+        .unwrap_or_default();
+    let params = c
+        .params_json
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+    json!({
+        "step": "calibrate",
+        "author_calls": 0,
+        "calibration": c.calibration_id,
+        "in_band": c.in_band,
+        "params": params,
+        "accuracy": c.accuracy,
+        "interval": if c.in_band { test["interval"].clone() } else { serde_json::Value::Null },
+        "settings_tried": report["tried"].as_array().map(Vec::len),
+        "solver_calls": report["solver_calls"],
+        "new_solver_calls": report["new_solver_calls"],
+        "moving": report["moving"],
+        "miss": if c.in_band { serde_json::Value::Null } else { test["miss"].clone() },
+        "note": c.note,
+    })
+}
+
+fn calibration_line(step: &serde_json::Value) -> String {
+    let visible = |text: &str, max: usize| -> String {
+        crate::text::visible(&text.chars().take(max).collect::<String>()).into_owned()
+    };
+    let tried = format!(
+        "{} settings, {} solver calls, no author call",
+        step["settings_tried"].as_u64().unwrap_or(0),
+        step["solver_calls"].as_u64().unwrap_or(0)
+    );
+    if step["in_band"] == true {
+        let interval = match (step["interval"][0].as_f64(), step["interval"][1].as_f64()) {
+            (Some(lo), Some(hi)) => format!(" [{lo:.2}, {hi:.2}]"),
+            _ => String::new(),
+        };
+        format!(
+            "calibrate in band {} acc {:.3}{interval} · {tried}",
+            visible(&step["params"].to_string(), 120),
+            step["accuracy"].as_f64().unwrap_or(0.0),
+        )
+    } else {
+        let why = step["miss"]
+            .as_str()
+            .or(step["note"].as_str())
+            .unwrap_or("no setting in the band");
+        format!("calibrate missed · {} · {tried}", visible(why, 120))
+    }
 }

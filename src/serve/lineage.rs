@@ -17,6 +17,9 @@ pub struct TreeNode {
     pub verdict: Option<String>,
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
+    /// Its calibration (a draft that missed only the band): a setting in
+    /// the band (`Some(true)`) or none (`Some(false)`).
+    pub calibrated: Option<bool>,
     /// The reviewed draft or one of its ancestors.
     pub on_path: bool,
     pub is_item: bool,
@@ -56,6 +59,7 @@ pub fn tree(drafts: &[DraftRow], item: Option<i64>) -> Vec<TreeNode> {
             verdict: d.verdict.clone(),
             accuracy: d.accuracy,
             main_finding: d.main_finding.clone(),
+            calibrated: d.calibrated,
             on_path: path.contains(&d.id),
             is_item: Some(d.id) == item,
         });
@@ -89,6 +93,8 @@ mod tests {
             loaded: None,
             accuracy: None,
             main_finding: None,
+            band_miss: false,
+            calibrated: None,
         }
     }
 

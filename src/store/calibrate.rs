@@ -16,6 +16,21 @@ pub struct CalibrationRow {
     pub result_json: Option<String>,
 }
 
+/// What a campaign draft's calibration found.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DraftCalibrationRow {
+    pub draft_id: i64,
+    pub calibration_id: Option<i64>,
+    pub in_band: bool,
+    /// The setting that landed in the band.
+    pub params_json: Option<String>,
+    pub accuracy: Option<f64>,
+    /// Why the calibration could not run, if it could not.
+    pub note: Option<String>,
+    /// The calibration's result (a `calibrate::Report` as JSON).
+    pub result_json: Option<String>,
+}
+
 /// One measured setting.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProbeRow {
@@ -31,14 +46,17 @@ pub struct ProbeRow {
 }
 
 impl Store {
-    /// The calibration stored under `key`, or a new one (with the campaign
-    /// row that holds its solver calls), in one transaction.
+    /// The calibration stored under `key`, or a new one, in one
+    /// transaction. Its solver calls are `llm_calls` rows of `campaign`
+    /// (a campaign calibrating one of its drafts) or, `None`, of a campaign
+    /// row of its own made here.
     pub async fn open_calibration(
         &self,
         key: &str,
         file: &str,
         class: Option<&str>,
         settings_json: &str,
+        campaign: Option<i64>,
     ) -> Result<CalibrationRow> {
         let mut tx = self.pool.begin().await?;
         let found = sqlx::query_as::<_, CalibrationRow>(
@@ -51,16 +69,19 @@ impl Store {
             return Ok(row);
         }
         let now = now_utc();
-        let campaign = sqlx::query(
-            "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, NULL, 'calibration', ?, ?)",
-        )
-        .bind(format!("calibrate {file}"))
-        .bind(settings_json)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        let campaign = match campaign {
+            Some(id) => id,
+            None => sqlx::query(
+                "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, NULL, 'calibration', ?, ?)",
+            )
+            .bind(format!("calibrate {file}"))
+            .bind(settings_json)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid(),
+        };
         let id = sqlx::query(
             "INSERT INTO calibrations (calibration_key, campaign_id, file, class_name, settings_json, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
         )
@@ -168,5 +189,49 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Record what a campaign draft's calibration found (once: a resumed
+    /// campaign that calibrates the draft again finds the same).
+    pub async fn record_draft_calibration(
+        &self,
+        draft: i64,
+        calibration: Option<i64>,
+        in_band: bool,
+        params_json: Option<&str>,
+        accuracy: Option<f64>,
+        note: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO draft_calibrations (draft_id, calibration_id, in_band, params_json, accuracy, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (draft_id) DO NOTHING",
+        )
+        .bind(draft)
+        .bind(calibration)
+        .bind(i64::from(in_band))
+        .bind(params_json)
+        .bind(accuracy)
+        .bind(note)
+        .bind(now_utc())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The calibrations of a campaign task's drafts.
+    pub async fn draft_calibrations(
+        &self,
+        campaign: i64,
+        task: &str,
+    ) -> Result<Vec<DraftCalibrationRow>> {
+        Ok(sqlx::query_as::<_, DraftCalibrationRow>(
+            "SELECT dc.draft_id, dc.calibration_id, dc.in_band, dc.params_json, dc.accuracy, dc.note, c.result_json
+             FROM draft_calibrations dc JOIN drafts d ON d.id = dc.draft_id
+             LEFT JOIN calibrations c ON c.id = dc.calibration_id
+             WHERE d.campaign_id = ? AND d.task_id = ? ORDER BY dc.draft_id",
+        )
+        .bind(campaign)
+        .bind(task)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

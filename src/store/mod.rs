@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 mod calibrate;
-pub use calibrate::{CalibrationRow, ProbeRow};
+pub use calibrate::{CalibrationRow, DraftCalibrationRow, ProbeRow};
 mod eval;
 pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScore, EvalScoreRow};
 mod fleet;
@@ -80,6 +80,11 @@ pub struct DraftRow {
     pub loaded: Option<bool>,
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
+    /// It passed every stage but the accuracy band.
+    pub band_miss: bool,
+    /// What its calibration found: `Some(true)` a setting in the band,
+    /// `Some(false)` none; `None` not calibrated.
+    pub calibrated: Option<bool>,
 }
 
 /// A draft to create.
@@ -129,6 +134,8 @@ pub struct EvaluationRecord {
     pub main_finding: Option<String>,
     pub report_json: String,
     pub solver_attempts: Vec<SolverAttemptRow>,
+    /// It passed every stage but the accuracy band.
+    pub band_miss: bool,
 }
 
 /// One solver attempt as stored: seed, prompt, response, score, error.
@@ -351,8 +358,10 @@ impl Store {
     pub async fn drafts(&self, campaign: i64, task: &str) -> Result<Vec<DraftRow>> {
         let rows = sqlx::query(
             "SELECT d.id, d.task_id, d.generation, d.sample, d.parent_id, d.operator, d.template, d.model, d.prompt,
-                    d.response, d.code, d.status, e.verdict, e.furthest_stage, e.loaded, e.accuracy, e.main_finding
+                    d.response, d.code, d.status, e.verdict, e.furthest_stage, e.loaded, e.accuracy, e.main_finding,
+                    e.band_miss, c.in_band
              FROM drafts d LEFT JOIN evaluations e ON e.draft_id = d.id
+             LEFT JOIN draft_calibrations c ON c.draft_id = d.id
              WHERE d.campaign_id = ? AND d.task_id = ? ORDER BY d.id",
         )
         .bind(campaign)
@@ -379,6 +388,8 @@ impl Store {
                 loaded: r.get::<Option<i64>, _>(14).map(|v| v != 0),
                 accuracy: r.get(15),
                 main_finding: r.get(16),
+                band_miss: r.get::<Option<i64>, _>(17).is_some_and(|v| v != 0),
+                calibrated: r.get::<Option<i64>, _>(18).map(|v| v != 0),
             })
             .collect())
     }
@@ -527,8 +538,8 @@ impl Store {
     pub async fn save_evaluation(&self, draft: i64, e: &EvaluationRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT OR REPLACE INTO evaluations (draft_id, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            "INSERT OR REPLACE INTO evaluations (draft_id, verdict, furthest_stage, loaded, accuracy, main_finding, report_json, band_miss, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
         )
             .bind(draft)
             .bind(&e.verdict)
@@ -537,6 +548,7 @@ impl Store {
             .bind(e.accuracy)
             .bind(&e.main_finding)
             .bind(&e.report_json)
+            .bind(e.band_miss as i64)
             .execute(&mut *tx)
             .await?;
         for (seed, prompt, response, score, error) in &e.solver_attempts {

@@ -181,6 +181,30 @@ impl Store {
         .bind(draft)
         .execute(&mut *tx)
         .await?;
+        // A draft accepted by calibration: the item is set to the
+        // parameters that put it in the band, at their accuracy, and linked
+        // to the calibration (its ladder and test setting are what export
+        // and generate --split use).
+        sqlx::query(
+            "UPDATE review_items SET
+                 params_json = (SELECT dc.params_json FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id),
+                 accuracy = (SELECT dc.accuracy FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id)
+             WHERE draft_id = ? AND EXISTS (SELECT 1 FROM draft_calibrations dc
+                 WHERE dc.draft_id = review_items.draft_id AND dc.in_band = 1 AND dc.params_json IS NOT NULL)",
+        )
+        .bind(draft)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO review_calibrations (item_id, calibration_id, created_at)
+             SELECT r.id, dc.calibration_id, ? FROM review_items r JOIN draft_calibrations dc ON dc.draft_id = r.draft_id
+             WHERE r.draft_id = ? AND dc.in_band = 1 AND dc.calibration_id IS NOT NULL
+             ON CONFLICT (item_id) DO NOTHING",
+        )
+        .bind(now_utc())
+        .bind(draft)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
