@@ -69,6 +69,7 @@ mod calibrate;
 mod eval;
 mod reward;
 mod serve;
+mod sympy;
 pub use serve::ServeBench;
 
 const PUZZLE_FILE: &str = "latin_square.py";
@@ -187,7 +188,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "compile",
     "cold_start",
     "throughput",
@@ -203,6 +204,7 @@ pub const NAMES: [&str; 15] = [
     "reward",
     "calibrate",
     "eval",
+    "sympy",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -223,6 +225,7 @@ pub struct BenchReport {
     pub reward: Option<reward::RewardBench>,
     pub calibrate: Option<calibrate::CalibrateBench>,
     pub eval: Option<eval::EvalBench>,
+    pub sympy: Option<sympy::SympyBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1057,6 +1060,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: eval against an instant model, against scoring alone...");
         report.eval = Some(eval::bench_eval(cache_dir, quick)?);
     }
+    if want("sympy") {
+        eprintln!("bench: the sympy component against the base one...");
+        report.sympy = Some(sympy::bench_sympy(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -1073,6 +1080,9 @@ impl BenchReport {
                     r.grid_calls / r.search_calls.max(1.0)
                 ));
             }
+        }
+        if let Some(s) = &self.sympy {
+            lines.extend(s.render());
         }
         if let Some(e) = &self.eval {
             lines.push(format!(
