@@ -157,10 +157,8 @@ fn a_sympy_bootcamp_runs_on_the_sympy_component_under_the_same_limits() {
         .as_ref()
         .expect("the sympy component was set up");
     assert!(loaded.path.starts_with(util::cache_dir()));
-    assert_eq!(
-        sympy_artifacts(&util::cache_dir()),
-        vec![loaded.path.clone()]
-    );
+    // (Artifacts of earlier builds of the component may sit beside it.)
+    assert!(sympy_artifacts(&util::cache_dir()).contains(&loaded.path));
 
     // The same isolation as the base component: no files, no environment.
     let probe = util::bootcamp_with_generator(

@@ -40,6 +40,10 @@ class SymbolicExpandbootcamp(Basebootcamp):
     def _verify_correction(cls, solution, identity):
         if not solution or len(solution) > 200 or not re.fullmatch(r"[0-9x+\-*/() ^]+", solution):
             return False
+        # Two operators in a row ("7*x + + 12") is a slip, not an answer,
+        # even where Python would read the second as a sign.
+        if re.search(r"[+\-*/^]\s*[+*/^]", solution.replace("**", "^")):
+            return False
         try:
             given = parse_expr(solution.replace("^", "**"), local_dict={"x": X},
                                transformations=standard_transformations)
@@ -50,6 +54,4 @@ class SymbolicExpandbootcamp(Basebootcamp):
 
     @staticmethod
     def reference_output(identity):
-        a, b = identity["a"], identity["b"]
-        # Deliberately not the expanded form: equality is sympy's to decide.
-        return f"[answer]({a} + {b})*x + ({a})*({b})[/answer]"
+        return f"[answer]{identity['expected']}[/answer]"
