@@ -5,14 +5,15 @@
 //!   artifact, a sandbox opened on it, and the first sympy run timed (the
 //!   sympy component is decompressed, compiled and cached in it), then the
 //!   same in a new sandbox with the artifact cached.
-//! - Cold start (instantiate + load, median of N runs, one worker, one
-//!   process): a plain bootcamp in a sandbox that never set up the sympy
-//!   component, the sympy bootcamp, then the plain bootcamp again in the
-//!   same sandbox; the ratio of the two plain figures is the change plain
-//!   bootcamps see, the sympy/plain ratio the price of sympy.
+//! - Cold start (instantiate + load, median of N runs, one worker each, one
+//!   process, runs interleaved): a plain bootcamp in a sandbox that never
+//!   set up the sympy component, and the sympy bootcamp and the plain one in
+//!   a sandbox that did; the ratio of the two plain figures is the change
+//!   plain bootcamps see, the sympy/plain ratio the price of sympy.
 //! - The static scan that picks the component, per source (µs).
 //! - Memory: peak linear memory of one run of each, and peak RSS of a whole
-//!   `bootforge check --workers 1` (this binary, as a child) of each.
+//!   `bootforge check --workers 1` (this binary, as a child) of each, run
+//!   first (see there why).
 
 use std::path::Path;
 use std::process::Command;
@@ -21,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{checked, child_peak, median, ms, open};
+use super::{checked, child_peak, median, ms, open, peak_rss_mib};
 use crate::sandbox::{RunReport, RunSpec, Sandbox};
 
 const PLAIN: &str = include_str!("../../tests/bootcamps/check/good.py");
@@ -45,8 +46,8 @@ pub struct SympyBench {
     pub sympy_cold_start_ms: f64,
     pub sympy_instantiate_ms: f64,
     pub sympy_load_ms: f64,
-    /// The plain bootcamp again, after the sympy component was set up in
-    /// the same process.
+    /// The plain bootcamp in the sandbox that also set up and ran the sympy
+    /// component.
     pub plain_after_sympy_cold_start_ms: f64,
     pub sympy_over_plain: f64,
     pub plain_after_over_before: f64,
@@ -58,6 +59,9 @@ pub struct SympyBench {
     /// Peak RSS of `bootforge check --workers 1 --cases 5`, MiB.
     pub plain_check_rss_mib: f64,
     pub sympy_check_rss_mib: f64,
+    /// This process's peak RSS when it started those checks: a floor of
+    /// what the kernel reports for them (run `--only sympy` to keep it low).
+    pub parent_peak_rss_mib: f64,
 }
 
 fn spec(source: &str, name: &str) -> RunSpec {
@@ -83,6 +87,31 @@ fn mib(report: &RunReport) -> f64 {
 
 pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let runs = if quick { 3 } else { 30 };
+    // First, while this process is small: a child's peak RSS as the kernel
+    // reports it is at least the parent's at the spawn (the child starts in
+    // the parent's address space until it execs).
+    eprintln!("bench: sympy: peak RSS of a check of each...");
+    let parent_peak_rss_mib = peak_rss_mib();
+    let exe = std::env::current_exe().context("finding the bootforge executable")?;
+    let files = tempfile::tempdir()?;
+    let mut rss = Vec::new();
+    for (name, source) in [("good.py", PLAIN), ("symbolic_expand.py", SYMPY)] {
+        let file = files.path().join(name);
+        std::fs::write(&file, source)?;
+        let (code, peak) = child_peak(
+            Command::new(&exe)
+                .arg("--cache-dir")
+                .arg(cache_dir)
+                .arg("check")
+                .arg(&file)
+                .args(["--json", "--workers", "1", "--cases", "5"]),
+        )?;
+        if code != 0 {
+            bail!("bootforge check {name} exited {code}");
+        }
+        rss.push(peak);
+    }
+
     // The base artifact, compiled (or loaded) in the shared cache.
     let base = open(cache_dir, 1)?.component_source().path.clone();
     let fresh = tempfile::tempdir().context("creating a temporary cache directory")?;
@@ -120,22 +149,39 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let loaded = info.loaded.clone().context("not set up")?;
     drop(sandbox);
 
-    eprintln!("bench: sympy: cold starts, plain then sympy then plain...");
-    let sandbox = open(cache_dir, 1)?;
-    // Warm-up: the first instantiation faults in the image.
-    checked(sandbox.run_blocking(spec(PLAIN, "good.py")), "plain")?;
-    let (plain, _, _) = cold(&sandbox, PLAIN, "good.py", runs)?;
-    if sandbox.sympy_component().loaded.is_some() {
-        bail!("a plain bootcamp set up the sympy component");
-    }
-    let plain_report = checked(sandbox.run_blocking(spec(PLAIN, "good.py")), "plain")?;
+    eprintln!("bench: sympy: cold starts, interleaved...");
+    // Two sandboxes in this process: one only ever runs the plain bootcamp,
+    // the other also the sympy one. Their runs alternate, so that the
+    // machine's load (shared, noisy) weighs on the three figures alike.
+    let plain_only = open(cache_dir, 1)?;
+    let both = open(cache_dir, 1)?;
+    // Warm-up: the first instantiation faults in each image.
+    let plain_report = checked(plain_only.run_blocking(spec(PLAIN, "good.py")), "plain")?;
+    checked(both.run_blocking(spec(PLAIN, "good.py")), "plain")?;
     let sympy_report = checked(
-        sandbox.run_blocking(spec(SYMPY, "symbolic_expand.py")),
+        both.run_blocking(spec(SYMPY, "symbolic_expand.py")),
         "sympy",
     )?;
-    let (sympy, sympy_inst, sympy_load) = cold(&sandbox, SYMPY, "symbolic_expand.py", runs)?;
-    let (plain_after, _, _) = cold(&sandbox, PLAIN, "good.py", runs)?;
-    drop(sandbox);
+    let (mut plain, mut sympy, mut plain_after) = (vec![], vec![], vec![]);
+    let (mut sympy_inst, mut sympy_load) = (vec![], vec![]);
+    for _ in 0..runs {
+        plain.push(cold(&plain_only, PLAIN, "good.py", 1)?.0);
+        let (total, inst, load) = cold(&both, SYMPY, "symbolic_expand.py", 1)?;
+        sympy.push(total);
+        sympy_inst.push(inst);
+        sympy_load.push(load);
+        plain_after.push(cold(&both, PLAIN, "good.py", 1)?.0);
+    }
+    if plain_only.sympy_component().loaded.is_some() {
+        bail!("a plain bootcamp set up the sympy component");
+    }
+    drop((plain_only, both));
+    let (plain, sympy, plain_after) = (
+        median(&mut plain),
+        median(&mut sympy),
+        median(&mut plain_after),
+    );
+    let (sympy_inst, sympy_load) = (median(&mut sympy_inst), median(&mut sympy_load));
 
     let mut scans = Vec::new();
     for _ in 0..1000 {
@@ -143,27 +189,6 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
         std::hint::black_box(crate::sandbox::needs_sympy(std::hint::black_box(PLAIN)));
         std::hint::black_box(crate::sandbox::needs_sympy(std::hint::black_box(SYMPY)));
         scans.push(started.elapsed().as_secs_f64() * 1e6 / 2.0);
-    }
-
-    eprintln!("bench: sympy: peak RSS of a check of each...");
-    let exe = std::env::current_exe().context("finding the bootforge executable")?;
-    let files = tempfile::tempdir()?;
-    let mut rss = Vec::new();
-    for (name, source) in [("good.py", PLAIN), ("symbolic_expand.py", SYMPY)] {
-        let file = files.path().join(name);
-        std::fs::write(&file, source)?;
-        let (code, peak) = child_peak(
-            Command::new(&exe)
-                .arg("--cache-dir")
-                .arg(cache_dir)
-                .arg("check")
-                .arg(&file)
-                .args(["--json", "--workers", "1", "--cases", "5"]),
-        )?;
-        if code != 0 {
-            bail!("bootforge check {name} exited {code}");
-        }
-        rss.push(peak);
     }
 
     Ok(SympyBench {
@@ -188,6 +213,7 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
         sympy_linear_mib: mib(&sympy_report),
         plain_check_rss_mib: rss[0],
         sympy_check_rss_mib: rss[1],
+        parent_peak_rss_mib,
     })
 }
 
@@ -204,7 +230,7 @@ impl SympyBench {
                 self.cache_load_ms
             ),
             format!(
-                "sympy        cold start (median of {}): plain {:.2} ms, sympy {:.2} ms (instantiate {:.2} + load {:.2}): {:.1}x; plain again after sympy {:.2} ms: {:.2}x of before; scan {:.1} us",
+                "sympy        cold start (median of {}): plain {:.2} ms, sympy {:.2} ms (instantiate {:.2} + load {:.2}): {:.1}x; plain beside sympy {:.2} ms: {:.2}x of plain alone; scan {:.1} us",
                 self.runs,
                 self.plain_cold_start_ms,
                 self.sympy_cold_start_ms,
@@ -216,11 +242,12 @@ impl SympyBench {
                 self.scan_us
             ),
             format!(
-                "sympy        memory: linear {:.0} MiB plain, {:.0} MiB sympy; check --workers 1 peak RSS {:.0} MiB plain, {:.0} MiB sympy",
+                "sympy        memory: linear {:.0} MiB plain, {:.0} MiB sympy; check --workers 1 peak RSS {:.0} MiB plain, {:.0} MiB sympy (floor: this process's {:.0} MiB)",
                 self.plain_linear_mib,
                 self.sympy_linear_mib,
                 self.plain_check_rss_mib,
-                self.sympy_check_rss_mib
+                self.sympy_check_rss_mib,
+                self.parent_peak_rss_mib
             ),
         ]
     }
