@@ -144,6 +144,18 @@ impl LazyComponent {
         linker: &Linker<HostState>,
     ) -> Result<&bindings::HarnessPre<HostState>, &str> {
         let slot = self.slot.get_or_init(|| {
+            // Seconds to half a minute of silence otherwise, on first use.
+            let cached = self
+                .cache_dir
+                .join(engine::embedded_cache_key(engine, &SYMPY))
+                .is_file();
+            if !cached {
+                eprintln!(
+                    "note: compiling the sandbox's sympy component for a bootcamp that imports sympy \
+                     (once: it is cached in {})",
+                    self.cache_dir.display()
+                );
+            }
             let (component, source) = engine::load_embedded(engine, &self.cache_dir, &SYMPY)
                 .map_err(|e| format!("{e:#}"))?;
             let pre = linker
