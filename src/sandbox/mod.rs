@@ -2,7 +2,8 @@
 //! component, under wasmtime. Nothing else in bootforge touches wasmtime.
 //!
 //! One [`Sandbox`] per process holds the engine and the pre-instantiated
-//! component. Every run gets a fresh store and instance (so nothing a bootcamp
+//! component (and, set up when a bootcamp that imports sympy first runs, a
+//! second component with sympy: see the private `variant` module). Every run gets a fresh store and instance (so nothing a bootcamp
 //! does survives into the next run; a [`RunSpec::keep_warm`] run may instead
 //! reuse a loaded instance of the same bootcamp, kept by its worker) with a
 //! memory cap, a budget per guest
