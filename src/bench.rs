@@ -73,6 +73,7 @@ mod campcal;
 mod eval;
 mod reward;
 mod serve;
+mod sympy;
 pub use serve::ServeBench;
 
 const PUZZLE_FILE: &str = "latin_square.py";
@@ -191,7 +192,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 17] = [
     "compile",
     "cold_start",
     "throughput",
@@ -208,6 +209,7 @@ pub const NAMES: [&str; 16] = [
     "calibrate",
     "campcal",
     "eval",
+    "sympy",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -229,6 +231,7 @@ pub struct BenchReport {
     pub calibrate: Option<calibrate::CalibrateBench>,
     pub campcal: Option<campcal::CampcalBench>,
     pub eval: Option<eval::EvalBench>,
+    pub sympy: Option<sympy::SympyBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1067,6 +1070,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: eval against an instant model, against scoring alone...");
         report.eval = Some(eval::bench_eval(cache_dir, quick)?);
     }
+    if want("sympy") {
+        eprintln!("bench: the sympy component against the base one...");
+        report.sympy = Some(sympy::bench_sympy(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -1096,6 +1103,9 @@ impl BenchReport {
                 "campcal      author calls per accepted bootcamp: {:.2}x fewer with calibration",
                 c.author_ratio
             ));
+        }
+        if let Some(s) = &self.sympy {
+            lines.extend(s.render());
         }
         if let Some(e) = &self.eval {
             lines.push(format!(

@@ -6,11 +6,12 @@ use sha2::{Digest, Sha256};
 use crate::util::{self, repo_path};
 
 /// The same hash as `sandbox/inputs_hash.py`: build.sh, the WIT world and the
-/// guest sources, each as "<path>\0<len>\0<bytes>", sorted by path.
-fn inputs_hash() -> String {
+/// guest sources (and `extra`), each as "<path>\0<len>\0<bytes>", sorted by
+/// path.
+fn inputs_hash(extra: &[&str]) -> String {
     let root = repo_path("sandbox");
     let mut files = vec!["build.sh".to_owned()];
-    for dir in ["wit", "guest"] {
+    for dir in ["wit", "guest"].iter().chain(extra) {
         let mut stack = vec![root.join(dir)];
         while let Some(path) = stack.pop() {
             for entry in std::fs::read_dir(&path).unwrap() {
@@ -54,8 +55,18 @@ fn committed_component_matches_its_sources() {
     let recorded = std::fs::read_to_string(repo_path("sandbox/harness.inputs")).unwrap();
     assert_eq!(
         recorded.trim(),
-        inputs_hash(),
+        inputs_hash(&[]),
         "sandbox/ sources changed but the committed component was not rebuilt: run `bash sandbox/build.sh` and commit harness.wasm.zst and harness.inputs"
+    );
+}
+
+#[test]
+fn committed_sympy_component_matches_its_sources() {
+    let recorded = std::fs::read_to_string(repo_path("sandbox/harness-sympy.inputs")).unwrap();
+    assert_eq!(
+        recorded.trim(),
+        inputs_hash(&["sympy"]),
+        "sandbox/ sources changed but the committed sympy component was not rebuilt: run `bash sandbox/build.sh sympy` and commit harness-sympy.wasm.zst and harness-sympy.inputs"
     );
 }
 

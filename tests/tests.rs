@@ -27,3 +27,4 @@ mod sandbox_isolation;
 mod schedule;
 mod serve;
 mod serve_attacks;
+mod sympy;

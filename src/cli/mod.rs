@@ -137,7 +137,8 @@ enum SandboxCommand {
     /// Load a bootcamp file, generate cases, render prompts and optionally
     /// score an answer.
     Run(run::RunArgs),
-    /// Show the embedded component, its cache entry and what it bundles.
+    /// Show the embedded components (the base one, and the sympy one used
+    /// only by bootcamps that import sympy or mpmath) and their cache entries.
     Info {
         /// Print one JSON object.
         #[arg(long)]
@@ -347,6 +348,9 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
     };
     let source = sandbox.component_source();
     let compressed = sandbox::engine_component_len();
+    // Described, never set up here: it is compiled when a bootcamp first
+    // needs it.
+    let sympy = sandbox.sympy_component();
     let value = serde_json::json!({
         "component_sha256": sandbox::component_digest(),
         "component_compressed_bytes": compressed,
@@ -354,6 +358,12 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
         "cache_hit": source.cache_hit,
         "load_ms": source.elapsed.as_secs_f64() * 1e3,
         "workers": sandbox.workers(),
+        "sympy_component": {
+            "sha256": sympy.sha256,
+            "compressed_bytes": sympy.compressed_bytes,
+            "cache_file": sympy.cache_file,
+            "cached": sympy.cached,
+        },
     });
     let mut out = Out::new();
     if json {
@@ -373,6 +383,19 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
                 "compiled now"
             },
             source.elapsed.as_secs_f64() * 1e3
+        ));
+        out.line(format!(
+            "sympy       sha256 {} ({} bytes compressed), for bootcamps that import sympy or mpmath",
+            sympy.sha256, sympy.compressed_bytes
+        ));
+        out.line(format!(
+            "            {} ({})",
+            sympy.cache_file.display(),
+            if sympy.cached {
+                "compiled"
+            } else {
+                "not compiled yet: compiled on first use"
+            }
         ));
         out.line(format!("workers     {}", sandbox.workers()));
     }

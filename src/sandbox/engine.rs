@@ -23,6 +23,19 @@ use wasmtime::{Config, Engine, OptLevel};
 /// The harness component, zstd-compressed, built by `sandbox/build.sh`.
 pub static COMPONENT_ZST: &[u8] = include_bytes!("../../sandbox/harness.wasm.zst");
 
+/// A component embedded in the binary, zstd-compressed.
+pub struct Embedded {
+    /// Names its cached artifact (`NAME-HASH.cwasm`) and its messages.
+    pub name: &'static str,
+    pub zst: &'static [u8],
+}
+
+/// The base component, run for every bootcamp that needs nothing more.
+pub static BASE: Embedded = Embedded {
+    name: "harness",
+    zst: COMPONENT_ZST,
+};
+
 /// How often the epoch advances; deadlines are checked at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
@@ -75,25 +88,38 @@ impl Hasher for ShaHasher {
 
 /// The cache file name for the embedded component under `engine`.
 pub fn cache_key(engine: &Engine) -> String {
+    embedded_cache_key(engine, &BASE)
+}
+
+pub(crate) fn embedded_cache_key(engine: &Engine, embedded: &Embedded) -> String {
     let mut hasher = ShaHasher(Sha256::new());
-    hasher.write(&Sha256::digest(COMPONENT_ZST));
+    hasher.write(&Sha256::digest(embedded.zst));
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let digest = hasher.0.finalize();
-    format!("harness-{}.cwasm", &hex(&digest)[..32])
+    format!("{}-{}.cwasm", embedded.name, &hex(&digest)[..32])
 }
 
 /// SHA-256 of the embedded (compressed) component, as hex.
 pub fn component_digest() -> String {
-    hex(&Sha256::digest(COMPONENT_ZST))
+    embedded_digest(&BASE)
+}
+
+pub(crate) fn embedded_digest(embedded: &Embedded) -> String {
+    hex(&Sha256::digest(embedded.zst))
 }
 
 pub fn decompress_component() -> Result<Vec<u8>> {
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(COMPONENT_ZST)
-        .map_err(|e| anyhow::anyhow!("the embedded sandbox component is corrupt: {e}"))?;
+    decompress(&BASE)
+}
+
+pub(crate) fn decompress(embedded: &Embedded) -> Result<Vec<u8>> {
+    let name = embedded.name;
+    let mut decoder = ruzstd::decoding::StreamingDecoder::new(embedded.zst)
+        .map_err(|e| anyhow::anyhow!("the embedded sandbox component {name} is corrupt: {e}"))?;
     let mut wasm = Vec::with_capacity(48 << 20);
     decoder
         .read_to_end(&mut wasm)
-        .context("decompressing the embedded sandbox component")?;
+        .with_context(|| format!("decompressing the embedded sandbox component {name}"))?;
     Ok(wasm)
 }
 
@@ -103,7 +129,16 @@ pub(crate) fn load_component(
     engine: &Engine,
     cache_dir: &Path,
 ) -> Result<(Component, ComponentSource)> {
-    let path = cache_dir.join(cache_key(engine));
+    load_embedded(engine, cache_dir, &BASE)
+}
+
+/// [`load_component`] for any embedded component.
+pub(crate) fn load_embedded(
+    engine: &Engine,
+    cache_dir: &Path,
+    embedded: &Embedded,
+) -> Result<(Component, ComponentSource)> {
+    let path = cache_dir.join(embedded_cache_key(engine, embedded));
     let started = Instant::now();
     if path.is_file() {
         // SAFETY: the file is an artifact this program serialized with an
@@ -126,10 +161,11 @@ pub(crate) fn load_component(
             }
         }
     }
-    let wasm = decompress_component()?;
+    let wasm = decompress(embedded)?;
     let component = Component::new(engine, &wasm)
         .map_err(anyhow::Error::from)
-        .context("compiling the sandbox component")?;
+        .with_context(|| format!("compiling the sandbox component {}", embedded.name))?;
+    drop(wasm);
     let artifact = component
         .serialize()
         .map_err(anyhow::Error::from)

@@ -2,7 +2,8 @@
 //! component, under wasmtime. Nothing else in bootforge touches wasmtime.
 //!
 //! One [`Sandbox`] per process holds the engine and the pre-instantiated
-//! component. Every run gets a fresh store and instance (so nothing a bootcamp
+//! component (and, set up when a bootcamp that imports sympy first runs, a
+//! second component with sympy: see the private `variant` module). Every run gets a fresh store and instance (so nothing a bootcamp
 //! does survives into the next run; a [`RunSpec::keep_warm`] run may instead
 //! reuse a loaded instance of the same bootcamp, kept by its worker) with a
 //! memory cap, a budget per guest
@@ -25,6 +26,7 @@ mod engine;
 mod host;
 mod pool;
 pub mod protocol;
+mod variant;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
     ScoreResult, ScoresResult, Stage, SyntaxProblem,
 };
+pub use variant::{VariantInfo, needs_sympy};
 
 use host::{GuestReply, HostState};
 
@@ -323,6 +326,9 @@ pub fn default_cache_dir() -> PathBuf {
 pub(crate) struct Shared {
     engine: Engine,
     pre: bindings::HarnessPre<HostState>,
+    /// For the sympy component, pre-instantiated on demand.
+    linker: Linker<HostState>,
+    sympy: variant::LazyComponent,
     _ticker: Arc<std::thread::JoinHandle<()>>,
     /// Marshalled code objects by SHA-256 of (file name, source): CPython
     /// compiling a 200-line bootcamp is most of a cold start, and a check
@@ -382,6 +388,7 @@ fn code_key(filename: &str, source: &str) -> [u8; 32] {
 pub struct Sandbox {
     pool: Arc<pool::Pool>,
     source: ComponentSource,
+    shared: Arc<Shared>,
 }
 
 impl Sandbox {
@@ -391,15 +398,16 @@ impl Sandbox {
     pub fn open(options: &SandboxOptions) -> Result<Sandbox> {
         let engine = engine::engine()?;
         let (component, source) = engine::load_component(&engine, &options.cache_dir)?;
-        Self::from_component(engine, component, source, options.workers)
+        Self::from_component(engine, component, source, options)
     }
 
     fn from_component(
         engine: Engine,
         component: Component,
         source: ComponentSource,
-        workers: usize,
+        options: &SandboxOptions,
     ) -> Result<Sandbox> {
+        let workers = options.workers;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         // The harness's `reply` import, by hand rather than through the
@@ -433,16 +441,29 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             engine,
             pre,
+            linker,
+            sympy: variant::LazyComponent::new(options.cache_dir.clone()),
             _ticker: ticker,
             code_cache: Default::default(),
         });
         let pool = Arc::new(pool::Pool::new(shared.clone(), workers.max(1)));
-        Ok(Sandbox { pool, source })
+        Ok(Sandbox {
+            pool,
+            source,
+            shared,
+        })
     }
 
     /// Where the compiled component came from, and how long that took.
     pub fn component_source(&self) -> &ComponentSource {
         &self.source
+    }
+
+    /// The sympy component, without setting it up: what is embedded, where
+    /// its compiled artifact is cached, and whether a run has needed it in
+    /// this process yet.
+    pub fn sympy_component(&self) -> VariantInfo {
+        self.shared.sympy.info(&self.shared.engine)
     }
 
     /// The number of worker threads.
@@ -794,7 +815,13 @@ async fn cold_start<'a>(
     };
 
     let t = Instant::now();
-    let pre = shared.pre.clone();
+    let pre = match shared.pre_for(&spec.source) {
+        Ok(pre) => pre,
+        Err(err) => {
+            report.error = Some(err);
+            return Err(runner);
+        }
+    };
     let instance = runner
         .guarded(Stage::Instantiate, 0, async |store| {
             pre.instantiate_async(store).await
