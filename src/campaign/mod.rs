@@ -634,13 +634,11 @@ fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
         .map_err(anyhow::Error::msg)
 }
 
+/// At most `max` characters of `text` for a refine prompt or a stored note.
+/// Its marker stays as it was: a refine prompt is part of its call's
+/// content key, so a new marker would make a resumed campaign repeat calls.
 fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push_str(" …[clipped]");
-    out
+    crate::text::clip_marked(text, crate::text::Limit::Chars(max), |_| " …[clipped]")
 }
 
 /// The refine prompt: the parent's code and its concrete failures, capped.

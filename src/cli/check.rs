@@ -250,14 +250,11 @@ pub(super) fn verdict_exit(verdict: Verdict) -> u8 {
     }
 }
 
+/// `text` on one line of at most `max` characters and a bare `…`: a table
+/// column, where the usual marker's space would cost a character.
 fn clip_line(text: &str, max: usize) -> String {
     let flat = text.replace('\n', "⏎");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut s: String = flat.chars().take(max).collect();
-    s.push('…');
-    s
+    crate::text::clip_marked(&flat, crate::text::Limit::Chars(max), |_| '…')
 }
 
 pub(super) fn render_report(out: &mut Out, report: &CheckReport) {

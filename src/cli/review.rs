@@ -13,17 +13,14 @@ use super::{Out, exit, open_sandbox, report_error, runtime, usage, visible};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
 use crate::store::{ReviewFilter, Store};
 
-/// At most `max` characters of `text`, marked when clipped.
+/// At most `max` characters of `text`, saying how to see the rest.
 fn clip(text: &str, max: usize) -> String {
-    let mut chars = text.char_indices();
-    match chars.nth(max) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!(
-            "{} …[{} more characters; --full shows all]",
-            &text[..cut],
-            text[cut..].chars().count()
-        ),
-    }
+    crate::text::clip_marked(text, crate::text::Limit::Chars(max), |rest| {
+        format!(
+            " …[{} more characters; --full shows all]",
+            rest.chars().count()
+        )
+    })
 }
 
 // Parsed once per process: the size of the `add` variant costs nothing.
