@@ -26,6 +26,7 @@ pub mod cost;
 pub mod decide;
 pub mod flight;
 pub mod lease;
+pub mod lineage;
 pub mod prompts;
 pub mod resume;
 mod solver_table;
