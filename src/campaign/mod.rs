@@ -176,7 +176,7 @@ async fn held(
     let result = drive(engines, id, config, prompts, &lease, interrupt).await;
     if let Err(err) = lease.release().await {
         // It expires by itself.
-        eprintln!("warning: releasing the lease of campaign {id}: {err:#}");
+        tracing::warn!("releasing the lease of campaign {id}: {err:#}");
     }
     result
 }

@@ -9,6 +9,7 @@ mod check;
 mod client;
 mod eval;
 mod export;
+mod log;
 mod review;
 mod reward;
 mod run;
@@ -172,6 +173,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    log::init(&cli.command);
     let cache_dir = cli
         .cache_dir
         .clone()
