@@ -9,9 +9,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::run::{json_object, read_source};
+use super::values::ThinkArg;
 use super::{Out, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
-use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
+use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, Verdict};
 use crate::llm::ChatModel;
 use crate::sandbox::Limits;
 
@@ -50,8 +51,8 @@ pub struct SolverArgs {
     max_tokens: Option<u32>,
     /// Grade with verify_score's format_penalty (a <think> block required):
     /// auto = when the solver produced reasoning, on, or off.
-    #[arg(long, value_enum, default_value_t = ThinkMode::Auto)]
-    think: ThinkMode,
+    #[arg(long, value_enum, default_value_t = ThinkArg::Auto)]
+    think: ThinkArg,
 }
 
 impl SolverArgs {
@@ -160,7 +161,7 @@ impl CheckArgs {
             accuracy_min: self.accuracy_min,
             accuracy_max: self.accuracy_max,
             score_flags,
-            think: self.solver.think,
+            think: self.solver.think.into(),
             limits: Limits {
                 timeout: Duration::from_millis(self.timeout_ms),
                 wall_timeout: self.wall_timeout_ms.map(Duration::from_millis),

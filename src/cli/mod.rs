@@ -16,6 +16,7 @@ mod run;
 mod schedule;
 mod serve;
 mod synth;
+mod values;
 
 use std::io::Write;
 use std::path::PathBuf;
