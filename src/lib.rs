@@ -37,7 +37,8 @@
 //!   solver accuracy reaches a target ([`calibrate::search`] decides the
 //!   next setting to measure, purely).
 //! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
-//!   content-addressed LLM calls; [`campaign::decide`] picks the next step.
+//!   content-addressed LLM calls; [`campaign::decide`] picks the next step,
+//!   [`campaign::lineage`] draws a task's drafts as a tree.
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
 //!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
 //!   [`campaign::lease`].

@@ -1,7 +1,57 @@
 //! Text from guests and models made visible before a person reads it: on a
 //! terminal (the CLI's output and errors) and on the review page (every
 //! value a template prints). One function, so the two never disagree about
-//! what is hidden.
+//! what is hidden. And text clipped to a size, never inside a character:
+//! one cut, so reports, prompts and screens agree on where text ends.
+
+use std::fmt::Display;
+
+/// How far [`cut`] lets text run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// At most this many characters: what a reader sees.
+    Chars(usize),
+    /// At most this many bytes, cut back to a character boundary: what a
+    /// stored report or an error message may cost.
+    Bytes(usize),
+}
+
+/// The marker [`clip`] appends where it cut text short.
+pub const MORE: &str = " …";
+
+/// `text` split where `limit` ends it: the part kept and the part cut off
+/// (empty when everything fits). Never splits a character.
+pub fn cut(text: &str, limit: Limit) -> (&str, &str) {
+    let end = match limit {
+        Limit::Chars(max) => text.char_indices().nth(max).map_or(text.len(), |(i, _)| i),
+        Limit::Bytes(max) if max >= text.len() => text.len(),
+        Limit::Bytes(max) => {
+            let mut end = max;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            end
+        }
+    };
+    text.split_at(end)
+}
+
+/// At most `max` characters of `text`, ending with [`MORE`] when something
+/// was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    clip_marked(text, Limit::Chars(max), |_| MORE)
+}
+
+/// `text` cut at `limit`, with `marker(rest)` appended when a `rest` was cut
+/// off. For the places whose marker says more than [`MORE`] (how much was
+/// cut, how to see it all) or that a stored prompt or a test already spells
+/// its own way.
+pub fn clip_marked<M: Display>(text: &str, limit: Limit, marker: impl FnOnce(&str) -> M) -> String {
+    match cut(text, limit) {
+        (kept, "") => kept.to_owned(),
+        (kept, rest) => format!("{kept}{}", marker(rest)),
+    }
+}
 
 /// Whether `c` is written as an escape by [`visible`]: control characters
 /// other than newline and tab (C0, DEL, C1), the bidirectional marks,
@@ -61,7 +111,27 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::visible;
+    use super::{Limit, clip, clip_marked, cut, visible};
+
+    #[test]
+    fn clips_never_split_a_character() {
+        assert_eq!(clip("héllo", 5), "héllo");
+        assert_eq!(clip("héllo wörld", 5), "héllo …");
+        assert_eq!(clip("", 0), "");
+        assert_eq!(clip("ab", 0), " …");
+        assert_eq!(cut("héllo", Limit::Bytes(2)), ("h", "éllo"));
+        assert_eq!(cut("héllo", Limit::Bytes(3)), ("hé", "llo"));
+        assert_eq!(cut("héllo", Limit::Bytes(99)), ("héllo", ""));
+        assert_eq!(cut("中文", Limit::Chars(1)), ("中", "文"));
+        assert_eq!(
+            clip_marked("中文字", Limit::Chars(1), |rest| format!(
+                " [{} more]",
+                rest.chars().count()
+            )),
+            "中 [2 more]"
+        );
+        assert_eq!(clip_marked("abc", Limit::Bytes(3), |_| "!"), "abc");
+    }
 
     #[test]
     fn control_characters_and_bidi_overrides_are_made_visible() {

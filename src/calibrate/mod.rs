@@ -213,15 +213,10 @@ struct CaseDetail {
     right: bool,
 }
 
+/// At most `max` bytes of `text` in a stored calibration report (the
+/// report's size is what is bounded), marked as stored reports have been.
 fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    crate::text::clip_marked(text, crate::text::Limit::Bytes(max), |_| "…")
 }
 
 /// Who answers a calibration's solver calls.

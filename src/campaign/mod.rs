@@ -26,6 +26,7 @@ pub mod cost;
 pub mod decide;
 pub mod flight;
 pub mod lease;
+pub mod lineage;
 pub mod prompts;
 pub mod resume;
 mod solver_table;
@@ -175,7 +176,7 @@ async fn held(
     let result = drive(engines, id, config, prompts, &lease, interrupt).await;
     if let Err(err) = lease.release().await {
         // It expires by itself.
-        eprintln!("warning: releasing the lease of campaign {id}: {err:#}");
+        tracing::warn!("releasing the lease of campaign {id}: {err:#}");
     }
     result
 }
@@ -634,13 +635,11 @@ fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
         .map_err(anyhow::Error::msg)
 }
 
+/// At most `max` characters of `text` for a refine prompt or a stored note.
+/// Its marker stays as it was: a refine prompt is part of its call's
+/// content key, so a new marker would make a resumed campaign repeat calls.
 fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push_str(" …[clipped]");
-    out
+    crate::text::clip_marked(text, crate::text::Limit::Chars(max), |_| " …[clipped]")
 }
 
 /// The refine prompt: the parent's code and its concrete failures, capped.

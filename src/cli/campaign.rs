@@ -710,31 +710,25 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
             out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
         } else {
             out.line(format!("task {} (campaign {campaign})", cmd.task));
-            type Steps = std::collections::HashMap<i64, serde_json::Value>;
-            fn walk(out: &mut Out, drafts: &[crate::store::DraftRow], baselines: &std::collections::HashMap<i64, f64>, steps: &Steps, parent: Option<i64>, depth: usize) {
-                let children: Vec<&crate::store::DraftRow> = drafts.iter().filter(|d| d.parent_id == parent && (parent.is_some() || d.parent_id.is_none())).collect();
-                for (i, d) in children.iter().enumerate() {
-                    let last = i + 1 == children.len();
-                    let branch = if depth == 0 { String::new() } else { format!("{}{}", "   ".repeat(depth - 1), if last { "└─ " } else { "├─ " }) };
-                    let verdict = d.verdict.as_deref().unwrap_or(d.status.as_str());
-                    out.line(format!(
-                        "{branch}#{} gen {} {} {}{}{}{}",
-                        d.id,
-                        d.generation,
-                        d.operator,
-                        verdict,
-                        d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
-                        baselines.get(&d.id).map(|b| format!(" guess {b:.2}")).unwrap_or_default(),
-                        d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
-                    ));
-                    if let Some(step) = steps.get(&d.id) {
-                        let more = drafts.iter().any(|c| c.parent_id == Some(d.id));
-                        out.line(format!("{}{}{}", "   ".repeat(depth), if more { "├─ " } else { "└─ " }, calibration_line(step)));
-                    }
-                    walk(out, drafts, baselines, steps, Some(d.id), depth + 1);
+            for d in campaign::lineage::tree(&drafts, None) {
+                let depth = d.depth;
+                let branch = if depth == 0 { String::new() } else { format!("{}{}", "   ".repeat(depth - 1), if d.last { "└─ " } else { "├─ " }) };
+                let verdict = d.verdict.as_deref().unwrap_or(d.status.as_str());
+                out.line(format!(
+                    "{branch}#{} gen {} {} {}{}{}{}",
+                    d.draft,
+                    d.generation,
+                    d.operator,
+                    verdict,
+                    d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
+                    baselines.get(&d.draft).map(|b| format!(" guess {b:.2}")).unwrap_or_default(),
+                    d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
+                ));
+                if let Some(step) = calibrations.get(&d.draft) {
+                    let more = drafts.iter().any(|c| c.parent_id == Some(d.draft));
+                    out.line(format!("{}{}{}", "   ".repeat(depth), if more { "├─ " } else { "└─ " }, calibration_line(step)));
                 }
             }
-            walk(&mut out, &drafts, &baselines, &calibrations, None, 0);
         }
         exit::OK
     })

@@ -9,9 +9,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::run::{json_object, read_source};
+use super::values::ThinkArg;
 use super::{Out, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
-use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
+use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, Verdict};
 use crate::llm::ChatModel;
 use crate::sandbox::Limits;
 
@@ -50,8 +51,8 @@ pub struct SolverArgs {
     max_tokens: Option<u32>,
     /// Grade with verify_score's format_penalty (a <think> block required):
     /// auto = when the solver produced reasoning, on, or off.
-    #[arg(long, value_enum, default_value_t = ThinkMode::Auto)]
-    think: ThinkMode,
+    #[arg(long, value_enum, default_value_t = ThinkArg::Auto)]
+    think: ThinkArg,
 }
 
 impl SolverArgs {
@@ -160,7 +161,7 @@ impl CheckArgs {
             accuracy_min: self.accuracy_min,
             accuracy_max: self.accuracy_max,
             score_flags,
-            think: self.solver.think,
+            think: self.solver.think.into(),
             limits: Limits {
                 timeout: Duration::from_millis(self.timeout_ms),
                 wall_timeout: self.wall_timeout_ms.map(Duration::from_millis),
@@ -250,14 +251,11 @@ pub(super) fn verdict_exit(verdict: Verdict) -> u8 {
     }
 }
 
+/// `text` on one line of at most `max` characters and a bare `…`: a table
+/// column, where the usual marker's space would cost a character.
 fn clip_line(text: &str, max: usize) -> String {
     let flat = text.replace('\n', "⏎");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut s: String = flat.chars().take(max).collect();
-    s.push('…');
-    s
+    crate::text::clip_marked(&flat, crate::text::Limit::Chars(max), |_| '…')
 }
 
 pub(super) fn render_report(out: &mut Out, report: &CheckReport) {

@@ -9,8 +9,9 @@ use clap::Args;
 
 use super::campaign::{DbArgs, open_store};
 use super::run::{json_object, read_source};
+use super::values::{FormatArg, PandasArg};
 use super::{Out, exit, open_sandbox, report_error, runtime, usage};
-use crate::export::generate::{self, Format, GenerateRequest, PandasLike, Progress};
+use crate::export::generate::{self, GenerateRequest, Progress};
 use crate::export::{self as exporting, ExportError, ExportRequest};
 use crate::sandbox::Limits;
 
@@ -63,13 +64,13 @@ pub struct GenerateCommand {
     /// The first seed.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
-    #[arg(long, value_enum, default_value_t = Format::Internbootcamp)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Internbootcamp)]
+    format: FormatArg,
     /// The Parquet types to match: those of files written by pandas 3
     /// (top-level strings as large_string) or pandas 2 (string), so that
     /// verl can concatenate the output with InternBootcamp-converted files.
-    #[arg(long, value_enum, default_value_t = PandasLike::Pandas3)]
-    parquet_like: PandasLike,
+    #[arg(long, value_enum, default_value_t = PandasArg::Pandas3)]
+    parquet_like: PandasArg,
     /// Replace an existing --out file.
     #[arg(long)]
     force: bool,
@@ -267,8 +268,8 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             n: cmd.n,
             seed: cmd.seed,
             split: cmd.split.clone(),
-            format: cmd.format,
-            parquet_like: cmd.parquet_like,
+            format: cmd.format.into(),
+            parquet_like: cmd.parquet_like.into(),
             jobs: sandbox.workers(),
             out: cmd.out.clone(),
             limits: Limits {

@@ -9,12 +9,14 @@ mod check;
 mod client;
 mod eval;
 mod export;
+mod log;
 mod review;
 mod reward;
 mod run;
 mod schedule;
 mod serve;
 mod synth;
+mod values;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -173,6 +175,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    log::init(&cli.command);
     let cache_dir = cli
         .cache_dir
         .clone()

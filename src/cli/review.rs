@@ -13,17 +13,14 @@ use super::{Out, exit, open_sandbox, report_error, runtime, usage, visible};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
 use crate::store::{ReviewFilter, Store};
 
-/// At most `max` characters of `text`, marked when clipped.
+/// At most `max` characters of `text`, saying how to see the rest.
 fn clip(text: &str, max: usize) -> String {
-    let mut chars = text.char_indices();
-    match chars.nth(max) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!(
-            "{} …[{} more characters; --full shows all]",
-            &text[..cut],
-            text[cut..].chars().count()
-        ),
-    }
+    crate::text::clip_marked(text, crate::text::Limit::Chars(max), |rest| {
+        format!(
+            " …[{} more characters; --full shows all]",
+            rest.chars().count()
+        )
+    })
 }
 
 // Parsed once per process: the size of the `add` variant costs nothing.
@@ -608,30 +605,9 @@ fn review_error(err: ReviewError) -> u8 {
     }
 }
 
-/// The login name from the password database, for when USER and LOGNAME are
-/// unset (containers, cron, CI).
-fn login_name() -> Option<String> {
-    // SAFETY: getpwuid returns a pointer into static storage or null; the
-    // name is copied out at once, before any other call could reuse it.
-    unsafe {
-        let entry = libc::getpwuid(libc::geteuid());
-        if entry.is_null() || (*entry).pw_name.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr((*entry).pw_name)
-            .to_str()
-            .ok()
-            .map(str::to_owned)
-    }
-}
-
 async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>, who: Who) -> u8 {
     let env = std::env::var("BOOTFORGE_REVIEWER").ok();
-    let login = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .or_else(login_name);
+    let login = review::login_name();
     let reviewer = match rules::reviewer(who.reviewer.as_deref(), env.as_deref(), login.as_deref())
     {
         Ok(Some(name)) => name,

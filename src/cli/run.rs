@@ -219,18 +219,13 @@ fn render_json(out: &mut Out, report: &RunReport, requested: u64) {
     out.line(json!({ "summary": summary }));
 }
 
-fn clip_display(text: &str, max_chars: usize) -> String {
-    let mut clipped: String = text.chars().take(max_chars).collect();
-    if clipped.len() < text.len() {
-        clipped.push_str(" …");
-    }
-    clipped
-}
-
 fn render_case(out: &mut Out, index: usize, case: &CaseResult) {
     out.line(format!("case {} · seed {}", index + 1, case.seed));
-    out.line(format!("  case    {}", clip_display(&case.case_json, 400)));
-    let prompt = clip_display(&case.prompt, 1200);
+    out.line(format!(
+        "  case    {}",
+        crate::text::clip(&case.case_json, 400)
+    ));
+    let prompt = crate::text::clip(&case.prompt, 1200);
     let mut lines = prompt.lines();
     out.line(format!("  prompt  {}", lines.next().unwrap_or("")));
     for line in lines {

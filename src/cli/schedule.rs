@@ -191,7 +191,10 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                 json,
             } => {
                 let timezone = timezone.unwrap_or_else(|| {
-                    let (zone, warning) = system_zone_name();
+                    let (zone, warning) = system_zone_name(
+                        jiff::tz::TimeZone::try_system(),
+                        std::env::var("TZ").ok().as_deref(),
+                    );
                     if let Some(warning) = warning {
                         eprintln!("warning: {warning}");
                     }

@@ -107,10 +107,7 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     let default_reviewer = match rules::reviewer(
         None,
         std::env::var("BOOTFORGE_REVIEWER").ok().as_deref(),
-        std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .as_deref(),
+        crate::review::login_name().as_deref(),
     ) {
         Ok(name) => name,
         Err(why) => return usage(format!("{why}; set BOOTFORGE_REVIEWER to a plain name")),

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::campaign::DbArgs;
 use super::eval::{RunArgs, execute, pct, prepare};
+use super::values::KeepArg;
 use super::{Out, exit, report_error, runtime, usage};
 use crate::eval;
 use crate::eval::synth::{self, Keep};
@@ -25,8 +26,8 @@ pub struct SynthArgs {
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     min_score: f64,
     /// Which passing answers of a record are kept.
-    #[arg(long, value_enum, default_value_t = Keep::All)]
-    keep: Keep,
+    #[arg(long, value_enum, default_value_t = KeepArg::All)]
+    keep: KeepArg,
 }
 
 /// What `synth --json` prints.
@@ -76,7 +77,7 @@ pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             }
         };
         let (kept, tasks) =
-            synth::select(run, &config.model, &records, &answers, args.min_score, args.keep);
+            synth::select(run, &config.model, &records, &answers, args.min_score, args.keep.into());
         if let Err(err) = write_jsonl(&args.out, &kept) {
             report_error(&err);
             return exit::FAILED;
@@ -86,7 +87,7 @@ pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             out: args.out.display().to_string(),
             written: kept.len(),
             min_score: args.min_score,
-            keep: args.keep,
+            keep: args.keep.into(),
             samples: config.samples,
             tasks,
             excluded: report.excluded,

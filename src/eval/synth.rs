@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{EvalAnswerRow, EvalRecordRow};
 
 /// Which passing answers of a record are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Keep {
     /// Every distinct passing answer.

@@ -15,15 +15,6 @@ use crate::sandbox::{
     add_stage_cpu,
 };
 
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max).collect();
-    out.push_str(" …");
-    out
-}
-
 pub(crate) fn error_evidence(err: &RunError) -> Value {
     let mut evidence = json!({"error_kind": err.kind, "sandbox_stage": err.stage, "type": err.exc_type,
            "message": err.message, "traceback": err.traceback});

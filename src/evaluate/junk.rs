@@ -51,7 +51,8 @@ pub const GUESS_CONSTANTS: [&str; 10] =
     ["yes", "no", "true", "false", "A", "B", "C", "D", "0", "1"];
 
 /// A small xorshift generator: junk needs variety, not cryptography, and a
-/// recorded seed must replay exactly.
+/// recorded seed must replay exactly, also with reports stored by earlier
+/// versions (a generator from rand would build other junk from their seeds).
 #[derive(Debug, Clone)]
 pub struct JunkRng(u64);
 
@@ -78,17 +79,9 @@ impl JunkRng {
     }
 }
 
-/// A fresh seed for one check (OS-seeded hasher keys and the clock).
+/// A fresh seed for one check, from rand's OS-seeded generator.
 pub fn fresh_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
+    rand::random()
 }
 
 const VOCAB: [&str; 64] = [

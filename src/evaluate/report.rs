@@ -10,7 +10,7 @@ pub use super::kind::FindingKind;
 use crate::sandbox::{BudgetClock, Limits, Stage};
 
 /// How reasoning is treated when grading solver answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThinkMode {
     /// Require a `<think>` block (`format_penalty`) when the solver produced

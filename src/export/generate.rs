@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::sandbox::{Limits, RunSpec, Sandbox};
 
 /// The record layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// `{"data_source", "prompt", "ground_truth"}`, as InternBootcamp's
@@ -35,7 +35,7 @@ pub enum Format {
 /// files only when the types are equal. Pick the pandas that wrote the
 /// files yours will be concatenated with (InternBootcamp's converter runs
 /// whatever pandas is installed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PandasLike {
     #[default]

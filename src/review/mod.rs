@@ -241,12 +241,35 @@ pub fn summarize(item: &ReviewItemRow, now: i64) -> ItemSummary {
     }
 }
 
+/// The login name, the last fallback for a reviewer's name (see
+/// [`rules::reviewer`]): `USER`, else `LOGNAME`, else `USERNAME`, else the
+/// password database, for when none is set (containers, cron, CI). The one
+/// fallback for the CLI's decisions and the review page's prefilled name.
+pub fn login_name() -> Option<String> {
+    ["USER", "LOGNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok())
+        .or_else(password_name)
+}
+
+fn password_name() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; the
+    // name is copied out at once, before any other call could reuse it.
+    unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        if entry.is_null() || (*entry).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*entry).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_owned)
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    jiff::Timestamp::now().as_second()
 }
 
 /// `review list`.

@@ -168,30 +168,14 @@ pub fn note(text: &str) -> Result<(), String> {
 /// writes them (`2026-11-27T13:03:57.123Z`, fraction optional), or of
 /// SQLite's `YYYY-MM-DD HH:MM:SS`.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    // Civil date to days (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    let t = match text.parse::<jiff::Timestamp>() {
+        Ok(t) => t,
+        // SQLite's shape has no offset: it is UTC.
+        Err(_) => jiff::tz::TimeZone::UTC
+            .to_timestamp(text.parse::<jiff::civil::DateTime>().ok()?)
+            .ok()?,
+    };
+    Some(t.as_second())
 }
 
 /// How long ago, briefly: `42s`, `5m`, `3h`, `2d`.

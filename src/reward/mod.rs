@@ -533,14 +533,7 @@ fn describe(err: &RunError) -> (ErrorKind, String) {
     (kind, clip(&message, 4000).to_owned())
 }
 
-/// At most `max` bytes of `text`, cut on a character boundary.
+/// At most `max` bytes of `text`, cut on a character boundary, unmarked.
 fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    crate::text::cut(text, crate::text::Limit::Bytes(max)).0
 }

@@ -185,7 +185,12 @@ pub fn canonical_zone_name(name: &str) -> String {
 
 /// This machine's time zone name, and a warning when it has none usable
 /// (a `TZ` it cannot read, or a zone without an IANA name): then UTC.
-pub fn system_zone_name() -> (String, Option<String>) {
+/// `system` is `TimeZone::try_system()` and `tz_var` the `TZ` variable, read
+/// by the caller so that this stays a function of its inputs.
+pub fn system_zone_name(
+    system: Result<TimeZone, jiff::Error>,
+    tz_var: Option<&str>,
+) -> (String, Option<String>) {
     let fallback = |why: String| {
         (
             "UTC".to_owned(),
@@ -194,14 +199,14 @@ pub fn system_zone_name() -> (String, Option<String>) {
             )),
         )
     };
-    match TimeZone::try_system() {
+    match system {
         Ok(tz) => match tz.iana_name() {
             Some(name) => (name.to_owned(), None),
             None => fallback("this machine's time zone has no IANA name".into()),
         },
-        Err(err) => fallback(match std::env::var("TZ") {
-            Ok(tz) => format!("the TZ environment variable {tz:?} is not a time zone ({err})"),
-            Err(_) => format!("this machine's time zone cannot be read ({err})"),
+        Err(err) => fallback(match tz_var {
+            Some(tz) => format!("the TZ environment variable {tz:?} is not a time zone ({err})"),
+            None => format!("this machine's time zone cannot be read ({err})"),
         }),
     }
 }
@@ -620,6 +625,26 @@ mod tests {
                 "2026-10-25 02:30 CET",
                 "2026-10-25 03:00 CET"
             ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_system_zone_falls_back_to_utc_and_says_why() {
+        let (name, warning) = system_zone_name(Ok(TimeZone::get("Asia/Tokyo").unwrap()), None);
+        assert_eq!((name.as_str(), warning), ("Asia/Tokyo", None));
+        let bad = || TimeZone::get("Not/AZone");
+        let (name, warning) = system_zone_name(bad(), Some("Not/AZone"));
+        assert_eq!(name, "UTC");
+        assert!(
+            warning
+                .unwrap()
+                .contains("the TZ environment variable \"Not/AZone\"")
+        );
+        let (_, warning) = system_zone_name(bad(), None);
+        assert!(
+            warning
+                .unwrap()
+                .contains("this machine's time zone cannot be read")
         );
     }
 

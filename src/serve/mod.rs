@@ -15,13 +15,12 @@
 //! binding to anything but loopback needs `--auth-token-file` and a TLS proxy
 //! ([`bind`]). Internal errors are logged, never shown. Layout: `router`
 //! maps paths to one handler module per resource under `handlers`; state is
-//! one [`AppState`]; pure pieces (diff, lineage tree, per-generation table,
+//! one [`AppState`]; pure pieces (diff, per-generation table,
 //! sessions, bind and host rules) sit in their own files with unit tests.
 
 pub mod bind;
 pub mod diff;
 mod handlers;
-pub mod lineage;
 mod router;
 pub mod session;
 pub mod table;

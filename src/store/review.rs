@@ -71,28 +71,13 @@ pub struct ReviewFilter {
 /// Now, as RFC 3339 UTC with milliseconds (the same shape as the
 /// timestamps the campaign tables hold).
 pub fn now_utc() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_millis()
-    )
+    timestamp_utc(jiff::Timestamp::now())
+}
+
+/// `t` as RFC 3339 UTC with exactly three fraction digits, so that these
+/// strings sort as the instants they name.
+fn timestamp_utc(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string()
 }
 
 const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id, i.file_path, i.class_name, i.params_json,
@@ -440,5 +425,13 @@ mod tests {
         assert_eq!(now.len(), 24, "{now}");
         assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
         assert!(now.as_str() > "2025-01-01", "{now}");
+    }
+
+    #[test]
+    fn timestamps_keep_three_fraction_digits() {
+        let at = |ms: i64| timestamp_utc(jiff::Timestamp::from_millisecond(ms).unwrap());
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_868_800_500), "2000-03-01T00:00:00.500Z");
+        assert_eq!(at(1_709_251_199_999), "2024-02-29T23:59:59.999Z");
     }
 }

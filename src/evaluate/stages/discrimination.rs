@@ -15,6 +15,7 @@ use crate::evaluate::junk::{self, CaseJunkInput, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
 use crate::evaluate::{CheckStage, DiscriminationMetrics, Severity, judge};
 use crate::sandbox::{Call, CallResult, CaseResult, RunError};
+use crate::text::clip;
 
 /// The largest junk answer kept as evidence in a report.
 const EVIDENCE_CHARS: usize = 300;
@@ -46,15 +47,8 @@ pub(crate) fn mutant_answer(text: &str) -> String {
         .unwrap_or_else(|| answer_part(text))
 }
 
-/// Evidence text clipped to a readable size.
-pub(crate) fn clip(text: &str) -> String {
-    const MAX: usize = 200;
-    if text.chars().count() <= MAX {
-        return text.to_owned();
-    }
-    let kept: String = text.chars().take(MAX).collect();
-    format!("{kept} …")
-}
+/// The most of a reference or mutant answer kept as a judged example.
+pub(crate) const EXAMPLE_CHARS: usize = 200;
 
 /// The `accepts_near_miss` / `accepts_overbroad` findings of judged
 /// mutation classes, with each listed class's rate and case as evidence.
@@ -289,8 +283,9 @@ pub(crate) fn discrimination_stage(
                         .flatten()
                         .as_deref()
                         .unwrap_or("-"),
+                    EXAMPLE_CHARS,
                 ),
-                mutant: clip(&mutant_answer(&t.text)),
+                mutant: clip(&mutant_answer(&t.text), EXAMPLE_CHARS),
                 score,
             };
             match mutant_examples.iter_mut().find(|(s, _)| *s == t.strategy) {

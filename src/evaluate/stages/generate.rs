@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use crate::evaluate::FindingKind;
-use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::{CheckStage, judge};
 use crate::sandbox::{CaseResult, RunError, RunReport};
+use crate::text::clip;
 
 /// `again` holds the rerun's cases (and after them, other calls' results);
 /// `rerun_error` is the failure that stopped the rerun, if one did.

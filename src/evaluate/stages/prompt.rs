@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use crate::evaluate::FindingKind;
-use crate::evaluate::checker::{Checker, clip};
+use crate::evaluate::checker::Checker;
 use crate::evaluate::{CheckStage, Severity, judge};
 use crate::sandbox::CaseResult;
+use crate::text::clip;
 
 pub(crate) fn prompt_stage(c: &mut Checker<'_>, cases: &[CaseResult]) {
     let mut warned = false;

@@ -5,9 +5,10 @@ use serde_json::json;
 
 use super::plan::Issued;
 use crate::evaluate::FindingKind;
-use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::{CheckStage, StageStatus, judge};
 use crate::sandbox::{CallResult, CaseResult, RunError, Stage};
+use crate::text::clip;
 
 pub(crate) fn self_consistency_stage(
     c: &mut Checker<'_>,

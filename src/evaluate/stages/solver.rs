@@ -11,28 +11,26 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::evaluate::FindingKind;
-use crate::evaluate::checker::{Checker, clip, error_evidence};
+use crate::evaluate::checker::{Checker, error_evidence};
 use crate::evaluate::junk::{self, JunkClass, JunkRng};
 use crate::evaluate::nearmiss::{self, MutantInput};
 use crate::evaluate::stages::discrimination;
 use crate::evaluate::{Band, CheckStage, SolverAttempt, SolverMetrics, ThinkMode, judge};
 use crate::llm::{ChatModel, Completion};
 use crate::sandbox::{Call, CallResult, CaseResult};
+use crate::text::{Limit, clip, clip_marked};
 
 /// The most of one solver response a report keeps.
 const RESPONSE_BYTES: usize = 16 << 10;
 /// The most of one case a report keeps beside its solver answer.
 const CASE_BYTES: usize = 2 << 10;
 
+/// At most `max` bytes of `text`, saying how large it was: a stored report
+/// stays small whatever a model or a guest returned.
 fn clip_bytes(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{} …[clipped, {} bytes in all]", &text[..end], text.len())
+    clip_marked(text, Limit::Bytes(max), |_| {
+        format!(" …[clipped, {} bytes in all]", text.len())
+    })
 }
 
 pub(crate) async fn solver_stage(
@@ -219,8 +217,14 @@ pub(crate) async fn solver_stage(
             }
             let example = || judge::MutantExample {
                 seed: *seed,
-                reference: discrimination::clip(finals[*i].as_deref().unwrap_or("-")),
-                mutant: discrimination::clip(&discrimination::mutant_answer(text)),
+                reference: clip(
+                    finals[*i].as_deref().unwrap_or("-"),
+                    discrimination::EXAMPLE_CHARS,
+                ),
+                mutant: clip(
+                    &discrimination::mutant_answer(text),
+                    discrimination::EXAMPLE_CHARS,
+                ),
                 score,
             };
             match examples.iter_mut().find(|(s, _)| s == strategy) {

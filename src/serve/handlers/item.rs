@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::{note_text, reviewer_name};
+use crate::campaign::lineage::{TreeNode, tree};
 use crate::review::{self, Decision, ReviewError, Sample};
 use crate::sandbox::{Limits, RunSpec};
 use crate::serve::diff::{DiffLine, line_diff};
-use crate::serve::lineage::{TreeNode, tree};
 use crate::serve::{AppState, PageError, Viewer};
 
 /// Seeds the "more seeds" button may ask for at once.

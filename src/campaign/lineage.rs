@@ -1,5 +1,7 @@
-//! A task's drafts as a tree for the item page: every draft once, children
-//! under their parent, the reviewed draft's ancestry marked. Pure.
+//! A task's drafts as a tree, for `bootforge lineage` and the review page's
+//! item: children under their parent in stored order, the reviewed draft's
+//! ancestry marked. Pure, and safe on any parent links: a cycle (which the
+//! store cannot hold, but a hand-edited file can) ends the walk, never loops.
 
 use serde::Serialize;
 
@@ -23,6 +25,9 @@ pub struct TreeNode {
     /// The reviewed draft or one of its ancestors.
     pub on_path: bool,
     pub is_item: bool,
+    /// The last child of its parent (the last root, for a root): where a
+    /// drawn tree turns its corner.
+    pub last: bool,
 }
 
 /// The drafts of one task as a depth-first tree (roots: drafts without a
@@ -39,13 +44,14 @@ pub fn tree(drafts: &[DraftRow], item: Option<i64>) -> Vec<TreeNode> {
     }
     let known = |id: i64| drafts.iter().any(|d| d.id == id);
     let mut out = Vec::with_capacity(drafts.len());
-    let mut stack: Vec<(&DraftRow, usize)> = drafts
+    let mut stack: Vec<(&DraftRow, usize, bool)> = drafts
         .iter()
         .filter(|d| d.parent_id.is_none_or(|p| !known(p)))
         .rev()
-        .map(|d| (d, 0))
+        .enumerate()
+        .map(|(i, d)| (d, 0, i == 0))
         .collect();
-    while let Some((d, depth)) = stack.pop() {
+    while let Some((d, depth, last)) = stack.pop() {
         if out.len() >= drafts.len() {
             break; // a cycle cannot be stored, but must not loop
         }
@@ -62,9 +68,11 @@ pub fn tree(drafts: &[DraftRow], item: Option<i64>) -> Vec<TreeNode> {
             calibrated: d.calibrated,
             on_path: path.contains(&d.id),
             is_item: Some(d.id) == item,
+            last,
         });
-        for child in drafts.iter().filter(|c| c.parent_id == Some(d.id)).rev() {
-            stack.push((child, depth + 1));
+        let children = drafts.iter().filter(|c| c.parent_id == Some(d.id));
+        for (i, child) in children.rev().enumerate() {
+            stack.push((child, depth + 1, i == 0));
         }
     }
     out
@@ -113,6 +121,25 @@ mod tests {
         let path: Vec<_> = t.iter().filter(|n| n.on_path).map(|n| n.draft).collect();
         assert_eq!(path, [1, 3, 4]);
         assert!(t.iter().find(|n| n.draft == 4).unwrap().is_item);
+        let last: Vec<_> = t.iter().filter(|n| n.last).map(|n| n.draft).collect();
+        assert_eq!(last, [4, 5, 2]);
         assert_eq!(tree(&[], None), []);
+    }
+
+    #[test]
+    fn parent_cycles_end_the_walk() {
+        // 2 and 3 are each other's parent, 4 its own: no root reaches them,
+        // and the ancestry of an item on a cycle stops where it repeats.
+        let drafts = [
+            draft(1, None, 0),
+            draft(2, Some(3), 1),
+            draft(3, Some(2), 1),
+            draft(4, Some(4), 1),
+            draft(5, Some(1), 1),
+        ];
+        let t = tree(&drafts, Some(3));
+        let order: Vec<_> = t.iter().map(|n| (n.draft, n.depth)).collect();
+        assert_eq!(order, [(1, 0), (5, 1)]);
+        assert!(tree(&drafts[1..4], Some(2)).is_empty());
     }
 }
