@@ -8,7 +8,7 @@ use clap::Args;
 use super::campaign::DbArgs;
 use super::check::SolverArgs;
 use super::run::{json_object, read_source};
-use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::calibrate::{self, Report, Settings};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::prompts::{self, Prompts};
@@ -257,7 +257,7 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> CliRes
                 model: super::client::fleet(&c.solver),
                 prompts,
             }),
-            Err(msg) => return Err(usage(msg)),
+            Err(err) => return Err(bad_input(err)),
         },
         None => match cmd.solver.model() {
             Ok(Some(m)) => m,

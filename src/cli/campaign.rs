@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::tasks::{self, Task};
@@ -161,12 +161,14 @@ fn backends(
     default_replay: Option<&str>,
 ) -> Result<(Backend, Backend, Option<Arc<Recorder>>), String> {
     let replay = match (&traffic.replay, default_replay) {
-        (Some(path), _) => Some(Replay::load(path)?),
+        (Some(path), _) => Some(Replay::load(path).map_err(|e| format!("{e:#}"))?),
         (None, Some(text)) => Some(Replay::parse(text, "the embedded example cassette")?),
         (None, None) => None,
     };
     let recorder = match &traffic.record {
-        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        Some(path) => Some(Arc::new(
+            Recorder::create(path).map_err(|e| format!("{e:#}"))?,
+        )),
         None => None,
     };
     Ok(match replay {
@@ -249,9 +251,8 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
                     (config, tasks, None, replay)
                 }
             };
-            if let Err(msg) = crate::campaign::prompts::Prompts::load(config.prompts.as_deref()) {
-                return Err(usage(msg));
-            }
+            crate::campaign::prompts::Prompts::load(config.prompts.as_deref())
+                .map_err(bad_input)?;
             let (author, solver, recorder) =
                 backends(&config, &traffic, default_replay).map_err(usage)?;
             let engines = rt.block_on(engines(db, cache_dir, author, solver, recorder))?;

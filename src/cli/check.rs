@@ -9,7 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::run::{json_object, read_source};
-use super::{CliResult, Exit, Out, exit, open_sandbox, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
 use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, ThinkMode, Verdict};
 use crate::llm::ChatModel;
@@ -493,7 +493,7 @@ pub(crate) fn render_mutations(
 pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> CliResult {
     let config = cmd.args.config().map_err(usage)?;
     let solver = cmd.args.solver.model().map_err(usage)?;
-    let files = audit::collect(&cmd.paths).map_err(usage)?;
+    let files = audit::collect(&cmd.paths).map_err(bad_input)?;
     let jobs = cmd
         .jobs
         .unwrap_or_else(|| {

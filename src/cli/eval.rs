@@ -602,12 +602,14 @@ fn client(config: &RunConfig, args: &ModelArgs) -> Result<eval::Client, String> 
         ))?,
     };
     let backend = match &args.traffic.replay {
-        Some(path) => Backend::Replay(Arc::new(Replay::load(path)?)),
+        Some(path) => Backend::Replay(Arc::new(Replay::load(path).map_err(|e| format!("{e:#}"))?)),
         None if config.client.is_some() => Backend::Live(Arc::new(fleet(&role))),
         None => Backend::Live(single(&role)),
     };
     let recorder = match &args.traffic.record {
-        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        Some(path) => Some(Arc::new(
+            Recorder::create(path).map_err(|e| format!("{e:#}"))?,
+        )),
         None => None,
     };
     Ok(eval::Client {

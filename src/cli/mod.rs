@@ -336,6 +336,12 @@ pub(crate) fn usage(message: impl std::fmt::Display) -> Exit {
     Exit::usage(message)
 }
 
+/// Bad input (exit 2) whose causes are said on one line (`cannot read F:
+/// No such file`): `.map_err(bad_input)?`.
+pub(crate) fn bad_input(err: anyhow::Error) -> Exit {
+    Exit::usage(format!("{err:#}"))
+}
+
 /// The work failed (exit 1), with the cause chain: `.map_err(failed)?`.
 pub(crate) fn failed(err: impl Into<anyhow::Error>) -> Exit {
     Exit::failed(err)

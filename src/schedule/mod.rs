@@ -44,7 +44,7 @@ pub fn prepare(path: &Path) -> Result<(CampaignConfig, Vec<Task>, String), Strin
         true => Vec::new(),
         false => tasks::load(&config.tasks)?,
     };
-    Prompts::load(config.prompts.as_deref())?;
+    Prompts::load(config.prompts.as_deref()).map_err(|e| format!("{e:#}"))?;
     let json = serde_json::to_string(&config).map_err(|e| e.to_string())?;
     Ok((config, tasks, json))
 }
