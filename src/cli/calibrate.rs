@@ -235,10 +235,7 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> CliRes
         }
     };
     let campaign = match &cmd.config {
-        Some(path) => match CampaignConfig::load(path) {
-            Ok(c) => Some(c),
-            Err(msg) => return Err(usage(msg)),
-        },
+        Some(path) => Some(CampaignConfig::load(path).map_err(bad_input)?),
         None => None,
     };
     let (settings, item) = match rt.block_on(cmd.subject(&store)) {

@@ -233,8 +233,8 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
             let control = lease.control()?;
             let (config, tasks, path, default_replay) = match &config {
                 Some(path) => {
-                    let config = CampaignConfig::load(path).map_err(usage)?;
-                    let tasks = tasks::load(&config.tasks).map_err(usage)?;
+                    let config = CampaignConfig::load(path).map_err(bad_input)?;
+                    let tasks = tasks::load(&config.tasks).map_err(bad_input)?;
                     (config, tasks, Some(path.display().to_string()), None)
                 }
                 None => {
@@ -298,7 +298,7 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
             };
             let before = config.clone();
             if let Some(path) = &new_config {
-                let file = CampaignConfig::load(path).map_err(usage)?;
+                let file = CampaignConfig::load(path).map_err(bad_input)?;
                 config = match campaign::resume::adopt_endpoints(&config, &file) {
                     Ok(c) => c,
                     Err(keys) => {

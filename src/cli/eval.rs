@@ -431,7 +431,7 @@ fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>,
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--config {}: cannot read it: {e}", path.display()))?;
-    let parsed = CampaignConfig::load(path)?;
+    let parsed = CampaignConfig::load(path).map_err(|e| format!("{e:#}"))?;
     let mut role = match args.role {
         Role::Solver => parsed.solver,
         Role::Author => parsed.author,
@@ -478,7 +478,7 @@ fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>,
 /// Run `config` with its endpoints (and prices) from the config file
 /// `file`, whose section must serve the run's model.
 fn moved_endpoints(mut config: RunConfig, file: &Path) -> Result<RunConfig, String> {
-    let parsed = CampaignConfig::load(file)?;
+    let parsed = CampaignConfig::load(file).map_err(|e| format!("{e:#}"))?;
     let role = config
         .client
         .as_ref()
