@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -76,10 +77,13 @@ impl Replay {
         Ok(Replay { entries })
     }
 
-    pub fn load(path: &Path) -> Result<Replay, String> {
+    /// Read and [`parse`](Self::parse) a cassette file; the I/O error is
+    /// kept as the cause (`{:#}` says it all on one line).
+    pub fn load(path: &Path) -> anyhow::Result<Replay> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read cassette {}: {e}", path.display()))?;
-        Self::parse(&text, &path.display().to_string())
+            .with_context(|| format!("cannot read cassette {}", path.display()))?;
+        // The parse error is a message (file and line), nothing beneath it.
+        Self::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)
     }
 }
 
@@ -89,12 +93,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn create(path: &Path) -> Result<Recorder, String> {
+    /// Open a cassette for appending; the I/O error is kept as the cause.
+    pub fn create(path: &Path) -> anyhow::Result<Recorder> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot write cassette {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot write cassette {}", path.display()))?;
         Ok(Recorder {
             file: Mutex::new(file),
         })
@@ -493,5 +498,28 @@ impl DraftSolver {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod cassette_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cassette_keeps_the_io_error_and_says_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such.jsonl");
+        let err = Replay::load(&path).err().unwrap();
+        let io = err.root_cause().downcast_ref::<std::io::Error>();
+        assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+        let said = format!("{err:#}");
+        assert!(
+            said.starts_with(&format!("cannot read cassette {}: ", path.display())),
+            "{said}"
+        );
+        let err = Recorder::create(&dir.path().join("no/dir/c.jsonl"))
+            .err()
+            .unwrap();
+        assert!(err.root_cause().is::<std::io::Error>(), "{err:#}");
     }
 }

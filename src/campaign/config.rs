@@ -357,12 +357,15 @@ impl CampaignConfig {
         Ok(config)
     }
 
-    /// Read a config file.
-    pub fn load(path: &Path) -> Result<CampaignConfig, String> {
+    /// Read a config file. The I/O error is kept as the cause; `{:#}`
+    /// says it all on one line.
+    pub fn load(path: &Path) -> anyhow::Result<CampaignConfig> {
+        use anyhow::Context;
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base).map_err(|e| format!("{}: {e}", path.display()))
+        // What is wrong with the text is a message, nothing beneath it.
+        Self::parse(&text, base).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     pub fn validate(&mut self) -> Result<(), String> {
@@ -419,6 +422,26 @@ impl CampaignConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_file_keeps_the_io_error_and_a_bad_one_names_itself() {
+        let err = CampaignConfig::load(Path::new("/no/such/campaign.toml")).unwrap_err();
+        let io = err.root_cause().downcast_ref::<std::io::Error>();
+        assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+        assert!(
+            format!("{err:#}").starts_with("cannot read /no/such/campaign.toml: "),
+            "{err:#}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "colour = 1\n").unwrap();
+        let err = CampaignConfig::load(&path).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: ", path.display())),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn defaults_fill_what_is_missing_and_paths_are_relative() {

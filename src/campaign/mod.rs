@@ -106,7 +106,7 @@ pub async fn start_controlled(
     tasks: Vec<Task>,
     control: RunControl,
 ) -> Result<CampaignOutcome> {
-    let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let prompts = Prompts::load(config.prompts.as_deref())?;
     let config_json = serde_json::to_string(&config)?;
     let rows = task_rows(&tasks);
     let id = engines
@@ -151,7 +151,7 @@ pub async fn resume_controlled(
     })?;
     let config: CampaignConfig = serde_json::from_str(&row.config_json)
         .context("reading the stored campaign configuration")?;
-    let prompts = Prompts::load(config.prompts.as_deref()).map_err(anyhow::Error::msg)?;
+    let prompts = Prompts::load(config.prompts.as_deref())?;
     let lease = match lease {
         Some(lease) => lease,
         None => Lease::acquire(&engines.store, id, control.lease_ttl).await?,
@@ -632,7 +632,6 @@ fn draft_prompt(shared: &Shared, task: &TaskRow) -> Result<String> {
     shared
         .prompts
         .render(prompts::DRAFT, json!({"interface": prompts::INTERFACE, "example": prompts::EXAMPLE, "task": task_context(task), "wanted": wanted(shared)}))
-        .map_err(anyhow::Error::msg)
 }
 
 /// At most `max` characters of `text` for a refine prompt or a stored note.
@@ -703,25 +702,22 @@ async fn refine_prompt(
                 .and_then(|r| serde_json::from_str::<Value>(r).ok());
             solver_table::calibration_table(result.as_ref(), c.note.as_deref())
         });
-    shared
-        .prompts
-        .render(
-            prompts::REFINE,
-            json!({
-                "interface": prompts::INTERFACE,
-                "example": prompts::EXAMPLE,
-                "task": task_context(task),
-                "parent_code": clip(parent.code.as_deref().unwrap_or(""), 20_000),
-                "failures": failures,
-                "traceback": traceback,
-                "sample": sample,
-                "notes": notes,
-                "solver_cases": solver_table::solver_cases(&report),
-                "calibration": calibration,
-                "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
-            }),
-        )
-        .map_err(anyhow::Error::msg)
+    shared.prompts.render(
+        prompts::REFINE,
+        json!({
+            "interface": prompts::INTERFACE,
+            "example": prompts::EXAMPLE,
+            "task": task_context(task),
+            "parent_code": clip(parent.code.as_deref().unwrap_or(""), 20_000),
+            "failures": failures,
+            "traceback": traceback,
+            "sample": sample,
+            "notes": notes,
+            "solver_cases": solver_table::solver_cases(&report),
+            "calibration": calibration,
+            "reviewer_note": reviewer_note.map(|n| clip(n, 4000)),
+        }),
+    )
 }
 
 async fn author_call(

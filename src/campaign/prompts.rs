@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use anyhow::{Context, Result, bail};
 use minijinja::Environment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -54,15 +55,13 @@ pub struct Prompts {
 
 impl Prompts {
     /// The embedded templates, with any file of the same name in `dir`
-    /// taking its place.
-    pub fn load(dir: Option<&Path>) -> Result<Prompts, String> {
+    /// taking its place. The error's causes (the I/O or template error)
+    /// are kept; `{:#}` says it all on one line.
+    pub fn load(dir: Option<&Path>) -> Result<Prompts> {
         if let Some(dir) = dir
             && !dir.is_dir()
         {
-            return Err(format!(
-                "the prompts directory {} does not exist",
-                dir.display()
-            ));
+            bail!("the prompts directory {} does not exist", dir.display());
         }
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -70,11 +69,11 @@ impl Prompts {
         for (name, embedded) in EMBEDDED {
             let text = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                    .with_context(|| format!("cannot read {}", path.display()))?,
                 None => embedded.to_owned(),
             };
             env.add_template_owned(name, text.clone())
-                .map_err(|e| format!("template {name}: {e}"))?;
+                .with_context(|| format!("template {name}"))?;
             sources.insert(name, text);
         }
         let prompts = Prompts { env, sources };
@@ -82,9 +81,9 @@ impl Prompts {
         Ok(prompts)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         for name in [DRAFT, REFINE, SOLVER] {
-            let template = self.env.get_template(name).map_err(|e| e.to_string())?;
+            let template = self.env.get_template(name)?;
             let known: HashSet<&str> = supplied(name).iter().copied().collect();
             let mut missing: Vec<String> = template
                 .undeclared_variables(false)
@@ -93,22 +92,22 @@ impl Prompts {
                 .collect();
             missing.sort();
             if !missing.is_empty() {
-                return Err(format!(
+                bail!(
                     "template {name} uses {} that bootforge does not supply (it supplies: {})",
                     missing.join(", "),
                     supplied(name).join(", ")
-                ));
+                );
             }
         }
         Ok(())
     }
 
     /// Render `name` with `context`.
-    pub fn render<S: Serialize>(&self, name: &str, context: S) -> Result<String, String> {
-        let template = self.env.get_template(name).map_err(|e| e.to_string())?;
+    pub fn render<S: Serialize>(&self, name: &str, context: S) -> Result<String> {
+        let template = self.env.get_template(name)?;
         template
             .render(context)
-            .map_err(|e| format!("rendering {name}: {e}"))
+            .with_context(|| format!("rendering {name}"))
     }
 
     /// SHA-256 of a template's text (stored with every draft).
@@ -169,6 +168,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_template_keeps_the_io_error_as_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DRAFT), b"\xff\xfe not text").unwrap();
+        let err = Prompts::load(Some(dir.path())).err().unwrap();
+        let io = err.root_cause().downcast_ref::<std::io::Error>();
+        assert_eq!(
+            io.map(|e| e.kind()),
+            Some(std::io::ErrorKind::InvalidData),
+            "{err:#}"
+        );
+        assert!(format!("{err:#}").starts_with("cannot read "), "{err:#}");
+    }
+
+    #[test]
     fn an_unsupplied_variable_is_an_error_at_load() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -176,7 +189,7 @@ mod tests {
             "{{ prompt }} {{ temperature_hint }}",
         )
         .unwrap();
-        let err = Prompts::load(Some(dir.path())).err().unwrap();
+        let err = format!("{:#}", Prompts::load(Some(dir.path())).err().unwrap());
         assert!(
             err.contains("solver.md.j2") && err.contains("temperature_hint"),
             "{err}"

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,9 +34,9 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// Load the tasks at `path`, sorted by id; duplicates and bad ids are errors.
-pub fn load(path: &Path) -> Result<Vec<Task>, String> {
+pub fn load(path: &Path) -> Result<Vec<Task>> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read tasks at {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read tasks at {}", path.display()))?;
     let mut tasks = if meta.is_dir() {
         load_dir(path)?
     } else {
@@ -44,26 +45,22 @@ pub fn load(path: &Path) -> Result<Vec<Task>, String> {
     tasks.sort_by(|a, b| a.id.cmp(&b.id));
     for pair in tasks.windows(2) {
         if pair[0].id == pair[1].id {
-            return Err(format!(
-                "{}: task id {:?} appears twice",
-                path.display(),
-                pair[0].id
-            ));
+            bail!("{}: task id {:?} appears twice", path.display(), pair[0].id);
         }
     }
     if tasks.is_empty() {
-        return Err(format!(
+        bail!(
             "{}: no tasks (a directory of .md files or a .jsonl file)",
             path.display()
-        ));
+        );
     }
     Ok(tasks)
 }
 
-fn load_dir(dir: &Path) -> Result<Vec<Task>, String> {
+fn load_dir(dir: &Path) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
     let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("md") {
@@ -75,17 +72,17 @@ fn load_dir(dir: &Path) -> Result<Vec<Task>, String> {
             .unwrap_or("")
             .to_owned();
         if !valid_id(&id) {
-            return Err(format!(
+            bail!(
                 "{}: the file name must be a task id (letters, digits, - _ .)",
                 path.display()
-            ));
+            );
         }
         let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let text =
-            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+            String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?;
         if text.trim().is_empty() {
-            return Err(format!("{}: empty task description", path.display()));
+            bail!("{}: empty task description", path.display());
         }
         let title = text
             .lines()
@@ -103,31 +100,27 @@ fn load_dir(dir: &Path) -> Result<Vec<Task>, String> {
     Ok(tasks)
 }
 
-fn load_jsonl(path: &Path) -> Result<Vec<Task>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn load_jsonl(path: &Path) -> Result<Vec<Task>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text =
-        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+        String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?;
     let mut tasks = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let task: Task = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), index + 1))?;
+            .with_context(|| format!("{}:{}", path.display(), index + 1))?;
         if !valid_id(&task.id) {
-            return Err(format!(
+            bail!(
                 "{}:{}: task id {:?} must be letters, digits, - _ . (at most 128)",
                 path.display(),
                 index + 1,
                 task.id
-            ));
+            );
         }
         if task.description.trim().is_empty() {
-            return Err(format!(
-                "{}:{}: empty description",
-                path.display(),
-                index + 1
-            ));
+            bail!("{}:{}: empty description", path.display(), index + 1);
         }
         tasks.push(task);
     }
@@ -153,7 +146,7 @@ mod tests {
 
         let file = dir.path().join("t.jsonl");
         std::fs::write(&file, "{\"id\": \"x\", \"description\": \"d\", \"tags\": [\"k\"]}\n\n{\"id\": \"y\", \"descripton\": \"d\"}\n").unwrap();
-        let err = load(&file).unwrap_err();
+        let err = format!("{:#}", load(&file).unwrap_err());
         assert!(
             err.contains("t.jsonl:3") && err.contains("descripton"),
             "{err}"
@@ -163,6 +156,17 @@ mod tests {
             "{\"id\": \"x\", \"description\": \"d\"}\n{\"id\": \"x\", \"description\": \"e\"}\n",
         )
         .unwrap();
-        assert!(load(&file).unwrap_err().contains("twice"));
+        assert!(load(&file).unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn a_missing_task_path_keeps_the_io_error_and_says_the_path() {
+        let err = load(Path::new("/no/such/tasks")).unwrap_err();
+        let io = err.root_cause().downcast_ref::<std::io::Error>();
+        assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+        assert!(
+            format!("{err:#}").starts_with("cannot read tasks at /no/such/tasks: "),
+            "{err:#}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use super::campaign::DbArgs;
 use super::check::SolverArgs;
 use super::run::{json_object, read_source};
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::calibrate::{self, Report, Settings};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::prompts::{self, Prompts};
@@ -226,23 +226,16 @@ impl<M: ChatModel> ChatModel for Rendered<M> {
     }
 }
 
-pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let rt = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
+    let rt = runtime()?;
     let store = match rt.block_on(Store::open(&db.path())) {
         Ok(s) => s,
         Err(err) => {
-            report_error(&err.context("opening the store"));
-            return exit::FAILED;
+            return Err(failed(err.context("opening the store")));
         }
     };
     let campaign = match &cmd.config {
-        Some(path) => match CampaignConfig::load(path) {
-            Ok(c) => Some(c),
-            Err(msg) => return usage(msg),
-        },
+        Some(path) => Some(CampaignConfig::load(path).map_err(bad_input)?),
         None => None,
     };
     let (settings, item) = match rt.block_on(cmd.subject(&store)) {
@@ -250,10 +243,10 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             let item = subject.item;
             match cmd.settings(subject, campaign.as_ref()) {
                 Ok(s) => (s, item),
-                Err(msg) => return usage(msg),
+                Err(msg) => return Err(usage(msg)),
             }
         }
-        Err(msg) => return usage(msg),
+        Err(msg) => return Err(usage(msg)),
     };
     let model: std::sync::Arc<dyn crate::llm::ChatModel> = match &campaign {
         Some(c) => match Prompts::load(c.prompts.as_deref()) {
@@ -261,22 +254,19 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 model: super::client::fleet(&c.solver),
                 prompts,
             }),
-            Err(msg) => return usage(msg),
+            Err(err) => return Err(bad_input(err)),
         },
         None => match cmd.solver.model() {
             Ok(Some(m)) => m,
             Ok(None) => {
-                return usage(
+                return Err(usage(
                     "calibrate needs a solver: give --model (and --base-url) or --config FILE",
-                );
+                ));
             }
-            Err(msg) => return usage(msg),
+            Err(msg) => return Err(usage(msg)),
         },
     };
-    let sandbox = match open_sandbox(cache_dir, None) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let sandbox = open_sandbox(cache_dir, None)?;
     let result = rt.block_on(async {
         let report =
             calibrate::calibrate(&sandbox, &store, calibrate::Asker::Own(model), &settings).await?;
@@ -290,8 +280,9 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
     let report = match result {
         Ok(r) => r,
         Err(err) => {
-            report_error(&err.context("calibrating (run the same command again to resume)"));
-            return exit::FAILED;
+            return Err(failed(
+                err.context("calibrating (run the same command again to resume)"),
+            ));
         }
     };
     let mut out = Out::new();
@@ -301,9 +292,9 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         render(&mut out, &report);
     }
     if report.chosen.iter().all(|c| c.met) {
-        exit::OK
+        Ok(())
     } else {
-        exit::FAILED
+        Err(Exit::code(exit::FAILED))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::tasks::{self, Task};
@@ -68,7 +68,7 @@ pub struct LeaseArgs {
 }
 
 impl LeaseArgs {
-    fn control(&self) -> Result<campaign::lease::RunControl, u8> {
+    fn control(&self) -> CliResult<campaign::lease::RunControl> {
         if !(self.lease_s.is_finite() && (0.3..=86_400.0).contains(&self.lease_s)) {
             return Err(usage(format!(
                 "--lease-s {} is out of range: give 0.3 to 86400 seconds",
@@ -161,12 +161,14 @@ fn backends(
     default_replay: Option<&str>,
 ) -> Result<(Backend, Backend, Option<Arc<Recorder>>), String> {
     let replay = match (&traffic.replay, default_replay) {
-        (Some(path), _) => Some(Replay::load(path)?),
+        (Some(path), _) => Some(Replay::load(path).map_err(|e| format!("{e:#}"))?),
         (None, Some(text)) => Some(Replay::parse(text, "the embedded example cassette")?),
         (None, None) => None,
     };
     let recorder = match &traffic.record {
-        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        Some(path) => Some(Arc::new(
+            Recorder::create(path).map_err(|e| format!("{e:#}"))?,
+        )),
         None => None,
     };
     Ok(match replay {
@@ -219,11 +221,8 @@ fn example() -> Result<(CampaignConfig, Vec<Task>), String> {
     Ok((config, tasks))
 }
 
-pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
+    let rt = runtime()?;
     match cmd {
         CampaignCommand::Run {
             config,
@@ -231,26 +230,19 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             lease,
             json,
         } => {
-            let control = match lease.control() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+            let control = lease.control()?;
             let (config, tasks, path, default_replay) = match &config {
                 Some(path) => {
-                    let config = match CampaignConfig::load(path) {
-                        Ok(c) => c,
-                        Err(msg) => return usage(msg),
-                    };
-                    let tasks = match tasks::load(&config.tasks) {
-                        Ok(t) => t,
-                        Err(msg) => return usage(msg),
-                    };
+                    let config = CampaignConfig::load(path).map_err(bad_input)?;
+                    let tasks = tasks::load(&config.tasks).map_err(bad_input)?;
                     (config, tasks, Some(path.display().to_string()), None)
                 }
                 None => {
                     let (config, tasks) = match example() {
                         Ok(x) => x,
-                        Err(msg) => return usage(format!("the embedded example campaign: {msg}")),
+                        Err(msg) => {
+                            return Err(usage(format!("the embedded example campaign: {msg}")));
+                        }
                     };
                     // Live against an endpoint when one is configured.
                     let replay = std::env::var_os("OPENAI_BASE_URL")
@@ -259,17 +251,11 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     (config, tasks, None, replay)
                 }
             };
-            if let Err(msg) = crate::campaign::prompts::Prompts::load(config.prompts.as_deref()) {
-                return usage(msg);
-            }
-            let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
-                Ok(b) => b,
-                Err(msg) => return usage(msg),
-            };
-            let engines = match rt.block_on(engines(db, cache_dir, author, solver, recorder)) {
-                Ok(e) => e,
-                Err(code) => return code,
-            };
+            crate::campaign::prompts::Prompts::load(config.prompts.as_deref())
+                .map_err(bad_input)?;
+            let (author, solver, recorder) =
+                backends(&config, &traffic, default_replay).map_err(usage)?;
+            let engines = rt.block_on(engines(db, cache_dir, author, solver, recorder))?;
             finish(
                 rt.block_on(campaign::start_controlled(
                     engines, config, path, tasks, control,
@@ -290,53 +276,38 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             lease,
             json,
         } => {
-            let control = match lease.control() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let store = match rt.block_on(Store::open(&db.path())) {
-                Ok(s) => s,
-                Err(err) => {
-                    report_error(&err);
-                    return exit::FAILED;
-                }
-            };
+            let control = lease.control()?;
+            let store = rt.block_on(Store::open(&db.path()))?;
             let row = match rt.block_on(store.campaign(id)) {
                 Ok(Some(row)) => row,
                 Ok(None) => {
-                    return usage(format!(
+                    return Err(usage(format!(
                         "no campaign {id} in {} (see `bootforge campaign list`)",
                         db.path().display()
-                    ));
+                    )));
                 }
-                Err(err) => {
-                    report_error(&err);
-                    return exit::FAILED;
-                }
+                Err(err) => return Err(failed(err)),
             };
             let mut config: CampaignConfig = match serde_json::from_str(&row.config_json) {
                 Ok(c) => c,
                 Err(err) => {
-                    return usage(format!(
+                    return Err(usage(format!(
                         "campaign {id}'s stored configuration is unreadable: {err}"
-                    ));
+                    )));
                 }
             };
             let before = config.clone();
             if let Some(path) = &new_config {
-                let file = match CampaignConfig::load(path) {
-                    Ok(c) => c,
-                    Err(msg) => return usage(msg),
-                };
+                let file = CampaignConfig::load(path).map_err(bad_input)?;
                 config = match campaign::resume::adopt_endpoints(&config, &file) {
                     Ok(c) => c,
                     Err(keys) => {
-                        return usage(format!(
+                        return Err(usage(format!(
                             "{} differs from campaign {id}'s stored settings in: {}; a resume takes only the [author] and [solver] endpoint settings ({}) from a file (budgets: --max-llm-calls, --max-tokens, --max-usd)",
                             path.display(),
                             keys.join(", "),
                             campaign::resume::ENDPOINT_KEYS.join(", ")
-                        ));
+                        )));
                     }
                 };
             }
@@ -347,33 +318,25 @@ pub fn run(cmd: CampaignCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 if let Some(url) = url
                     && let Err(msg) = campaign::resume::override_base_url(role, name, url)
                 {
-                    return usage(msg);
+                    return Err(usage(msg));
                 }
             }
             config.budget.max_llm_calls = max_llm_calls.unwrap_or(config.budget.max_llm_calls);
             config.budget.max_tokens = max_tokens.unwrap_or(config.budget.max_tokens);
             config.budget.max_usd = max_usd.or(config.budget.max_usd);
             if let Err(msg) = config.validate() {
-                return usage(msg);
+                return Err(usage(msg));
             }
             if config != before {
                 let json = serde_json::to_string(&config).unwrap_or_default();
-                if let Err(err) = rt.block_on(store.set_campaign_config(id, &json)) {
-                    report_error(&err);
-                    return exit::FAILED;
-                }
+                rt.block_on(store.set_campaign_config(id, &json))?;
             }
             let default_replay = (row.config_path.is_none()
                 && std::env::var_os("OPENAI_BASE_URL").is_none())
             .then_some(EXAMPLE_CASSETTE);
-            let (author, solver, recorder) = match backends(&config, &traffic, default_replay) {
-                Ok(b) => b,
-                Err(msg) => return usage(msg),
-            };
-            let engines = match rt.block_on(engines(db, cache_dir, author, solver, recorder)) {
-                Ok(e) => e,
-                Err(code) => return code,
-            };
+            let (author, solver, recorder) =
+                backends(&config, &traffic, default_replay).map_err(usage)?;
+            let engines = rt.block_on(engines(db, cache_dir, author, solver, recorder))?;
             finish(
                 rt.block_on(campaign::resume_controlled(engines, id, control, None)),
                 json,
@@ -391,11 +354,8 @@ async fn engines(
     author: Backend,
     solver: Backend,
     recorder: Option<Arc<Recorder>>,
-) -> Result<Engines, u8> {
-    let store = Store::open(&db.path()).await.map_err(|err| {
-        report_error(&err);
-        exit::FAILED
-    })?;
+) -> CliResult<Engines> {
+    let store = Store::open(&db.path()).await.map_err(failed)?;
     let sandbox = open_sandbox(cache_dir, None)?;
     Ok(Engines {
         store,
@@ -407,14 +367,8 @@ async fn engines(
     })
 }
 
-fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> u8 {
-    let outcome = match result {
-        Ok(o) => o,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> CliResult {
+    let outcome = result?;
     let mut out = Out::new();
     if json {
         out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "hint": outcome.hint, "tasks": outcome.tasks}));
@@ -444,9 +398,9 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> u
         }
     }
     if outcome.status == "done" {
-        exit::OK
+        Ok(())
     } else {
-        exit::FAILED
+        Err(Exit::code(exit::FAILED))
     }
 }
 
@@ -501,7 +455,7 @@ fn render_tasks(out: &mut Out, tasks: &[campaign::TaskOutcome]) {
     }
 }
 
-pub(super) async fn open_store(db: &DbArgs) -> Result<Store, u8> {
+pub(super) async fn open_store(db: &DbArgs) -> CliResult<Store> {
     let path = db.path();
     if !path.exists() {
         return Err(usage(format!(
@@ -509,17 +463,11 @@ pub(super) async fn open_store(db: &DbArgs) -> Result<Store, u8> {
             path.display()
         )));
     }
-    Store::open(&path).await.map_err(|err| {
-        report_error(&err);
-        exit::FAILED
-    })
+    Store::open(&path).await.map_err(failed)
 }
 
-async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
-    let store = match open_store(db).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
+    let store = open_store(db).await?;
     let result = async {
         let id = match id {
             Some(id) => id,
@@ -550,7 +498,7 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
     .await;
     let (row, outcomes, usage, drafts, evaluated, accepted, (shown, hint), fleet) = match result {
         Ok(x) => x,
-        Err(err) => return usage(format!("{err:#}")),
+        Err(err) => return Err(usage(format!("{err:#}"))),
     };
     let ((spend, usd), truncated, endpoints) = fleet;
     // Dollars only where a price is known: 0.0 would claim the calls were free.
@@ -603,30 +551,15 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> u8 {
             out.line(format!("to continue: {hint}"));
         }
     }
-    exit::OK
+    Ok(())
 }
 
-async fn list(db: &DbArgs, json: bool) -> u8 {
-    let store = match open_store(db).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let campaigns = match store.campaigns().await {
-        Ok(c) => c,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+async fn list(db: &DbArgs, json: bool) -> CliResult {
+    let store = open_store(db).await?;
+    let campaigns = store.campaigns().await?;
     let mut out = Out::new();
     for c in campaigns {
-        let (status, hint) = match campaign::lease::status_of(&store, &c).await {
-            Ok(shown) => shown,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
-        };
+        let (status, hint) = campaign::lease::status_of(&store, &c).await?;
         if json {
             out.line(json!({"campaign": c.id, "name": c.name, "status": status, "hint": hint, "created_at": c.created_at}));
         } else {
@@ -643,19 +576,13 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
             ));
         }
     }
-    exit::OK
+    Ok(())
 }
 
-pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> CliResult {
+    let rt = runtime()?;
     rt.block_on(async {
-        let store = match open_store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = open_store(db).await?;
         let campaign = match cmd.campaign {
             Some(id) => id,
             None => {
@@ -668,17 +595,14 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 }
                 match found {
                     Some(id) => id,
-                    None => return usage(format!("no campaign has a task {:?}", cmd.task)),
+                    None => return Err(usage(format!("no campaign has a task {:?}", cmd.task))),
                 }
             }
         };
         let drafts = match store.drafts(campaign, &cmd.task).await {
             Ok(d) if !d.is_empty() => d,
-            Ok(_) => return usage(format!("campaign {campaign} has no drafts for task {:?}", cmd.task)),
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
+            Ok(_) => return Err(usage(format!("campaign {campaign} has no drafts for task {:?}", cmd.task))),
+            Err(err) => return Err(failed(err)),
         };
         // The guess baseline beside the accuracy (an accuracy means little
         // without what guessing gets), from each stored report.
@@ -693,10 +617,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
         // A calibrated draft's `calibrate` step (no author call).
         let calibrations: std::collections::HashMap<i64, serde_json::Value> = match store.draft_calibrations(campaign, &cmd.task).await {
             Ok(rows) => rows.iter().map(|c| (c.draft_id, calibration_step(c))).collect(),
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
+            Err(err) => return Err(failed(err)),
         };
         let mut out = Out::new();
         if cmd.json {
@@ -730,7 +651,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> u8 {
                 }
             }
         }
-        exit::OK
+        Ok(())
     })
 }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::run::{json_object, read_source};
 use super::values::ThinkArg;
-use super::{Out, exit, open_sandbox, runtime, usage};
+use super::{CliResult, Exit, Out, bad_input, exit, open_sandbox, runtime, usage};
 use crate::evaluate::audit::{self, AuditSummary};
 use crate::evaluate::{CheckConfig, CheckReport, Severity, StageStatus, Verdict};
 use crate::llm::ChatModel;
@@ -205,30 +205,15 @@ pub struct AuditCommand {
     json: bool,
 }
 
-pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
-    let config = match cmd.args.config() {
-        Ok(c) => c,
-        Err(msg) => return usage(msg),
-    };
-    let solver = match cmd.args.solver.model() {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
-    let source = match read_source(&cmd.file) {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
+pub fn check(cmd: CheckCommand, cache_dir: &Path) -> CliResult {
+    let config = cmd.args.config().map_err(usage)?;
+    let solver = cmd.args.solver.model().map_err(usage)?;
+    let source = read_source(&cmd.file).map_err(usage)?;
     if cmd.workers == Some(0) {
-        return usage("--workers must be at least 1");
+        return Err(usage("--workers must be at least 1"));
     }
-    let sandbox = match open_sandbox(cache_dir, cmd.workers) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    let sandbox = open_sandbox(cache_dir, cmd.workers)?;
+    let runtime = runtime()?;
     let file = cmd.file.display().to_string();
     let report = runtime.block_on(crate::evaluate::check(
         &sandbox, solver, &file, &source, &config,
@@ -243,11 +228,11 @@ pub fn check(cmd: CheckCommand, cache_dir: &Path) -> u8 {
 }
 
 /// The exit code of one check's verdict.
-pub(super) fn verdict_exit(verdict: Verdict) -> u8 {
+pub(super) fn verdict_exit(verdict: Verdict) -> CliResult {
     match verdict {
-        Verdict::Pass => exit::OK,
-        Verdict::Fail => exit::FAILED,
-        Verdict::Undecided => exit::UNDECIDED,
+        Verdict::Pass => Ok(()),
+        Verdict::Fail => Err(Exit::code(exit::FAILED)),
+        Verdict::Undecided => Err(Exit::code(exit::UNDECIDED)),
     }
 }
 
@@ -503,19 +488,10 @@ pub(crate) fn render_mutations(
     }
 }
 
-pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
-    let config = match cmd.args.config() {
-        Ok(c) => c,
-        Err(msg) => return usage(msg),
-    };
-    let solver = match cmd.args.solver.model() {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
-    let files = match audit::collect(&cmd.paths) {
-        Ok(f) => f,
-        Err(msg) => return usage(msg),
-    };
+pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> CliResult {
+    let config = cmd.args.config().map_err(usage)?;
+    let solver = cmd.args.solver.model().map_err(usage)?;
+    let files = audit::collect(&cmd.paths).map_err(bad_input)?;
     let jobs = cmd
         .jobs
         .unwrap_or_else(|| {
@@ -524,14 +500,8 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
                 .unwrap_or(2)
         })
         .max(1);
-    let sandbox = match open_sandbox(cache_dir, Some(jobs)) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    let sandbox = open_sandbox(cache_dir, Some(jobs))?;
+    let runtime = runtime()?;
     let total = files.bootcamps.len();
     let show_progress = std::io::stderr().is_terminal();
     let progress = move |done: usize, failed: usize| {
@@ -573,11 +543,11 @@ pub fn audit(cmd: AuditCommand, cache_dir: &Path) -> u8 {
         render_audit(&mut out, &reports, &summary);
     }
     if summary.failed > 0 {
-        exit::FAILED
+        Err(Exit::code(exit::FAILED))
     } else if summary.undecided > 0 {
-        exit::UNDECIDED
+        Err(Exit::code(exit::UNDECIDED))
     } else {
-        exit::OK
+        Ok(())
     }
 }
 

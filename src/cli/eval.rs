@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::campaign::{DbArgs, TrafficArgs, open_store};
 use super::client::{Flags, capacity, fleet, role_of_flags, single};
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::{CampaignConfig, RoleConfig};
 use crate::eval::report::{Report, compare};
@@ -179,11 +179,8 @@ pub struct RunArgs {
     pub(super) json: bool,
 }
 
-pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
+    let rt = runtime()?;
     rt.block_on(async move {
         match cmd {
             EvalCommand::Run(args) => start(args, db, cache_dir).await,
@@ -193,48 +190,38 @@ pub fn run(cmd: EvalCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                 model,
                 json,
             } => {
-                let store = match open_store(db).await {
-                    Ok(s) => s,
-                    Err(code) => return code,
-                };
+                let store = open_store(db).await?;
                 let row = match store.eval_run(run).await {
                     Ok(Some(row)) => row,
                     Ok(None) => {
-                        return usage(format!("no eval run {run} (see `bootforge eval list`)"));
+                        return Err(usage(format!("no eval run {run} (see `bootforge eval list`)")));
                     }
-                    Err(err) => {
-                        report_error(&err);
-                        return exit::FAILED;
-                    }
+                    Err(err) => return Err(failed(err)),
                 };
                 let config: RunConfig = match serde_json::from_str(&row.config_json) {
                     Ok(c) => c,
                     Err(e) => {
-                        return usage(format!(
+                        return Err(usage(format!(
                             "eval run {run} has an unreadable configuration: {e}"
-                        ));
+                        )));
                     }
                 };
                 let config = match file {
-                    Some(file) => match moved_endpoints(config, &file) {
-                        Ok(c) => c,
-                        Err(e) => return usage(e),
-                    },
+                    Some(file) => moved_endpoints(config, &file).map_err(usage)?,
                     None => config,
                 };
-                let code = execute(&store, run, &config, &model, cache_dir).await;
+                // Said before the report, as it happened.
+                let result =
+                    execute(&store, run, &config, &model, cache_dir).await.map_err(Exit::report_now);
                 if config.kind.as_deref() == Some(super::synth::SYNTH) {
                     eprintln!("run {run} is a synth run: `bootforge synth` with the same flags writes its file");
                 }
                 match eval::load_report(&store, run).await {
                     Ok(Some(report)) => print_report(&report, json, false),
                     Ok(None) => {}
-                    Err(err) => {
-                        report_error(&err);
-                        return exit::FAILED;
-                    }
+                    Err(err) => return Err(failed(err)),
                 }
-                code
+                result
             }
             EvalCommand::List { json } => list(db, json).await,
             EvalCommand::Show {
@@ -282,24 +269,21 @@ fn read_data(paths: &[PathBuf]) -> Result<(Vec<eval::Record>, Vec<String>), Stri
     ))
 }
 
-async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let (store, run, config) = match prepare(&args, db, None).await {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let code = execute(&store, run, &config, &args.client, cache_dir).await;
-    if code == exit::USAGE {
-        return code;
+async fn start(args: RunArgs, db: &DbArgs, cache_dir: &Path) -> CliResult {
+    let (store, run, config) = prepare(&args, db, None).await?;
+    // Said before the report, as it happened.
+    let result = execute(&store, run, &config, &args.client, cache_dir)
+        .await
+        .map_err(Exit::report_now);
+    if matches!(&result, Err(e) if e.exit_code() == exit::USAGE) {
+        return result;
     }
     match eval::load_report(&store, run).await {
         Ok(Some(report)) => print_report(&report, args.json, false),
         Ok(None) => {}
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
+        Err(err) => return Err(failed(err)),
     }
-    code
+    result
 }
 
 /// Read the data and create the run; for `synth`, a stored run of the same
@@ -309,7 +293,7 @@ pub(super) async fn prepare(
     args: &RunArgs,
     db: &DbArgs,
     kind: Option<&str>,
-) -> Result<(Store, i64, RunConfig), u8> {
+) -> CliResult<(Store, i64, RunConfig)> {
     if args.samples == 0 || args.samples > 1024 {
         return Err(usage("--samples must be between 1 and 1024"));
     }
@@ -386,8 +370,7 @@ pub(super) async fn prepare(
     let store = match Store::open(&db.path()).await {
         Ok(s) => s,
         Err(err) => {
-            report_error(&err);
-            return Err(exit::FAILED);
+            return Err(failed(err));
         }
     };
     let rows: Vec<(String, String, String)> = records
@@ -412,16 +395,14 @@ pub(super) async fn prepare(
                 }
             }
             Err(err) => {
-                report_error(&err);
-                return Err(exit::FAILED);
+                return Err(failed(err));
             }
         }
     }
     let run = match store.create_eval_run(&name, &config_json, &rows).await {
         Ok(id) => id,
         Err(err) => {
-            report_error(&err);
-            return Err(exit::FAILED);
+            return Err(failed(err));
         }
     };
     eprintln!(
@@ -450,7 +431,7 @@ fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>,
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--config {}: cannot read it: {e}", path.display()))?;
-    let parsed = CampaignConfig::load(path)?;
+    let parsed = CampaignConfig::load(path).map_err(|e| format!("{e:#}"))?;
     let mut role = match args.role {
         Role::Solver => parsed.solver,
         Role::Author => parsed.author,
@@ -497,7 +478,7 @@ fn model_source(args: &RunArgs) -> Result<(String, String, Option<ClientConfig>,
 /// Run `config` with its endpoints (and prices) from the config file
 /// `file`, whose section must serve the run's model.
 fn moved_endpoints(mut config: RunConfig, file: &Path) -> Result<RunConfig, String> {
-    let parsed = CampaignConfig::load(file)?;
+    let parsed = CampaignConfig::load(file).map_err(|e| format!("{e:#}"))?;
     let role = config
         .client
         .as_ref()
@@ -621,12 +602,14 @@ fn client(config: &RunConfig, args: &ModelArgs) -> Result<eval::Client, String> 
         ))?,
     };
     let backend = match &args.traffic.replay {
-        Some(path) => Backend::Replay(Arc::new(Replay::load(path)?)),
+        Some(path) => Backend::Replay(Arc::new(Replay::load(path).map_err(|e| format!("{e:#}"))?)),
         None if config.client.is_some() => Backend::Live(Arc::new(fleet(&role))),
         None => Backend::Live(single(&role)),
     };
     let recorder = match &args.traffic.record {
-        Some(path) => Some(Arc::new(Recorder::create(path)?)),
+        Some(path) => Some(Arc::new(
+            Recorder::create(path).map_err(|e| format!("{e:#}"))?,
+        )),
         None => None,
     };
     Ok(eval::Client {
@@ -648,54 +631,32 @@ pub(super) async fn execute(
     config: &RunConfig,
     args: &ModelArgs,
     cache_dir: &Path,
-) -> u8 {
+) -> CliResult {
     if args.workers == Some(0) {
-        return usage("--workers must be positive");
+        return Err(usage("--workers must be positive"));
     }
     // A limit given now is the run's from now on.
     let mut config = config.clone();
     config.limits = args.limits(config.limits.clone());
     if let Err(e) = check_limits(&config.limits, &config.model, config.client.as_ref()) {
-        return usage(e);
+        return Err(usage(e));
     }
-    let client = match client(&config, args) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
-    if let Err(err) = store
+    let client = client(&config, args).map_err(usage)?;
+    store
         .set_eval_config(run, &serde_json::to_string(&config).unwrap_or_default())
-        .await
-    {
-        report_error(&err);
-        return exit::FAILED;
-    }
+        .await?;
     let sources = Sources {
         read_store: config.read_store,
         any_status: false,
         dirs: config.bootcamps.clone(),
     };
-    let (catalog, warnings) = match reward::catalog(Some(store), &sources).await {
-        Ok(c) => c,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+    let (catalog, warnings) = reward::catalog(Some(store), &sources).await?;
     for warning in &warnings {
         eprintln!("warning: {}", super::visible(warning));
     }
-    let sandbox = match open_sandbox(cache_dir, args.workers) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let sandbox = open_sandbox(cache_dir, args.workers)?;
     let service = Arc::new(Service::new(sandbox, catalog, Settings::default()));
-    let outcome = match eval::execute(store, run, &config, client, service).await {
-        Ok(o) => o,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+    let outcome = eval::execute(store, run, &config, client, service).await?;
     eprintln!(
         "eval run {run}: {} call(s) made, {} answer(s) scored",
         outcome.calls, outcome.scored
@@ -709,7 +670,7 @@ pub(super) async fn execute(
     }
     let left = outcome.not_made;
     match &outcome.stopped {
-        None => exit::OK,
+        None => Ok(()),
         Some(Stopped::Budget(which)) => {
             let limits = &config.limits;
             let (limit, flag) = match *which {
@@ -734,17 +695,17 @@ pub(super) async fn execute(
             eprintln!(
                 "error: the {noun} budget is spent ({limit}): {left} call(s) not made; raise it: `bootforge eval resume {run} {flag} ...`"
             );
-            exit::FAILED
+            Err(Exit::code(exit::FAILED))
         }
         Some(Stopped::Endpoint(message)) => {
             super::eprintln_visible!(
                 "error: the endpoint failed past its retries ({message}); nothing is stored for the {left} call(s) left: `bootforge eval resume {run}` asks them again"
             );
-            exit::FAILED
+            Err(Exit::code(exit::FAILED))
         }
         Some(Stopped::Replay(message)) => {
             super::eprintln_visible!("error: {message}; {left} call(s) not made");
-            exit::FAILED
+            Err(Exit::code(exit::FAILED))
         }
     }
 }
@@ -867,27 +828,15 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-async fn list(db: &DbArgs, json: bool) -> u8 {
-    let store = match open_store(db).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let runs = match store.eval_runs().await {
-        Ok(r) => r,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+async fn list(db: &DbArgs, json: bool) -> CliResult {
+    let store = open_store(db).await?;
+    let runs = store.eval_runs().await?;
     let mut out = Out::new();
     for row in runs {
         let report = match eval::load_report(&store, row.id).await {
             Ok(Some(r)) => r,
             Ok(None) => continue,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
+            Err(err) => return Err(failed(err)),
         };
         let model = serde_json::from_str::<RunConfig>(&row.config_json)
             .map(|c| c.model)
@@ -920,29 +869,26 @@ async fn list(db: &DbArgs, json: bool) -> u8 {
             ));
         }
     }
-    exit::OK
+    Ok(())
 }
 
-async fn show(db: &DbArgs, run: i64, json: bool, csv: bool, answers: bool) -> u8 {
-    let store = match open_store(db).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+async fn show(db: &DbArgs, run: i64, json: bool, csv: bool, answers: bool) -> CliResult {
+    let store = open_store(db).await?;
     let report = match eval::load_report(&store, run).await {
         Ok(Some(r)) => r,
-        Ok(None) => return usage(format!("no eval run {run} (see `bootforge eval list`)")),
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
+        Ok(None) => {
+            return Err(usage(format!(
+                "no eval run {run} (see `bootforge eval list`)"
+            )));
         }
+        Err(err) => return Err(failed(err)),
     };
     print_report(&report, json, csv);
     if answers && !json && !csv {
         let (records, rows) = match (store.eval_records(run).await, store.eval_answers(run).await) {
             (Ok(r), Ok(a)) => (r, a),
             (Err(err), _) | (_, Err(err)) => {
-                report_error(&err);
-                return exit::FAILED;
+                return Err(failed(err));
             }
         };
         let mut out = Out::new();
@@ -970,30 +916,28 @@ async fn show(db: &DbArgs, run: i64, json: bool, csv: bool, answers: bool) -> u8
             ));
         }
     }
-    exit::OK
+    Ok(())
 }
 
-async fn compare_runs(db: &DbArgs, a: i64, b: i64, json: bool) -> u8 {
-    let store = match open_store(db).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+async fn compare_runs(db: &DbArgs, a: i64, b: i64, json: bool) -> CliResult {
+    let store = open_store(db).await?;
     let mut reports = Vec::new();
     for run in [a, b] {
         match eval::load_report(&store, run).await {
             Ok(Some(r)) => reports.push(r),
-            Ok(None) => return usage(format!("no eval run {run} (see `bootforge eval list`)")),
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
+            Ok(None) => {
+                return Err(usage(format!(
+                    "no eval run {run} (see `bootforge eval list`)"
+                )));
             }
+            Err(err) => return Err(failed(err)),
         }
     }
     let rows = compare(&reports[0], &reports[1]);
     let mut out = Out::new();
     if json {
         out.line(serde_json::json!({ "a": a, "b": b, "tasks": rows }));
-        return exit::OK;
+        return Ok(());
     }
     out.line(format!(
         "{:<32} {:>22} {:>22} {:>8}",
@@ -1028,5 +972,5 @@ async fn compare_runs(db: &DbArgs, a: i64, b: i64, json: bool) -> u8 {
         pct(reports[0].overall.task_mean_accuracy),
         pct(reports[1].overall.task_mean_accuracy)
     ));
-    exit::OK
+    Ok(())
 }

@@ -10,7 +10,7 @@ use clap::Args;
 use super::campaign::{DbArgs, open_store};
 use super::run::{json_object, read_source};
 use super::values::{FormatArg, PandasArg};
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage};
 use crate::export::generate::{self, GenerateRequest, Progress};
 use crate::export::{self as exporting, ExportError, ExportRequest};
 use crate::sandbox::Limits;
@@ -94,16 +94,10 @@ pub struct GenerateCommand {
     json: bool,
 }
 
-pub fn export(cmd: ExportCommand, db: &DbArgs) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn export(cmd: ExportCommand, db: &DbArgs) -> CliResult {
+    let rt = runtime()?;
     rt.block_on(async {
-        let store = match open_store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = open_store(db).await?;
         let request = ExportRequest {
             out: cmd.out.clone(),
             campaign: cmd.campaign,
@@ -137,22 +131,19 @@ pub fn export(cmd: ExportCommand, db: &DbArgs) -> u8 {
                         exporting::VERL_FUNCTION_FILE,
                     ));
                 }
-                exit::OK
+                Ok(())
             }
             Err(
                 err @ (ExportError::NotEmpty(_)
                 | ExportError::NotApproved(_)
                 | ExportError::NotADirectory(_)
                 | ExportError::Conflicts(_)),
-            ) => usage(err),
+            ) => Err(usage(err)),
             Err(ExportError::Nothing(msg)) => {
                 eprintln!("error: {}", ExportError::Nothing(msg));
-                exit::FAILED
+                Err(Exit::code(exit::FAILED))
             }
-            Err(ExportError::Other(err)) => {
-                report_error(&err);
-                exit::FAILED
-            }
+            Err(ExportError::Other(err)) => Err(failed(err))
         }
     })
 }
@@ -181,9 +172,11 @@ fn bar(total: u64) -> Option<Bar> {
     Some(Bar(bar))
 }
 
-pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
     if cmd.n == 0 || cmd.jobs == Some(0) || cmd.timeout_ms == 0 || cmd.wall_timeout_ms == Some(0) {
-        return usage("--n, --jobs, --timeout-ms and --wall-timeout-ms must be positive");
+        return Err(usage(
+            "--n, --jobs, --timeout-ms and --wall-timeout-ms must be positive",
+        ));
     }
     // A name a user chose for another format must not silently get JSONL.
     let extension = cmd
@@ -195,71 +188,56 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         extension.as_deref(),
         Some("jsonl" | "json" | "ndjson" | "parquet")
     ) {
-        return usage(format!(
+        return Err(usage(format!(
             "--out {}: give a .jsonl file (JSON lines) or a .parquet file",
             cmd.out.display()
-        ));
+        )));
     }
     if cmd.out.is_dir() {
-        return usage(format!(
+        return Err(usage(format!(
             "--out {} is a directory: give a file name",
             cmd.out.display()
-        ));
+        )));
     }
     if cmd.out.exists() && !cmd.force {
-        return usage(format!(
+        return Err(usage(format!(
             "--out {} exists: choose another file or pass --force to replace it",
             cmd.out.display()
-        ));
+        )));
     }
     let params = match cmd
         .params
         .as_deref()
         .map(|p| json_object(p, "--params", r#"{"size": 5}"#))
     {
-        Some(Err(msg)) => return usage(msg),
+        Some(Err(msg)) => return Err(usage(msg)),
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async {
         let file = Path::new(&cmd.target);
         let (filename, source, class, stored_params) = match cmd.target.parse::<i64>() {
             Ok(id) if !file.exists() => {
-                let store = match open_store(db).await {
-                    Ok(s) => s,
-                    Err(code) => return code,
-                };
+                let store = open_store(db).await?;
                 let item = match store.review_item(id).await {
                     Ok(Some(item)) => item,
-                    Ok(None) => return usage(format!("no review item {id} (see `bootforge review list`), and no file named {id}")),
-                    Err(err) => {
-                        report_error(&err);
-                        return exit::FAILED;
-                    }
+                    Ok(None) => return Err(usage(format!("no review item {id} (see `bootforge review list`), and no file named {id}"))),
+                    Err(err) => return Err(failed(err)),
                 };
                 let summary = crate::review::summarize(&item, 0);
                 let sets = match exporting::split_params(&store, &item).await {
                     Ok((sets, _)) => sets.get(&cmd.split).to_vec(),
-                    Err(err) => {
-                        report_error(&err);
-                        return exit::FAILED;
-                    }
+                    Err(err) => return Err(failed(err)),
                 };
                 (format!("{}.py", item.task_id), item.code, summary.class, sets)
             }
             _ => match read_source(file) {
                 Ok(source) => (cmd.target.clone(), source, None, vec![Default::default()]),
-                Err(msg) => return usage(msg),
+                Err(msg) => return Err(usage(msg)),
             },
         };
-        let sandbox = match open_sandbox(cache_dir, cmd.jobs) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let sandbox = open_sandbox(cache_dir, cmd.jobs)?;
         let request = GenerateRequest {
             filename,
             source,
@@ -286,13 +264,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         if let Some(bar) = progress {
             bar.0.finish_and_clear();
         }
-        let report = match result {
-            Ok(r) => r,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
-        };
+        let report = result?;
         let mut out = Out::new();
         if cmd.json {
             out.line(serde_json::to_string(&report).unwrap_or_default());
@@ -307,7 +279,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             ));
         }
         match &report.failure {
-            None => exit::OK,
+            None => Ok(()),
             Some(f) => {
                 eprintln!(
                     "error: the bootcamp failed at seed {}: {}\n{} complete record(s) before it are kept in {}",
@@ -316,7 +288,7 @@ pub fn generate(cmd: GenerateCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     report.written,
                     report.out.display()
                 );
-                exit::FAILED
+                Err(Exit::code(exit::FAILED))
             }
         }
     })

@@ -180,7 +180,7 @@ pub fn main() -> ExitCode {
         .cache_dir
         .clone()
         .unwrap_or_else(sandbox::default_cache_dir);
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Sandbox(SandboxCommand::Run(args)) => run::run(args, &cache_dir),
         Command::Sandbox(SandboxCommand::Info { json }) => info(json, &cache_dir),
         Command::Check(cmd) => check::check(cmd, &cache_dir),
@@ -243,13 +243,112 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench(args, &cache_dir),
         Command::Findings { markdown } => findings(markdown),
     };
-    ExitCode::from(code)
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(exit) => {
+            exit.report();
+            ExitCode::from(exit.code)
+        }
+    }
 }
 
-/// Report bad usage or input: the message says what to fix.
-pub(crate) fn usage(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {}", visible(&message.to_string()));
-    exit::USAGE
+/// What a command returns: done, or an [`Exit`] with the code and the
+/// message to end on.
+pub(crate) type CliResult<T = ()> = Result<T, Exit>;
+
+/// Why a command ends without success: the exit code and what to say on
+/// stderr, printed once by [`main`] (or earlier, by [`Exit::report_now`],
+/// where it must come before later output).
+#[derive(Debug)]
+pub(crate) struct Exit {
+    code: u8,
+    message: Option<Message>,
+}
+
+#[derive(Debug)]
+enum Message {
+    /// One line, `error: ...`.
+    Text(String),
+    /// `error: ...` and one `caused by: ...` line per cause.
+    Chain(anyhow::Error),
+}
+
+impl Exit {
+    /// Bad usage or input (exit 2): the message says what to fix.
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Exit {
+            code: exit::USAGE,
+            message: Some(Message::Text(message.to_string())),
+        }
+    }
+
+    /// The work failed (exit 1), said in one line.
+    pub fn failure(message: impl std::fmt::Display) -> Self {
+        Exit {
+            code: exit::FAILED,
+            message: Some(Message::Text(message.to_string())),
+        }
+    }
+
+    /// The work failed (exit 1) with an error whose causes are all printed.
+    pub fn failed(err: impl Into<anyhow::Error>) -> Self {
+        Exit {
+            code: exit::FAILED,
+            message: Some(Message::Chain(err.into())),
+        }
+    }
+
+    /// An exit code whose reason is already on the output (a failing
+    /// verdict, a report that says what was missed).
+    pub fn code(code: u8) -> Self {
+        Exit {
+            code,
+            message: None,
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+
+    /// Print the message now (before output that must follow it) and keep
+    /// only the code.
+    pub fn report_now(self) -> Self {
+        self.report();
+        Exit::code(self.code)
+    }
+
+    fn report(&self) {
+        match &self.message {
+            None => {}
+            Some(Message::Text(text)) => eprintln!("error: {}", visible(text)),
+            Some(Message::Chain(err)) => report_error(err),
+        }
+    }
+}
+
+/// Every library error is "the work failed" unless mapped otherwise.
+impl From<anyhow::Error> for Exit {
+    fn from(err: anyhow::Error) -> Self {
+        Exit::failed(err)
+    }
+}
+
+/// Bad usage or input (exit 2): `.map_err(usage)?`.
+pub(crate) fn usage(message: impl std::fmt::Display) -> Exit {
+    Exit::usage(message)
+}
+
+/// Bad input (exit 2) whose causes are said on one line (`cannot read F:
+/// No such file`): `.map_err(bad_input)?`.
+pub(crate) fn bad_input(err: anyhow::Error) -> Exit {
+    Exit::usage(format!("{err:#}"))
+}
+
+/// The work failed (exit 1), with the cause chain: `.map_err(failed)?`.
+pub(crate) fn failed(err: impl Into<anyhow::Error>) -> Exit {
+    Exit::failed(err)
 }
 
 /// Text made safe for a terminal; the one function the page uses too.
@@ -264,18 +363,15 @@ macro_rules! eprintln_visible {
 pub(crate) use eprintln_visible;
 
 /// The async runtime for commands that need one.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+pub(crate) fn runtime() -> CliResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            eprintln!("error: starting the async runtime: {e}");
-            exit::FAILED
-        })
+        .map_err(|e| Exit::failure(format!("starting the async runtime: {e}")))
 }
 
 /// Print an error with its cause chain to stderr.
-pub(crate) fn report_error(err: &anyhow::Error) {
+fn report_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {}", visible(&err.to_string()));
     for cause in err.chain().skip(1) {
@@ -315,18 +411,15 @@ impl Out {
 pub(crate) fn open_sandbox(
     cache_dir: &std::path::Path,
     workers: Option<usize>,
-) -> Result<Sandbox, u8> {
+) -> CliResult<Sandbox> {
     let mut options = SandboxOptions::new(cache_dir.to_path_buf());
     if let Some(workers) = workers {
         options.workers = workers;
     }
-    Sandbox::open(&options).map_err(|err| {
-        report_error(&err.context("setting up the sandbox"));
-        exit::FAILED
-    })
+    Sandbox::open(&options).map_err(|err| failed(err.context("setting up the sandbox")))
 }
 
-fn findings(markdown: bool) -> u8 {
+fn findings(markdown: bool) -> CliResult {
     use crate::evaluate::FindingKind;
     let mut out = Out::new();
     if markdown {
@@ -341,14 +434,11 @@ fn findings(markdown: bool) -> u8 {
             out.line(format!("{:width$}  {}", kind.as_str(), kind.describe()));
         }
     }
-    exit::OK
+    Ok(())
 }
 
-fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
-    let sandbox = match open_sandbox(cache_dir, Some(1)) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+fn info(json: bool, cache_dir: &std::path::Path) -> CliResult {
+    let sandbox = open_sandbox(cache_dir, Some(1))?;
     let source = sandbox.component_source();
     let compressed = sandbox::engine_component_len();
     // Described, never set up here: it is compiled when a bootcamp first
@@ -402,25 +492,56 @@ fn info(json: bool, cache_dir: &std::path::Path) -> u8 {
         ));
         out.line(format!("workers     {}", sandbox.workers()));
     }
-    exit::OK
+    Ok(())
 }
 
-fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> u8 {
-    match crate::bench::run(cache_dir, args.quick, args.only.as_deref()) {
-        Ok(report) => {
-            let mut out = Out::new();
-            if args.json {
-                out.line(serde_json::to_string(&report).unwrap_or_default());
-            } else {
-                for line in report.render() {
-                    out.line(line);
-                }
-            }
-            exit::OK
+fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> CliResult {
+    let report = crate::bench::run(cache_dir, args.quick, args.only.as_deref())?;
+    let mut out = Out::new();
+    if args.json {
+        out.line(serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        for line in report.render() {
+            out.line(line);
         }
-        Err(err) => {
-            report_error(&err);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_exit_carries_its_code() {
+        assert_eq!(Exit::usage("bad flag").exit_code(), exit::USAGE);
+        assert_eq!(Exit::failure("disk full").exit_code(), exit::FAILED);
+        assert_eq!(
+            Exit::failed(anyhow::anyhow!("gone")).exit_code(),
             exit::FAILED
-        }
+        );
+        let from: Exit = anyhow::anyhow!("store").into();
+        assert_eq!(from.exit_code(), exit::FAILED);
+        assert_eq!(Exit::code(exit::UNDECIDED).exit_code(), exit::UNDECIDED);
+    }
+
+    #[test]
+    fn an_exit_reported_now_keeps_its_code_and_says_nothing_again() {
+        let said = Exit::usage("said once").report_now();
+        assert_eq!(said.exit_code(), exit::USAGE);
+        assert!(said.message.is_none());
+    }
+
+    #[test]
+    fn a_failure_keeps_its_causes() {
+        let err = anyhow::anyhow!("disk full").context("writing the manifest");
+        let Exit {
+            message: Some(Message::Chain(err)),
+            ..
+        } = Exit::failed(err)
+        else {
+            panic!("a failure with a cause chain");
+        };
+        assert_eq!(format!("{err:#}"), "writing the manifest: disk full");
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::campaign::{DbArgs, open_store};
 use super::check::{CheckArgs, render_report};
 use super::run::read_source;
-use super::{Out, exit, open_sandbox, report_error, runtime, usage, visible};
+use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage, visible};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
 use crate::store::{ReviewFilter, Store};
 
@@ -122,19 +122,13 @@ pub struct AddArgs {
     json: bool,
 }
 
-pub fn run(cmd: ReviewCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(cmd: ReviewCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
+    let rt = runtime()?;
     rt.block_on(async move {
         if let ReviewCommand::Add(args) = cmd {
             return add(args, db, cache_dir).await;
         }
-        let store = match open_store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = open_store(db).await?;
         match cmd {
             ReviewCommand::List {
                 status,
@@ -164,12 +158,9 @@ pub fn run(cmd: ReviewCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
                     } else {
                         eprintln!("the review queue has no pending item");
                     }
-                    exit::OK
+                    Ok(())
                 }
-                Err(err) => {
-                    report_error(&err);
-                    exit::FAILED
-                }
+                Err(err) => Err(failed(err)),
             },
             ReviewCommand::Approve { id, note, who } => {
                 decide(&store, id, Decision::Approved, note, who).await
@@ -193,14 +184,8 @@ fn fmt_accuracy(s: &ItemSummary) -> String {
     }
 }
 
-async fn list(store: &Store, filter: ReviewFilter, json: bool) -> u8 {
-    let items = match review::list(store, &filter).await {
-        Ok(items) => items,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+async fn list(store: &Store, filter: ReviewFilter, json: bool) -> CliResult {
+    let items = review::list(store, &filter).await?;
     let mut out = Out::new();
     if !json {
         out.line(format!(
@@ -242,7 +227,7 @@ async fn list(store: &Store, filter: ReviewFilter, json: bool) -> u8 {
             ));
         }
     }
-    exit::OK
+    Ok(())
 }
 
 async fn show(
@@ -252,11 +237,8 @@ async fn show(
     full: bool,
     json: bool,
     next: Option<&DbArgs>,
-) -> u8 {
-    let sandbox = match open_sandbox(cache_dir, Some(1)) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+) -> CliResult {
+    let sandbox = open_sandbox(cache_dir, Some(1))?;
     let detail = match review::show(store, &sandbox, id).await {
         Ok(d) => d,
         Err(err) => return review_error(err),
@@ -264,7 +246,7 @@ async fn show(
     let mut out = Out::new();
     if json {
         out.line(serde_json::to_string(&detail).unwrap_or_default());
-        return exit::OK;
+        return Ok(());
     }
     render_detail(&mut out, &detail, full);
     if let Some(db) = next {
@@ -279,7 +261,7 @@ async fn show(
         out.line(format!("  bootforge{db} review reject {id} --reason TEXT"));
         out.line(format!("  bootforge{db} review revise {id} --note TEXT"));
     }
-    exit::OK
+    Ok(())
 }
 
 /// `text` as one shell word: quoted unless it holds only plain path
@@ -591,43 +573,48 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
     }
 }
 
-fn review_error(err: ReviewError) -> u8 {
+fn review_error(err: ReviewError) -> CliResult {
     match err {
-        ReviewError::NotFound(_) | ReviewError::Invalid(_) => usage(err),
+        ReviewError::NotFound(_) | ReviewError::Invalid(_) => Err(usage(err)),
         ReviewError::Refused(_) => {
             eprintln!("error: {err}");
-            exit::FAILED
+            Err(Exit::code(exit::FAILED))
         }
-        ReviewError::Other(err) => {
-            report_error(&err);
-            exit::FAILED
-        }
+        ReviewError::Other(err) => Err(failed(err)),
     }
 }
 
-async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>, who: Who) -> u8 {
+async fn decide(
+    store: &Store,
+    id: i64,
+    decision: Decision,
+    note: Option<String>,
+    who: Who,
+) -> CliResult {
     let env = std::env::var("BOOTFORGE_REVIEWER").ok();
     let login = review::login_name();
     let reviewer = match rules::reviewer(who.reviewer.as_deref(), env.as_deref(), login.as_deref())
     {
         Ok(Some(name)) => name,
         Ok(None) => {
-            return usage("who is deciding? pass --reviewer NAME or set BOOTFORGE_REVIEWER");
+            return Err(usage(
+                "who is deciding? pass --reviewer NAME or set BOOTFORGE_REVIEWER",
+            ));
         }
-        Err(why) => return usage(format!("{why}; pass --reviewer NAME")),
+        Err(why) => return Err(usage(format!("{why}; pass --reviewer NAME"))),
     };
     if let Some(Err(why)) = note.as_deref().map(rules::note) {
         let flag = match decision {
             Decision::Rejected => "--reason",
             _ => "--note",
         };
-        return usage(format!("{flag}: {why}"));
+        return Err(usage(format!("{flag}: {why}")));
     }
     if note.as_deref().is_some_and(|n| n.trim().is_empty()) && decision != Decision::Approved {
-        return usage(format!(
+        return Err(usage(format!(
             "`review {}` needs a non-empty text",
             decision.verb()
-        ));
+        )));
     }
     match review::decide(store, id, decision, &reviewer, note.as_deref(), who.force).await {
         Ok(row) => {
@@ -661,39 +648,21 @@ async fn decide(store: &Store, id: i64, decision: Decision, note: Option<String>
                     });
                 }
             }
-            exit::OK
+            Ok(())
         }
         Err(err) => review_error(err),
     }
 }
 
-async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> CliResult {
     if let Some(Err(why)) = args.note.as_deref().map(rules::note) {
-        return usage(format!("--note: {why}"));
+        return Err(usage(format!("--note: {why}")));
     }
-    let config = match args.check.config() {
-        Ok(c) => c,
-        Err(msg) => return usage(msg),
-    };
-    let solver = match args.check.solver.model() {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
-    let source = match read_source(&args.file) {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
-    let store = match Store::open(&db.path()).await {
-        Ok(s) => s,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
-    let sandbox = match open_sandbox(cache_dir, None) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let config = args.check.config().map_err(usage)?;
+    let solver = args.check.solver.model().map_err(usage)?;
+    let source = read_source(&args.file).map_err(usage)?;
+    let store = Store::open(&db.path()).await?;
+    let sandbox = open_sandbox(cache_dir, None)?;
     let request = review::AddRequest {
         path: args.file.display().to_string(),
         source,
@@ -701,13 +670,7 @@ async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         check: config,
         solver,
     };
-    let outcome = match review::add(&store, &sandbox, request).await {
-        Ok(o) => o,
-        Err(err) => {
-            report_error(&err);
-            return exit::FAILED;
-        }
-    };
+    let outcome = review::add(&store, &sandbox, request).await?;
     let mut out = Out::new();
     if args.json {
         out.line(serde_json::to_string(&outcome).unwrap_or_default());
@@ -726,9 +689,12 @@ async fn add(args: AddArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         }
     }
     if outcome.item.is_some() {
-        exit::OK
+        Ok(())
     } else {
-        super::check::verdict_exit(outcome.report.verdict).max(exit::FAILED)
+        // Not queued is a failure even when the verdict passed.
+        Err(super::check::verdict_exit(outcome.report.verdict)
+            .err()
+            .unwrap_or(Exit::code(exit::FAILED)))
     }
 }
 

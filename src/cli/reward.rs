@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::campaign::{DbArgs, open_store};
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Out, failed, open_sandbox, runtime, usage};
 use crate::reward::http::{self, HttpOptions};
 use crate::reward::{self, Service, Settings, Sources};
 use crate::serve::bind;
@@ -72,25 +72,25 @@ pub struct ServeArgs {
     max_body_mib: usize,
 }
 
-pub fn run(cmd: RewardCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+pub fn run(cmd: RewardCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
     match cmd {
         RewardCommand::VerlFunction => {
             let mut out = Out::new();
             out.line(reward::VERL_FUNCTION.trim_end().to_owned());
-            exit::OK
+            Ok(())
         }
         RewardCommand::Serve(args) => serve(args, db, cache_dir),
     }
 }
 
-fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> CliResult {
     let addr: SocketAddr = match args.bind.parse() {
         Ok(a) => a,
         Err(_) => {
-            return usage(format!(
+            return Err(usage(format!(
                 "--bind {:?} is not an address with a port, like 127.0.0.1:8431 or [::1]:8431",
                 args.bind
-            ));
+            )));
         }
     };
     if args.workers == Some(0)
@@ -98,22 +98,21 @@ fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         || args.memory_mib == 0
         || args.max_batch == 0
     {
-        return usage("--workers, --timeout-ms, --memory-mib and --max-batch must be positive");
+        return Err(usage(
+            "--workers, --timeout-ms, --memory-mib and --max-batch must be positive",
+        ));
     }
     for dir in &args.bootcamps {
         if !dir.is_dir() {
-            return usage(format!(
+            return Err(usage(format!(
                 "--bootcamps {}: not a directory (give the root of an InternBootcamp clone or a folder of bootcamp files)",
                 dir.display()
-            ));
+            )));
         }
     }
-    let token = match bind::read_token_file(args.auth_token_file.as_deref()) {
-        Ok(token) => token,
-        Err(e) => return usage(e),
-    };
+    let token = bind::read_token_file(args.auth_token_file.as_deref()).map_err(usage)?;
     if let Err(message) = bind::check_bind_for(&addr, token.is_some(), "reward scores") {
-        return usage(message);
+        return Err(usage(message));
     }
     let sources = Sources {
         read_store: db.db.is_some() || args.bootcamps.is_empty(),
@@ -126,38 +125,23 @@ fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
     settings.batch.max_solution_bytes = args.max_solution_bytes;
     settings.batch.max_items = args.max_batch;
     settings.warm_per_worker = args.warm;
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async move {
         let store = if sources.read_store {
-            match open_store(db).await {
-                Ok(s) => Some(s),
-                Err(code) => return code,
-            }
+            Some(open_store(db).await?)
         } else {
             None
         };
-        let (catalog, warnings) = match reward::catalog(store.as_ref(), &sources).await {
-            Ok(c) => c,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
-        };
+        let (catalog, warnings) = reward::catalog(store.as_ref(), &sources).await?;
         for warning in &warnings {
             eprintln!("warning: {}", super::visible(warning));
         }
         if catalog.is_empty() {
-            return usage(
+            return Err(usage(
                 "no bootcamp to score with: approve review items (`bootforge review approve ID`), pass --any-status, or give --bootcamps DIR",
-            );
+            ));
         }
-        let sandbox = match open_sandbox(cache_dir, args.workers) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let sandbox = open_sandbox(cache_dir, args.workers)?;
         let workers = sandbox.workers();
         let count = catalog.len();
         let service = Service::new(sandbox, catalog, settings);
@@ -172,12 +156,6 @@ fn serve(args: ServeArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
             );
         })
         .await;
-        match result {
-            Ok(()) => exit::OK,
-            Err(err) => {
-                report_error(&err);
-                exit::FAILED
-            }
-        }
+        result.map_err(failed)
     })
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Out, exit, open_sandbox, usage};
+use super::{CliResult, Exit, Out, exit, open_sandbox, usage};
 use crate::sandbox::{CaseResult, Limits, RunReport, RunSpec};
 
 #[derive(Args, Debug)]
@@ -93,14 +93,11 @@ pub(crate) fn read_source(path: &Path) -> Result<String, String> {
         .map_err(|_| format!("bootcamp file {} is not UTF-8 text", path.display()))
 }
 
-pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
-    let source = match read_source(&args.file) {
-        Ok(s) => s,
-        Err(msg) => return usage(msg),
-    };
+pub fn run(args: RunArgs, cache_dir: &Path) -> CliResult {
+    let source = read_source(&args.file).map_err(usage)?;
     let params = match json_object(&args.params, "--params", r#"{"size": 5}"#) {
         Ok(p) => p,
-        Err(msg) => return usage(msg),
+        Err(msg) => return Err(usage(msg)),
     };
     let score_flags = match json_object(
         &args.score_flags,
@@ -108,21 +105,21 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         r#"{"format_score": 0.1}"#,
     ) {
         Ok(p) => p,
-        Err(msg) => return usage(msg),
+        Err(msg) => return Err(usage(msg)),
     };
     if args.timeout_ms == 0
         || args.wall_timeout_ms == Some(0)
         || args.memory_mb == 0
         || args.max_case_bytes == 0
     {
-        return usage(
+        return Err(usage(
             "--timeout-ms, --wall-timeout-ms, --memory-mb and --max-case-bytes must be positive",
-        );
+        ));
     }
     if args.cases > 1_000_000 {
-        return usage(
+        return Err(usage(
             "--cases must be at most 1000000 per run (split larger batches over several seeds with --seed)",
-        );
+        ));
     }
     let memory_bytes =
         usize::try_from(args.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
@@ -142,10 +139,7 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
     let seeds = (0..args.cases).map(|i| args.seed.wrapping_add(i));
     let spec = spec.cases(seeds, args.answer.as_deref());
 
-    let sandbox = match open_sandbox(cache_dir, Some(1)) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let sandbox = open_sandbox(cache_dir, Some(1))?;
     let report = sandbox.run_blocking(spec);
     let mut out = Out::new();
     if args.json {
@@ -154,9 +148,9 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> u8 {
         render_human(&mut out, &report, &filename, args.cases);
     }
     if report.error.is_some() {
-        exit::FAILED
+        Err(Exit::code(exit::FAILED))
     } else {
-        exit::OK
+        Ok(())
     }
 }
 

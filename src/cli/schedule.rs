@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::campaign::{DbArgs, live_backends};
-use super::{Out, exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, Out, failed, open_sandbox, runtime, usage};
 use crate::schedule::clock::{Clock, ShiftedClock, SystemClock, parse_instant};
 use crate::schedule::daemon::{Daemon, DaemonOptions};
 use crate::schedule::due::{CatchUp, human, system_zone_name};
@@ -33,7 +33,7 @@ pub struct ClockArgs {
 }
 
 impl ClockArgs {
-    fn clock(&self) -> Result<Arc<dyn Clock>, u8> {
+    fn clock(&self) -> CliResult<Arc<dyn Clock>> {
         match &self.now {
             None => Ok(Arc::new(SystemClock)),
             Some(text) => match parse_instant(text) {
@@ -153,32 +153,15 @@ enum DaemonAction {
     },
 }
 
-async fn store(db: &DbArgs) -> Result<Store, u8> {
-    Store::open(&db.path()).await.map_err(|err| {
-        report_error(&err);
-        exit::FAILED
-    })
+async fn store(db: &DbArgs) -> CliResult<Store> {
+    Store::open(&db.path()).await.map_err(failed)
 }
 
-fn failed(err: anyhow::Error) -> u8 {
-    report_error(&err);
-    exit::FAILED
-}
-
-pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
-    let clock = match clock.clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> CliResult {
+    let clock = clock.clock()?;
+    let rt = runtime()?;
     rt.block_on(async {
-        let store = match store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = store(db).await?;
         let mut out = Out::new();
         let now = clock.now();
         match cmd {
@@ -228,16 +211,16 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                                 out.line(format!("  {n}"));
                             }
                         }
-                        exit::OK
+                        Ok(())
                     }
-                    Err(AddError::Invalid(msg)) => usage(format!("schedule {shown}: {msg}")),
-                    Err(AddError::Store(err)) => failed(err),
+                    Err(AddError::Invalid(msg)) => Err(usage(format!("schedule {shown}: {msg}"))),
+                    Err(AddError::Store(err)) => Err(failed(err)),
                 }
             }
             ScheduleCommand::List { json } => {
                 let views = match schedule::views(&store, now, 1).await {
                     Ok(v) => v,
-                    Err(err) => return failed(err),
+                    Err(err) => return Err(failed(err)),
                 };
                 if !json {
                     out.line(format!(
@@ -262,19 +245,19 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                             .unwrap_or_else(|| "-".into())
                     ));
                 }
-                exit::OK
+                Ok(())
             }
             ScheduleCommand::Show { name, json } => {
                 let views = match schedule::views(&store, now, 3).await {
                     Ok(v) => v,
-                    Err(err) => return failed(err),
+                    Err(err) => return Err(failed(err)),
                 };
                 let Some(view) = views.into_iter().find(|v| v.schedule.name == name) else {
-                    return usage(format!("no schedule {name:?} (see `bootforge schedule list`)"));
+                    return Err(usage(format!("no schedule {name:?} (see `bootforge schedule list`)")));
                 };
                 let history = match schedule::history(&store, &name).await {
                     Ok(h) => h,
-                    Err(err) => return failed(err),
+                    Err(err) => return Err(failed(err)),
                 };
                 let recent: Vec<_> = history.iter().rev().take(5).collect();
                 if json {
@@ -295,33 +278,33 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                         out.line(format!("    {}", history_line(h)));
                     }
                 }
-                exit::OK
+                Ok(())
             }
             ScheduleCommand::Pause { name } => {
                 match store.set_schedule_paused(&name, true, now.as_second()).await {
                     Ok(true) => {
                         out.line(format!("schedule {name} paused"));
-                        exit::OK
+                        Ok(())
                     }
-                    Ok(false) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
-                    Err(err) => failed(err),
+                    Ok(false) => Err(usage(format!("no schedule {name:?} (see `bootforge schedule list`)"))),
+                    Err(err) => Err(failed(err)),
                 }
             }
             ScheduleCommand::Resume { name } => {
                 match store.set_schedule_paused(&name, false, now.as_second()).await {
                     Ok(true) => {
                         out.line(format!("schedule {name} resumed; slots missed while paused are not caught up"));
-                        exit::OK
+                        Ok(())
                     }
                     Ok(false) => match store.schedule(&name).await {
                         Ok(Some(_)) => {
                             out.line(format!("schedule {name} is not paused"));
-                            exit::OK
+                            Ok(())
                         }
-                        Ok(None) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
-                        Err(err) => failed(err),
+                        Ok(None) => Err(usage(format!("no schedule {name:?} (see `bootforge schedule list`)"))),
+                        Err(err) => Err(failed(err)),
                     },
-                    Err(err) => failed(err),
+                    Err(err) => Err(failed(err)),
                 }
             }
             ScheduleCommand::Rm { name } => match store.remove_schedule(&name).await {
@@ -329,18 +312,18 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                     out.line(format!(
                         "schedule {name} removed; its history stays (`bootforge schedule history {name}`)"
                     ));
-                    exit::OK
+                    Ok(())
                 }
-                Ok(false) => usage(format!("no schedule {name:?} (see `bootforge schedule list`)")),
-                Err(err) => failed(err),
+                Ok(false) => Err(usage(format!("no schedule {name:?} (see `bootforge schedule list`)"))),
+                Err(err) => Err(failed(err)),
             },
             ScheduleCommand::History { name, json } => {
                 let history = match schedule::history(&store, &name).await {
                     Ok(h) => h,
-                    Err(err) => return failed(err),
+                    Err(err) => return Err(failed(err)),
                 };
                 if history.is_empty() && !matches!(store.schedule(&name).await, Ok(Some(_))) {
-                    return usage(format!("no schedule {name:?} and no history under that name"));
+                    return Err(usage(format!("no schedule {name:?} and no history under that name")));
                 }
                 for h in &history {
                     if json {
@@ -349,7 +332,7 @@ pub fn schedule(cmd: ScheduleCommand, db: &DbArgs, clock: &ClockArgs) -> u8 {
                         out.line(history_line(h));
                     }
                 }
-                exit::OK
+                Ok(())
             }
         }
     })
@@ -401,7 +384,7 @@ fn one_line(reason: &str) -> String {
     }
 }
 
-fn seconds(flag: &str, value: f64, max: f64) -> Result<Duration, u8> {
+fn seconds(flag: &str, value: f64, max: f64) -> CliResult<Duration> {
     if value.is_finite() && (0.0..=max).contains(&value) {
         Ok(Duration::from_secs_f64(value))
     } else {
@@ -411,15 +394,17 @@ fn seconds(flag: &str, value: f64, max: f64) -> Result<Duration, u8> {
     }
 }
 
-pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std::path::Path) -> u8 {
-    let clock = match clock.clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub fn daemon(
+    args: DaemonArgs,
+    db: &DbArgs,
+    clock: &ClockArgs,
+    cache_dir: &std::path::Path,
+) -> CliResult {
+    let clock = clock.clock()?;
     if let Some(DaemonAction::Status { json }) = args.action {
         return status(db, clock.as_ref(), json);
     }
-    let options = match (|| {
+    let options = (|| {
         if args.max_parallel == 0 {
             return Err(usage("--max-parallel must be at least 1"));
         }
@@ -434,10 +419,7 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
             lease_ttl,
             tick: Duration::from_millis(args.tick_ms.clamp(10, 60_000)),
         })
-    })() {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+    })()?;
     let db_path = db.path();
     let data_dir = db_path
         .parent()
@@ -449,27 +431,18 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))
         .and_then(|_| schedule::logs::init(&data_dir, log_filter.as_deref()))
     {
-        return usage(msg);
+        return Err(usage(msg));
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async {
         // Before the sandbox (compiling it on a cold cache takes a while): a
         // SIGTERM then is a clean stop, not the default kill.
         let shutdown = match shutdown_signal() {
             Ok(f) => f,
-            Err(err) => return failed(err.into()),
+            Err(err) => return Err(failed(err)),
         };
-        let store = match store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let sandbox = match open_sandbox(cache_dir, None) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = store(db).await?;
+        let sandbox = open_sandbox(cache_dir, None)?;
         let daemon = Daemon {
             store,
             sandbox,
@@ -487,9 +460,9 @@ pub fn daemon(args: DaemonArgs, db: &DbArgs, clock: &ClockArgs, cache_dir: &std:
                     "daemon stopped ({}): {} run(s) started or resumed, {} left resumable{abandoned}",
                     summary.reason, summary.started, summary.left_resumable
                 );
-                exit::OK
+                Ok(())
             }
-            Err(err) => failed(err),
+            Err(err) => Err(failed(err)),
         }
     })
 }
@@ -518,24 +491,18 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = String
     }
 }
 
-fn status(db: &DbArgs, clock: &dyn Clock, json: bool) -> u8 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+fn status(db: &DbArgs, clock: &dyn Clock, json: bool) -> CliResult {
+    let rt = runtime()?;
     rt.block_on(async {
-        let store = match store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = store(db).await?;
         let view = match schedule::daemon::status(&store, clock.now()).await {
             Ok(v) => v,
-            Err(err) => return failed(err),
+            Err(err) => return Err(failed(err)),
         };
         let mut out = Out::new();
         if json {
             out.line(serde_json::to_string(&view).unwrap_or_default());
-            return exit::OK;
+            return Ok(());
         }
         let alive: Vec<_> = view.daemons.iter().filter(|d| d.alive).collect();
         if alive.is_empty() {
@@ -572,7 +539,7 @@ fn status(db: &DbArgs, clock: &dyn Clock, json: bool) -> u8 {
                 }
             ));
         }
-        exit::OK
+        Ok(())
     })
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::campaign::{DbArgs, open_store};
-use super::{exit, open_sandbox, report_error, runtime, usage};
+use super::{CliResult, failed, open_sandbox, runtime, usage};
 use crate::review::rules;
 use crate::serve::{self, ServeOptions, bind};
 
@@ -64,35 +64,32 @@ fn parse_duration(text: &str) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
+pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
     let addr: SocketAddr = match cmd.bind.parse() {
         Ok(a) => a,
         Err(_) => {
-            return usage(format!(
+            return Err(usage(format!(
                 "--bind {:?} is not an address with a port, like 127.0.0.1:8421 or [::1]:8421",
                 cmd.bind
-            ));
+            )));
         }
     };
-    let token = match bind::read_token_file(cmd.auth_token_file.as_deref()) {
-        Ok(token) => token,
-        Err(e) => return usage(e),
-    };
+    let token = bind::read_token_file(cmd.auth_token_file.as_deref()).map_err(usage)?;
     if let Err(message) = bind::check_bind(&addr, token.is_some(), cmd.behind_tls_proxy) {
-        return usage(message);
+        return Err(usage(message));
     }
     let mut allowed_hosts = Vec::new();
     for name in &cmd.allowed_host {
         match bind::AllowedHosts::parse_name(name) {
             Ok(n) => allowed_hosts.push(n),
-            Err(e) => return usage(e),
+            Err(e) => return Err(usage(e)),
         }
     }
     let Some(session_ttl) = parse_duration(&cmd.session_ttl) else {
-        return usage(format!(
+        return Err(usage(format!(
             "--session-ttl {:?} is not a duration: a positive number with s, m, h or d, like 12h",
             cmd.session_ttl
-        ));
+        )));
     };
     // Internal errors are logged here, not shown on the page.
     let _ = tracing_subscriber::fmt()
@@ -100,29 +97,24 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .try_init();
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     let default_reviewer = match rules::reviewer(
         None,
         std::env::var("BOOTFORGE_REVIEWER").ok().as_deref(),
         crate::review::login_name().as_deref(),
     ) {
         Ok(name) => name,
-        Err(why) => return usage(format!("{why}; set BOOTFORGE_REVIEWER to a plain name")),
+        Err(why) => {
+            return Err(usage(format!(
+                "{why}; set BOOTFORGE_REVIEWER to a plain name"
+            )));
+        }
     };
     rt.block_on(async move {
-        let store = match open_store(db).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let store = open_store(db).await?;
         // After the store, so that a wrong --db is said at once; on this
         // thread, outside the runtime's workers (a first compile blocks).
-        let sandbox = match open_sandbox(cache_dir, None) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        let sandbox = open_sandbox(cache_dir, None)?;
         let options = ServeOptions {
             bind: addr,
             token,
@@ -135,13 +127,7 @@ pub fn run(cmd: ServeCommand, db: &DbArgs, cache_dir: &Path) -> u8 {
             eprintln!("bootforge serve: listening on http://{bound}");
         })
         .await;
-        match result {
-            Ok(()) => exit::OK,
-            Err(err) => {
-                report_error(&err);
-                exit::FAILED
-            }
-        }
+        result.map_err(failed)
     })
 }
 

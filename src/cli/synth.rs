@@ -8,7 +8,7 @@ use clap::Args;
 use super::campaign::DbArgs;
 use super::eval::{RunArgs, execute, pct, prepare};
 use super::values::KeepArg;
-use super::{Out, exit, report_error, runtime, usage};
+use super::{CliResult, Exit, Out, exit, failed, runtime, usage};
 use crate::eval;
 use crate::eval::synth::{self, Keep};
 
@@ -44,22 +44,19 @@ struct SynthReport {
     pending: usize,
 }
 
-pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
+pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> CliResult {
     if !args.min_score.is_finite() {
-        return usage("--min-score must be a number");
+        return Err(usage("--min-score must be a number"));
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async move {
-        let (store, run, config) = match prepare(&args.run, db, Some(SYNTH)).await {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
-        let code = execute(&store, run, &config, &args.run.client, cache_dir).await;
-        if code == exit::USAGE {
-            return code;
+        let (store, run, config) = prepare(&args.run, db, Some(SYNTH)).await?;
+        // Said before the summary, as it happened.
+        let result = execute(&store, run, &config, &args.run.client, cache_dir)
+            .await
+            .map_err(Exit::report_now);
+        if matches!(&result, Err(e) if e.exit_code() == exit::USAGE) {
+            return result;
         }
         let loaded = async {
             Ok::<_, anyhow::Error>((
@@ -70,18 +67,12 @@ pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
         };
         let (records, answers, report) = match loaded.await {
             Ok((r, a, Some(report))) => (r, a, report),
-            Ok(_) => return exit::FAILED,
-            Err(err) => {
-                report_error(&err);
-                return exit::FAILED;
-            }
+            Ok(_) => return Err(Exit::code(exit::FAILED)),
+            Err(err) => return Err(failed(err)),
         };
         let (kept, tasks) =
             synth::select(run, &config.model, &records, &answers, args.min_score, args.keep.into());
-        if let Err(err) = write_jsonl(&args.out, &kept) {
-            report_error(&err);
-            return exit::FAILED;
-        }
+        write_jsonl(&args.out, &kept)?;
         let summary = SynthReport {
             run,
             out: args.out.display().to_string(),
@@ -129,7 +120,7 @@ pub fn synth(args: SynthArgs, db: &DbArgs, cache_dir: &Path) -> u8 {
                 ));
             }
         }
-        code
+        result
     })
 }
 

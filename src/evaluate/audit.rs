@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -26,12 +27,13 @@ pub struct FileSet {
     pub skipped: usize,
 }
 
-/// Walk `paths` (files or directories, recursively, in sorted order).
-pub fn collect(paths: &[PathBuf]) -> Result<FileSet, String> {
+/// Walk `paths` (files or directories, recursively, in sorted order). The
+/// I/O error is kept as the cause; `{:#}` says it all on one line.
+pub fn collect(paths: &[PathBuf]) -> anyhow::Result<FileSet> {
     let mut set = FileSet::default();
     for path in paths {
         let meta =
-            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_file() {
             set.bootcamps.push(path.clone());
             continue;
@@ -40,7 +42,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<FileSet, String> {
         let mut found = Vec::new();
         while let Some(dir) = stack.pop() {
             let entries = std::fs::read_dir(&dir)
-                .map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+                .with_context(|| format!("cannot list {}", dir.display()))?;
             for entry in entries.flatten() {
                 let p = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -245,5 +247,21 @@ pub fn summarize(
             0.0
         },
         jobs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_path_keeps_the_io_error_and_says_the_path() {
+        let err = collect(&[PathBuf::from("/no/such/dir")]).err().unwrap();
+        let io = err.root_cause().downcast_ref::<std::io::Error>();
+        assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+        assert!(
+            format!("{err:#}").starts_with("cannot read /no/such/dir: "),
+            "{err:#}"
+        );
     }
 }

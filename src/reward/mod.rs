@@ -134,7 +134,7 @@ pub async fn catalog(store: Option<&Store>, sources: &Sources) -> Result<(Catalo
                 class: class.clone(),
                 params,
             };
-            if let Err(holder) = catalog.insert(bootcamp) {
+            if let Err(resolve::ClassTaken { holder }) = catalog.insert(bootcamp) {
                 warnings.push(format!(
                     "review item {} is left out: {holder} has the class {class}",
                     item.id
@@ -189,7 +189,7 @@ pub async fn catalog(store: Option<&Store>, sources: &Sources) -> Result<(Catalo
                     class: class.clone(),
                     params: Map::new(),
                 };
-                if let Err(holder) = catalog.insert(bootcamp) {
+                if let Err(resolve::ClassTaken { holder }) = catalog.insert(bootcamp) {
                     warnings.push(format!(
                         "{} {class} is left out: {holder} has that class",
                         path.display()

@@ -112,17 +112,28 @@ pub struct Bootcamp {
 }
 
 /// Class name to bootcamp. The first bootcamp added under a name keeps it.
+/// A class name already held by another bootcamp: the first one found
+/// keeps it, the caller says which one was left out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{holder} has that class")]
+pub struct ClassTaken {
+    /// Where the holder came from (a review item or a file).
+    pub holder: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Catalog {
     by_class: HashMap<String, Arc<Bootcamp>>,
 }
 
 impl Catalog {
-    /// Add `bootcamp` under its class name; `Err` names the holder when
-    /// the name is taken.
-    pub fn insert(&mut self, bootcamp: Bootcamp) -> Result<(), String> {
+    /// Add `bootcamp` under its class name, unless another bootcamp holds
+    /// that name already.
+    pub fn insert(&mut self, bootcamp: Bootcamp) -> Result<(), ClassTaken> {
         if let Some(holder) = self.by_class.get(&bootcamp.class) {
-            return Err(holder.origin.clone());
+            return Err(ClassTaken {
+                holder: holder.origin.clone(),
+            });
         }
         self.by_class
             .insert(bootcamp.class.clone(), Arc::new(bootcamp));
@@ -186,7 +197,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             catalog.insert(bootcamp("IntervalMergebootcamp", "b.py")),
-            Err("item 1".into())
+            Err(ClassTaken {
+                holder: "item 1".into()
+            })
         );
         for source in [
             "bootcamp/IntervalMerge",

@@ -34,7 +34,7 @@ use due::{CatchUp, Spec};
 /// A task directory with no task yet is not an error (tasks arrive during
 /// the day): the tasks are then empty.
 pub fn prepare(path: &Path) -> Result<(CampaignConfig, Vec<Task>, String), String> {
-    let config = CampaignConfig::load(path)?;
+    let config = CampaignConfig::load(path).map_err(|e| format!("{e:#}"))?;
     let no_task_yet = std::fs::read_dir(&config.tasks).is_ok_and(|entries| {
         !entries
             .flatten()
@@ -42,9 +42,9 @@ pub fn prepare(path: &Path) -> Result<(CampaignConfig, Vec<Task>, String), Strin
     });
     let tasks = match no_task_yet {
         true => Vec::new(),
-        false => tasks::load(&config.tasks)?,
+        false => tasks::load(&config.tasks).map_err(|e| format!("{e:#}"))?,
     };
-    Prompts::load(config.prompts.as_deref())?;
+    Prompts::load(config.prompts.as_deref()).map_err(|e| format!("{e:#}"))?;
     let json = serde_json::to_string(&config).map_err(|e| e.to_string())?;
     Ok((config, tasks, json))
 }
