@@ -224,6 +224,11 @@ class _Session:
         self.output = {"printed": 0, "limit": 1 << 20, "exceeded": False, "kept": 0}
         self.stdout = _CappedWriter(self.output, "stdout")
         self.stderr = _CappedWriter(self.output, "stderr")
+        # What the last case step produced (its JSON, None on failure) and
+        # whether the last scoring step succeeded: `run_cases` goes on
+        # from them. The host never trusts them; it checks every reply.
+        self.last_case = None
+        self.last_ok = False
 
 
 _session = _Session()
@@ -552,6 +557,21 @@ class WitWorld:
     def run_case(self, seed):
         _reply(_guarded("generate", self._run_case, seed))
 
+    def run_cases(self, seeds, answer, score_flags):
+        # Each step replies as its single call would; the host starts the
+        # next step's budget, random source and clock inside that reply.
+        for seed in seeds:
+            _session.last_case = None
+            _reply(_guarded("generate", self._run_case, seed))
+            case_json = _session.last_case
+            if case_json is None:
+                return
+            if answer is not None:
+                _session.last_ok = False
+                _reply(_guarded("verify", self._score, case_json, answer, score_flags))
+                if not _session.last_ok:
+                    return
+
     def score(self, identity, answer, score_flags):
         _reply(_guarded("verify", self._score, identity, answer, score_flags))
 
@@ -646,6 +666,7 @@ class WitWorld:
         if not _isinstance(prompt, _str):
             return _fail(_error("invalid_output", "prompt",
                                 message=f"prompt_func returned {_type(prompt).__name__}, not str"))
+        _session.last_case = case_json
         return _finish({"ok": True, "case": case_json, "roundtrip_equal": roundtrip_equal,
                         "prompt": prompt})
 
@@ -670,6 +691,7 @@ class WitWorld:
             return _fail(_error("invalid_output", "verify",
                                 message=f"verify_score returned {_safe_str(score)[:200]!r}, "
                                         "not a finite number"))
+        _session.last_ok = True
         return _finish(watch.report({"ok": True, "score": value}))
 
     def _score_batch(self, identity, answers, score_flags):

@@ -20,6 +20,7 @@
 //! codes, the limiter, the output caps, the deadline), never from text the
 //! guest printed.
 
+mod batch;
 mod budget;
 mod engine;
 mod host;
@@ -35,6 +36,7 @@ use serde::Serialize;
 use wasmtime::component::{Component, Linker, WasmList};
 use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
+pub use batch::DEFAULT_CASE_BATCH;
 pub use budget::{BudgetClock, BudgetKind, BudgetUse, WALL_CEILING_FACTOR};
 pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
@@ -189,6 +191,10 @@ pub struct RunSpec {
     /// loaded bootcamp many times. Each kept instance holds the pages its
     /// runs touched (100 bootcamps kept on 2 workers: 311 MiB resident).
     pub keep_warm: usize,
+    /// The most consecutive cases (with the same answer) run in one guest
+    /// call; each still has its own budget, caps and verdict, and gives the
+    /// same result as a call of its own. 1: one call per case.
+    pub case_batch: usize,
 }
 
 impl RunSpec {
@@ -206,6 +212,7 @@ impl RunSpec {
             priority: None,
             follow_up: None,
             keep_warm: 0,
+            case_batch: DEFAULT_CASE_BATCH,
         }
     }
 
@@ -420,7 +427,14 @@ impl Sandbox {
                             Err(_) => GuestReply::Invalid,
                         }
                     };
-                    cx.data_mut().reply = reply;
+                    let state = cx.data_mut();
+                    if state.batch.is_none() {
+                        state.reply = reply;
+                    } else if batch::receive(state, reply) == Some(true) {
+                        // The next step of a batch starts now, with a
+                        // deadline of its own.
+                        cx.set_epoch_deadline(1);
+                    }
                     Ok(())
                 },
             )
@@ -520,21 +534,94 @@ impl Runner<'_> {
         if let Outcome::Failed(err) = outcome {
             return Outcome::Failed(err);
         }
-        let invalid = |message: String| {
-            Outcome::Failed(RunError::new(ErrorKind::InvalidOutput, stage, message))
-        };
-        match std::mem::take(&mut self.store.data_mut().reply) {
-            GuestReply::Text(text) => Outcome::Done(text),
-            GuestReply::TooLarge(len) => invalid(format!(
-                "the bootcamp produced a result of {len} bytes, over the {} byte limit \
-                 (it follows the case limit: raise it with --max-case-bytes)",
-                self.limits.reply_bytes()
-            )),
-            GuestReply::Invalid => invalid("the harness reply was not valid UTF-8".into()),
-            GuestReply::None => invalid(
-                "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
-            ),
+        let reply = std::mem::take(&mut self.store.data_mut().reply);
+        match reply_text(stage, reply, self.limits) {
+            Ok(text) => Outcome::Done(text),
+            Err(err) => Outcome::Failed(err),
         }
+    }
+
+    /// Run `seeds` (each scored with `answer` when given) in one guest call,
+    /// each case with its own budget (see the `batch` module). Returns the
+    /// results in order up to the first failure, and that failure.
+    async fn run_batch(
+        &mut self,
+        harness: &bindings::Harness,
+        seeds: &[u64],
+        answer: Option<&str>,
+        flags: &str,
+    ) -> (Vec<CallResult>, Option<RunError>) {
+        let batch = batch::Batch::new(seeds, answer.is_some(), *self.limits);
+        let step_started = batch.step_started.clone();
+        self.store.data_mut().reset_for_call(seeds[0], self.limits);
+        self.store.data_mut().batch = Some(batch);
+        self.store.set_epoch_deadline(1);
+        let timer = self.limits.wall_ceiling() + TIMER_GRACE;
+        let result = {
+            let call = harness.call_run_cases(&mut self.store, seeds, answer, flags);
+            let mut call = std::pin::pin!(call);
+            // The timer is per step: each reply moves the step's start on.
+            loop {
+                let started = *step_started.lock().unwrap_or_else(|p| p.into_inner());
+                let deadline = tokio::time::Instant::from_std(started + timer);
+                match tokio::time::timeout_at(deadline, &mut call).await {
+                    Ok(result) => break Some(result),
+                    Err(_elapsed) => {
+                        let now = *step_started.lock().unwrap_or_else(|p| p.into_inner());
+                        if now == started {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        let batch = self
+            .store
+            .data_mut()
+            .batch
+            .take()
+            .expect("the batch stays in the store during its call");
+        let running = batch.running_stage();
+        let mut results = Vec::with_capacity(seeds.len());
+        let mut held: Option<CaseResult> = None;
+        let mut failure = None;
+        for step in batch.done {
+            let cpu = micros(step.cpu);
+            self.cpu_total += step.cpu;
+            add_stage_cpu(&mut self.cpu, step.stage, 1, cpu, cpu);
+            if failure.is_some() {
+                continue;
+            }
+            match step.result {
+                Ok(batch::StepResult::Case(case)) if answer.is_some() => held = Some(case),
+                Ok(batch::StepResult::Case(case)) => results.push(CallResult::Case(case)),
+                Ok(batch::StepResult::Score(s)) => {
+                    if let Some(mut case) = held.take() {
+                        case.score = Some(s.score);
+                        case.stdout.push_str(&s.stdout);
+                        case.stderr.push_str(&s.stderr);
+                        results.push(CallResult::Case(case));
+                    }
+                }
+                Err(err) => failure = Some(err),
+            }
+        }
+        if let Some(stage) = running {
+            // The step that was running when the call ended: it failed.
+            let (cpu, _wall) = self.store.data().budget.used();
+            self.cpu_total += cpu;
+            add_stage_cpu(&mut self.cpu, stage, 1, micros(cpu), micros(cpu));
+            if failure.is_none() {
+                failure = Some(match result {
+                    None => self.timeout_error(stage, BudgetKind::Wall),
+                    Some(Err(err)) => self.classify(stage, err),
+                    Some(Ok(())) => reply_text(stage, GuestReply::None, self.limits)
+                        .err()
+                        .expect("no reply is an error"),
+                });
+            }
+        }
+        (results, failure)
     }
 
     /// A failure the guest reported can hide a limit the host saw: a write
@@ -627,6 +714,27 @@ impl Runner<'_> {
             error.traceback = tail;
         }
         error
+    }
+}
+
+/// The text of a call's reply, or why there is none to use.
+pub(crate) fn reply_text(
+    stage: Stage,
+    reply: GuestReply,
+    limits: &Limits,
+) -> Result<String, RunError> {
+    let invalid = |message: String| RunError::new(ErrorKind::InvalidOutput, stage, message);
+    match reply {
+        GuestReply::Text(text) => Ok(text),
+        GuestReply::TooLarge(len) => Err(invalid(format!(
+            "the bootcamp produced a result of {len} bytes, over the {} byte limit \
+             (it follows the case limit: raise it with --max-case-bytes)",
+            limits.reply_bytes()
+        ))),
+        GuestReply::Invalid => Err(invalid("the harness reply was not valid UTF-8".into())),
+        GuestReply::None => Err(invalid(
+            "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
+        )),
     }
 }
 
@@ -937,6 +1045,31 @@ async fn run_calls(
         } else {
             CallKind::Other
         };
+        // Consecutive cases with the same answer: one guest call for many.
+        if let Call::Case { seed, answer } = &call
+            && spec.case_batch > 1
+            && matches!(pending.front(), Some(Call::Case { answer: next, .. }) if next == answer)
+        {
+            let mut seeds = vec![*seed];
+            while seeds.len() < spec.case_batch {
+                match pending.front() {
+                    Some(Call::Case { seed, answer: next }) if next == answer => {
+                        seeds.push(*seed);
+                        pending.pop_front();
+                    }
+                    _ => break,
+                }
+            }
+            let (results, err) = runner
+                .run_batch(harness, &seeds, answer.as_deref(), &flags)
+                .await;
+            report.results.extend(results);
+            if let Some(err) = err {
+                failure = Some(runner.refine(err));
+                break;
+            }
+            continue;
+        }
         let outcome = match call {
             Call::Case { seed, answer } => {
                 // Scoring is a call of its own, so that a trap or timeout in
