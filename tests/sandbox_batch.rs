@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use bootforge::sandbox::{BudgetKind, CaseResult, ErrorKind, RunReport, RunSpec, Stage};
+use bootforge::sandbox::{
+    BudgetKind, Call, CallResult, CaseResult, ErrorKind, RunReport, RunSpec, Stage,
+};
 
 use crate::util::{bootcamp_with_generator, quick_limits, read_bootcamp, sandbox, spec};
 
@@ -146,4 +148,56 @@ fn a_failing_verifier_in_a_batch_fails_at_the_verify_stage() {
     assert_eq!((a.kind, a.stage), (b.kind, b.stage));
     assert_eq!(a.stage, Stage::Verify);
     assert_eq!(a.message, b.message);
+}
+
+#[test]
+fn scorings_in_a_batch_match_one_call_each_up_to_the_first_failure() {
+    // A verifier that prints, draws from the OS and the clock, and ends the
+    // interpreter on one answer.
+    let source = crate::util::bootcamp_with_verifier(
+        "print('checking', solution, os.urandom(2).hex(), time.time())\nif solution == 'boom':\n    raise SystemExit(2)\nreturn str(identity['n']) == solution",
+    );
+    let calls = |answers: &[&str]| -> Vec<Call> {
+        answers
+            .iter()
+            .enumerate()
+            .map(|(i, answer)| Call::Score {
+                identity: format!("{{\"n\": {}}}", i % 3).into(),
+                answer: format!("[answer]{answer}[/answer]"),
+            })
+            .collect()
+    };
+    let scores = |r: &RunReport| -> Vec<String> {
+        r.results
+            .iter()
+            .map(|c| match c {
+                CallResult::Score(s) => format!("{} {:?} {:?}", s.score, s.stdout, s.stderr),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    for answers in [
+        &["0", "1", "5", "0", "1", "2", "x"][..],
+        &["0", "1", "boom", "0", "1"][..],
+    ] {
+        let mut s = RunSpec::new("probe.py", source.clone());
+        s.limits = quick_limits();
+        s.calls = calls(answers);
+        // Fill the code cache: the first run of a file also compiles it.
+        let _ = run(s.clone(), 1);
+        let batched = run(s.clone(), 4);
+        let single = run(s, 1);
+        assert_eq!(scores(&batched), scores(&single));
+        assert_eq!(
+            batched
+                .error
+                .as_ref()
+                .map(|e| (e.kind, e.stage, e.message.clone())),
+            single
+                .error
+                .as_ref()
+                .map(|e| (e.kind, e.stage, e.message.clone()))
+        );
+        assert_eq!(calls_per_stage(&batched), calls_per_stage(&single));
+    }
 }

@@ -572,6 +572,13 @@ class WitWorld:
                 if not _session.last_ok:
                     return
 
+    def score_many(self, items, score_flags):
+        for identity, answer in items:
+            _session.last_ok = False
+            _reply(_guarded("verify", self._score, identity, answer, score_flags))
+            if not _session.last_ok:
+                return
+
     def score(self, identity, answer, score_flags):
         _reply(_guarded("verify", self._score, identity, answer, score_flags))
 

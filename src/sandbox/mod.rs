@@ -191,9 +191,10 @@ pub struct RunSpec {
     /// loaded bootcamp many times. Each kept instance holds the pages its
     /// runs touched (100 bootcamps kept on 2 workers: 311 MiB resident).
     pub keep_warm: usize,
-    /// The most consecutive cases (with the same answer) run in one guest
-    /// call; each still has its own budget, caps and verdict, and gives the
-    /// same result as a call of its own. 1: one call per case.
+    /// The most consecutive cases (with the same answer), or consecutive
+    /// [`Call::Score`]s, run in one guest call; each still has its own
+    /// budget, caps and verdict, and gives the same result as a call of its
+    /// own. 1: one call each.
     pub case_batch: usize,
 }
 
@@ -547,18 +548,27 @@ impl Runner<'_> {
     async fn run_batch(
         &mut self,
         harness: &bindings::Harness,
-        seeds: &[u64],
-        answer: Option<&str>,
+        work: &batch::Work,
         flags: &str,
     ) -> (Vec<CallResult>, Option<RunError>) {
-        let batch = batch::Batch::new(seeds, answer.is_some(), *self.limits);
+        let batch = batch::Batch::new(work, *self.limits);
         let step_started = batch.step_started.clone();
-        self.store.data_mut().reset_for_call(seeds[0], self.limits);
+        self.store
+            .data_mut()
+            .reset_for_call(batch.first_seed(), self.limits);
         self.store.data_mut().batch = Some(batch);
         self.store.set_epoch_deadline(1);
         let timer = self.limits.wall_ceiling() + TIMER_GRACE;
         let result = {
-            let call = harness.call_run_cases(&mut self.store, seeds, answer, flags);
+            let call = async |store: &mut Store<HostState>| match work {
+                batch::Work::Cases { seeds, answer } => {
+                    harness
+                        .call_run_cases(store, seeds, answer.as_deref(), flags)
+                        .await
+                }
+                batch::Work::Scores { items } => harness.call_score_many(store, items, flags).await,
+            };
+            let call = call(&mut self.store);
             let mut call = std::pin::pin!(call);
             // The timer is per step: each reply moves the step's start on.
             loop {
@@ -582,7 +592,14 @@ impl Runner<'_> {
             .take()
             .expect("the batch stays in the store during its call");
         let running = batch.running_stage();
-        let mut results = Vec::with_capacity(seeds.len());
+        let mut results = Vec::with_capacity(batch.done.len());
+        let scored = matches!(
+            work,
+            batch::Work::Cases {
+                answer: Some(_),
+                ..
+            }
+        );
         let mut held: Option<CaseResult> = None;
         let mut failure = None;
         for step in batch.done {
@@ -593,16 +610,17 @@ impl Runner<'_> {
                 continue;
             }
             match step.result {
-                Ok(batch::StepResult::Case(case)) if answer.is_some() => held = Some(case),
+                Ok(batch::StepResult::Case(case)) if scored => held = Some(case),
                 Ok(batch::StepResult::Case(case)) => results.push(CallResult::Case(case)),
-                Ok(batch::StepResult::Score(s)) => {
-                    if let Some(mut case) = held.take() {
+                Ok(batch::StepResult::Score(s)) => match held.take() {
+                    Some(mut case) => {
                         case.score = Some(s.score);
                         case.stdout.push_str(&s.stdout);
                         case.stderr.push_str(&s.stderr);
                         results.push(CallResult::Case(case));
                     }
-                }
+                    None => results.push(CallResult::Score(s)),
+                },
                 Err(err) => failure = Some(err),
             }
         }
@@ -1045,31 +1063,20 @@ async fn run_calls(
         } else {
             CallKind::Other
         };
-        // Consecutive cases with the same answer: one guest call for many.
-        if let Call::Case { seed, answer } = &call
-            && spec.case_batch > 1
-            && matches!(pending.front(), Some(Call::Case { answer: next, .. }) if next == answer)
-        {
-            let mut seeds = vec![*seed];
-            while seeds.len() < spec.case_batch {
-                match pending.front() {
-                    Some(Call::Case { seed, answer: next }) if next == answer => {
-                        seeds.push(*seed);
-                        pending.pop_front();
-                    }
-                    _ => break,
+        // Consecutive cases with the same answer, or consecutive scorings:
+        // one guest call for many.
+        let call = match batch::take(call, &mut pending, spec.case_batch) {
+            Ok(work) => {
+                let (results, err) = runner.run_batch(harness, &work, &flags).await;
+                report.results.extend(results);
+                if let Some(err) = err {
+                    failure = Some(runner.refine(err));
+                    break;
                 }
+                continue;
             }
-            let (results, err) = runner
-                .run_batch(harness, &seeds, answer.as_deref(), &flags)
-                .await;
-            report.results.extend(results);
-            if let Some(err) = err {
-                failure = Some(runner.refine(err));
-                break;
-            }
-            continue;
-        }
+            Err(call) => call,
+        };
         let outcome = match call {
             Call::Case { seed, answer } => {
                 // Scoring is a call of its own, so that a trap or timeout in
