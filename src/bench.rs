@@ -51,7 +51,10 @@
 //!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
 //! - **eval**: `bootforge eval` of 10,000 records against an instant
 //!   scripted model, against scoring them alone, and peak memory
-//!   (`src/bench/eval.rs`).
+//!   (`src/bench/eval.rs`);
+//! - **levers**: the sandbox's speed levers (cases per guest call, Cranelift
+//!   settings), each against bootforge's defaults and native `python3`, in
+//!   alternating rounds (`src/bench/levers.rs`).
 
 mod fleet;
 
@@ -67,6 +70,7 @@ use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 mod audit_speed;
 mod calibrate;
 mod eval;
+mod levers;
 mod reward;
 mod serve;
 pub use serve::ServeBench;
@@ -187,7 +191,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "compile",
     "cold_start",
     "throughput",
@@ -203,6 +207,7 @@ pub const NAMES: [&str; 15] = [
     "reward",
     "calibrate",
     "eval",
+    "levers",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -223,6 +228,7 @@ pub struct BenchReport {
     pub reward: Option<reward::RewardBench>,
     pub calibrate: Option<calibrate::CalibrateBench>,
     pub eval: Option<eval::EvalBench>,
+    pub levers: Option<levers::LeversBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1057,6 +1063,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: eval against an instant model, against scoring alone...");
         report.eval = Some(eval::bench_eval(cache_dir, quick)?);
     }
+    if want("levers") {
+        eprintln!("bench: sandbox speed levers, each against the default and native python3...");
+        report.levers = Some(levers::bench_levers(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -1064,6 +1074,9 @@ impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(l) = &self.levers {
+            l.render(&mut lines);
+        }
         if let Some(c) = &self.calibrate {
             for r in &c.curves {
                 lines.push(format!(

@@ -14,8 +14,11 @@ fn run(mut spec: RunSpec, case_batch: usize) -> RunReport {
     sandbox().run_blocking(spec)
 }
 
+/// Seed, case JSON, round-trip flag, prompt, score, stdout, stderr.
+type Record = (u64, String, bool, String, Option<f64>, String, String);
+
 /// Everything a case record carries, timings aside.
-fn records(report: &RunReport) -> Vec<(u64, String, bool, String, Option<f64>, String, String)> {
+fn records(report: &RunReport) -> Vec<Record> {
     report
         .cases()
         .map(|c: &CaseResult| {
@@ -141,9 +144,12 @@ fn a_failing_verifier_in_a_batch_fails_at_the_verify_stage() {
         Some("[answer]1[/answer]"),
     );
     s.limits = quick_limits();
+    // Fill the code cache: the first run of a file also compiles it.
+    let _ = run(s.clone(), 1);
     let batched = run(s.clone(), 6);
     let single = run(s, 1);
     assert_eq!(records(&batched), records(&single));
+    assert_eq!(calls_per_stage(&batched), calls_per_stage(&single));
     let (a, b) = (batched.error.expect("exits"), single.error.expect("exits"));
     assert_eq!((a.kind, a.stage), (b.kind, b.stage));
     assert_eq!(a.stage, Stage::Verify);

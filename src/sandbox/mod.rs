@@ -15,6 +15,10 @@
 //!
 //! A run is: instantiate, `load` (execute the file, choose the class,
 //! instantiate it with the params), then the requested [`Call`]s in order.
+//! Consecutive cases (and consecutive scorings) go to the guest in batches
+//! of [`RunSpec::case_batch`], one guest call each, with a budget, caps and
+//! a verdict per case as if each were a call of its own (the private `batch`
+//! module).
 //! The first failure ends the run; every result before it is kept. The host
 //! classifies every failure into an [`ErrorKind`] from typed evidence (trap
 //! codes, the limiter, the output caps, the deadline), never from text the
@@ -38,7 +42,7 @@ use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
 pub use batch::DEFAULT_CASE_BATCH;
 pub use budget::{BudgetClock, BudgetKind, BudgetUse, WALL_CEILING_FACTOR};
-pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
+pub use engine::{ComponentSource, Tuning, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
 pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
@@ -57,6 +61,13 @@ mod bindings {
         exports: { default: async },
     });
 }
+
+/// The sandbox's speed running Python as a fraction of native CPython's
+/// (the same version's `python3` on the same machine), approximate: the
+/// Latin-square loop of `bench --only levers` (generate, prompt, verify per
+/// case; call-heavy Python), median of alternating rounds. Messages use it
+/// to translate sandbox time into what an author measures natively.
+pub const NATIVE_SPEED: f64 = 0.4;
 
 /// Resource limits of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -310,6 +321,8 @@ pub struct SandboxOptions {
     pub cache_dir: PathBuf,
     /// Worker threads running guests (default: the number of cores).
     pub workers: usize,
+    /// Code-generation settings (default: bootforge's own).
+    pub tuning: Tuning,
 }
 
 impl SandboxOptions {
@@ -317,7 +330,11 @@ impl SandboxOptions {
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        SandboxOptions { cache_dir, workers }
+        SandboxOptions {
+            cache_dir,
+            workers,
+            tuning: Tuning::default(),
+        }
     }
 }
 
@@ -397,7 +414,7 @@ impl Sandbox {
     /// blocks for the seconds a first compile takes; call it off the async
     /// runtime (`spawn_blocking`) where that matters.
     pub fn open(options: &SandboxOptions) -> Result<Sandbox> {
-        let engine = engine::engine()?;
+        let engine = engine::engine(&options.tuning)?;
         let (component, source) = engine::load_component(&engine, &options.cache_dir)?;
         Self::from_component(engine, component, source, options.workers)
     }
@@ -624,20 +641,21 @@ impl Runner<'_> {
                 Err(err) => failure = Some(err),
             }
         }
-        if let Some(stage) = running {
-            // The step that was running when the call ended: it failed.
+        // A step still pending after a failed one never ran (the guest
+        // stops at a failure); one pending after answered steps was running
+        // when the call ended, and that ended it.
+        if let Some(stage) = running.filter(|_| failure.is_none()) {
             let (cpu, _wall) = self.store.data().budget.used();
             self.cpu_total += cpu;
             add_stage_cpu(&mut self.cpu, stage, 1, micros(cpu), micros(cpu));
-            if failure.is_none() {
-                failure = Some(match result {
-                    None => self.timeout_error(stage, BudgetKind::Wall),
-                    Some(Err(err)) => self.classify(stage, err),
-                    Some(Ok(())) => reply_text(stage, GuestReply::None, self.limits)
-                        .err()
-                        .expect("no reply is an error"),
-                });
-            }
+            failure = Some(match result {
+                None => self.timeout_error(stage, BudgetKind::Wall),
+                Some(Err(err)) => self.classify(stage, err),
+                Some(Ok(())) => match reply_text(stage, GuestReply::None, self.limits) {
+                    Err(err) => err,
+                    Ok(_) => RunError::new(ErrorKind::InvalidOutput, stage, "no reply"),
+                },
+            });
         }
         (results, failure)
     }
