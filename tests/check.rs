@@ -656,7 +656,7 @@ fn a_generator_past_its_time_budget_is_told_the_budget_and_its_time_per_case() {
     assert!(
         message.contains("its 400 ms CPU budget")
             && message.contains("the 3 cases before it took")
-            && message.contains("of native CPython"),
+            && message.contains("under native CPython"),
         "{message}"
     );
     assert_eq!(finding["evidence"]["budget_ms"], 400);
