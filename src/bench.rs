@@ -54,7 +54,10 @@
 //!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
 //! - **eval**: `bootforge eval` of 10,000 records against an instant
 //!   scripted model, against scoring them alone, and peak memory
-//!   (`src/bench/eval.rs`).
+//!   (`src/bench/eval.rs`);
+//! - **levers**: the sandbox's speed levers (cases per guest call, Cranelift
+//!   settings), each against bootforge's defaults and native `python3`, in
+//!   alternating rounds (`src/bench/levers.rs`).
 
 mod fleet;
 
@@ -71,6 +74,7 @@ mod audit_speed;
 mod calibrate;
 mod campcal;
 mod eval;
+mod levers;
 mod reward;
 mod serve;
 mod sympy;
@@ -192,7 +196,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 17] = [
+pub const NAMES: [&str; 18] = [
     "compile",
     "cold_start",
     "throughput",
@@ -210,6 +214,7 @@ pub const NAMES: [&str; 17] = [
     "campcal",
     "eval",
     "sympy",
+    "levers",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -232,6 +237,7 @@ pub struct BenchReport {
     pub campcal: Option<campcal::CampcalBench>,
     pub eval: Option<eval::EvalBench>,
     pub sympy: Option<sympy::SympyBench>,
+    pub levers: Option<levers::LeversBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1074,6 +1080,10 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         eprintln!("bench: the sympy component against the base one...");
         report.sympy = Some(sympy::bench_sympy(cache_dir, quick)?);
     }
+    if want("levers") {
+        eprintln!("bench: sandbox speed levers, each against the default and native python3...");
+        report.levers = Some(levers::bench_levers(cache_dir, quick)?);
+    }
     Ok(report)
 }
 
@@ -1081,6 +1091,9 @@ impl BenchReport {
     /// The human table.
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(l) = &self.levers {
+            l.render(&mut lines);
+        }
         if let Some(c) = &self.calibrate {
             for r in &c.curves {
                 lines.push(format!(

@@ -654,10 +654,13 @@ fn a_generator_past_its_time_budget_is_told_the_budget_and_its_time_per_case() {
         .clone();
     let message = finding["message"].as_str().unwrap();
     assert!(
-        message.contains("its 400 ms CPU budget") && message.contains("the 3 cases before it took"),
+        message.contains("its 400 ms CPU budget")
+            && message.contains("the 3 cases before it took")
+            && message.contains("under native CPython"),
         "{message}"
     );
     assert_eq!(finding["evidence"]["budget_ms"], 400);
     assert_eq!(finding["evidence"]["cases_before"], 3);
     assert!(finding["evidence"]["ms_per_case_before"].as_f64().unwrap() >= 0.0);
+    assert!(finding["evidence"]["native_ms_estimate"].as_f64().unwrap() > 0.0);
 }

@@ -21,6 +21,7 @@ mod judge;
 mod nearmiss;
 mod review;
 mod reward;
+mod sandbox_batch;
 mod sandbox_compat;
 mod sandbox_determinism;
 mod sandbox_isolation;

@@ -224,6 +224,11 @@ class _Session:
         self.output = {"printed": 0, "limit": 1 << 20, "exceeded": False, "kept": 0}
         self.stdout = _CappedWriter(self.output, "stdout")
         self.stderr = _CappedWriter(self.output, "stderr")
+        # What the last case step produced (its JSON, None on failure) and
+        # whether the last scoring step succeeded: `run_cases` goes on
+        # from them. The host never trusts them; it checks every reply.
+        self.last_case = None
+        self.last_ok = False
 
 
 _session = _Session()
@@ -264,7 +269,7 @@ def _error(kind, stage, exc=None, message=None):
 
 
 # CPython for wasm32 has a 32-bit ssize_t: range(10**10), len() or indexes
-# past 2**31-1 overflow where a 64-bit CPython works (issue 9 §4).
+# past 2**31-1 overflow where a 64-bit CPython works, so the error message says so.
 _WORD_LIMIT_HINT = ("this sandbox's CPython is 32-bit (sys.maxsize = 2**31-1): range(), "
                     "len() and indexes above 2**31-1 overflow (for example "
                     "random.sample(range(10**10), k)); draw large numbers with "
@@ -552,6 +557,28 @@ class WitWorld:
     def run_case(self, seed):
         _reply(_guarded("generate", self._run_case, seed))
 
+    def run_cases(self, seeds, answer, score_flags):
+        # Each step replies as its single call would; the host starts the
+        # next step's budget, random source and clock inside that reply.
+        for seed in seeds:
+            _session.last_case = None
+            _reply(_guarded("generate", self._run_case, seed))
+            case_json = _session.last_case
+            if case_json is None:
+                return
+            if answer is not None:
+                _session.last_ok = False
+                _reply(_guarded("verify", self._score, case_json, answer, score_flags))
+                if not _session.last_ok:
+                    return
+
+    def score_many(self, items, score_flags):
+        for identity, answer in items:
+            _session.last_ok = False
+            _reply(_guarded("verify", self._score, identity, answer, score_flags))
+            if not _session.last_ok:
+                return
+
     def score(self, identity, answer, score_flags):
         _reply(_guarded("verify", self._score, identity, answer, score_flags))
 
@@ -646,6 +673,7 @@ class WitWorld:
         if not _isinstance(prompt, _str):
             return _fail(_error("invalid_output", "prompt",
                                 message=f"prompt_func returned {_type(prompt).__name__}, not str"))
+        _session.last_case = case_json
         return _finish({"ok": True, "case": case_json, "roundtrip_equal": roundtrip_equal,
                         "prompt": prompt})
 
@@ -670,11 +698,12 @@ class WitWorld:
             return _fail(_error("invalid_output", "verify",
                                 message=f"verify_score returned {_safe_str(score)[:200]!r}, "
                                         "not a finite number"))
+        _session.last_ok = True
         return _finish(watch.report({"ok": True, "score": value}))
 
     def _score_batch(self, identity, answers, score_flags):
         """Score many answers to one case: the host pays one call, not one
-        per answer (issue 9 §3). Each answer gets its own parse of the
+        per answer, so junk and reward batches stay cheap. Each answer gets its own parse of the
         identity, as if scored alone."""
         instance = _session.instance
         if instance is None:

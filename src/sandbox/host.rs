@@ -44,6 +44,8 @@ pub(crate) struct HostState {
     pub reply: GuestReply,
     /// The largest reply copied into host memory.
     pub reply_cap: usize,
+    /// A many-case call in progress: its replies go there, one per step.
+    pub batch: Option<super::batch::Batch>,
     salt: u64,
 }
 
@@ -104,6 +106,7 @@ impl HostState {
             stderr,
             reply: GuestReply::None,
             reply_cap,
+            batch: None,
             salt,
         }
     }

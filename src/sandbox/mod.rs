@@ -16,11 +16,16 @@
 //!
 //! A run is: instantiate, `load` (execute the file, choose the class,
 //! instantiate it with the params), then the requested [`Call`]s in order.
+//! Consecutive cases (and consecutive scorings) go to the guest in batches
+//! of [`RunSpec::case_batch`], one guest call each, with a budget, caps and
+//! a verdict per case as if each were a call of its own (the private `batch`
+//! module).
 //! The first failure ends the run; every result before it is kept. The host
 //! classifies every failure into an [`ErrorKind`] from typed evidence (trap
 //! codes, the limiter, the output caps, the deadline), never from text the
 //! guest printed.
 
+mod batch;
 mod budget;
 mod engine;
 mod host;
@@ -37,8 +42,9 @@ use serde::Serialize;
 use wasmtime::component::{Component, Linker, WasmList};
 use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
+pub use batch::DEFAULT_CASE_BATCH;
 pub use budget::{BudgetClock, BudgetKind, BudgetUse, WALL_CEILING_FACTOR};
-pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
+pub use engine::{ComponentSource, Tuning, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
 pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
@@ -58,6 +64,13 @@ mod bindings {
         exports: { default: async },
     });
 }
+
+/// The sandbox's speed running Python as a fraction of native CPython's
+/// (the same version's `python3` on the same machine), approximate: the
+/// Latin-square loop of `bench --only levers` (generate, prompt, verify per
+/// case; call-heavy Python), median of alternating rounds. Messages use it
+/// to translate sandbox time into what an author measures natively.
+pub const NATIVE_SPEED: f64 = 0.4;
 
 /// Resource limits of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,6 +205,11 @@ pub struct RunSpec {
     /// loaded bootcamp many times. Each kept instance holds the pages its
     /// runs touched (100 bootcamps kept on 2 workers: 311 MiB resident).
     pub keep_warm: usize,
+    /// The most consecutive cases (with the same answer), or consecutive
+    /// [`Call::Score`]s, run in one guest call; each still has its own
+    /// budget, caps and verdict, and gives the same result as a call of its
+    /// own. 1: one call each.
+    pub case_batch: usize,
 }
 
 impl RunSpec {
@@ -209,6 +227,7 @@ impl RunSpec {
             priority: None,
             follow_up: None,
             keep_warm: 0,
+            case_batch: DEFAULT_CASE_BATCH,
         }
     }
 
@@ -305,6 +324,8 @@ pub struct SandboxOptions {
     pub cache_dir: PathBuf,
     /// Worker threads running guests (default: the number of cores).
     pub workers: usize,
+    /// Code-generation settings (default: bootforge's own).
+    pub tuning: Tuning,
 }
 
 impl SandboxOptions {
@@ -312,7 +333,11 @@ impl SandboxOptions {
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        SandboxOptions { cache_dir, workers }
+        SandboxOptions {
+            cache_dir,
+            workers,
+            tuning: Tuning::default(),
+        }
     }
 }
 
@@ -396,7 +421,7 @@ impl Sandbox {
     /// blocks for the seconds a first compile takes; call it off the async
     /// runtime (`spawn_blocking`) where that matters.
     pub fn open(options: &SandboxOptions) -> Result<Sandbox> {
-        let engine = engine::engine()?;
+        let engine = engine::engine(&options.tuning)?;
         let (component, source) = engine::load_component(&engine, &options.cache_dir)?;
         Self::from_component(engine, component, source, options)
     }
@@ -428,7 +453,14 @@ impl Sandbox {
                             Err(_) => GuestReply::Invalid,
                         }
                     };
-                    cx.data_mut().reply = reply;
+                    let state = cx.data_mut();
+                    if state.batch.is_none() {
+                        state.reply = reply;
+                    } else if batch::receive(state, reply) == Some(true) {
+                        // The next step of a batch starts now, with a
+                        // deadline of its own.
+                        cx.set_epoch_deadline(1);
+                    }
                     Ok(())
                 },
             )
@@ -541,21 +573,112 @@ impl Runner<'_> {
         if let Outcome::Failed(err) = outcome {
             return Outcome::Failed(err);
         }
-        let invalid = |message: String| {
-            Outcome::Failed(RunError::new(ErrorKind::InvalidOutput, stage, message))
-        };
-        match std::mem::take(&mut self.store.data_mut().reply) {
-            GuestReply::Text(text) => Outcome::Done(text),
-            GuestReply::TooLarge(len) => invalid(format!(
-                "the bootcamp produced a result of {len} bytes, over the {} byte limit \
-                 (it follows the case limit: raise it with --max-case-bytes)",
-                self.limits.reply_bytes()
-            )),
-            GuestReply::Invalid => invalid("the harness reply was not valid UTF-8".into()),
-            GuestReply::None => invalid(
-                "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
-            ),
+        let reply = std::mem::take(&mut self.store.data_mut().reply);
+        match reply_text(stage, reply, self.limits) {
+            Ok(text) => Outcome::Done(text),
+            Err(err) => Outcome::Failed(err),
         }
+    }
+
+    /// Run `seeds` (each scored with `answer` when given) in one guest call,
+    /// each case with its own budget (see the `batch` module). Returns the
+    /// results in order up to the first failure, and that failure.
+    async fn run_batch(
+        &mut self,
+        harness: &bindings::Harness,
+        work: &batch::Work,
+        flags: &str,
+    ) -> (Vec<CallResult>, Option<RunError>) {
+        let batch = batch::Batch::new(work, *self.limits);
+        let step_started = batch.step_started.clone();
+        self.store
+            .data_mut()
+            .reset_for_call(batch.first_seed(), self.limits);
+        self.store.data_mut().batch = Some(batch);
+        self.store.set_epoch_deadline(1);
+        let timer = self.limits.wall_ceiling() + TIMER_GRACE;
+        let result = {
+            let call = async |store: &mut Store<HostState>| match work {
+                batch::Work::Cases { seeds, answer } => {
+                    harness
+                        .call_run_cases(store, seeds, answer.as_deref(), flags)
+                        .await
+                }
+                batch::Work::Scores { items } => harness.call_score_many(store, items, flags).await,
+            };
+            let call = call(&mut self.store);
+            let mut call = std::pin::pin!(call);
+            // The timer is per step: each reply moves the step's start on.
+            loop {
+                let started = *step_started.lock().unwrap_or_else(|p| p.into_inner());
+                let deadline = tokio::time::Instant::from_std(started + timer);
+                match tokio::time::timeout_at(deadline, &mut call).await {
+                    Ok(result) => break Some(result),
+                    Err(_elapsed) => {
+                        let now = *step_started.lock().unwrap_or_else(|p| p.into_inner());
+                        if now == started {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        let batch = self
+            .store
+            .data_mut()
+            .batch
+            .take()
+            .expect("the batch stays in the store during its call");
+        let running = batch.running_stage();
+        let mut results = Vec::with_capacity(batch.done.len());
+        let scored = matches!(
+            work,
+            batch::Work::Cases {
+                answer: Some(_),
+                ..
+            }
+        );
+        let mut held: Option<CaseResult> = None;
+        let mut failure = None;
+        for step in batch.done {
+            let cpu = micros(step.cpu);
+            self.cpu_total += step.cpu;
+            add_stage_cpu(&mut self.cpu, step.stage, 1, cpu, cpu);
+            if failure.is_some() {
+                continue;
+            }
+            match step.result {
+                Ok(batch::StepResult::Case(case)) if scored => held = Some(case),
+                Ok(batch::StepResult::Case(case)) => results.push(CallResult::Case(case)),
+                Ok(batch::StepResult::Score(s)) => match held.take() {
+                    Some(mut case) => {
+                        case.score = Some(s.score);
+                        case.stdout.push_str(&s.stdout);
+                        case.stderr.push_str(&s.stderr);
+                        results.push(CallResult::Case(case));
+                    }
+                    None => results.push(CallResult::Score(s)),
+                },
+                Err(err) => failure = Some(err),
+            }
+        }
+        // A step still pending after a failed one never ran (the guest
+        // stops at a failure); one pending after answered steps was running
+        // when the call ended, and that ended it.
+        if let Some(stage) = running.filter(|_| failure.is_none()) {
+            let (cpu, _wall) = self.store.data().budget.used();
+            self.cpu_total += cpu;
+            add_stage_cpu(&mut self.cpu, stage, 1, micros(cpu), micros(cpu));
+            failure = Some(match result {
+                None => self.timeout_error(stage, BudgetKind::Wall),
+                Some(Err(err)) => self.classify(stage, err),
+                Some(Ok(())) => match reply_text(stage, GuestReply::None, self.limits) {
+                    Err(err) => err,
+                    Ok(_) => RunError::new(ErrorKind::InvalidOutput, stage, "no reply"),
+                },
+            });
+        }
+        (results, failure)
     }
 
     /// A failure the guest reported can hide a limit the host saw: a write
@@ -648,6 +771,27 @@ impl Runner<'_> {
             error.traceback = tail;
         }
         error
+    }
+}
+
+/// The text of a call's reply, or why there is none to use.
+pub(crate) fn reply_text(
+    stage: Stage,
+    reply: GuestReply,
+    limits: &Limits,
+) -> Result<String, RunError> {
+    let invalid = |message: String| RunError::new(ErrorKind::InvalidOutput, stage, message);
+    match reply {
+        GuestReply::Text(text) => Ok(text),
+        GuestReply::TooLarge(len) => Err(invalid(format!(
+            "the bootcamp produced a result of {len} bytes, over the {} byte limit \
+             (it follows the case limit: raise it with --max-case-bytes)",
+            limits.reply_bytes()
+        ))),
+        GuestReply::Invalid => Err(invalid("the harness reply was not valid UTF-8".into())),
+        GuestReply::None => Err(invalid(
+            "the harness sent no reply; the bootcamp may have tampered with the sandbox".into(),
+        )),
     }
 }
 
@@ -963,6 +1107,20 @@ async fn run_calls(
             CallKind::Unflagged
         } else {
             CallKind::Other
+        };
+        // Consecutive cases with the same answer, or consecutive scorings:
+        // one guest call for many.
+        let call = match batch::take(call, &mut pending, spec.case_batch) {
+            Ok(work) => {
+                let (results, err) = runner.run_batch(harness, &work, &flags).await;
+                report.results.extend(results);
+                if let Some(err) = err {
+                    failure = Some(runner.refine(err));
+                    break;
+                }
+                continue;
+            }
+            Err(call) => call,
         };
         let outcome = match call {
             Call::Case { seed, answer } => {

@@ -1,0 +1,245 @@
+//! `bench --only levers`: what each sandbox speed lever is worth, as ratios
+//! measured in one run.
+//!
+//! The Latin-square loop of the throughput benchmark (generate + prompt +
+//! verify per case) runs in sandboxes that differ from bootforge's own in
+//! one setting each: one guest call per case instead of batches, and
+//! Cranelift settings (the `speed_and_size` optimisation level, eager
+//! function tables, no Spectre mitigation on table accesses, the single-pass
+//! register allocator). Rounds alternate between the variants and the same
+//! loop under native `python3`, each round starting at another one, so that
+//! drift in the machine's load hits all alike; each figure is the median of
+//! its rounds, and the fastest round is shown too (noise only adds time). Cold start (a new
+//! store, instantiation, loading the file) is measured per variant too.
+//!
+//! Every Cranelift variant compiles the component once into the cache (its
+//! settings are part of the artifact's key): a full run costs about a
+//! minute of compiling per variant. `--quick` measures the batching lever
+//! only, which needs no compile.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{ANSWER, checked, median, ms, native, puzzle_spec};
+use crate::sandbox::{Sandbox, SandboxOptions, Tuning};
+
+#[derive(Debug, Serialize)]
+pub struct Lever {
+    pub name: String,
+    pub tuning: Tuning,
+    /// Cases per guest call.
+    pub case_batch: usize,
+    /// Median wall time of the rounds' guest calls, ms.
+    pub median_ms: f64,
+    /// The fastest round's (noise only ever adds time), ms.
+    pub min_ms: f64,
+    /// The guest calls' CPU time in the fastest round, ms (leaves out the
+    /// host's work between calls, which batching saves).
+    pub min_cpu_ms: f64,
+    /// bootforge's own settings' median over this one's: above 1, this
+    /// variant is faster.
+    pub speed_vs_default: f64,
+    /// The same for the fastest rounds.
+    pub speed_vs_default_min: f64,
+    /// Native python3's median over this one's: the sandbox's speed as a
+    /// fraction of native.
+    pub speed_vs_native: Option<f64>,
+    /// The same for the fastest rounds.
+    pub speed_vs_native_min: Option<f64>,
+    /// New store + instantiate + load, median, ms.
+    pub cold_start_median_ms: f64,
+    /// Compiling the component for this variant (or loading it from the
+    /// cache), ms.
+    pub compile_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LeversBench {
+    pub cases: u64,
+    pub rounds: usize,
+    pub native_median_ms: Option<f64>,
+    pub native_min_ms: Option<f64>,
+    pub native_python: Option<String>,
+    pub levers: Vec<Lever>,
+}
+
+pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
+    let (cases, rounds, cold_runs) = if quick { (30, 2, 3) } else { (300, 9, 30) };
+    let batched = crate::sandbox::DEFAULT_CASE_BATCH;
+    let mut variants: Vec<(&str, Tuning, usize)> = vec![
+        ("default", Tuning::default(), batched),
+        ("one_call_per_case", Tuning::default(), 1),
+    ];
+    if !quick {
+        variants.extend([
+            (
+                "opt_speed_and_size",
+                Tuning {
+                    opt_speed_and_size: true,
+                    ..Tuning::default()
+                },
+                batched,
+            ),
+            (
+                "eager_tables",
+                Tuning {
+                    eager_tables: true,
+                    ..Tuning::default()
+                },
+                batched,
+            ),
+            (
+                "no_table_spectre_mitigation",
+                Tuning {
+                    no_table_spectre_mitigation: true,
+                    ..Tuning::default()
+                },
+                batched,
+            ),
+            (
+                "single_pass_regalloc",
+                Tuning {
+                    single_pass_regalloc: true,
+                    ..Tuning::default()
+                },
+                batched,
+            ),
+        ]);
+    }
+    // One sandbox per distinct tuning, one worker each.
+    let mut sandboxes: Vec<(Tuning, Sandbox, f64)> = Vec::new();
+    for (name, tuning, _) in &variants {
+        if sandboxes.iter().any(|(t, _, _)| t == tuning) {
+            continue;
+        }
+        eprintln!("bench: levers: opening the sandbox for {name}...");
+        let mut options = SandboxOptions::new(cache_dir.to_path_buf());
+        options.workers = 1;
+        options.tuning = *tuning;
+        let sandbox = Sandbox::open(&options)?;
+        let compile_ms = ms(sandbox.component_source().elapsed);
+        sandboxes.push((*tuning, sandbox, compile_ms));
+    }
+    let sandbox_of = |tuning: &Tuning| {
+        sandboxes
+            .iter()
+            .find(|(t, _, _)| t == tuning)
+            .map(|(_, s, c)| (s, *c))
+            .expect("a sandbox per tuning")
+    };
+    let run = |tuning: &Tuning, case_batch: usize| -> Result<(f64, f64)> {
+        let mut spec = puzzle_spec(0..cases, Some(ANSWER));
+        spec.case_batch = case_batch;
+        let report = checked(sandbox_of(tuning).0.run_blocking(spec), "levers")?;
+        let t = &report.timings;
+        Ok((t.calls_us as f64 / 1e3, t.calls_cpu_us as f64 / 1e3))
+    };
+    // Warm every variant (the first instantiation faults the image in).
+    for (_, tuning, batch) in &variants {
+        run(tuning, *batch)?;
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut cpu_times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let mut native_times = Vec::new();
+    let mut native_python = None;
+    for round in 0..rounds {
+        eprintln!("bench: levers: round {} of {rounds}...", round + 1);
+        // Each round starts at another variant (native python3 included),
+        // so that no variant always runs first or after the same one.
+        let slots = variants.len() + 1;
+        for slot in (0..slots).map(|k| (k + round) % slots) {
+            if slot == variants.len() {
+                match native(cases) {
+                    Ok((result, version)) => {
+                        native_times.push(result.elapsed_us as f64 / 1e3);
+                        native_python = Some(version);
+                    }
+                    Err(err) if round == 0 => {
+                        eprintln!("warning: no native comparison: {err:#}")
+                    }
+                    Err(_) => {}
+                }
+                continue;
+            }
+            let (_, tuning, batch) = &variants[slot];
+            let (wall, cpu) = run(tuning, *batch)?;
+            times[slot].push(wall);
+            cpu_times[slot].push(cpu);
+        }
+    }
+    let min = |values: &[f64]| values.iter().copied().fold(f64::INFINITY, f64::min);
+    let native_min_ms = (!native_times.is_empty()).then(|| min(&native_times));
+    let native_median_ms = (!native_times.is_empty()).then(|| median(&mut native_times));
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let mins: Vec<f64> = times.iter().map(|t| min(t)).collect();
+    let mut levers = Vec::new();
+    for (i, (name, tuning, case_batch)) in variants.iter().enumerate() {
+        let (sandbox, compile_ms) = sandbox_of(tuning);
+        let mut cold = Vec::with_capacity(cold_runs);
+        for _ in 0..cold_runs {
+            let report = checked(sandbox.run_blocking(puzzle_spec(0..0, None)), "levers")?;
+            let t = &report.timings;
+            cold.push((t.instantiate_us + t.load_us) as f64 / 1e3);
+        }
+        levers.push(Lever {
+            name: (*name).into(),
+            tuning: *tuning,
+            case_batch: *case_batch,
+            median_ms: medians[i],
+            min_ms: mins[i],
+            min_cpu_ms: min(&cpu_times[i]),
+            speed_vs_default: medians[0] / medians[i],
+            speed_vs_default_min: mins[0] / mins[i],
+            speed_vs_native: native_median_ms.map(|n| n / medians[i]),
+            speed_vs_native_min: native_min_ms.map(|n| n / mins[i]),
+            cold_start_median_ms: median(&mut cold),
+            compile_ms,
+        });
+    }
+    Ok(LeversBench {
+        cases,
+        rounds,
+        native_median_ms,
+        native_min_ms,
+        native_python,
+        levers,
+    })
+}
+
+impl LeversBench {
+    pub fn render(&self, lines: &mut Vec<String>) {
+        let native = match (
+            self.native_median_ms,
+            self.native_min_ms,
+            &self.native_python,
+        ) {
+            (Some(ms), Some(min), Some(v)) => {
+                format!("native {v} {ms:.0} ms (fastest {min:.0} ms)")
+            }
+            _ => "no native python3".into(),
+        };
+        lines.push(format!(
+            "levers       {} Latin-square cases (generate + verify), median of {} alternating rounds; {native}",
+            self.cases, self.rounds
+        ));
+        for l in &self.levers {
+            lines.push(format!(
+                "levers         {:<28} {:>6.0} ms (fastest {:.0} ms, guest CPU {:.0} ms): {:.3}x the default's speed (fastest {:.3}x){}; cold start {:.2} ms; compile/load {:.0} ms",
+                l.name,
+                l.median_ms,
+                l.min_ms,
+                l.min_cpu_ms,
+                l.speed_vs_default,
+                l.speed_vs_default_min,
+                match (l.speed_vs_native, l.speed_vs_native_min) {
+                    (Some(r), Some(m)) => format!(", {r:.3} of native (fastest {m:.3})"),
+                    _ => String::new(),
+                },
+                l.cold_start_median_ms,
+                l.compile_ms
+            ));
+        }
+    }
+}
