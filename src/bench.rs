@@ -51,7 +51,11 @@
 //!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
 //! - **eval**: `bootforge eval` of 10,000 records against an instant
 //!   scripted model, against scoring them alone, and peak memory
-//!   (`src/bench/eval.rs`).
+//!   (`src/bench/eval.rs`);
+//! - **hostile_llm**: what a hostile OpenAI endpoint costs one attempt of
+//!   the client (one endless SSE event, endless tiny events, endless
+//!   keep-alives, against an honest 1 MiB answer): wall time and peak memory
+//!   growth (`src/bench/hostile.rs`).
 
 mod fleet;
 
@@ -67,6 +71,7 @@ use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
 mod audit_speed;
 mod calibrate;
 mod eval;
+mod hostile;
 mod reward;
 mod serve;
 pub use serve::ServeBench;
@@ -187,7 +192,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "compile",
     "cold_start",
     "throughput",
@@ -203,6 +208,7 @@ pub const NAMES: [&str; 15] = [
     "reward",
     "calibrate",
     "eval",
+    "hostile_llm",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -223,6 +229,7 @@ pub struct BenchReport {
     pub reward: Option<reward::RewardBench>,
     pub calibrate: Option<calibrate::CalibrateBench>,
     pub eval: Option<eval::EvalBench>,
+    pub hostile_llm: Option<hostile::HostileBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -987,6 +994,14 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
     if want("calibrate") {
         report.calibrate = Some(calibrate::bench_calibrate(quick));
     }
+    if want("hostile_llm") {
+        // No sandbox either: the LLM client against hostile endpoints.
+        eprintln!("bench: hostile OpenAI endpoints against the client's caps...");
+        report.hostile_llm = Some(hostile::bench(quick)?);
+        if only.is_some() {
+            return Ok(report);
+        }
+    }
     if want("compile") {
         eprintln!("bench: compiling the component into an empty cache...");
         report.compile = Some(bench_compile()?);
@@ -1218,6 +1233,9 @@ impl BenchReport {
                 "serve        {} items, {} requests each: queue page median {:.1} ms, p99 {:.1} ms; item page median {:.1} ms, p99 {:.1} ms; RSS at rest {:.0} MiB after start, {:.0} MiB after the requests",
                 s.items, s.requests, s.queue_median_ms, s.queue_p99_ms, s.item_median_ms, s.item_p99_ms, s.rss_start_mib, s.rss_after_mib
             ));
+        }
+        if let Some(h) = &self.hostile_llm {
+            h.render(&mut lines);
         }
         lines
     }

@@ -148,7 +148,7 @@ pub struct BenchArgs {
     json: bool,
     /// Run one benchmark: compile, cold_start, throughput, workers, audit,
     /// audit_speed, solver, campaign, fleet, generate, memory, serve,
-    /// reward, calibrate or eval.
+    /// reward, calibrate, eval or hostile_llm.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
 }
