@@ -55,7 +55,8 @@
 //! - **hostile_llm**: what a hostile OpenAI endpoint costs one attempt of
 //!   the client (one endless SSE event, endless tiny events, endless
 //!   keep-alives, against an honest 1 MiB answer): wall time and peak memory
-//!   growth (`src/bench/hostile.rs`).
+//!   growth, and the connections 20 streamed calls open
+//!   (`src/bench/hostile.rs`).
 
 mod fleet;
 

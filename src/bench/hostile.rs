@@ -11,7 +11,9 @@
 //!   JSON value handed through async-openai's channel,
 //! - an endless run of keep-alive comments (no event at all).
 //!
-//! Each hostile reply must end as `TooLarge` after one request. Peak memory
+//! Each hostile reply must end as `TooLarge` after one request. Then 20
+//! honest streamed calls in a row: the connections they opened (one, when
+//! the drain after `[DONE]` hands each back to the pool). Peak memory
 //! is reset between cases through `/proc/self/clear_refs` (Linux); the fake
 //! server runs in this process but makes its bytes on the fly.
 
@@ -40,6 +42,11 @@ pub struct HostileCase {
 pub struct HostileBench {
     pub cap_mib: f64,
     pub cases: Vec<HostileCase>,
+    /// Sequential streamed calls to one endpoint, and the connections they
+    /// opened (async-openai stops reading at `[DONE]`; the rest of the body
+    /// is drained so the connection is reused).
+    pub reuse_calls: usize,
+    pub reuse_connections: usize,
 }
 
 fn field_mib(field: &str) -> f64 {
@@ -119,9 +126,19 @@ pub fn bench(quick: bool) -> Result<HostileBench> {
             peak_growth_mib,
         });
     }
+    let reuse_calls = 20;
+    let server = FakeServer::start(|_| FakeReply::answer("[answer]1[/answer]"))?;
+    let model = OpenAiModel::new(EndpointConfig::new(server.base_url(), "bench"));
+    for _ in 0..reuse_calls {
+        if let Err(f) = runtime.block_on(model.complete("q")) {
+            bail!("an honest call failed: {}", f.error);
+        }
+    }
     Ok(HostileBench {
         cap_mib: MAX_BODY_BYTES as f64 / 1048576.0,
         cases: out,
+        reuse_calls,
+        reuse_connections: server.connections(),
     })
 }
 
@@ -133,5 +150,9 @@ impl HostileBench {
                 c.name, c.offered_mib, self.cap_mib, c.outcome, c.wall_ms, c.peak_growth_mib
             ));
         }
+        lines.push(format!(
+            "hostile_llm  {} streamed calls in a row opened {} connection(s)",
+            self.reuse_calls, self.reuse_connections
+        ));
     }
 }

@@ -94,6 +94,7 @@ type Script = Arc<dyn Fn(&FakeRequest) -> FakeReply + Send + Sync>;
 
 struct State {
     script: Script,
+    connections: std::sync::atomic::AtomicUsize,
     requests: Mutex<Vec<FakeRequest>>,
     seen: Mutex<HashMap<String, usize>>,
 }
@@ -113,6 +114,7 @@ impl FakeServer {
     ) -> std::io::Result<FakeServer> {
         let state = Arc::new(State {
             script: Arc::new(script),
+            connections: Default::default(),
             requests: Mutex::new(Vec::new()),
             seen: Mutex::new(HashMap::new()),
         });
@@ -152,6 +154,14 @@ impl FakeServer {
         &self.base_url
     }
 
+    /// Connections accepted so far (fewer than requests when the client
+    /// reuses them).
+    pub fn connections(&self) -> usize {
+        self.state
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state
@@ -182,6 +192,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         // holds each one for the client's delayed ACK (~40 ms), as real
         // servers (uvicorn under vLLM and SGLang) do not.
         let _ = stream.set_nodelay(true);
+        state
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let state = state.clone();
         tokio::spawn(async move {
             let _ = serve(stream, state).await;

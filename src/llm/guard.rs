@@ -297,9 +297,24 @@ async fn read_up_to(
     text
 }
 
-/// A reply's body, capped and idle-timed chunk by chunk.
+/// A reply's body, capped and idle-timed chunk by chunk, and handed on in
+/// pieces that keep the SSE parser linear.
+///
+/// eventsource-stream (async-openai's parser) re-scans its buffer for a
+/// line end on every chunk it is given and copies the rest of its buffer
+/// after every line it takes. Fed as the bytes arrive, one endless line
+/// costs it time quadratic in the line (tens of CPU-seconds at the 8 MiB
+/// cap, measured), and a big chunk of tiny lines quadratic in the chunk.
+/// So the bytes after the last line end are held until a line end comes
+/// (a line reaches the parser whole, once; no event is delayed, as none can
+/// end without one), and what is complete goes on in pieces of about
+/// [`PIECE`] bytes cut after a line end.
 struct Body {
     inner: Option<std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>>,
+    /// Complete lines not handed on yet.
+    lines: Bytes,
+    /// The bytes after the last line end.
+    partial: bytes::BytesMut,
     read: usize,
     limit: usize,
     idle: Option<Duration>,
@@ -310,6 +325,19 @@ struct Body {
 }
 
 const TAIL: usize = 32;
+/// The size of the pieces of complete lines handed to the SSE parser.
+const PIECE: usize = 512;
+
+/// The next piece of `lines` (which end with a line end): at least
+/// [`PIECE`] bytes, up to and including the line end there.
+fn next_piece(lines: &mut Bytes) -> Bytes {
+    let from = PIECE.min(lines.len()).saturating_sub(1);
+    let end = lines[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(lines.len(), |i| from + i + 1);
+    lines.split_to(end)
+}
 
 /// Whether the bytes so far end with the event `data: [DONE]`.
 fn ends_with_done(tail: &[u8]) -> bool {
@@ -327,6 +355,8 @@ impl Body {
     ) -> Body {
         Body {
             inner: Some(Box::pin(response.bytes_stream())),
+            lines: Bytes::new(),
+            partial: bytes::BytesMut::new(),
             read: 0,
             limit,
             idle,
@@ -337,10 +367,34 @@ impl Body {
     }
 
     async fn next(&mut self) -> Option<Result<Bytes, LlmError>> {
-        if self.ended {
-            return None;
+        loop {
+            if !self.lines.is_empty() {
+                return Some(Ok(next_piece(&mut self.lines)));
+            }
+            if self.ended {
+                // The last bytes, without a line end.
+                return (!self.partial.is_empty()).then(|| Ok(self.partial.split().freeze()));
+            }
+            let chunk = match self.read_chunk().await? {
+                Ok(chunk) => chunk,
+                Err(e) => return Some(Err(e)),
+            };
+            // Only the new bytes are searched: the held ones have no line end.
+            let held = self.partial.len();
+            self.partial.extend_from_slice(&chunk);
+            if let Some(last) = chunk.iter().rposition(|&b| b == b'\n') {
+                self.lines = self.partial.split_to(held + last + 1).freeze();
+            }
         }
-        let inner = self.inner.as_mut()?;
+    }
+
+    /// The next chunk off the socket, capped and idle-timed; None at the
+    /// end (marked `ended`).
+    async fn read_chunk(&mut self) -> Option<Result<Bytes, LlmError>> {
+        let Some(inner) = self.inner.as_mut() else {
+            self.ended = true;
+            return None;
+        };
         let next = match within(self.idle, inner.next()).await {
             Ok(next) => next,
             Err(stalled) => return Some(Err(self.fail(stalled))),
@@ -348,7 +402,8 @@ impl Body {
         match next {
             None => {
                 self.ended = true;
-                None
+                // Not None: the bytes held back go on first.
+                Some(Ok(Bytes::new()))
             }
             Some(Err(e)) => Some(Err(self.fail(transport(e, Duration::ZERO)))),
             Some(Ok(chunk)) => {
@@ -370,8 +425,11 @@ impl Body {
 
     fn fail(&mut self, error: LlmError) -> LlmError {
         self.ended = true;
-        // A failed body is not worth draining for its connection.
+        // A failed body is not worth draining for its connection, and
+        // nothing after the failure is handed on.
         self.inner = None;
+        self.lines = Bytes::new();
+        self.partial.clear();
         self.watch.seen().error.get_or_insert(error.clone());
         error
     }
@@ -431,6 +489,21 @@ mod tests {
             http_error(401, r#"{"error": "bad key"}"#),
             LlmError::Refused { status: 401, message } if message == "bad key"
         ));
+    }
+
+    #[test]
+    fn complete_lines_go_on_in_pieces_cut_after_a_line_end() {
+        let short = "data: {}\n\n".repeat(200);
+        let long = format!("data: {}\n\n", "x".repeat(3 * PIECE));
+        let mut lines = Bytes::from(format!("{short}{long}{short}"));
+        let mut pieces = Vec::new();
+        while !lines.is_empty() {
+            pieces.push(next_piece(&mut lines));
+        }
+        assert!(pieces.iter().all(|p| p.ends_with(b"\n")));
+        assert!(pieces.iter().all(|p| p.len() < PIECE + long.len()));
+        assert!(pieces.len() > 2 * short.len() / PIECE);
+        assert_eq!(pieces.concat(), format!("{short}{long}{short}").as_bytes());
     }
 
     #[test]
