@@ -57,7 +57,12 @@
 //!   (`src/bench/eval.rs`);
 //! - **levers**: the sandbox's speed levers (cases per guest call, Cranelift
 //!   settings), each against bootforge's defaults and native `python3`, in
-//!   alternating rounds (`src/bench/levers.rs`).
+//!   alternating rounds (`src/bench/levers.rs`);
+//! - **hostile_llm**: what a hostile OpenAI endpoint costs one attempt of
+//!   the client (one endless SSE event, endless tiny events, endless
+//!   keep-alives, against an honest 1 MiB answer): wall time and peak memory
+//!   growth, and the connections 20 streamed calls open
+//!   (`src/bench/hostile.rs`).
 
 mod fleet;
 
@@ -74,6 +79,7 @@ mod audit_speed;
 mod calibrate;
 mod campcal;
 mod eval;
+mod hostile;
 mod levers;
 mod reward;
 mod serve;
@@ -196,7 +202,7 @@ pub struct CampaignBench {
 }
 
 /// The benchmarks, by name (`--only`).
-pub const NAMES: [&str; 18] = [
+pub const NAMES: [&str; 19] = [
     "compile",
     "cold_start",
     "throughput",
@@ -215,6 +221,7 @@ pub const NAMES: [&str; 18] = [
     "eval",
     "sympy",
     "levers",
+    "hostile_llm",
 ];
 
 #[derive(Debug, Default, Serialize)]
@@ -238,6 +245,7 @@ pub struct BenchReport {
     pub eval: Option<eval::EvalBench>,
     pub sympy: Option<sympy::SympyBench>,
     pub levers: Option<levers::LeversBench>,
+    pub hostile_llm: Option<hostile::HostileBench>,
 }
 
 /// One hostile input and what a `check` of it cost the host.
@@ -1002,6 +1010,14 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
     if want("calibrate") {
         report.calibrate = Some(calibrate::bench_calibrate(quick));
     }
+    if want("hostile_llm") {
+        // No sandbox either: the LLM client against hostile endpoints.
+        eprintln!("bench: hostile OpenAI endpoints against the client's caps...");
+        report.hostile_llm = Some(hostile::bench(quick)?);
+        if only.is_some() {
+            return Ok(report);
+        }
+    }
     if want("compile") {
         eprintln!("bench: compiling the component into an empty cache...");
         report.compile = Some(bench_compile()?);
@@ -1264,6 +1280,9 @@ impl BenchReport {
                 "serve        {} items, {} requests each: queue page median {:.1} ms, p99 {:.1} ms; item page median {:.1} ms, p99 {:.1} ms; RSS at rest {:.0} MiB after start, {:.0} MiB after the requests",
                 s.items, s.requests, s.queue_median_ms, s.queue_p99_ms, s.item_median_ms, s.item_p99_ms, s.rss_start_mib, s.rss_after_mib
             ));
+        }
+        if let Some(h) = &self.hostile_llm {
+            h.render(&mut lines);
         }
         lines
     }

@@ -339,4 +339,15 @@ fn bench_quick_runs_every_benchmark() {
     // Every answer of the instant model is right, and scored.
     assert_eq!(report["eval"]["records"], 500);
     assert_eq!(report["eval"]["accuracy"], 1.0, "{}", report["eval"]);
+    // Each hostile endpoint is cut at the read cap after one request.
+    let hostile = report["hostile_llm"]["cases"].as_array().unwrap();
+    assert_eq!(hostile.len(), 4, "{}", report["hostile_llm"]);
+    assert!(
+        hostile[1..].iter().all(|c| c["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("exceeded 8388608 bytes after 1 request")),
+        "{}",
+        report["hostile_llm"]
+    );
 }

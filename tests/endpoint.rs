@@ -4,7 +4,8 @@
 //! --model`); a campaign whose author answers were all cut off says so in
 //! its own output; `check` against a refused connection or a refused request
 //! shows the cause and exits 3 (`undecided`); solver truncation is in the
-//! human metrics line.
+//! human metrics line; an https endpoint is verified against the roots the
+//! system trusts.
 
 use std::path::{Path, PathBuf};
 
@@ -495,4 +496,97 @@ fn solver_answers_cut_off_are_in_the_human_metrics_line() {
         metrics.contains("3/8 solver answers cut off by max_tokens"),
         "{metrics}"
     );
+}
+
+/// A TLS front on `127.0.0.1:0` for `target` (plain HTTP), with the test
+/// certificate for `localhost` (tests/tls/); returns its port. It runs on
+/// its own thread until the test process ends.
+fn tls_front(target: std::net::SocketAddr) -> u16 {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = CertificateDer::pem_file_iter(repo_path("tests/tls/server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(repo_path("tests/tls/server.key")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends here.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    if let Ok(mut plain) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                    }
+                });
+            }
+        });
+    });
+    port
+}
+
+#[test]
+fn an_https_endpoint_is_verified_against_the_roots_the_system_trusts() {
+    let server = FakeServer::start(|_| FakeReply::answer("[answer]0[/answer]")).unwrap();
+    let target = server
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .parse()
+        .unwrap();
+    let url = format!("https://localhost:{}/v1", tls_front(target));
+    let good = repo_path("tests/bootcamps/check/good.py");
+    let empty = tempfile::tempdir().unwrap();
+    // `SSL_CERT_FILE` / `SSL_CERT_DIR`: where the system's roots are read
+    // from (as OpenSSL reads them), here a bundle of the test CA alone.
+    let check = |ca_file: Option<&Path>| {
+        let mut cmd = bin();
+        cmd.args(["--db"])
+            .arg(empty.path().join("unused.db"))
+            .args(["check", good.to_str().unwrap(), "--cases", "4"])
+            .args(["--solver-cases", "2", "--max-retries", "0"])
+            .args(["--model", "m", "--base-url", &url])
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("BOOTFORGE_DB");
+        match ca_file {
+            Some(file) => cmd
+                .env("SSL_CERT_FILE", file)
+                .env("SSL_CERT_DIR", empty.path()),
+            None => cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR"),
+        };
+        let out = cmd.output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The test CA among the trusted roots: the solver is reached over TLS.
+    let trusted = check(Some(&repo_path("tests/tls/ca.pem")));
+    assert!(!trusted.contains("solver_unavailable"), "{trusted}");
+    let reached = server.requests().len();
+    assert!(reached >= 2, "{reached} requests\n{trusted}");
+    // The machine's own roots (or Mozilla's where it has none), without
+    // the test CA: the certificate is refused, nothing is sent, and the
+    // cause is shown.
+    let refused = check(None);
+    assert!(
+        refused.contains("solver_unavailable") && refused.to_lowercase().contains("certificate"),
+        "{refused}"
+    );
+    assert_eq!(server.requests().len(), reached);
 }

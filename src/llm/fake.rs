@@ -58,6 +58,18 @@ pub enum FakeReply {
     /// Streamed: send this many events, then nothing (a stalled server).
     /// Not streamed: never answer.
     Stall(usize, Box<FakeReply>),
+    /// A 200 `text/event-stream` whose body is this text as it is (in
+    /// 64 KiB chunks), whatever was asked: odd streams.
+    RawStream(String),
+    /// A hostile stream: a 200 `text/event-stream` body of `head`, then
+    /// `unit` again and again until `bytes` were sent (or the client hung
+    /// up), made on the fly: one endless event, or an endless run of tiny
+    /// ones.
+    Flood {
+        head: String,
+        unit: String,
+        bytes: usize,
+    },
 }
 
 impl FakeReply {
@@ -82,6 +94,7 @@ type Script = Arc<dyn Fn(&FakeRequest) -> FakeReply + Send + Sync>;
 
 struct State {
     script: Script,
+    connections: std::sync::atomic::AtomicUsize,
     requests: Mutex<Vec<FakeRequest>>,
     seen: Mutex<HashMap<String, usize>>,
 }
@@ -101,6 +114,7 @@ impl FakeServer {
     ) -> std::io::Result<FakeServer> {
         let state = Arc::new(State {
             script: Arc::new(script),
+            connections: Default::default(),
             requests: Mutex::new(Vec::new()),
             seen: Mutex::new(HashMap::new()),
         });
@@ -140,6 +154,14 @@ impl FakeServer {
         &self.base_url
     }
 
+    /// Connections accepted so far (fewer than requests when the client
+    /// reuses them).
+    pub fn connections(&self) -> usize {
+        self.state
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state
@@ -170,6 +192,9 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         // holds each one for the client's delayed ACK (~40 ms), as real
         // servers (uvicorn under vLLM and SGLang) do not.
         let _ = stream.set_nodelay(true);
+        state
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let state = state.clone();
         tokio::spawn(async move {
             let _ = serve(stream, state).await;
@@ -339,6 +364,14 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                 (status, body.to_string())
             }
             FakeReply::Raw(status, body) => (status, body),
+            FakeReply::RawStream(body) => {
+                write_stream(&mut stream, body.as_bytes(), b"", 0).await?;
+                continue;
+            }
+            FakeReply::Flood { head, unit, bytes } => {
+                write_stream(&mut stream, head.as_bytes(), unit.as_bytes(), bytes).await?;
+                continue;
+            }
             FakeReply::Truncated => {
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"choices\": [{\"mess";
                 stream.write_all(head.as_bytes()).await?;
@@ -360,6 +393,39 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) -> std::io::Result<()> 
         stream.write_all(response.as_bytes()).await?;
         stream.flush().await?;
     }
+}
+
+/// A 200 SSE reply of `head`, then `unit` repeated up to `bytes` in all, as
+/// chunks of about 64 KiB.
+async fn write_stream(
+    stream: &mut TcpStream,
+    head: &[u8],
+    unit: &[u8],
+    bytes: usize,
+) -> std::io::Result<()> {
+    let top = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n";
+    stream.write_all(top.as_bytes()).await?;
+    async fn chunk(stream: &mut TcpStream, piece: &[u8]) -> std::io::Result<()> {
+        stream
+            .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+            .await?;
+        stream.write_all(piece).await?;
+        stream.write_all(b"\r\n").await
+    }
+    for piece in head.chunks(64 << 10) {
+        chunk(stream, piece).await?;
+    }
+    if !unit.is_empty() {
+        let block = unit.repeat(((64 << 10) / unit.len()).max(1));
+        let mut sent = head.len();
+        while sent < bytes {
+            let piece = &block[..block.len().min(bytes - sent)];
+            chunk(stream, piece).await?;
+            sent += piece.len();
+        }
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    stream.flush().await
 }
 
 /// A text in pieces of a few characters, as a model streams tokens (at most

@@ -3,13 +3,16 @@
 //! retries with backoff and jitter, and token accounting.
 //!
 //! [`ChatModel`] is the trait the pipeline calls; [`openai::OpenAiModel`] is
-//! one endpoint, [`fleet::Fleet`] several (the choice of endpoint is the pure
-//! [`choose`]); [`stream`] reads replies. [`fake::FakeServer`] is a scripted
+//! one endpoint (async-openai as the protocol layer, over bootforge's own HTTP
+//! service, [`guard`]: no hidden retries, a capped and idle-timed body),
+//! [`fleet::Fleet`] several (the choice of endpoint is the pure [`choose`]);
+//! [`stream`] reads replies. [`fake::FakeServer`] is a scripted
 //! OpenAI-compatible HTTP server on `127.0.0.1:0` for tests and benchmarks.
 
 pub mod choose;
 pub mod fake;
 pub mod fleet;
+pub mod guard;
 pub mod openai;
 pub mod stream;
 

@@ -1,8 +1,10 @@
-//! Reading a streamed chat completion (server-sent events) defensively:
-//! content and `reasoning_content` (or `reasoning`) deltas are collected,
+//! Reading a chat completion defensively: the chunks of a stream (server-sent
+//! events, parsed by async-openai into `serde_json` values) or a whole body.
+//! Content and `reasoning_content` (or `reasoning`) deltas are collected,
 //! `finish_reason` and the final usage chunk (`stream_options.include_usage`)
-//! are kept, and the raw bytes read are capped. Pure: bytes in, an answer or
-//! a typed error out; [`super::openai`] feeds it from the socket.
+//! are kept. Pure: values in, an answer or a typed error out; the bytes, their
+//! cap and their idle timeout are [`super::guard`]'s, the exchange
+//! [`super::openai`]'s.
 
 use serde_json::Value;
 
@@ -18,72 +20,29 @@ pub struct Answer {
     pub finish_reason: Option<String>,
 }
 
-/// An SSE stream being read.
+/// The chunks of a streamed reply, as they arrive.
 #[derive(Debug, Default)]
 pub struct StreamReader {
-    pending: Vec<u8>,
-    read: usize,
-    limit: usize,
     content: String,
     reasoning: String,
     finish_reason: Option<String>,
     usage: Usage,
-    done: bool,
     events: usize,
 }
 
 impl StreamReader {
-    /// A reader refusing more than `limit` bytes in all.
-    pub fn new(limit: usize) -> Self {
-        StreamReader {
-            limit,
-            ..Default::default()
-        }
+    pub fn new() -> Self {
+        StreamReader::default()
     }
 
-    /// Whether `data: [DONE]` arrived.
-    pub fn done(&self) -> bool {
-        self.done
-    }
-
-    /// Feed the next bytes of the body.
-    pub fn push(&mut self, bytes: &[u8]) -> Result<(), LlmError> {
-        self.read += bytes.len();
-        if self.read > self.limit {
-            return Err(LlmError::TooLarge { limit: self.limit });
-        }
-        self.pending.extend_from_slice(bytes);
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            self.line(&line)?;
-        }
-        Ok(())
-    }
-
-    fn line(&mut self, line: &[u8]) -> Result<(), LlmError> {
-        let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches(['\r', '\n']);
-        // Comments (`: keep-alive`), event names and ids carry nothing here.
-        let Some(data) = line.strip_prefix("data:") else {
-            return Ok(());
-        };
-        let data = data.trim_start();
-        if data == "[DONE]" {
-            self.done = true;
-            return Ok(());
-        }
-        if data.is_empty() || self.done {
-            return Ok(());
-        }
-        let event: Value = serde_json::from_str(data).map_err(|e| {
-            LlmError::Unreadable(format!("a stream event is not JSON ({e}): {}", clip(data)))
-        })?;
+    /// Take the next chunk (one SSE event's JSON).
+    pub fn push(&mut self, event: &Value) -> Result<(), LlmError> {
         if let Some(error) = event.get("error") {
             // vLLM reports a failure mid-stream as an event.
             let message = error
                 .get("message")
                 .and_then(Value::as_str)
-                .map(str::to_owned)
+                .map(clip)
                 .unwrap_or_else(|| clip(&error.to_string()));
             return Err(LlmError::Server {
                 status: 500,
@@ -113,13 +72,11 @@ impl StreamReader {
         Ok(())
     }
 
-    /// The answer, once the body ended.
-    pub fn finish(mut self) -> Result<Answer, LlmError> {
-        if !self.pending.is_empty() {
-            let rest = std::mem::take(&mut self.pending);
-            self.line(&rest)?;
-        }
-        if !self.done && self.finish_reason.is_none() {
+    /// The answer, once the body ended; `done`: whether `data: [DONE]` came.
+    /// A stream that ended with neither `[DONE]` nor a `finish_reason` was
+    /// cut, not answered.
+    pub fn finish(self, done: bool) -> Result<Answer, LlmError> {
+        if !done && self.finish_reason.is_none() {
             return Err(LlmError::Unreadable(if self.events == 0 {
                 "the stream ended without an event".into()
             } else {
@@ -204,32 +161,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(v: Value) -> String {
-        format!("data: {v}\n\n")
-    }
-
     #[test]
-    fn deltas_finish_reason_and_usage_are_collected_across_split_chunks() {
-        let body = [
-            ": keep-alive\n\n".to_owned(),
-            event(json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})),
-            event(json!({"choices": [{"delta": {"reasoning_content": "2+2 "}}]})),
-            event(json!({"choices": [{"delta": {"reasoning_content": "is 4"}}]})),
-            event(json!({"choices": [{"delta": {"content": "[answer]4"}}]})),
-            event(
-                json!({"choices": [{"delta": {"content": "[/answer]"}, "finish_reason": "length"}]}),
-            ),
-            event(json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}})),
-            "data: [DONE]\n\n".to_owned(),
-        ]
-        .concat();
-        // Fed in 7-byte pieces: events split anywhere, even inside UTF-8.
-        let mut reader = StreamReader::new(1 << 20);
-        for piece in body.as_bytes().chunks(7) {
-            reader.push(piece).unwrap();
+    fn deltas_finish_reason_and_usage_are_collected() {
+        let events = [
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+            json!({"choices": [{"delta": {"reasoning_content": "2+2 "}}]}),
+            json!({"choices": [{"delta": {"reasoning": "is 4"}}]}),
+            json!({"choices": [{"delta": {"content": "[answer]4"}}]}),
+            json!({"choices": [{"delta": {"content": "[/answer]"}, "finish_reason": "length"}]}),
+            json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}}),
+        ];
+        let mut reader = StreamReader::new();
+        for event in &events {
+            reader.push(event).unwrap();
         }
-        assert!(reader.done());
-        let answer = reader.finish().unwrap();
+        let answer = reader.finish(true).unwrap();
         assert_eq!(answer.content, "[answer]4[/answer]");
         assert_eq!(answer.reasoning.as_deref(), Some("2+2 is 4"));
         assert_eq!(answer.finish_reason.as_deref(), Some("length"));
@@ -244,37 +190,41 @@ mod tests {
 
     #[test]
     fn broken_streams_are_typed_errors() {
-        let mut cut = StreamReader::new(1 << 20);
-        cut.push(event(json!({"choices": [{"delta": {"content": "half"}}]})).as_bytes())
+        let mut cut = StreamReader::new();
+        cut.push(&json!({"choices": [{"delta": {"content": "half"}}]}))
             .unwrap();
-        assert!(matches!(cut.finish(), Err(LlmError::Unreadable(m)) if m.contains("1 events")));
-        let mut garbage = StreamReader::new(1 << 20);
+        assert!(
+            matches!(cut.finish(false), Err(LlmError::Unreadable(m)) if m.contains("1 events"))
+        );
         assert!(matches!(
-            garbage.push(b"data: {not json\n"),
-            Err(LlmError::Unreadable(_))
+            StreamReader::new().finish(false),
+            Err(LlmError::Unreadable(m)) if m.contains("without an event")
         ));
-        let mut failed = StreamReader::new(1 << 20);
+        let mut failed = StreamReader::new();
         let err = failed
-            .push(event(json!({"error": {"message": "out of KV cache"}})).as_bytes())
+            .push(&json!({"error": {"message": "out of KV cache"}}))
             .unwrap_err();
         assert!(
             err.retryable() && err.to_string().contains("KV cache"),
             "{err}"
         );
-        let mut big = StreamReader::new(100);
-        assert_eq!(
-            big.push(&[b' '; 101]),
-            Err(LlmError::TooLarge { limit: 100 })
-        );
-        // A stream without [DONE] but with a finish_reason is complete.
-        let mut no_done = StreamReader::new(1 << 20);
+        // Odd shapes are skipped, not fatal.
+        let mut odd = StreamReader::new();
+        for event in [
+            json!([1]),
+            json!({"choices": 3}),
+            json!({"choices": [{"delta": 5}]}),
+        ] {
+            odd.push(&event).unwrap();
+        }
+        // [DONE] without a finish_reason, or a finish_reason without
+        // [DONE]: both complete.
+        assert_eq!(odd.finish(true).unwrap().content, "");
+        let mut no_done = StreamReader::new();
         no_done
-            .push(
-                event(json!({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]}))
-                    .as_bytes(),
-            )
+            .push(&json!({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]}))
             .unwrap();
-        assert_eq!(no_done.finish().unwrap().content, "x");
+        assert_eq!(no_done.finish(false).unwrap().content, "x");
     }
 
     #[test]

@@ -63,11 +63,18 @@ pub fn init(data_dir: &Path, filter: Option<&str>) -> Result<PathBuf, String> {
     let dir = data_dir.join("logs");
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create the log directory {}: {e}", dir.display()))?;
-    let targets: Targets = filter.unwrap_or("info").parse().map_err(|e| {
+    let mut targets: Targets = filter.unwrap_or("info").parse().map_err(|e| {
         format!(
             "BOOTFORGE_LOG={filter:?} is not a log filter such as `info` or `bootforge=debug`: {e}"
         )
     })?;
+    // async-openai logs a reply it cannot parse whole, at error level: up to
+    // the read cap of a hostile endpoint's bytes per attempt. bootforge
+    // records each failure itself (clipped), so its logs stay out unless
+    // asked for by name.
+    if !filter.is_some_and(|f| f.contains("async_openai")) {
+        targets = targets.with_target("async_openai", tracing_subscriber::filter::LevelFilter::OFF);
+    }
     let file = DailyFile { dir };
     let today = file.path_for_today();
     let _ = tracing_subscriber::registry()
