@@ -99,14 +99,7 @@ const MAX_ERROR_TEXT: usize = 500;
 
 /// At most 500 bytes of `text`, for error messages.
 pub fn clip(text: &str) -> String {
-    if text.len() <= MAX_ERROR_TEXT {
-        return text.to_owned();
-    }
-    let mut end = MAX_ERROR_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
+    crate::text::clip_marked(text, crate::text::Limit::Bytes(MAX_ERROR_TEXT), |_| "...")
 }
 
 pub(crate) fn usage_of(usage: &Value) -> Usage {

@@ -292,17 +292,16 @@ pub struct Loaded {
     pub classes: Vec<String>,
 }
 
-/// Clip `text` to at most `limit` bytes on a character boundary.
+/// Clip `text` to at most `limit` bytes on a character boundary, in place:
+/// a guest's output can be large, and only what is kept is worth keeping.
 pub fn clip(mut text: String, limit: usize) -> String {
-    if text.len() <= limit {
-        return text;
+    let kept = crate::text::cut(&text, crate::text::Limit::Bytes(limit))
+        .0
+        .len();
+    if kept < text.len() {
+        text.truncate(kept);
+        text.push_str(" [clipped]");
     }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push_str(" [clipped]");
     text
 }
 
