@@ -275,11 +275,15 @@ pub fn endpoint_failure(error: &LlmError) -> bool {
 }
 
 /// The outcome of a routed call: the record to store and the answer.
-pub struct Routed {
+pub struct Routed<'a> {
     pub record: CallRecord,
     pub answer: Result<Completion, Failure>,
     /// The store already had it (nothing new to write).
     pub from_store: bool,
+    /// The call's turn at the gate, held until the caller has stored the
+    /// record: a process killed then loses at most as many answers as the
+    /// gate lets calls run at once.
+    pub turn: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 /// Routes one role's calls.
@@ -318,7 +322,12 @@ impl Router {
         self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub async fn call(&self, key: &str, prompt: &str, draft: Option<i64>) -> Result<Routed, Stop> {
+    pub async fn call(
+        &self,
+        key: &str,
+        prompt: &str,
+        draft: Option<i64>,
+    ) -> Result<Routed<'_>, Stop> {
         if let Some(stop @ Stop::Interrupted(_)) = self.stopped() {
             return Err(stop);
         }
@@ -340,6 +349,7 @@ impl Router {
                     record,
                     answer,
                     from_store: true,
+                    turn: None,
                 });
             }
             Ok(None) => {}
@@ -347,7 +357,7 @@ impl Router {
         }
         // Not stored: wait for a turn, then look again: an interrupt that came while
         // this call queued means it never starts.
-        let _turn = self.gate.acquire().await;
+        let turn = self.gate.acquire().await.ok();
         if let Some(stop @ Stop::Interrupted(_)) = self.stopped() {
             return Err(stop);
         }
@@ -420,6 +430,7 @@ impl Router {
             record,
             answer,
             from_store: false,
+            turn,
         })
     }
 }
