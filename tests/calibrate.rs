@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use bootforge::calibrate::Report;
+use bootforge::calibrate::search::Bound;
 use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use bootforge::store::Store;
 
 use crate::util::{bin, repo_path};
 
@@ -313,6 +315,34 @@ fn a_review_item_is_calibrated_from_the_store() {
     let again = calibrate_subject(&server, &db, &id, &["--ladder", "0.3,0.7"]);
     assert_eq!(again.report.unwrap().train, report.train);
     assert_eq!(server.requests().len(), asked);
+    // The item is set to its test setting, with the full check there: the
+    // solver's stage at the calibrated accuracy, and no band finding.
+    let test = report.chosen.iter().find(|c| c.role == "test").unwrap();
+    let test = test.setting.as_ref().unwrap();
+    let (code, stdout, stderr) = bootforge(&db, &["review", "show", &id, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let detail: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        detail["params"],
+        serde_json::Value::Object(test.params.clone())
+    );
+    assert_eq!(detail["accuracy"], test.accuracy.unwrap());
+    assert_eq!(
+        detail["metrics"]["solver"]["accuracy"],
+        test.accuracy.unwrap()
+    );
+    assert_eq!(detail["metrics"]["solver"]["cases"], test.cases);
+    let findings = detail["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["severity"] != "error"),
+        "{findings:?}"
+    );
+    // The samples shown are the test setting's.
+    for sample in detail["samples"].as_array().unwrap() {
+        let shown = numbers(sample["prompt"].as_str().unwrap()).len();
+        assert_eq!(shown, size(&test.params));
+    }
+    assert_eq!(server.requests().len(), asked, "the check asked the solver");
     // An id with no item (and no such file) is bad input.
     let missing = calibrate_subject(&server, &db, "99", &[]);
     assert_eq!(missing.code, 2);
@@ -469,4 +499,131 @@ fn export_and_generate_use_the_items_ladder() {
         )),
         "{table}"
     );
+}
+
+#[test]
+fn a_setting_where_a_check_fails_is_a_bound_and_the_report_names_it() {
+    // breaks.py draws from the OS past size 5: the determinism check fails
+    // there, though its cases generate, render and grade.
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let args = ["--ladder", "0.5", "--target", "0.5"];
+    let run = calibrate(&server, &db, "breaks.py", &args);
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 1, "{report:#?}");
+    let test = &report.chosen[1];
+    assert!(!test.met);
+    assert!(
+        test.miss
+            .as_deref()
+            .unwrap()
+            .starts_with("stopped by a failing check: generate failed: nondeterministic"),
+        "{test:?}"
+    );
+    assert!(
+        matches!(&report.stopped_by, Some(Bound::Check { stage, kind, .. })
+            if stage == "generate" && kind == "nondeterministic"),
+        "{report:#?}"
+    );
+    // The settings past 5 are out of bounds and cost no solver call; the
+    // nearest in bounds is reported.
+    let bounded: Vec<_> = report.tried.iter().filter(|t| t.bound.is_some()).collect();
+    assert!(!bounded.is_empty());
+    for t in &bounded {
+        assert!(size(&t.params) > 5 && t.solver_calls == 0, "{t:?}");
+    }
+    let in_bounds = report.tried.len() - bounded.len();
+    assert_eq!(server.requests().len(), in_bounds * 20);
+    assert!(size(&test.setting.as_ref().unwrap().params) <= 5);
+    // Every setting's checks are stored with it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = rt.block_on(Store::open(&db)).unwrap();
+    for t in &report.tried {
+        let params = serde_json::Value::Object(t.params.clone()).to_string();
+        let stored = rt
+            .block_on(store.calibration_check(report.calibration, &params))
+            .unwrap();
+        assert!(stored.is_some(), "no checks stored at {params}");
+    }
+    drop(store);
+    // The table says which bound stopped it; again, from the store, with
+    // no solver call.
+    let asked = server.requests().len();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("calibrate")
+        .arg(repo_path("tests/bootcamps/calibrate/breaks.py"))
+        .args(args)
+        .args(["--model", "fake-solver", "--base-url", server.base_url()])
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(server.requests().len(), asked);
+    assert!(
+        text.contains("out of bounds: generate failed: nondeterministic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the search was stopped by generate failed: nondeterministic"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_two_ends_of_a_range_move_together() {
+    let server = FakeServer::start(solver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let run = calibrate(
+        &server,
+        &db,
+        "range.py",
+        &["--ladder", "0.5", "--target", "0.5"],
+    );
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 0, "{report:#?}");
+    assert_eq!(report.moving.as_deref(), Some("min_size+max_size"));
+    let ends = |p: &serde_json::Map<String, serde_json::Value>| {
+        (
+            p["min_size"].as_u64().unwrap(),
+            p["max_size"].as_u64().unwrap(),
+        )
+    };
+    // No setting tried turned the range inside out.
+    for t in &report.tried {
+        let (low, high) = ends(&t.params);
+        assert!(low <= high && t.bound.is_none(), "{t:?}");
+    }
+    // Both ends moved from their defaults (2, 4).
+    let (low, high) = ends(report.test.as_ref().unwrap());
+    assert!(low > 2 && high > 4, "{low} {high}");
+
+    // Started inside out, the setting is out of bounds, not an error.
+    let run = calibrate(
+        &server,
+        &db,
+        "range.py",
+        &[
+            "--ladder",
+            "0.5",
+            "--target",
+            "0.5",
+            "--params",
+            r#"{"min_size": 9}"#,
+        ],
+    );
+    let report = run.report.unwrap_or_else(|| panic!("{}", run.stderr));
+    assert_eq!(run.code, 1, "{report:#?}");
+    assert_eq!(report.tried.len(), 1);
+    assert!(report.tried[0].bound.is_some());
+    let miss = report.chosen[1].miss.as_deref().unwrap();
+    assert!(miss.contains("min_size 9 > max_size 4"), "{miss}");
+    assert!(report.stopped_by.is_some());
 }

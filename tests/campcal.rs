@@ -110,6 +110,31 @@ fn a_too_easy_draft_is_accepted_by_calibration_without_an_author_call() {
     let accuracy = items[0].accuracy.unwrap();
     assert!(size(&params) > 3, "{params}");
     assert!((0.03..=0.85).contains(&accuracy), "{accuracy}");
+    // Its report is the full check at that setting: the solver's stage at
+    // the calibrated accuracy (its answers the calibration's), no band
+    // finding beside the in-band accuracy.
+    let id = items[0].id.to_string();
+    let (code, stdout, stderr) = bootforge(&s.db, &["review", "show", &id, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let detail = last_json(&stdout);
+    assert_eq!(detail["params"], params);
+    assert_eq!(detail["accuracy"], accuracy);
+    assert_eq!(
+        detail["metrics"]["solver"]["accuracy"], accuracy,
+        "{detail}"
+    );
+    let findings = detail["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["severity"] != "error"),
+        "{findings:?}"
+    );
+    for answer in detail["answers"].as_array().unwrap() {
+        let shown = crate::calibrate::numbers(answer["prompt"].as_str().unwrap()).len();
+        assert_eq!(shown, size(&params), "{answer}");
+    }
+    let (code, text, _) = bootforge(&s.db, &["review", "show", &id]);
+    assert_eq!(code, 0);
+    assert!(!text.contains("too_easy"), "{text}");
 
     // Every solver call is the campaign's: counted in its spend, no hidden
     // campaign row holds calibration calls.
@@ -149,7 +174,6 @@ fn a_too_easy_draft_is_accepted_by_calibration_without_an_author_call() {
     assert!(tree.contains("no author call"), "{tree}");
 
     // Export writes the calibrated parameter sets.
-    let id = items[0].id.to_string();
     let (code, _, stderr) = bootforge(&s.db, &["review", "approve", &id, "--reviewer", "ada"]);
     assert_eq!(code, 0, "{stderr}");
     let out = s.dir.path().join("out");

@@ -9,6 +9,14 @@
 //! and stores the probe. `bootforge calibrate` asks a model of its own
 //! ([`Asker::Own`]); a campaign calibrating one of its drafts asks its own
 //! solver ([`Asker::Campaign`]).
+//!
+//! With [`Settings::check`], the checks run as `check` would run them: with
+//! [`Settings::check_each`], every stage but the solver's at each setting
+//! tried, before its solver calls (a failing stage puts the setting out of
+//! bounds; the report is stored, so a resumed calibration runs them once per
+//! setting); and the full check at the test setting chosen, its solver
+//! stage answered from the calibration's own stored calls, so a review
+//! item calibrated to that setting shows the report that goes with it.
 
 pub mod search;
 
@@ -22,8 +30,8 @@ use sha2::{Digest, Sha256};
 
 use crate::campaign::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
 use crate::campaign::flight::SingleFlight;
-use crate::evaluate::judge;
-use crate::llm::{ChatModel, Completion, Failure};
+use crate::evaluate::{CheckConfig, judge};
+use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError};
 use crate::sandbox::{Call, CallResult, ErrorKind, Limits, RunSpec, Sandbox};
 use crate::store::{ProbeRow, Store};
 use search::{Bound, Miss, Next, Param, Plan, Probe};
@@ -51,6 +59,12 @@ pub struct Settings {
     pub limits: Limits,
     /// Solver requests in flight at once.
     pub concurrency: usize,
+    /// How the checks run (cases, band, limits): the full check at the test
+    /// setting chosen is returned in [`Report::check`]. `None`: no checks.
+    pub check: Option<CheckConfig>,
+    /// Also run every stage but the solver's at each setting tried: a
+    /// setting where one fails is out of bounds.
+    pub check_each: bool,
 }
 
 /// One setting tried, as reported.
@@ -106,6 +120,46 @@ pub struct Report {
     /// Solver calls all probes took, and how many of them were new.
     pub solver_calls: usize,
     pub new_solver_calls: usize,
+    /// The bound that stopped the search short of a target, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<Bound>,
+    /// The check report at the test setting (with its `params`), when
+    /// [`Settings::check`] is given and the test target was met: every
+    /// stage, the solver's from the calibration's own calls; or, when a
+    /// stage without the solver fails there, those stages alone.
+    #[serde(skip)]
+    pub check: Option<Value>,
+}
+
+/// The first error finding of a check report (as JSON): its stage, kind
+/// and message.
+pub fn first_error(report: &Value) -> Option<(String, String, String)> {
+    let finding = report["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["severity"] == "error")?;
+    let text = |key: &str| finding[key].as_str().unwrap_or("").to_owned();
+    Some((text("stage"), text("kind"), text("message")))
+}
+
+/// The bound a check report (as JSON) sets, if a stage failed: a guest call
+/// that timed out is the time budget's, any other failure the check's.
+fn check_bound(report: &Value, limits: &Limits) -> Option<Bound> {
+    let finding = report["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["severity"] == "error")?;
+    let (stage, kind, message) = first_error(report)?;
+    if finding["evidence"]["error_kind"] == "timeout" {
+        return Some(Bound::Time {
+            message: format!("a {stage} call ran past {} ms", limits.timeout.as_millis()),
+        });
+    }
+    Some(Bound::Check {
+        stage,
+        kind,
+        message: clip(&message, 300),
+    })
 }
 
 /// Read the constructor's numeric parameters and their defaults in the
@@ -116,11 +170,20 @@ async fn read_space(sandbox: &Sandbox, s: &Settings) -> Result<(String, Vec<Para
     load.class = s.class.clone();
     load.params = s.params.clone();
     load.limits = s.limits;
-    let loaded = sandbox.run(load).await;
-    if let Some(err) = &loaded.error {
-        bail!(
-            "the bootcamp does not load at the given parameters ({err}); fix it (bootforge check shows the details) and calibrate again"
-        );
+    let mut loaded = sandbox.run(load).await;
+    if let Some(err) = loaded.error.clone() {
+        // A constructor that refuses the given parameters (a range inside
+        // out) still has a class to read: loaded at its defaults, the
+        // search finds the given setting out of bounds.
+        let mut defaults = RunSpec::new(&s.file, &s.source);
+        defaults.class = s.class.clone();
+        defaults.limits = s.limits;
+        loaded = sandbox.run(defaults).await;
+        if loaded.error.is_some() {
+            bail!(
+                "the bootcamp does not load at the given parameters ({err}); fix it (bootforge check shows the details) and calibrate again"
+            );
+        }
     }
     let class = loaded
         .loaded
@@ -247,6 +310,37 @@ struct Solver {
     scope: String,
 }
 
+/// The calibration's solver at one setting, as the checks ask a model: the
+/// calls a probe of that setting made are answered from the store.
+struct AtSetting {
+    solver: Arc<Solver>,
+    params_json: String,
+    model: String,
+}
+
+impl ChatModel for AtSetting {
+    fn complete<'a>(&'a self, prompt: &'a str) -> BoxFuture<'a, Result<Completion, Failure>> {
+        Box::pin(async move {
+            self.solver
+                .ask(&self.params_json, prompt)
+                .await
+                .map(|(done, _)| done)
+                .map_err(|message| Failure {
+                    error: LlmError::Refused { status: 0, message },
+                    attempts: 0,
+                })
+        })
+    }
+
+    fn accounting(&self) -> AccountingSnapshot {
+        AccountingSnapshot::default()
+    }
+
+    fn describe(&self) -> String {
+        self.model.clone()
+    }
+}
+
 /// An answer that gets no credit (a request the endpoint refused as such).
 fn no_answer(attempts: u32) -> Completion {
     Completion {
@@ -322,9 +416,96 @@ impl Solver {
     }
 }
 
+/// The checks (every stage but the solver's) at a setting, from the store
+/// when they ran there before, else run and stored: the bound they set.
+async fn checks_at(
+    sandbox: &Sandbox,
+    store: &Store,
+    calibration: i64,
+    s: &Settings,
+    class: &str,
+    params: &Map<String, Value>,
+    params_json: &str,
+) -> Result<Option<Bound>> {
+    let Some(config) = s.check.as_ref().filter(|_| s.check_each) else {
+        return Ok(None);
+    };
+    let report: Value = match store.calibration_check(calibration, params_json).await? {
+        Some(text) => serde_json::from_str(&text).context("a stored check report is unreadable")?,
+        None => {
+            let mut config = config.clone();
+            config.class = Some(class.to_owned());
+            let report =
+                crate::evaluate::check_at(sandbox, None, &s.file, &s.source, &config, params).await;
+            let report = serde_json::to_value(&report)?;
+            store
+                .add_calibration_check(calibration, params_json, &report.to_string())
+                .await?;
+            report
+        }
+    };
+    Ok(check_bound(&report, &s.limits))
+}
+
+/// The check at the test setting: the stages without the solver first
+/// (from the store when each setting was checked), and only when they pass
+/// the full check, its solver stage answered from the calibration's calls.
+/// The report (as JSON) carries the setting as `params`.
+#[allow(clippy::too_many_arguments)]
+async fn check_chosen(
+    sandbox: &Sandbox,
+    store: &Store,
+    calibration: i64,
+    solver: &Arc<Solver>,
+    model: &str,
+    s: &Settings,
+    class: &str,
+    chosen: &Tried,
+) -> Result<Option<Value>> {
+    let Some(config) = &s.check else {
+        return Ok(None);
+    };
+    let mut config = config.clone();
+    config.class = Some(class.to_owned());
+    config.solver_cases = s.cases as u32;
+    let params_json = Value::Object(chosen.params.clone()).to_string();
+    let free = match store.calibration_check(calibration, &params_json).await? {
+        Some(text) if s.check_each => serde_json::from_str(&text)?,
+        _ => serde_json::to_value(
+            crate::evaluate::check_at(sandbox, None, &s.file, &s.source, &config, &chosen.params)
+                .await,
+        )?,
+    };
+    let mut report = if first_error(&free).is_some() {
+        free
+    } else {
+        let model: Arc<dyn ChatModel> = Arc::new(AtSetting {
+            solver: solver.clone(),
+            params_json: params_json.clone(),
+            model: model.to_owned(),
+        });
+        serde_json::to_value(
+            crate::evaluate::check_at(
+                sandbox,
+                Some(model),
+                &s.file,
+                &s.source,
+                &config,
+                &chosen.params,
+            )
+            .await,
+        )?
+    };
+    report["params"] = Value::Object(chosen.params.clone());
+    Ok(Some(report))
+}
+
 /// Measure one setting.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     sandbox: &Sandbox,
+    store: &Store,
+    calibration: i64,
     solver: &Solver,
     s: &Settings,
     class: &str,
@@ -370,6 +551,21 @@ async fn measure(
     };
     if let Some(err) = &report.error {
         row.bound_json = Some(serde_json::to_string(&bound(err))?);
+        return Ok(row);
+    }
+    // The other stages, before any solver call is spent on the setting.
+    if let Some(failed) = checks_at(
+        sandbox,
+        store,
+        calibration,
+        s,
+        class,
+        &params,
+        &row.params_json,
+    )
+    .await?
+    {
+        row.bound_json = Some(serde_json::to_string(&failed)?);
         return Ok(row);
     }
     let calls_before = solver.campaign_calls();
@@ -489,6 +685,8 @@ pub async fn calibrate(
         Asker::Campaign { solver, campaign } => Some((*campaign, solver.draft_key.clone())),
     };
     let key = match &owner {
+        // A calibration that checks each setting is not the one that did not.
+        None if s.check_each => call_key("calibration", &[&model_name, &scope, "checked"]),
         None => call_key("calibration", &[&model_name, &scope]),
         Some((campaign, draft_key)) => call_key(
             "calibration",
@@ -538,7 +736,7 @@ pub async fn calibrate(
         },
         Asker::Campaign { solver, .. } => Asking::Campaign(solver),
     };
-    let solver = Solver { asking, scope };
+    let solver = Arc::new(Solver { asking, scope });
     let mut targets = s.ladder.clone();
     targets.push(s.target);
     let plan = Plan {
@@ -553,7 +751,10 @@ pub async fn calibrate(
         match search::next(&space, &probes, &plan) {
             Next::Probe(values) => {
                 let idx = rows.len() as i64;
-                let measured = measure(sandbox, &solver, s, &class, &space, &values, idx).await?;
+                let measured = measure(
+                    sandbox, store, row.id, &solver, s, &class, &space, &values, idx,
+                )
+                .await?;
                 store.add_calibration_probe(row.id, &measured).await?;
                 probes.push(to_probe(&measured)?);
                 rows.push(measured);
@@ -590,16 +791,26 @@ pub async fn calibrate(
             train.push(t.params.clone());
         }
     }
-    let test = chosen
+    let test_setting = chosen
         .iter()
         .find(|c| c.role == "test" && c.met)
-        .and_then(|c| c.setting.as_ref().map(|t| t.params.clone()));
+        .and_then(|c| c.setting.as_ref());
+    let test = test_setting.map(|t| t.params.clone());
+    let check = match test_setting {
+        Some(t) => check_chosen(sandbox, store, row.id, &solver, &model_name, s, &class, t).await?,
+        None => None,
+    };
+    // The bound that kept a target out of reach, if one did.
+    let stopped_by = chosen.iter().find_map(|c| match &c.miss_kind {
+        Some(Miss::Bound(b)) => Some(b.clone()),
+        _ => None,
+    });
     let report = Report {
         calibration: row.id,
         file: s.file.clone(),
         class,
         model: model_name,
-        moving: moving.map(|i| space[i].name.clone()),
+        moving: moving.map(|i| search::axis_name(&space, i)),
         space,
         solver_calls: probes
             .iter()
@@ -611,6 +822,8 @@ pub async fn calibrate(
         chosen,
         train,
         test,
+        stopped_by,
+        check,
     };
     store
         .finish_calibration(row.id, &serde_json::to_string(&report)?)

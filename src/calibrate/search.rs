@@ -6,9 +6,13 @@
 //! The search finds which parameter moves the accuracy (each one raised from
 //! its default, the others held), then walks that one parameter: doubling
 //! away from the measured points until the target is bracketed, then
-//! bisecting. A setting whose cases fail or run out of time is a bound: the
-//! search bisects towards it but never past it. Everything is recomputed
-//! from the probes, so a resumed search takes the same steps.
+//! bisecting. Parameters named as a range's two ends (`min_size` and
+//! `max_size`, `size_min` and `size_max`, `lo` and `hi`, ...) move as one:
+//! the upper end leads and the lower end is scaled with it, so the range
+//! never turns inside out. A setting whose cases fail a check or run out of
+//! time is a bound: the search bisects towards it but never past it.
+//! Everything is recomputed from the probes, so a resumed search takes the
+//! same steps.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,6 +34,13 @@ pub enum Bound {
     Time { message: String },
     /// Generating, rendering or grading a case failed.
     Failed { message: String },
+    /// A check stage (every one but the solver's, run at the setting)
+    /// failed: `stage` and the finding's `kind` by their stable names.
+    Check {
+        stage: String,
+        kind: String,
+        message: String,
+    },
 }
 
 impl std::fmt::Display for Bound {
@@ -37,6 +48,11 @@ impl std::fmt::Display for Bound {
         match self {
             Bound::Time { message } => write!(f, "the per-call time budget ({message})"),
             Bound::Failed { message } => write!(f, "a failing check ({message})"),
+            Bound::Check {
+                stage,
+                kind,
+                message,
+            } => write!(f, "{stage} failed: {kind} ({message})"),
         }
     }
 }
@@ -92,6 +108,7 @@ impl std::fmt::Display for Miss {
         match self {
             Miss::Flat => f.write_str("no parameter moves the accuracy"),
             Miss::Budget => f.write_str("the solver-call budget is spent"),
+            Miss::Bound(b @ Bound::Check { .. }) => write!(f, "stopped by a failing check: {b}"),
             Miss::Bound(b) => write!(f, "stopped by {b}"),
             Miss::Resolution => {
                 f.write_str("neighbouring integer settings lie on both sides of it")
@@ -117,7 +134,8 @@ pub struct TargetResult {
 pub enum Next {
     Probe(Vec<f64>),
     Done {
-        /// The parameter walked, by index, if one was found.
+        /// The parameter walked (a range's upper end), by index, if one was
+        /// found.
         moving: Option<usize>,
         targets: Vec<TargetResult>,
     },
@@ -152,9 +170,113 @@ fn defaults(params: &[Param]) -> Vec<f64> {
     params.iter().map(|p| p.default).collect()
 }
 
-fn with(params: &[Param], index: usize, value: f64) -> Vec<f64> {
+/// Which end of a range a parameter's name says it is: the range's name
+/// (with the spelling of its ends, so `lo` pairs with `hi`, not `max`) and
+/// whether it is the upper end.
+fn range_end(name: &str) -> Option<(String, bool)> {
+    const ENDS: [(&str, &str); 4] = [
+        ("min", "max"),
+        ("lo", "hi"),
+        ("low", "high"),
+        ("lower", "upper"),
+    ];
+    let lower = name.to_ascii_lowercase();
+    for (low, high) in ENDS {
+        for (end, upper) in [(low, false), (high, true)] {
+            let family = format!("{low}/{high}");
+            if lower == end {
+                return Some((family, upper));
+            }
+            if let Some(stem) = lower.strip_prefix(&format!("{end}_")) {
+                return Some((format!("{family}:{stem}_"), upper));
+            }
+            if let Some(stem) = lower.strip_suffix(&format!("_{end}")) {
+                return Some((format!("{family}:_{stem}"), upper));
+            }
+        }
+    }
+    None
+}
+
+/// A direction the search moves in: one parameter, or a range's upper end
+/// (`lead`) with its lower end (`partner`) scaled along.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    lead: usize,
+    partner: Option<usize>,
+}
+
+/// The parameters as the search moves them: each range's two ends as one
+/// axis (found by name, both numeric, the lower end's default not above
+/// the upper's), every other parameter on its own, in parameter order.
+fn axes(params: &[Param]) -> Vec<Axis> {
+    let ends: Vec<Option<(String, bool)>> = params.iter().map(|p| range_end(&p.name)).collect();
+    let partner_of = |i: usize| -> Option<usize> {
+        let (range, upper) = ends[i].as_ref()?;
+        let found: Vec<usize> = (0..params.len())
+            .filter(|&j| {
+                ends[j]
+                    .as_ref()
+                    .is_some_and(|(r, u)| r == range && u != upper)
+            })
+            .collect();
+        // Exactly one other end, and the defaults in order.
+        let [j] = found[..] else { return None };
+        let (low, high) = if *upper { (j, i) } else { (i, j) };
+        (params[low].default <= params[high].default).then_some(j)
+    };
+    let mut out = Vec::new();
+    for (i, end) in ends.iter().enumerate() {
+        match (partner_of(i), end.as_ref().is_some_and(|(_, upper)| *upper)) {
+            (Some(j), true) => out.push(Axis {
+                lead: i,
+                partner: Some(j),
+            }),
+            // The lower end moves with its upper end.
+            (Some(_), false) => {}
+            (None, _) => out.push(Axis {
+                lead: i,
+                partner: None,
+            }),
+        }
+    }
+    out
+}
+
+/// The name of the axis a parameter leads: a range as `min_size+max_size`.
+pub fn axis_name(params: &[Param], lead: usize) -> String {
+    match axes(params)
+        .iter()
+        .find(|a| a.lead == lead)
+        .and_then(|a| a.partner)
+    {
+        Some(partner) => format!("{}+{}", params[partner].name, params[lead].name),
+        None => params[lead].name.clone(),
+    }
+}
+
+/// The defaults with the axis at `value`: a range's lower end scaled by the
+/// same factor as its upper end (shifted by the same amount when the upper
+/// end's default is 0), never above it.
+fn with(params: &[Param], axis: Axis, value: f64) -> Vec<f64> {
     let mut v = defaults(params);
-    v[index] = value;
+    v[axis.lead] = value;
+    if let Some(j) = axis.partner {
+        let lead = &params[axis.lead];
+        let partner = &params[j];
+        let mut moved = if lead.default != 0.0 {
+            partner.default * value / lead.default
+        } else {
+            partner.default + value
+        };
+        if partner.integer {
+            moved = moved.round();
+            if partner.default >= 1.0 {
+                moved = moved.max(1.0);
+            }
+        }
+        v[j] = moved.min(value);
+    }
     v
 }
 
@@ -195,17 +317,19 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
             .expect("no accuracy means a bound");
         return done_all(Miss::Bound(bound), None);
     };
-    // Each parameter raised (doubled) from its default, the others held,
-    // until the accuracy moves or a bound stops it. The one that moves the
+    // Each axis raised (doubled) from its default, the others held, until
+    // the accuracy moves or a bound stops it. The one that moves the
     // accuracy most is walked; failing that, one stopped by a bound (its
     // cost grows with it, so it likely sets the difficulty).
-    let mut moved: Option<(usize, f64, bool)> = None;
-    let mut bounded: Option<usize> = None;
-    for (i, p) in params.iter().enumerate() {
+    let all = axes(params);
+    let mut moved: Option<(Axis, f64, bool)> = None;
+    let mut bounded: Option<Axis> = None;
+    for &axis in &all {
+        let p = &params[axis.lead];
         let mut value = p.default;
         for _ in 0..RAISES {
             value = raised(value, p.integer);
-            let values = with(params, i, value);
+            let values = with(params, axis, value);
             let Some(index) = find(probes, &values) else {
                 return if affordable {
                     Next::Probe(values)
@@ -215,14 +339,14 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
             };
             match probes[index].accuracy() {
                 None => {
-                    bounded.get_or_insert(i);
+                    bounded.get_or_insert(axis);
                     break;
                 }
                 Some(acc) => {
                     let delta = (acc - base_acc).abs();
                     if delta >= MOVES - 1e-9 {
                         if moved.is_none_or(|(_, d, _)| delta > d) {
-                            moved = Some((i, delta, acc < base_acc));
+                            moved = Some((axis, delta, acc < base_acc));
                         }
                         break;
                     }
@@ -235,17 +359,12 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
         (None, Some(i)) => (i, true),
         (None, None) => return done_all(Miss::Flat, None),
     };
-    let p = &params[axis];
+    let p = &params[axis.lead];
     // Points along the axis, the others at their defaults.
     let mut line: Vec<(f64, &Probe)> = probes
         .iter()
-        .filter(|pr| {
-            pr.values
-                .iter()
-                .enumerate()
-                .all(|(j, v)| j == axis || (v - params[j].default).abs() < 1e-9)
-        })
-        .map(|pr| (pr.values[axis], pr))
+        .filter(|pr| same(&pr.values, &with(params, axis, pr.values[axis.lead])))
+        .map(|pr| (pr.values[axis.lead], pr))
         .collect();
     line.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut results = Vec::new();
@@ -282,7 +401,7 @@ pub fn next(params: &[Param], probes: &[Probe], plan: &Plan) -> Next {
     match want {
         Some(value) if affordable => Next::Probe(with(params, axis, value)),
         _ => Next::Done {
-            moving: Some(axis),
+            moving: Some(axis.lead),
             targets: results,
         },
     }
@@ -581,6 +700,73 @@ mod tests {
         let (_, targets, probes) = run(&params, |v| Ok(logistic(v[0], 200.0)), &tight);
         assert_eq!(probes.len(), 3);
         assert_eq!(targets[0].miss, Some(Miss::Budget));
+    }
+
+    #[test]
+    fn the_two_ends_of_a_range_move_together() {
+        let params = [
+            int("min_size", 2.0),
+            int("noise", 1.0),
+            int("max_size", 4.0),
+        ];
+        assert_eq!(axis_name(&params, 2), "min_size+max_size");
+        assert_eq!(axis_name(&params, 1), "noise");
+        // The constructor refuses a range inside out; the accuracy follows
+        // the mean size.
+        let curve = |v: &[f64]| {
+            if v[0] > v[2] {
+                Err(Bound::Failed {
+                    message: "ValueError: min_size > max_size".into(),
+                })
+            } else {
+                Ok(logistic((v[0] + v[2]) / 2.0, 15.0))
+            }
+        };
+        let (moving, targets, probes) = run(&params, curve, &plan(&[0.5]));
+        assert_eq!(moving, Some(2));
+        assert!(targets[0].met, "{probes:?}");
+        for p in &probes {
+            assert!(p.values[0] <= p.values[2] && p.bound.is_none(), "{p:?}");
+        }
+        // The lower end moved with the upper one.
+        let chosen = &probes[targets[0].probe.unwrap()].values;
+        assert!(chosen[0] > 2.0 && chosen[2] > 4.0, "{chosen:?}");
+    }
+
+    #[test]
+    fn range_ends_are_found_by_name() {
+        let pairs = [
+            ("min_size", "max_size"),
+            ("size_min", "size_max"),
+            ("lo", "hi"),
+            ("depth_low", "depth_high"),
+        ];
+        for (low, high) in pairs {
+            let params = [int(low, 1.0), int(high, 3.0)];
+            assert_eq!(
+                axes(&params),
+                vec![Axis {
+                    lead: 1,
+                    partner: Some(0)
+                }],
+                "{low} {high}"
+            );
+        }
+        // Ends of different spellings or ranges, or in the wrong order, move
+        // on their own.
+        for (a, b, da, db) in [
+            ("lo", "max", 1.0, 3.0),
+            ("min_size", "max_depth", 1.0, 3.0),
+            ("min_size", "max_size", 5.0, 3.0),
+        ] {
+            let params = [int(a, da), int(b, db)];
+            assert_eq!(axes(&params).len(), 2, "{a} {b}");
+        }
+        // The lower end never passes the upper one.
+        let params = [int("lo", 3.0), int("hi", 4.0)];
+        let axis = axes(&params)[0];
+        assert_eq!(with(&params, axis, 8.0), vec![6.0, 8.0]);
+        assert_eq!(with(&params, axis, 1.0), vec![1.0, 1.0]);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! on by default): its constructor's numeric parameters are searched with
 //! the campaign's own solver, within `calibrate_max_solver_calls`, and a
 //! setting in the band where every other check passes too ends the task
-//! with no author call (the review item gets that setting). Otherwise the best drafts that
+//! with no author call (the review item gets that setting, and the full
+//! check there as its report). Otherwise the best drafts that
 //! loaded (furthest stage reached, then closeness to the accuracy band) become
 //! parents of `children_per_parent` refined children each, whose prompt
 //! carries the parent's code and concrete failures (and, for a calibrated
@@ -181,7 +182,9 @@ async fn held(
     result
 }
 
-fn check_config(config: &CampaignConfig) -> CheckConfig {
+/// The checks as a campaign runs them (also what `bootforge calibrate
+/// --config` checks settings with).
+pub(crate) fn check_config(config: &CampaignConfig) -> CheckConfig {
     CheckConfig {
         cases: config.selftest.cases,
         solver_cases: config.selftest.solver_cases,
@@ -280,6 +283,7 @@ async fn drive(
         })
     };
 
+    shared.store.apply_calibrated_reports(id).await?;
     let tasks = shared.store.tasks(id).await?;
     let total = tasks.len();
     let progress = (engines.progress && std::io::stderr().is_terminal()).then(|| {
@@ -526,6 +530,13 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 shared
                     .store
                     .accept_task(shared.campaign, &task.id, draft)
+                    .await?;
+                // Accepted by calibration: its item shows the check at the
+                // calibrated setting (again at the next start, should this
+                // be cut short).
+                shared
+                    .store
+                    .apply_calibrated_reports(shared.campaign)
                     .await?;
                 return Ok(());
             }
@@ -857,24 +868,39 @@ async fn calibrate_draft(
         score_flags: shared.check.score_flags.clone(),
         limits: shared.check.limits,
         concurrency: 1,
+        // The search measures generation, prompts and grading at each
+        // setting; the setting it chooses is checked in full (every stage,
+        // the solver's from the calls just made) before it is accepted.
+        check: Some(shared.check.clone()),
+        check_each: false,
     };
     let asker = crate::calibrate::Asker::Campaign {
         solver: solver.clone(),
         campaign: shared.campaign,
     };
     match crate::calibrate::calibrate(&shared.sandbox, &shared.store, asker, &settings).await {
+        // The full check at the setting needed a solver call that was
+        // refused: it is incomplete, a resume checks again.
+        Ok(_) if solver.refused.load(std::sync::atomic::Ordering::Relaxed) => {}
         Ok(report) => {
             let chosen = report
                 .chosen
                 .iter()
                 .find(|c| c.role == "test" && c.met)
                 .and_then(|c| c.setting.as_ref());
-            // The search measured only generation, prompts and grading at
-            // the setting: the other stages must pass there too before the
-            // draft is accepted at it.
-            let failing = match chosen {
-                Some(setting) => stages_at(shared, draft, &settings.source, &setting.params).await,
-                None => None,
+            // Every stage must pass at the setting before the draft is
+            // accepted at it.
+            let failing = match (chosen, &report.check) {
+                (Some(setting), Some(check)) => {
+                    crate::calibrate::first_error(check).map(|(_, kind, message)| {
+                        format!(
+                            "at {} the checks fail: {kind}: {}",
+                            Value::Object(setting.params.clone()),
+                            clip(&message, 300)
+                        )
+                    })
+                }
+                _ => None,
             };
             let in_band = chosen.is_some() && failing.is_none();
             shared
@@ -888,6 +914,12 @@ async fn calibrate_draft(
                         .as_deref(),
                     chosen.and_then(|t| t.accuracy),
                     failing.as_deref(),
+                    report
+                        .check
+                        .as_ref()
+                        .filter(|_| in_band)
+                        .map(Value::to_string)
+                        .as_deref(),
                 )
                 .await?;
         }
@@ -901,37 +933,11 @@ async fn calibrate_draft(
             let note = clip(&format!("{err:#}"), 600);
             shared
                 .store
-                .record_draft_calibration(draft.id, None, false, None, None, Some(&note))
+                .record_draft_calibration(draft.id, None, false, None, None, Some(&note), None)
                 .await?;
         }
     }
     Ok(())
-}
-
-/// The first error of the checks (every stage but the solver's) at
-/// `params`, if one fails there.
-async fn stages_at(
-    shared: &Shared,
-    draft: &crate::store::DraftRow,
-    source: &str,
-    params: &serde_json::Map<String, Value>,
-) -> Option<String> {
-    let mut config = shared.check.clone();
-    config.params.extend(params.clone());
-    let report =
-        crate::evaluate::check(&shared.sandbox, None, &draft_file(draft), source, &config).await;
-    report
-        .findings
-        .iter()
-        .find(|f| f.severity == Severity::Error)
-        .map(|f| {
-            format!(
-                "at {} the checks fail: {}: {}",
-                Value::Object(params.clone()),
-                f.kind,
-                clip(&f.message, 300)
-            )
-        })
 }
 
 async fn evaluate_draft(

@@ -12,6 +12,7 @@ use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime
 use crate::calibrate::{self, Report, Settings};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::prompts::{self, Prompts};
+use crate::evaluate::CheckConfig;
 use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure};
 use crate::review;
 use crate::sandbox::Limits;
@@ -108,8 +109,19 @@ impl CalibrateCommand {
             .ok_or_else(|| {
                 format!("no review item {id} and no such file (see `bootforge review list`)")
             })?;
-        let mut params: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&item.params_json).unwrap_or_default();
+        // A calibrated item holds the setting its calibration chose; the
+        // search starts again where that calibration started (so it is
+        // resumed, not begun anew from its own result).
+        let started = store
+            .item_calibration_settings(id)
+            .await
+            .map_err(|e| format!("reading review item {id}'s calibration: {e:#}"))?
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|settings| settings["params"].as_object().cloned());
+        let mut params: serde_json::Map<String, serde_json::Value> = match started {
+            Some(params) => params,
+            None => serde_json::from_str(&item.params_json).unwrap_or_default(),
+        };
         params.extend(given);
         Ok(Subject {
             label: format!("review item {id} ({})", item.task_id),
@@ -167,6 +179,25 @@ impl CalibrateCommand {
         if timeout_ms == 0 || self.memory_mb == 0 {
             return Err("--timeout-ms and --memory-mb must be positive".into());
         }
+        let limits = Limits {
+            timeout: Duration::from_millis(timeout_ms),
+            memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        let score_flags =
+            json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0}"#)?;
+        // The checks at each setting, as `check` (or the campaign) runs them.
+        let check = CheckConfig {
+            class: subject.class.clone(),
+            params: subject.params.clone(),
+            solver_cases: solver_cases as u32,
+            score_flags: score_flags.clone(),
+            limits,
+            ..campaign
+                .map(crate::campaign::check_config)
+                .unwrap_or_default()
+        };
         Ok(Settings {
             file: subject.label,
             source: subject.source,
@@ -177,13 +208,8 @@ impl CalibrateCommand {
             tolerance: self.tolerance,
             cases: solver_cases,
             max_solver_calls: self.max_solver_calls,
-            score_flags: json_object(&self.score_flags, "--score-flags", r#"{"format_score": 0}"#)?,
-            limits: Limits {
-                timeout: Duration::from_millis(timeout_ms),
-                memory_bytes: usize::try_from(self.memory_mb.saturating_mul(1 << 20))
-                    .unwrap_or(usize::MAX),
-                ..Limits::default()
-            },
+            score_flags,
+            limits,
             concurrency: match campaign {
                 // A call at once per slot of the solver's endpoints.
                 Some(c) => c
@@ -195,6 +221,8 @@ impl CalibrateCommand {
                     .max(1),
                 None => self.solver.concurrency,
             },
+            check: Some(check),
+            check_each: true,
         })
     }
 }
@@ -274,6 +302,22 @@ pub fn calibrate(cmd: CalibrateCommand, db: &DbArgs, cache_dir: &Path) -> CliRes
             store
                 .link_item_calibration(item, report.calibration)
                 .await?;
+            // The item is set to its test setting, with the check there.
+            let test = report
+                .chosen
+                .iter()
+                .find(|c| c.role == "test" && c.met)
+                .and_then(|c| c.setting.as_ref());
+            if let (Some(check), Some(test)) = (&report.check, test) {
+                store
+                    .set_item_setting(
+                        item,
+                        &serde_json::Value::Object(test.params.clone()).to_string(),
+                        &check.to_string(),
+                        test.accuracy,
+                    )
+                    .await?;
+            }
         }
         anyhow::Ok(report)
     });
@@ -342,6 +386,17 @@ fn render(out: &mut Out, r: &Report) {
             t.solver_calls
         ));
     }
+    if let Some(check) = &r.check {
+        let verdict = check["verdict"].as_str().unwrap_or("?");
+        let line = match calibrate::first_error(check) {
+            Some((stage, kind, _)) => format!("{verdict} ({stage} failed: {kind})"),
+            None => verdict.to_owned(),
+        };
+        out.line(format!(
+            "checks at the test setting {}: {line}",
+            check["params"]
+        ));
+    }
     for c in &r.chosen {
         let setting = c
             .setting
@@ -364,5 +419,8 @@ fn render(out: &mut Out, r: &Report) {
                 c.miss.as_deref().unwrap_or("no setting in bounds")
             ));
         }
+    }
+    if let Some(bound) = &r.stopped_by {
+        out.line(format!("the search was stopped by {bound}"));
     }
 }

@@ -108,6 +108,23 @@ pub async fn check(
     }
 }
 
+/// Check one bootcamp at a setting: `config`'s constructor parameters with
+/// `params` laid over them. Calibration checks each setting it tries this
+/// way (without a solver), and the setting it chooses (with the solver's
+/// answers from its own stored calls), so both see what `check` would.
+pub async fn check_at(
+    sandbox: &Sandbox,
+    solver: Option<Arc<dyn ChatModel>>,
+    file: &str,
+    source: &str,
+    config: &CheckConfig,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> CheckReport {
+    let mut config = config.clone();
+    config.params.extend(params.clone());
+    check(sandbox, solver, file, source, &config).await
+}
+
 async fn check_inner(
     sandbox: &Sandbox,
     solver: Option<Arc<dyn ChatModel>>,

@@ -347,6 +347,11 @@ impl CheckReport {
             .find(|f| f.severity == Severity::Error)
             .or_else(|| self.findings.first())
     }
+
+    /// The first error finding, if any.
+    pub fn first_error(&self) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.severity == Severity::Error)
+    }
 }
 
 /// The guess baseline recorded in a stored report (`report_json` of an

@@ -191,8 +191,93 @@ impl Store {
         Ok(row.map(|r| r.get(0)))
     }
 
+    /// The check report stored for a setting of a calibration, if its
+    /// checks ran there.
+    pub async fn calibration_check(&self, id: i64, params_json: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT report_json FROM calibration_checks WHERE calibration_id = ? AND params_json = ?",
+        )
+        .bind(id)
+        .bind(params_json)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Store the check report of a setting (once: the same setting checked
+    /// again keeps the first).
+    pub async fn add_calibration_check(
+        &self,
+        id: i64,
+        params_json: &str,
+        report_json: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calibration_checks (calibration_id, params_json, report_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (calibration_id, params_json) DO NOTHING",
+        )
+        .bind(id)
+        .bind(params_json)
+        .bind(report_json)
+        .bind(now_utc())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Set a review item to the setting its calibration chose: its
+    /// parameters, the check report there and the accuracy measured there.
+    pub async fn set_item_setting(
+        &self,
+        item: i64,
+        params_json: &str,
+        report_json: &str,
+        accuracy: Option<f64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE review_items SET params_json = ?, report_json = ?, accuracy = ? WHERE id = ?",
+        )
+        .bind(params_json)
+        .bind(report_json)
+        .bind(accuracy)
+        .bind(item)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The settings (a JSON object with the `params` the search started
+    /// from) of the review item's calibration, if it has one.
+    pub async fn item_calibration_settings(&self, item: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT c.settings_json FROM review_calibrations r JOIN calibrations c ON c.id = r.calibration_id WHERE r.item_id = ?",
+        )
+        .bind(item)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Give each review item of `campaign` whose draft was accepted by
+    /// calibration the check report at the calibrated setting. Idempotent:
+    /// run after each acceptance and again when a campaign (re)starts, so
+    /// an acceptance cut short by a crash still gets it.
+    pub async fn apply_calibrated_reports(&self, campaign: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE review_items SET report_json = (SELECT dc.report_json FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id)
+             WHERE campaign_id = ? AND EXISTS (SELECT 1 FROM draft_calibrations dc
+                 WHERE dc.draft_id = review_items.draft_id AND dc.in_band = 1
+                   AND dc.report_json IS NOT NULL AND dc.report_json <> review_items.report_json)",
+        )
+        .bind(campaign)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Record what a campaign draft's calibration found (once: a resumed
-    /// campaign that calibrates the draft again finds the same).
+    /// campaign that calibrates the draft again finds the same), with the
+    /// check report at the setting found (the full check when in band).
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_draft_calibration(
         &self,
         draft: i64,
@@ -201,9 +286,10 @@ impl Store {
         params_json: Option<&str>,
         accuracy: Option<f64>,
         note: Option<&str>,
+        report_json: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO draft_calibrations (draft_id, calibration_id, in_band, params_json, accuracy, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (draft_id) DO NOTHING",
+            "INSERT INTO draft_calibrations (draft_id, calibration_id, in_band, params_json, accuracy, note, report_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (draft_id) DO NOTHING",
         )
         .bind(draft)
         .bind(calibration)
@@ -211,6 +297,7 @@ impl Store {
         .bind(params_json)
         .bind(accuracy)
         .bind(note)
+        .bind(report_json)
         .bind(now_utc())
         .execute(&self.pool)
         .await?;
