@@ -41,7 +41,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::evaluate::{CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus};
+use crate::evaluate::{
+    CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus, StoredReport,
+};
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
@@ -653,15 +655,15 @@ async fn refine_prompt(
         .evaluation_report(parent.id)
         .await?
         .unwrap_or_default();
-    let report: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    let report = StoredReport::parse(&stored);
     let mut failures = Vec::new();
     let mut traceback = None;
     let mut notes = Vec::new();
-    for finding in report["findings"].as_array().into_iter().flatten() {
-        if finding["severity"] != "error" || failures.len() >= 8 {
+    for finding in &report.findings {
+        if !finding.is_error() || failures.len() >= 8 {
             continue;
         }
-        let mut evidence = finding["evidence"].clone();
+        let mut evidence = finding.evidence.clone();
         if let Some(tb) = evidence
             .get("traceback")
             .and_then(Value::as_str)
@@ -672,7 +674,7 @@ async fn refine_prompt(
         if let Some(map) = evidence.as_object_mut() {
             map.remove("traceback");
         }
-        match finding["kind"].as_str().and_then(FindingKind::from_name) {
+        match finding.kind() {
             Some(FindingKind::TooEasy) => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
             Some(FindingKind::TooHardOrBroken) => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
             Some(FindingKind::AcceptsNearMiss) => notes.push("near misses: the verifier gave full credit to answers that are almost right (the evidence shows the reference answer, the changed answer and its score); as an RL reward that teaches near misses: compare the extracted final answer exactly with the right one (every number, every element, the order when it matters), read only the final answer, and check every constraint the prompt states"),
@@ -680,14 +682,14 @@ async fn refine_prompt(
             _ => {}
         }
         failures.push(json!({
-            "stage": finding["stage"],
-            "kind": finding["kind"],
-            "message": clip(finding["message"].as_str().unwrap_or(""), 600),
+            "stage": finding.stage,
+            "kind": finding.kind,
+            "message": clip(finding.message.as_deref().unwrap_or(""), 600),
             "evidence": if evidence.as_object().is_some_and(|m| m.is_empty()) { Value::Null } else { Value::String(clip(&evidence.to_string(), 600)) },
         }));
     }
-    let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
-        json!({"case": clip(a["case"].as_str().unwrap_or(""), 800), "prompt": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
+    let sample = report.metrics.solver.iter().flat_map(|s| &s.attempts).find(|a| a.response.is_some()).map(|a| {
+        json!({"case": clip(a.case.as_deref().unwrap_or(""), 800), "prompt": clip(a.prompt.as_deref().unwrap_or(""), 800), "response": clip(a.response.as_deref().unwrap_or(""), 800), "score": a.score})
     });
     let calibration = shared
         .store
