@@ -27,12 +27,12 @@ pub mod decide;
 pub mod flight;
 pub mod lease;
 pub mod lineage;
+pub mod progress;
 pub mod prompts;
 pub mod resume;
 mod solver_table;
 pub mod tasks;
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +50,7 @@ use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
 use decide::Next;
 use lease::{Interrupt, Lease, RunControl};
+use progress::{CampaignEvent, Counts, Progress, Remedy};
 use prompts::Prompts;
 use tasks::Task;
 
@@ -75,7 +76,7 @@ pub struct CampaignOutcome {
     /// author answers say went wrong (cut off by max_tokens), if anything.
     pub reason: Option<String>,
     /// What to do about a stop or that cause.
-    pub hint: Option<String>,
+    pub remedy: Option<Remedy>,
     pub tasks: Vec<TaskOutcome>,
 }
 
@@ -86,8 +87,8 @@ pub struct Engines {
     pub author: calls::Backend,
     pub solver: calls::Backend,
     pub recorder: Option<Arc<calls::Recorder>>,
-    /// Print progress to stderr (when it is a terminal).
-    pub progress: bool,
+    /// Where progress goes, if anywhere.
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// Start a campaign: store it and its tasks, then run it.
@@ -284,15 +285,17 @@ async fn drive(
 
     let tasks = shared.store.tasks(id).await?;
     let total = tasks.len();
-    let progress = (engines.progress && std::io::stderr().is_terminal()).then(|| {
+    let progress = engines.progress.map(|sink| {
         let shared = shared.clone();
         let budget = budget.clone();
-        tokio::spawn(async move {
+        let reporter = sink.clone();
+        let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                progress_line(&shared, &budget, total).await;
+                report_counts(&shared, &budget, total, reporter.as_ref()).await;
             }
-        })
+        });
+        (sink, task)
     });
 
     let permits = Arc::new(Semaphore::new(shared.config.task_concurrency));
@@ -319,12 +322,12 @@ async fn drive(
         }
     }
     keeper.abort();
-    if let Some(p) = progress {
-        p.abort();
-        // One last refresh, so the line left on screen is the final count
-        // rather than the one from up to half a second before.
-        progress_line(&shared, &budget, total).await;
-        eprintln!();
+    if let Some((sink, task)) = progress {
+        task.abort();
+        // One last report, so the counts shown last are the final ones
+        // rather than those from up to half a second before.
+        report_counts(&shared, &budget, total, sink.as_ref()).await;
+        sink.event(&CampaignEvent::Ended);
     }
     let stop = shared.author.stopped().or_else(|| shared.solver.stopped());
     let reason = match (&stop, &failure) {
@@ -347,22 +350,16 @@ async fn drive(
         .store
         .set_campaign_status(id, status, reason.as_deref())
         .await?;
-    let hint = match &stop {
-        Some(Stop::Budget) => Some(format!(
-            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N --max-usd N`"
-        )),
-        Some(Stop::Replay(_)) => Some(format!(
-            "resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`"
-        )),
-        Some(Stop::Endpoint(_)) => Some(format!(
-            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}` (moved: add `--author-base-url URL`, `--solver-base-url URL` or `--config FILE`)"
-        )),
+    let remedy = match &stop {
+        Some(Stop::Budget) => Some(Remedy::RaiseBudget),
+        Some(Stop::Replay(_)) => Some(Remedy::LiveEndpointOrCassette),
+        Some(Stop::Endpoint(_)) => Some(Remedy::CheckEndpoint),
         Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == "stopped" => {
-            Some(format!("`bootforge campaign resume {id}` continues it"))
+            Some(Remedy::Resume)
         }
         _ => None,
     };
-    let (reason, hint) = match (reason, hint) {
+    let (reason, remedy) = match (reason, remedy) {
         (None, None) => {
             let mut statuses = Vec::new();
             for task in tasks.iter().filter(|t| t.status == "rejected") {
@@ -371,7 +368,7 @@ async fn drive(
                 }
             }
             match rejection_cause(&statuses, shared.config.author.max_tokens) {
-                Some((reason, hint)) => (Some(reason), Some(hint)),
+                Some((reason, remedy)) => (Some(reason), Some(remedy)),
                 None => (None, None),
             }
         }
@@ -381,7 +378,7 @@ async fn drive(
         campaign: id,
         status: status.into(),
         reason,
-        hint,
+        remedy,
         tasks: outcomes(&shared.store, id, &tasks).await?,
     })
 }
@@ -390,7 +387,7 @@ async fn drive(
 /// say went wrong outside the bootcamps themselves: author answers cut off
 /// by `max_tokens` never had complete code to check. The cause and what to
 /// do, or None when no answer was cut off.
-pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, String)> {
+pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, Remedy)> {
     let answered = statuses
         .iter()
         .filter(|s| !matches!(s.as_str(), "pending" | "llm_failed"))
@@ -408,18 +405,11 @@ pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(
             "{cut} of {answered} author answers of the rejected tasks were cut off by max_tokens"
         )
     };
-    let now = match max_tokens {
-        Some(n) => format!("now {n}"),
-        None => "unset: the server's default limit applies".into(),
-    };
-    Some((
-        reason,
-        format!("raise [author].max_tokens ({now}) in the config and run the campaign again"),
-    ))
+    Some((reason, Remedy::RaiseAuthorMaxTokens { now: max_tokens }))
 }
 
-/// Redraw the progress line on stderr.
-async fn progress_line(shared: &Shared, budget: &Budget, total: usize) {
+/// Report the campaign's counts (none when the store cannot say).
+async fn report_counts(shared: &Shared, budget: &Budget, total: usize, sink: &dyn Progress) {
     if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
         let done = shared
             .store
@@ -428,15 +418,16 @@ async fn progress_line(shared: &Shared, budget: &Budget, total: usize) {
             .map(|t| t.iter().filter(|t| t.status != "running").count())
             .unwrap_or(0);
         let (calls, tokens) = budget.spent();
-        let usd = if shared.config.prices.is_empty() {
-            String::new()
-        } else {
-            format!("· ${:.2} ", budget.spent_usd())
-        };
-        eprint!(
-            "\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}",
-            shared.campaign
-        );
+        sink.event(&CampaignEvent::Counts(Counts {
+            campaign: shared.campaign,
+            tasks_done: done,
+            tasks_total: total,
+            drafts_evaluated: evaluated,
+            tasks_accepted: accepted,
+            llm_calls: calls,
+            tokens,
+            usd: (!shared.config.prices.is_empty()).then(|| budget.spent_usd()),
+        }));
     }
 }
 
@@ -1019,20 +1010,17 @@ mod tests {
 
     #[test]
     fn cut_off_author_answers_are_named_as_the_cause() {
-        let (reason, hint) = rejection_cause(
+        let (reason, remedy) = rejection_cause(
             &statuses(&["truncated", "truncated", "llm_failed"]),
             Some(64),
         )
         .unwrap();
         assert!(reason.contains("every author answer") && reason.contains("(2 of 2)"));
-        assert!(
-            hint.contains("raise [author].max_tokens (now 64)"),
-            "{hint}"
-        );
-        let (reason, hint) =
+        assert_eq!(remedy, Remedy::RaiseAuthorMaxTokens { now: Some(64) });
+        let (reason, remedy) =
             rejection_cause(&statuses(&["truncated", "evaluated", "no_code"]), None).unwrap();
         assert!(reason.starts_with("1 of 3 author answers"), "{reason}");
-        assert!(hint.contains("server's default"), "{hint}");
+        assert_eq!(remedy, Remedy::RaiseAuthorMaxTokens { now: None });
         assert_eq!(
             rejection_cause(&statuses(&["evaluated", "no_code"]), Some(8)),
             None
