@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
-use crate::campaign::progress::{CampaignEvent, Progress, Remedy};
+use crate::campaign::progress::{CampaignEvent, Counts, Progress, Remedy};
 use crate::campaign::tasks::{self, Task};
 use crate::campaign::{self, CampaignOutcome, Engines};
 use crate::store::Store;
@@ -377,26 +377,29 @@ struct ProgressLine;
 impl Progress for ProgressLine {
     fn event(&self, event: &CampaignEvent) {
         match event {
-            CampaignEvent::Counts(c) => {
-                let usd = match c.usd {
-                    Some(usd) => format!("· ${usd:.2} "),
-                    None => String::new(),
-                };
-                eprint!(
-                    "\rcampaign {}: tasks {}/{} done · {} drafts evaluated · {} accepted · {} LLM calls · {} tokens {usd}",
-                    c.campaign,
-                    c.tasks_done,
-                    c.tasks_total,
-                    c.drafts_evaluated,
-                    c.tasks_accepted,
-                    c.llm_calls,
-                    c.tokens
-                );
-            }
+            CampaignEvent::Counts(c) => eprint!("\r{}", counts_line(c)),
             // Leave the last line on screen.
             CampaignEvent::Ended => eprintln!(),
         }
     }
+}
+
+/// The progress line's text.
+fn counts_line(c: &Counts) -> String {
+    let usd = match c.usd {
+        Some(usd) => format!("· ${usd:.2} "),
+        None => String::new(),
+    };
+    format!(
+        "campaign {}: tasks {}/{} done · {} drafts evaluated · {} accepted · {} LLM calls · {} tokens {usd}",
+        c.campaign,
+        c.tasks_done,
+        c.tasks_total,
+        c.drafts_evaluated,
+        c.tasks_accepted,
+        c.llm_calls,
+        c.tokens
+    )
 }
 
 /// What to run about how campaign `id` ended.
@@ -777,6 +780,26 @@ fn calibration_line(step: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_line_shows_dollars_only_when_priced() {
+        let mut counts = Counts {
+            campaign: 4,
+            tasks_done: 1,
+            tasks_total: 3,
+            drafts_evaluated: 5,
+            tasks_accepted: 1,
+            llm_calls: 9,
+            tokens: 1200,
+            usd: None,
+        };
+        assert_eq!(
+            counts_line(&counts),
+            "campaign 4: tasks 1/3 done · 5 drafts evaluated · 1 accepted · 9 LLM calls · 1200 tokens "
+        );
+        counts.usd = Some(0.125);
+        assert!(counts_line(&counts).ends_with("· 1200 tokens · $0.12 "));
+    }
 
     #[test]
     fn a_cut_off_author_answer_hints_at_its_max_tokens() {
