@@ -830,7 +830,7 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
             author: endpoint("bench-author"),
             solver: endpoint("bench-solver"),
             recorder: None,
-            progress: false,
+            progress: None,
         };
         let started = Instant::now();
         let outcome = crate::campaign::start(engines, config, None, tasks_list).await?;

@@ -193,6 +193,8 @@ fn a_few_near_misses_warn_and_reach_review_show_and_the_audit() {
         text.contains("== Near misses and over-broad answers")
             && text.contains("near_miss:off_by_one")
             && text.contains("judged content -> warns")
+            // The credited case's score reads as the report stores it.
+            && text.contains(" scored 1.0")
             && text.contains("accepts_near_miss"),
         "{text}"
     );
@@ -202,7 +204,8 @@ fn a_few_near_misses_warn_and_reach_review_show_and_the_audit() {
     assert!(
         page.contains("Near misses and over-broad answers with credit")
             && page.contains("near_miss:off_by_one")
-            && page.contains("content → warns"),
+            && page.contains("content → warns")
+            && page.contains(" scored 1.0"),
         "{page}"
     );
 

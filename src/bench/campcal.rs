@@ -178,7 +178,7 @@ fn run(cache_dir: &Path, halves: &[u32], calibrate: bool) -> Result<CampcalRun> 
             author: model("bench-author"),
             solver: model("bench-solver"),
             recorder: None,
-            progress: false,
+            progress: None,
         };
         let outcome = crate::campaign::start(engines, config, None, tasks).await?;
         let spend = store.spend_by_model(outcome.campaign).await?;

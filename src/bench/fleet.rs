@@ -239,7 +239,7 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
             author: fleet("bench-author"),
             solver: fleet("bench-solver"),
             recorder: None,
-            progress: false,
+            progress: None,
         };
         let started = Instant::now();
         let outcome = crate::campaign::start(engines, config, None, task_list).await?;

@@ -28,12 +28,12 @@ pub mod decide;
 pub mod flight;
 pub mod lease;
 pub mod lineage;
+pub mod progress;
 pub mod prompts;
 pub mod resume;
 mod solver_table;
 pub mod tasks;
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,13 +42,16 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::evaluate::{CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus};
+use crate::evaluate::{
+    CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus, StoredReport,
+};
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
 use decide::Next;
 use lease::{Interrupt, Lease, RunControl};
+use progress::{CampaignEvent, Counts, Progress, Remedy};
 use prompts::Prompts;
 use tasks::Task;
 
@@ -74,7 +77,7 @@ pub struct CampaignOutcome {
     /// author answers say went wrong (cut off by max_tokens), if anything.
     pub reason: Option<String>,
     /// What to do about a stop or that cause.
-    pub hint: Option<String>,
+    pub remedy: Option<Remedy>,
     pub tasks: Vec<TaskOutcome>,
 }
 
@@ -85,8 +88,8 @@ pub struct Engines {
     pub author: calls::Backend,
     pub solver: calls::Backend,
     pub recorder: Option<Arc<calls::Recorder>>,
-    /// Print progress to stderr (when it is a terminal).
-    pub progress: bool,
+    /// Where progress goes, if anywhere.
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// Start a campaign: store it and its tasks, then run it.
@@ -286,15 +289,17 @@ async fn drive(
     shared.store.apply_calibrated_reports(id).await?;
     let tasks = shared.store.tasks(id).await?;
     let total = tasks.len();
-    let progress = (engines.progress && std::io::stderr().is_terminal()).then(|| {
+    let progress = engines.progress.map(|sink| {
         let shared = shared.clone();
         let budget = budget.clone();
-        tokio::spawn(async move {
+        let reporter = sink.clone();
+        let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                progress_line(&shared, &budget, total).await;
+                report_counts(&shared, &budget, total, reporter.as_ref()).await;
             }
-        })
+        });
+        (sink, task)
     });
 
     let permits = Arc::new(Semaphore::new(shared.config.task_concurrency));
@@ -321,12 +326,12 @@ async fn drive(
         }
     }
     keeper.abort();
-    if let Some(p) = progress {
-        p.abort();
-        // One last refresh, so the line left on screen is the final count
-        // rather than the one from up to half a second before.
-        progress_line(&shared, &budget, total).await;
-        eprintln!();
+    if let Some((sink, task)) = progress {
+        task.abort();
+        // One last report, so the counts shown last are the final ones
+        // rather than those from up to half a second before.
+        report_counts(&shared, &budget, total, sink.as_ref()).await;
+        sink.event(&CampaignEvent::Ended);
     }
     let stop = shared.author.stopped().or_else(|| shared.solver.stopped());
     let reason = match (&stop, &failure) {
@@ -349,22 +354,16 @@ async fn drive(
         .store
         .set_campaign_status(id, status, reason.as_deref())
         .await?;
-    let hint = match &stop {
-        Some(Stop::Budget) => Some(format!(
-            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N --max-usd N`"
-        )),
-        Some(Stop::Replay(_)) => Some(format!(
-            "resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`"
-        )),
-        Some(Stop::Endpoint(_)) => Some(format!(
-            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}` (moved: add `--author-base-url URL`, `--solver-base-url URL` or `--config FILE`)"
-        )),
+    let remedy = match &stop {
+        Some(Stop::Budget) => Some(Remedy::RaiseBudget),
+        Some(Stop::Replay(_)) => Some(Remedy::LiveEndpointOrCassette),
+        Some(Stop::Endpoint(_)) => Some(Remedy::CheckEndpoint),
         Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == "stopped" => {
-            Some(format!("`bootforge campaign resume {id}` continues it"))
+            Some(Remedy::Resume)
         }
         _ => None,
     };
-    let (reason, hint) = match (reason, hint) {
+    let (reason, remedy) = match (reason, remedy) {
         (None, None) => {
             let mut statuses = Vec::new();
             for task in tasks.iter().filter(|t| t.status == "rejected") {
@@ -373,7 +372,7 @@ async fn drive(
                 }
             }
             match rejection_cause(&statuses, shared.config.author.max_tokens) {
-                Some((reason, hint)) => (Some(reason), Some(hint)),
+                Some((reason, remedy)) => (Some(reason), Some(remedy)),
                 None => (None, None),
             }
         }
@@ -383,7 +382,7 @@ async fn drive(
         campaign: id,
         status: status.into(),
         reason,
-        hint,
+        remedy,
         tasks: outcomes(&shared.store, id, &tasks).await?,
     })
 }
@@ -392,7 +391,7 @@ async fn drive(
 /// say went wrong outside the bootcamps themselves: author answers cut off
 /// by `max_tokens` never had complete code to check. The cause and what to
 /// do, or None when no answer was cut off.
-pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, String)> {
+pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, Remedy)> {
     let answered = statuses
         .iter()
         .filter(|s| !matches!(s.as_str(), "pending" | "llm_failed"))
@@ -410,18 +409,11 @@ pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(
             "{cut} of {answered} author answers of the rejected tasks were cut off by max_tokens"
         )
     };
-    let now = match max_tokens {
-        Some(n) => format!("now {n}"),
-        None => "unset: the server's default limit applies".into(),
-    };
-    Some((
-        reason,
-        format!("raise [author].max_tokens ({now}) in the config and run the campaign again"),
-    ))
+    Some((reason, Remedy::RaiseAuthorMaxTokens { now: max_tokens }))
 }
 
-/// Redraw the progress line on stderr.
-async fn progress_line(shared: &Shared, budget: &Budget, total: usize) {
+/// Report the campaign's counts (none when the store cannot say).
+async fn report_counts(shared: &Shared, budget: &Budget, total: usize, sink: &dyn Progress) {
     if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
         let done = shared
             .store
@@ -430,15 +422,16 @@ async fn progress_line(shared: &Shared, budget: &Budget, total: usize) {
             .map(|t| t.iter().filter(|t| t.status != "running").count())
             .unwrap_or(0);
         let (calls, tokens) = budget.spent();
-        let usd = if shared.config.prices.is_empty() {
-            String::new()
-        } else {
-            format!("· ${:.2} ", budget.spent_usd())
-        };
-        eprint!(
-            "\rcampaign {}: tasks {done}/{total} done · {evaluated} drafts evaluated · {accepted} accepted · {calls} LLM calls · {tokens} tokens {usd}",
-            shared.campaign
-        );
+        sink.event(&CampaignEvent::Counts(Counts {
+            campaign: shared.campaign,
+            tasks_done: done,
+            tasks_total: total,
+            drafts_evaluated: evaluated,
+            tasks_accepted: accepted,
+            llm_calls: calls,
+            tokens,
+            usd: (!shared.config.prices.is_empty()).then(|| budget.spent_usd()),
+        }));
     }
 }
 
@@ -664,15 +657,15 @@ async fn refine_prompt(
         .evaluation_report(parent.id)
         .await?
         .unwrap_or_default();
-    let report: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    let report = StoredReport::parse(&stored);
     let mut failures = Vec::new();
     let mut traceback = None;
     let mut notes = Vec::new();
-    for finding in report["findings"].as_array().into_iter().flatten() {
-        if finding["severity"] != "error" || failures.len() >= 8 {
+    for finding in &report.findings {
+        if !finding.is_error() || failures.len() >= 8 {
             continue;
         }
-        let mut evidence = finding["evidence"].clone();
+        let mut evidence = finding.evidence.clone();
         if let Some(tb) = evidence
             .get("traceback")
             .and_then(Value::as_str)
@@ -683,7 +676,7 @@ async fn refine_prompt(
         if let Some(map) = evidence.as_object_mut() {
             map.remove("traceback");
         }
-        match finding["kind"].as_str().and_then(FindingKind::from_name) {
+        match finding.kind() {
             Some(FindingKind::TooEasy) => notes.push("too easy: the solver model is right too often; make instances harder (larger, more constrained) without simplifying how answers are checked"),
             Some(FindingKind::TooHardOrBroken) => notes.push("too hard or broken: the solver model is almost never right; check that the verifier accepts correct answers in the format the prompt asks for, and that instances are solvable"),
             Some(FindingKind::AcceptsNearMiss) => notes.push("near misses: the verifier gave full credit to answers that are almost right (the evidence shows the reference answer, the changed answer and its score); as an RL reward that teaches near misses: compare the extracted final answer exactly with the right one (every number, every element, the order when it matters), read only the final answer, and check every constraint the prompt states"),
@@ -691,14 +684,14 @@ async fn refine_prompt(
             _ => {}
         }
         failures.push(json!({
-            "stage": finding["stage"],
-            "kind": finding["kind"],
-            "message": clip(finding["message"].as_str().unwrap_or(""), 600),
+            "stage": finding.stage,
+            "kind": finding.kind,
+            "message": clip(finding.message.as_deref().unwrap_or(""), 600),
             "evidence": if evidence.as_object().is_some_and(|m| m.is_empty()) { Value::Null } else { Value::String(clip(&evidence.to_string(), 600)) },
         }));
     }
-    let sample = report["metrics"]["solver"]["attempts"].as_array().and_then(|a| a.iter().find(|x| x["response"].is_string())).map(|a| {
-        json!({"case": clip(a["case"].as_str().unwrap_or(""), 800), "prompt": clip(a["prompt"].as_str().unwrap_or(""), 800), "response": clip(a["response"].as_str().unwrap_or(""), 800), "score": a["score"]})
+    let sample = report.metrics.solver.iter().flat_map(|s| &s.attempts).find(|a| a.response.is_some()).map(|a| {
+        json!({"case": clip(a.case.as_deref().unwrap_or(""), 800), "prompt": clip(a.prompt.as_deref().unwrap_or(""), 800), "response": clip(a.response.as_deref().unwrap_or(""), 800), "score": a.score})
     });
     let calibration = shared
         .store
@@ -1023,20 +1016,17 @@ mod tests {
 
     #[test]
     fn cut_off_author_answers_are_named_as_the_cause() {
-        let (reason, hint) = rejection_cause(
+        let (reason, remedy) = rejection_cause(
             &statuses(&["truncated", "truncated", "llm_failed"]),
             Some(64),
         )
         .unwrap();
         assert!(reason.contains("every author answer") && reason.contains("(2 of 2)"));
-        assert!(
-            hint.contains("raise [author].max_tokens (now 64)"),
-            "{hint}"
-        );
-        let (reason, hint) =
+        assert_eq!(remedy, Remedy::RaiseAuthorMaxTokens { now: Some(64) });
+        let (reason, remedy) =
             rejection_cause(&statuses(&["truncated", "evaluated", "no_code"]), None).unwrap();
         assert!(reason.starts_with("1 of 3 author answers"), "{reason}");
-        assert!(hint.contains("server's default"), "{hint}");
+        assert_eq!(remedy, Remedy::RaiseAuthorMaxTokens { now: None });
         assert_eq!(
             rejection_cause(&statuses(&["evaluated", "no_code"]), Some(8)),
             None

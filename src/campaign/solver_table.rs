@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::evaluate::FindingKind;
+use crate::evaluate::{FindingKind, StoredReport};
 
 /// At most this many rows, and this much of each instance.
 const ROWS: usize = 40;
@@ -35,26 +35,25 @@ const NOTE_CHARS: usize = 600;
 
 /// The rows, when the report's findings say the accuracy missed the band
 /// (`too_easy` or `too_hard_or_broken`); empty otherwise.
-pub fn solver_cases(report: &Value) -> Vec<Value> {
-    let missed_band = report["findings"].as_array().is_some_and(|f| {
-        f.iter().any(|x| {
-            matches!(
-                x["kind"].as_str().and_then(FindingKind::from_name),
-                Some(FindingKind::TooEasy | FindingKind::TooHardOrBroken)
-            )
-        })
+pub fn solver_cases(report: &StoredReport) -> Vec<Value> {
+    let missed_band = report.findings.iter().any(|f| {
+        matches!(
+            f.kind(),
+            Some(FindingKind::TooEasy | FindingKind::TooHardOrBroken)
+        )
     });
     if !missed_band {
         return Vec::new();
     }
-    report["metrics"]["solver"]["attempts"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    report
+        .metrics
+        .solver
+        .iter()
+        .flat_map(|s| &s.attempts)
         .take(ROWS)
         .map(|a| {
-            let score = a["score"].as_f64().unwrap_or(0.0);
-            let verdict = if a["error"].is_string() {
+            let score = a.score.unwrap_or(0.0);
+            let verdict = if a.error.is_some() {
                 "no answer".to_owned()
             } else if score >= 1.0 {
                 "right".to_owned()
@@ -62,8 +61,8 @@ pub fn solver_cases(report: &Value) -> Vec<Value> {
                 format!("wrong (score {score})")
             };
             json!({
-                "seed": a["seed"],
-                "instance": cell(a["case"].as_str().unwrap_or("")),
+                "seed": a.seed,
+                "instance": cell(a.case.as_deref().unwrap_or("")),
                 "verdict": verdict,
             })
         })
@@ -158,6 +157,10 @@ pub fn calibration_table(report: Option<&Value>, note: Option<&str>) -> Value {
 mod tests {
     use super::*;
 
+    fn stored(report: Value) -> StoredReport {
+        serde_json::from_value(report).unwrap()
+    }
+
     #[test]
     fn a_band_miss_gives_one_row_per_case_and_other_failures_none() {
         let attempts = json!([
@@ -166,17 +169,17 @@ mod tests {
             {"seed": 2, "case": "x", "score": 0.0, "error": "timed out"}
         ]);
         let report = json!({"findings": [{"kind": "too_easy"}], "metrics": {"solver": {"attempts": attempts}}});
-        let rows = solver_cases(&report);
+        let rows = solver_cases(&stored(report));
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0]["verdict"], "right");
         assert_eq!(rows[1]["instance"], "a\\|b c");
         assert_eq!(rows[1]["verdict"], "wrong (score 0)");
         assert_eq!(rows[2]["verdict"], "no answer");
         let other = json!({"findings": [{"kind": "generate_failed"}], "metrics": {"solver": {"attempts": attempts}}});
-        assert!(solver_cases(&other).is_empty());
+        assert!(solver_cases(&stored(other)).is_empty());
         let long = json!({"findings": [{"kind": "too_hard_or_broken"}], "metrics": {"solver": {"attempts": [{"seed": 0, "case": "y".repeat(500), "score": 0.0}]}}});
         assert_eq!(
-            solver_cases(&long)[0]["instance"]
+            solver_cases(&stored(long))[0]["instance"]
                 .as_str()
                 .unwrap()
                 .chars()

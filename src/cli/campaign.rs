@@ -1,5 +1,6 @@
 //! `bootforge campaign ...` and `bootforge lineage`: flags, rendering, exit codes.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
+use crate::campaign::progress::{CampaignEvent, Counts, Progress, Remedy};
 use crate::campaign::tasks::{self, Task};
 use crate::campaign::{self, CampaignOutcome, Engines};
 use crate::store::Store;
@@ -363,15 +365,72 @@ async fn engines(
         author,
         solver,
         recorder,
-        progress: true,
+        progress: std::io::stderr()
+            .is_terminal()
+            .then(|| Arc::new(ProgressLine) as Arc<dyn Progress>),
     })
+}
+
+/// The campaign's counts on one line of stderr, redrawn in place.
+struct ProgressLine;
+
+impl Progress for ProgressLine {
+    fn event(&self, event: &CampaignEvent) {
+        match event {
+            CampaignEvent::Counts(c) => eprint!("\r{}", counts_line(c)),
+            // Leave the last line on screen.
+            CampaignEvent::Ended => eprintln!(),
+        }
+    }
+}
+
+/// The progress line's text.
+fn counts_line(c: &Counts) -> String {
+    let usd = match c.usd {
+        Some(usd) => format!("· ${usd:.2} "),
+        None => String::new(),
+    };
+    format!(
+        "campaign {}: tasks {}/{} done · {} drafts evaluated · {} accepted · {} LLM calls · {} tokens {usd}",
+        c.campaign,
+        c.tasks_done,
+        c.tasks_total,
+        c.drafts_evaluated,
+        c.tasks_accepted,
+        c.llm_calls,
+        c.tokens
+    )
+}
+
+/// What to run about how campaign `id` ended.
+fn hint(remedy: Remedy, id: i64) -> String {
+    match remedy {
+        Remedy::RaiseBudget => format!(
+            "raise the budget: `bootforge campaign resume {id} --max-llm-calls N --max-tokens N --max-usd N`"
+        ),
+        Remedy::LiveEndpointOrCassette => format!(
+            "resume against a live endpoint or with a cassette holding the missing answers: `bootforge campaign resume {id} [--replay FILE]`"
+        ),
+        Remedy::CheckEndpoint => format!(
+            "check the endpoint (URL, model, key), then `bootforge campaign resume {id}` (moved: add `--author-base-url URL`, `--solver-base-url URL` or `--config FILE`)"
+        ),
+        Remedy::Resume => format!("`bootforge campaign resume {id}` continues it"),
+        Remedy::RaiseAuthorMaxTokens { now } => {
+            let now = match now {
+                Some(n) => format!("now {n}"),
+                None => "unset: the server's default limit applies".into(),
+            };
+            format!("raise [author].max_tokens ({now}) in the config and run the campaign again")
+        }
+    }
 }
 
 fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> CliResult {
     let outcome = result?;
+    let hint = outcome.remedy.map(|r| hint(r, outcome.campaign));
     let mut out = Out::new();
     if json {
-        out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "hint": outcome.hint, "tasks": outcome.tasks}));
+        out.line(json!({"campaign": outcome.campaign, "status": outcome.status, "reason": outcome.reason, "hint": hint, "tasks": outcome.tasks}));
     } else {
         out.line(format!("campaign {}: {}", outcome.campaign, outcome.status));
         render_tasks(&mut out, &outcome.tasks);
@@ -381,7 +440,7 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> C
             if let Some(reason) = &outcome.reason {
                 out.line(format!("cause: {reason}"));
             }
-            if let Some(hint) = &outcome.hint {
+            if let Some(hint) = &hint {
                 out.line(format!("next: {hint}"));
             }
             for line in next_steps(&outcome, db) {
@@ -393,7 +452,7 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> C
         if let Some(reason) = &outcome.reason {
             super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
         }
-        if let Some(hint) = &outcome.hint {
+        if let Some(hint) = &hint {
             super::eprintln_visible!("to continue: {hint}");
         }
     }
@@ -715,5 +774,45 @@ fn calibration_line(step: &serde_json::Value) -> String {
             .or(step["note"].as_str())
             .unwrap_or("no setting in the band");
         format!("calibrate missed · {} · {tried}", visible(why, 120))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_shows_dollars_only_when_priced() {
+        let mut counts = Counts {
+            campaign: 4,
+            tasks_done: 1,
+            tasks_total: 3,
+            drafts_evaluated: 5,
+            tasks_accepted: 1,
+            llm_calls: 9,
+            tokens: 1200,
+            usd: None,
+        };
+        assert_eq!(
+            counts_line(&counts),
+            "campaign 4: tasks 1/3 done · 5 drafts evaluated · 1 accepted · 9 LLM calls · 1200 tokens "
+        );
+        counts.usd = Some(0.125);
+        assert!(counts_line(&counts).ends_with("· 1200 tokens · $0.12 "));
+    }
+
+    #[test]
+    fn a_cut_off_author_answer_hints_at_its_max_tokens() {
+        let hint_now = hint(Remedy::RaiseAuthorMaxTokens { now: Some(64) }, 3);
+        assert!(
+            hint_now.contains("raise [author].max_tokens (now 64)"),
+            "{hint_now}"
+        );
+        let unset = hint(Remedy::RaiseAuthorMaxTokens { now: None }, 3);
+        assert!(unset.contains("server's default"), "{unset}");
+        assert_eq!(
+            hint(Remedy::Resume, 3),
+            "`bootforge campaign resume 3` continues it"
+        );
     }
 }

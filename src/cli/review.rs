@@ -10,6 +10,7 @@ use super::campaign::{DbArgs, open_store};
 use super::check::{CheckArgs, render_report};
 use super::run::read_source;
 use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage, visible};
+use crate::evaluate::{StoredMutation, json_number};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
 use crate::store::{ReviewFilter, Store};
 
@@ -492,46 +493,34 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
         }
     }
     // From the references, or else from the solver's right answers.
-    let mutations: Vec<serde_json::Value> = ["discrimination", "solver"]
-        .iter()
-        .flat_map(|stage| {
-            d.metrics[stage]["mutations"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect();
+    let mutations = &d.mutations;
     if !mutations.is_empty() {
         out.line("");
-        let credited: Vec<&serde_json::Value> = mutations
-            .iter()
-            .filter(|m| m["full_credit"].as_u64().unwrap_or(0) > 0)
-            .collect();
+        let credited: Vec<&StoredMutation> = mutations.iter().filter(|m| m.credited()).collect();
         out.line(format!(
             "== Near misses and over-broad answers ({} classes tried, {} got full credit)",
             mutations.len(),
             credited.len()
         ));
         for m in credited {
-            let e = &m["example"];
             out.line(format!(
                 "  {} {}/{} ({:.2}, 95% CI {:.2}-{:.2}) judged {} -> {}",
-                visible(m["strategy"].as_str().unwrap_or("?")),
-                m["full_credit"],
-                m["cases"],
-                m["share"].as_f64().unwrap_or(0.0),
-                m["wilson_low"].as_f64().unwrap_or(0.0),
-                m["wilson_high"].as_f64().unwrap_or(0.0),
-                m["judged"].as_str().unwrap_or("?"),
-                m["verdict"].as_str().unwrap_or("?"),
+                visible(m.strategy.as_deref().unwrap_or("?")),
+                json_number(m.full_credit),
+                json_number(m.cases),
+                m.share.unwrap_or(0.0),
+                m.wilson_low.unwrap_or(0.0),
+                m.wilson_high.unwrap_or(0.0),
+                m.judged.as_deref().unwrap_or("?"),
+                m.verdict.as_deref().unwrap_or("?"),
             ));
-            if e.is_object() {
+            if let Some(e) = &m.example {
                 out.line(format!(
                     "      seed {}: reference {} -> mutant {} scored {}",
-                    e["seed"],
-                    visible(&clip(e["reference"].as_str().unwrap_or(""), 80)),
-                    visible(&clip(e["mutant"].as_str().unwrap_or(""), 80)),
-                    e["score"]
+                    json_number(e.seed),
+                    visible(&clip(e.reference.as_deref().unwrap_or(""), 80)),
+                    visible(&clip(e.mutant.as_deref().unwrap_or(""), 80)),
+                    json_number(e.score)
                 ));
             }
         }
@@ -539,18 +528,18 @@ fn render_detail(out: &mut Out, d: &ItemDetail, full: bool) {
     out.line("");
     out.line(format!("== Findings ({})", d.findings.len()));
     for f in &d.findings {
-        let mark = if f["severity"] == "error" { "✗" } else { "!" };
+        let mark = if f.is_error() { "✗" } else { "!" };
         out.line(format!(
             "  {mark} [{}] {}: {}",
-            f["stage"].as_str().unwrap_or("?"),
-            f["kind"].as_str().unwrap_or("?"),
-            visible(&clip(f["message"].as_str().unwrap_or(""), 300))
+            f.stage.as_deref().unwrap_or("?"),
+            f.kind.as_deref().unwrap_or("?"),
+            visible(&clip(f.message.as_deref().unwrap_or(""), 300))
         ));
-        if !f["evidence"].is_null() {
+        if !f.evidence.is_null() {
             out.line(format!(
                 "      evidence: {}",
                 visible(&clip(
-                    &f["evidence"].to_string(),
+                    &f.evidence.to_string(),
                     if full { usize::MAX - 1 } else { 400 }
                 ))
             ));

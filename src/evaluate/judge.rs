@@ -242,7 +242,7 @@ pub struct JunkOutcome {
 }
 
 /// How one junk strategy fared over the cases.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StrategyStats {
     pub strategy: String,
     pub class: JunkClass,
@@ -258,7 +258,7 @@ pub struct StrategyStats {
 }
 
 /// The best guessing strategy.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GuessBaseline {
     pub strategy: String,
     pub share: f64,
@@ -479,7 +479,7 @@ pub fn junk_findings(
 }
 
 /// One case where a mutant was tried: what it started from and what it got.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MutantExample {
     pub seed: u64,
     /// The reference's final answer.
@@ -490,7 +490,7 @@ pub struct MutantExample {
 }
 
 /// What a mutation class's credit came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MutationVerdict {
     /// Accepted often enough to fail the check.
@@ -506,11 +506,12 @@ pub enum MutationVerdict {
 
 /// One mutation class in a report: its rate, how it was judged and a case
 /// as evidence (a credited one when there is one).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MutationReport {
     pub class: Mutation,
     pub strategy: String,
-    pub what: &'static str,
+    /// What the class does to an answer (its description).
+    pub what: std::borrow::Cow<'static, str>,
     /// How its credit is judged (order classes count as content unless the
     /// prompts say the order is free).
     pub judged: Judged,
@@ -604,7 +605,7 @@ pub fn mutation_reports(
         let (judged, verdict) = judge_mutation(m, s, beyond_guess, order_free);
         out.push(MutationReport {
             class: m,
-            what: m.describe(),
+            what: m.describe().into(),
             judged,
             verdict,
             cases: s.cases,
@@ -751,7 +752,7 @@ pub fn wilson_interval(successes: usize, n: usize) -> (f64, f64) {
 }
 
 /// Where an accuracy falls against the band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     InBand,

@@ -44,6 +44,7 @@ mod kind;
 pub mod nearmiss;
 mod report;
 mod stages;
+mod stored;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +59,7 @@ pub use judge::Band;
 pub use report::*;
 use stages::plan::{Issued, Plan};
 use stages::{discrimination, generate, prompt, self_consistency, solver, static_stage};
+pub use stored::*;
 
 /// Check one bootcamp file. Never fails: every problem is a finding.
 pub async fn check(

@@ -2,7 +2,7 @@
 //! findings, metrics and the report itself (what `--json`, campaign
 //! evaluations and the audit serialise).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::judge::{Band, GuessBaseline, MutationReport, StrategyStats};
@@ -10,7 +10,7 @@ pub use super::kind::FindingKind;
 use crate::sandbox::{BudgetClock, Limits, Stage};
 
 /// How reasoning is treated when grading solver answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ThinkMode {
     /// Require a `<think>` block (`format_penalty`) when the solver produced
@@ -81,7 +81,7 @@ impl Default for CheckConfig {
 }
 
 /// The stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStage {
     Static,
@@ -117,7 +117,7 @@ impl CheckStage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Fails the check.
@@ -127,7 +127,7 @@ pub enum Severity {
 }
 
 /// One problem, with the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub stage: CheckStage,
     /// What the finding is about, serialised as its stable name.
@@ -137,7 +137,7 @@ pub struct Finding {
     pub evidence: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageStatus {
     Passed,
@@ -150,14 +150,14 @@ pub enum StageStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageOutcome {
     pub stage: CheckStage,
     pub status: StageStatus,
     pub note: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -190,7 +190,7 @@ impl Verdict {
 }
 
 /// One solver answer and its grade.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SolverAttempt {
     pub seed: u64,
     /// The case as the generator made it (JSON, clipped to 2 KiB).
@@ -207,7 +207,7 @@ pub struct SolverAttempt {
     pub truncated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SolverMetrics {
     pub model: String,
     pub cases: usize,
@@ -239,7 +239,7 @@ pub struct SolverMetrics {
 }
 
 /// What the discrimination stage measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscriminationMetrics {
     /// The seed the junk was built from (replay it with `junk_seed`).
     pub junk_seed: u64,
@@ -257,7 +257,7 @@ pub struct DiscriminationMetrics {
     pub mutations: Vec<MutationReport>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub cases: usize,
     pub distinct_cases: usize,
@@ -282,7 +282,7 @@ pub struct Metrics {
 /// The per-call budget and, per sandbox stage, the most CPU time one call
 /// used: a stage near 1.0 is slow on every machine, a timeout with a share
 /// far past it is endless.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BudgetMetrics {
     /// The clock the budget is counted on.
     pub clock: BudgetClock,
@@ -294,7 +294,7 @@ pub struct BudgetMetrics {
 }
 
 /// One sandbox stage's calls over every run of a check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageBudget {
     pub stage: Stage,
     pub calls: u32,
@@ -307,7 +307,7 @@ pub struct StageBudget {
 
 /// Wall time of each sandbox run of a check, milliseconds, so a slow check
 /// shows where its time went; the runs follow one another.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageTimings {
     /// The main run, whole (inspection included).
     pub main_ms: f64,
@@ -329,7 +329,7 @@ pub struct StageTimings {
 }
 
 /// The result of a check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
     pub file: String,
     pub class: Option<String>,
@@ -357,8 +357,7 @@ impl CheckReport {
 /// The guess baseline recorded in a stored report (`report_json` of an
 /// evaluation), for lineage views that show it beside the accuracy.
 pub fn stored_guess_baseline(report_json: &str) -> Option<f64> {
-    let report: serde_json::Value = serde_json::from_str(report_json).ok()?;
-    report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64()
+    super::StoredReport::parse(report_json).guess_baseline()
 }
 
 #[cfg(test)]

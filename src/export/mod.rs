@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::evaluate::StoredReport;
 use crate::store::{ReviewFilter, ReviewItemRow, Store};
 
 /// What to export.
@@ -344,7 +345,7 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
                 .map(|x| x.model),
             _ => None,
         };
-        let report: Value = serde_json::from_str(&item.report_json).unwrap_or(Value::Null);
+        let report = StoredReport::parse(&item.report_json);
         entries.push(ManifestEntry {
             item: item.id,
             task: item.task_id.clone(),
@@ -360,9 +361,7 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             calibration,
             param_sets: sets,
             author_model,
-            solver_model: report["metrics"]["solver"]["model"]
-                .as_str()
-                .map(str::to_owned),
+            solver_model: report.metrics.solver.and_then(|s| s.model),
             accuracy: summary.accuracy,
             interval: summary.interval,
             reviewer: decision.reviewer,

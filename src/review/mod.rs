@@ -2,9 +2,10 @@
 //! the detail a curator decides from, decisions, and `review add` of
 //! bootcamp files. Every function returns typed, serialisable structs and
 //! never prints: the CLI renders them as text or JSON, and a web page can
-//! call the same functions. Reports are read generically from the stored
-//! `report_json`, so new finding kinds and metrics show without changes
-//! here. The decision rules are pure functions in [`rules`].
+//! call the same functions. Reports are read from the stored `report_json`
+//! through the lenient [`StoredReport`], and the metrics are passed on as
+//! stored, so new finding kinds and metrics show without changes here. The
+//! decision rules are pure functions in [`rules`].
 
 pub mod rules;
 
@@ -15,7 +16,9 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::evaluate::{CheckConfig, Verdict};
+use crate::evaluate::{
+    CheckConfig, StoredFinding, StoredMutation, StoredReport, StoredSolver, Verdict,
+};
 use crate::llm::ChatModel;
 use crate::sandbox::{Limits, RunSpec, Sandbox};
 use crate::store::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, Store};
@@ -95,8 +98,12 @@ pub struct ItemDetail {
     pub answers: Vec<Answer>,
     /// The check's metrics as stored.
     pub metrics: Value,
+    /// The near-miss and over-broad classes tried, typed (from `metrics`,
+    /// which carries them in the JSON).
+    #[serde(skip)]
+    pub mutations: Vec<StoredMutation>,
     /// Every finding (errors and warnings) with its evidence, as stored.
-    pub findings: Vec<Value>,
+    pub findings: Vec<StoredFinding>,
     /// Root first, the item's draft last.
     pub lineage: Vec<LineageStep>,
     pub decisions: Vec<DecisionRow>,
@@ -190,8 +197,17 @@ pub enum ReviewError {
     Other(#[from] anyhow::Error),
 }
 
-fn report(item: &ReviewItemRow) -> Value {
-    serde_json::from_str(&item.report_json).unwrap_or(Value::Null)
+fn report(item: &ReviewItemRow) -> StoredReport {
+    StoredReport::parse(&item.report_json)
+}
+
+/// The report's metrics exactly as stored (every stage's, also those this
+/// version does not know), to pass on and to list.
+fn stored_metrics(report_json: &str) -> Value {
+    serde_json::from_str::<Value>(report_json)
+        .ok()
+        .and_then(|mut r| r.get_mut("metrics").map(Value::take))
+        .unwrap_or(Value::Null)
 }
 
 /// The item's class: the one it was queued with, else the one its check
@@ -200,27 +216,15 @@ pub fn item_class(item: &ReviewItemRow) -> Option<String> {
     class_of(item, &report(item))
 }
 
-fn class_of(item: &ReviewItemRow, report: &Value) -> Option<String> {
-    item.class_name
-        .clone()
-        .or_else(|| report["class"].as_str().map(str::to_owned))
+fn class_of(item: &ReviewItemRow, report: &StoredReport) -> Option<String> {
+    item.class_name.clone().or_else(|| report.class.clone())
 }
 
 /// The list line of an item.
 pub fn summarize(item: &ReviewItemRow, now: i64) -> ItemSummary {
     let report = report(item);
-    let solver = &report["metrics"]["solver"];
-    let interval = match (
-        solver["wilson_low"].as_f64(),
-        solver["wilson_high"].as_f64(),
-    ) {
-        (Some(lo), Some(hi)) => Some([lo, hi]),
-        _ => None,
-    };
-    let warnings = report["findings"]
-        .as_array()
-        .map(|f| f.iter().filter(|f| f["severity"] != "error").count())
-        .unwrap_or(0);
+    let solver = report.metrics.solver.as_ref();
+    let warnings = report.findings.iter().filter(|f| !f.is_error()).count();
     ItemSummary {
         id: item.id,
         status: item.status.clone(),
@@ -230,11 +234,11 @@ pub fn summarize(item: &ReviewItemRow, now: i64) -> ItemSummary {
         campaign: item.campaign_id,
         draft: item.draft_id,
         file: item.file_path.clone(),
-        accuracy: item.accuracy.or_else(|| solver["accuracy"].as_f64()),
-        interval,
-        solver_cases: solver["cases"].as_u64(),
-        guess_baseline: report["metrics"]["discrimination"]["guess_baseline"]["share"].as_f64(),
-        diversity: report["metrics"]["diversity"].as_f64(),
+        accuracy: item.accuracy.or_else(|| solver.and_then(|s| s.accuracy)),
+        interval: solver.and_then(StoredSolver::interval),
+        solver_cases: solver.and_then(|s| s.cases),
+        guess_baseline: report.guess_baseline(),
+        diversity: report.metrics.diversity,
         warnings,
         created_at: item.created_at.clone(),
         age: rules::age(&item.created_at, now),
@@ -332,20 +336,18 @@ pub async fn show(store: &Store, sandbox: &Sandbox, id: i64) -> Result<ItemDetai
         .as_ref()
         .map(|e| format!("{} in {}: {}", e.kind.as_str(), e.stage.as_str(), e.message));
 
-    let answers = report["metrics"]["solver"]["attempts"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|a| Answer {
-                    seed: a["seed"].as_u64(),
-                    prompt: a["prompt"].as_str().unwrap_or_default().to_owned(),
-                    response: a["response"].as_str().map(str::to_owned),
-                    score: a["score"].as_f64(),
-                    error: a["error"].as_str().map(str::to_owned),
-                })
-                .collect()
+    let solver = report.metrics.solver.clone().unwrap_or_default();
+    let answers = solver
+        .attempts
+        .into_iter()
+        .map(|a| Answer {
+            seed: a.seed,
+            prompt: a.prompt.unwrap_or_default(),
+            response: a.response,
+            score: a.score,
+            error: a.error,
         })
-        .unwrap_or_default();
+        .collect();
 
     let (description, lineage, author_model) = match (item.campaign_id, item.draft_id) {
         (Some(campaign), Some(draft)) => {
@@ -374,14 +376,13 @@ pub async fn show(store: &Store, sandbox: &Sandbox, id: i64) -> Result<ItemDetai
         params,
         code: item.code.clone(),
         author_model,
-        solver_model: report["metrics"]["solver"]["model"]
-            .as_str()
-            .map(str::to_owned),
+        solver_model: solver.model,
         samples,
         samples_error,
         answers,
-        metrics: report["metrics"].clone(),
-        findings: report["findings"].as_array().cloned().unwrap_or_default(),
+        metrics: stored_metrics(&item.report_json),
+        mutations: report.mutations().cloned().collect(),
+        findings: report.findings,
         lineage,
         decisions: store.review_decisions(id).await?,
         calibration: calibration_table(store, id).await?,

@@ -454,7 +454,8 @@ impl Daemon {
                     author,
                     solver,
                     recorder: None,
-                    progress: false,
+                    // The run's end is logged below; no progress between.
+                    progress: None,
                 };
                 campaign::resume_controlled(engines, campaign, control.clone(), Some(lease)).await
             }

@@ -23,7 +23,7 @@
 //! How each class is judged is [`Mutation::judged`]; the verdicts are
 //! [`super::judge::near_miss_findings`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::junk::{self, Junk, JunkClass, JunkRng};
 
@@ -36,7 +36,7 @@ use read::{
 pub use read::{Tolerance, options, order_free, stated_tolerance};
 
 /// One way of deriving a wrong (or over-broad) answer from a right one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mutation {
     OffByOne,
@@ -59,7 +59,7 @@ pub enum Mutation {
 }
 
 /// How a mutation class's credit is judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Judged {
     /// The mutant says something else than the reference: credit on most

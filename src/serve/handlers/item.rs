@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{note_text, reviewer_name};
 use crate::campaign::lineage::{TreeNode, tree};
+use crate::evaluate::json_number;
 use crate::review::{self, Decision, ReviewError, Sample};
 use crate::sandbox::{Limits, RunSpec};
 use crate::serve::diff::{DiffLine, line_diff};
@@ -143,35 +144,34 @@ async fn render_item(
         .iter()
         .map(|f| {
             minijinja::context! {
-                kind => f["kind"].as_str().unwrap_or("?"),
-                severity => f["severity"].as_str().unwrap_or("?"),
-                stage => f["stage"].as_str().unwrap_or(""),
-                message => f["message"].as_str().unwrap_or(""),
-                evidence => serde_json::to_string_pretty(&f["evidence"]).unwrap_or_default(),
+                kind => f.kind.as_deref().unwrap_or("?"),
+                severity => f.severity.as_deref().unwrap_or("?"),
+                stage => f.stage.as_deref().unwrap_or(""),
+                message => f.message.as_deref().unwrap_or(""),
+                evidence => serde_json::to_string_pretty(&f.evidence).unwrap_or_default(),
             }
         })
         .collect();
     // The near-miss and over-broad classes that got credit (from the
     // references, or else from the solver's right answers).
-    let mutations: Vec<_> = ["discrimination", "solver"]
+    let mutations: Vec<_> = detail
+        .mutations
         .iter()
-        .flat_map(|stage| {
-            detail.metrics[stage]["mutations"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter(|m| m["full_credit"].as_u64().unwrap_or(0) > 0)
+        .filter(|m| m.credited())
         .map(|m| {
-            let e = &m["example"];
             minijinja::context! {
-                strategy => m["strategy"].as_str().unwrap_or("?").to_owned(),
-                rate => format!("{}/{} ({:.2})", m["full_credit"], m["cases"], m["share"].as_f64().unwrap_or(0.0)),
-                judged => format!("{} → {}", m["judged"].as_str().unwrap_or("?"), m["verdict"].as_str().unwrap_or("?")),
-                example => if e.is_object() {
-                    format!("seed {}: {} → {} scored {}", e["seed"], e["reference"].as_str().unwrap_or(""), e["mutant"].as_str().unwrap_or(""), e["score"])
-                } else {
-                    String::new()
+                strategy => m.strategy.clone().unwrap_or_else(|| "?".to_owned()),
+                rate => format!("{}/{} ({:.2})", json_number(m.full_credit), json_number(m.cases), m.share.unwrap_or(0.0)),
+                judged => format!("{} → {}", m.judged.as_deref().unwrap_or("?"), m.verdict.as_deref().unwrap_or("?")),
+                example => match &m.example {
+                    Some(e) => format!(
+                        "seed {}: {} → {} scored {}",
+                        json_number(e.seed),
+                        e.reference.as_deref().unwrap_or(""),
+                        e.mutant.as_deref().unwrap_or(""),
+                        json_number(e.score)
+                    ),
+                    None => String::new(),
                 },
             }
         })
