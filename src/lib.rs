@@ -60,7 +60,6 @@
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
 //! - [`text`]: hidden characters (controls, bidi marks, invisibles) made
 //!   visible, for the terminal and the review page alike.
-//! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
 //!
 //! # Invariants the layout keeps
@@ -77,7 +76,6 @@
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 
-pub mod bench;
 pub mod calibrate;
 pub mod campaign;
 pub mod cli;

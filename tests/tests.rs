@@ -4,6 +4,11 @@
 
 mod util;
 
+// The committed benchmarks (also the `cargo bench --bench bootforge` target):
+// `benchmarks` runs each of them quickly.
+mod bench;
+mod benchmarks;
+
 mod budget;
 mod calibrate;
 mod campaign;

@@ -15,18 +15,20 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::evaluate::{CheckConfig, CheckReport, Verdict};
+use bootforge::evaluate::{CheckConfig, CheckReport, Verdict};
 
-const HEAVY: [(&str, &str); 2] = [
-    (
-        "heavy_generator.py",
-        include_str!("../../tests/bootcamps/judge/heavy_generator.py"),
-    ),
-    (
-        "heavy_verifier.py",
-        include_str!("../../tests/bootcamps/judge/heavy_verifier.py"),
-    ),
-];
+fn heavy_sources() -> [(&'static str, &'static str); 2] {
+    [
+        (
+            "heavy_generator.py",
+            super::repo_file("tests/bootcamps/judge/heavy_generator.py"),
+        ),
+        (
+            "heavy_verifier.py",
+            super::repo_file("tests/bootcamps/judge/heavy_verifier.py"),
+        ),
+    ]
+}
 
 #[derive(Debug, Serialize)]
 pub struct AuditSpeed {
@@ -50,14 +52,15 @@ pub struct AuditSpeed {
 fn library(dir: &Path, light: usize, heavy: usize) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for i in 0..light {
-        let (name, source) = super::CORPUS[i % super::CORPUS.len()];
+        let corpus = super::corpus();
+        let (name, source) = corpus[i % corpus.len()];
         let path = dir.join(format!("light_{i:03}_{name}"));
         std::fs::write(&path, format!("# library file {i}\n{source}"))?;
         paths.push(path);
     }
     for i in 0..heavy {
         // Two heavy generators for each heavy verifier.
-        let (name, source) = HEAVY[usize::from(i % 3 == 2)];
+        let (name, source) = heavy_sources()[usize::from(i % 3 == 2)];
         let path = dir.join(format!("heavy_{i:03}_{name}"));
         std::fs::write(&path, format!("# library file {}\n{source}", light + i))?;
         paths.push(path);
@@ -66,7 +69,7 @@ fn library(dir: &Path, light: usize, heavy: usize) -> Result<Vec<PathBuf>> {
 }
 
 fn counts(reports: &[CheckReport]) -> (BTreeMap<String, usize>, usize) {
-    let summary = crate::evaluate::audit::summarize(reports, 0, 0.0, 1);
+    let summary = bootforge::evaluate::audit::summarize(reports, 0, 0.0, 1);
     let passed = reports
         .iter()
         .filter(|r| r.verdict == Verdict::Pass)
@@ -93,7 +96,7 @@ pub fn bench_audit_speed(cache_dir: &Path, quick: bool) -> Result<AuditSpeed> {
     };
     let audit = |config: &CheckConfig| -> (f64, Vec<CheckReport>) {
         let started = Instant::now();
-        let reports = runtime.block_on(crate::evaluate::audit::audit(
+        let reports = runtime.block_on(bootforge::evaluate::audit::audit(
             &sandbox,
             None,
             &paths,
