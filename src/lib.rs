@@ -31,8 +31,7 @@
 //!   (`docs/checks.md` lists them from it).
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
-//!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
-//!   scripted fake server for tests.
+//!   ([`llm::choose`] picks the endpoint), retries and accounting.
 //! - [`calibrate`]: settings of a bootcamp's constructor parameters whose
 //!   solver accuracy reaches a target ([`calibrate::search`] decides the
 //!   next setting to measure, purely).

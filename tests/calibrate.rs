@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::calibrate::Report;
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
 
 use crate::util::{bin, repo_path};
 

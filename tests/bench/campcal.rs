@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::fake::{FakeReply, FakeServer};
 use bootforge::campaign::calls::Backend;
 use bootforge::campaign::config::CampaignConfig;
 use bootforge::llm::EndpointConfig;
-use bootforge::llm::fake::{FakeReply, FakeServer};
 use bootforge::llm::openai::OpenAiModel;
 
 /// Half-points of the tasks' accuracy curves (size at which the solver is

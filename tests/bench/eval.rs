@@ -13,8 +13,8 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::fake::{FakeReply, FakeServer};
 use bootforge::eval::{self, RunConfig};
-use bootforge::llm::fake::{FakeReply, FakeServer};
 use bootforge::llm::openai::OpenAiModel;
 use bootforge::llm::{ChatModel, EndpointConfig};
 use bootforge::reward::batch::Item;

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::fake::{FakeReply, FakeServer};
 use bootforge::campaign::calls::Backend;
 use bootforge::campaign::config::CampaignConfig;
 use bootforge::llm::EndpointConfig;
-use bootforge::llm::fake::{FakeReply, FakeServer};
 use bootforge::llm::fleet::Fleet;
 
 const LATENCIES_MS: [u64; 3] = [100, 200, 400];

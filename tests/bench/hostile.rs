@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use bootforge::llm::fake::{FakeReply, FakeServer};
+use crate::fake::{FakeReply, FakeServer};
 use bootforge::llm::openai::{MAX_BODY_BYTES, OpenAiModel};
 use bootforge::llm::{ChatModel, EndpointConfig, LlmError};
 

@@ -13,6 +13,9 @@ use clap::Parser;
 
 #[path = "mod.rs"]
 mod bench;
+// The scripted OpenAI-compatible server the benchmarks measure against.
+#[path = "../support/fake.rs"]
+mod fake;
 
 #[derive(Parser, Debug)]
 #[command(

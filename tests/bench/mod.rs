@@ -634,8 +634,8 @@ fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
 }
 
 fn bench_solver(calls: usize) -> Result<SolverOverhead> {
+    use crate::fake::{FakeReply, FakeServer};
     use bootforge::llm::ChatModel;
-    use bootforge::llm::fake::{FakeReply, FakeServer};
     let latency = Duration::from_millis(50);
     let server = FakeServer::start(move |_| {
         FakeReply::Delay(latency, Box::new(FakeReply::answer("[answer]42[/answer]")))
@@ -715,11 +715,9 @@ fn bench_memory(cache_dir: &Path, quick: bool) -> Result<Vec<MemoryCase>> {
     // A solver answering 10 MB per call: the endpoint's bytes are the
     // host's to bound too.
     let answer = format!("<think>{}</think>[answer]7[/answer]", "x".repeat(10 << 20));
-    let server = bootforge::llm::fake::FakeServer::start(move |_| {
-        bootforge::llm::fake::FakeReply::Answer {
-            content: answer.clone(),
-            reasoning: None,
-        }
+    let server = crate::fake::FakeServer::start(move |_| crate::fake::FakeReply::Answer {
+        content: answer.clone(),
+        reasoning: None,
     })?;
     // Quick mode (the smoke test) keeps each scenario to a few cases.
     let (default_cases, zeros_cases, solver_cases) = if quick {
@@ -811,9 +809,9 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
+    use crate::fake::{FakeReply, FakeServer};
     use bootforge::campaign::calls::Backend;
     use bootforge::campaign::config::CampaignConfig;
-    use bootforge::llm::fake::{FakeReply, FakeServer};
     let latency = Duration::from_millis(200);
     let code = format!("```python\n{}```\n", bench_bootcamp());
     let server = FakeServer::start(move |req| {
