@@ -11,8 +11,7 @@
 //! - **throughput**: generate + prompt + verify per case, for the Latin-square
 //!   example (`sandbox/examples/latin_square.py`), in the sandbox against the
 //!   same loop under the machine's native `python3` (target: the sandbox at
-//!   0.6 of native speed or better), and the per-call budget counted on the
-//!   CPU clock against the old wall-clock deadline (alternating rounds);
+//!   0.6 of native speed or better);
 //! - **cold start**: a new store, instantiation and loading the same ~200-line
 //!   bootcamp, median over many runs (target: 15 ms or less);
 //! - **compile**: the first compile of the component into an empty cache, then
@@ -21,9 +20,8 @@
 //! - **audit**: `bootforge audit` over 1,000 generated bootcamp files (variants
 //!   of the examples and the check tests' bootcamps), 20 cases each, no
 //!   solver: wall time and files per second per core (target: under 2 min);
-//! - **audit_speed**: an audit of a library with a tail of heavy bootcamps,
-//!   the old way against the new, as a ratio in one run (target 1.7x; see
-//!   `bench/audit_speed.rs`);
+//! - **audit_speed**: an audit of a library with a tail of heavy bootcamps:
+//!   wall time and findings (`tests/bench/audit_speed.rs`);
 //! - **solver**: the client's overhead per call over a fake server's own
 //!   latency, at concurrency 64;
 //! - **campaign**: 200 tasks x 4 drafts against a fake author and solver
@@ -78,7 +76,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use bootforge::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
+use bootforge::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
 mod calibrate;
@@ -156,21 +154,6 @@ pub struct Throughput {
     /// Sandbox speed as a fraction of native speed.
     pub ratio: Option<f64>,
     pub target_ratio: f64,
-    /// The same cases with the old wall-clock deadline (no CPU clock read),
-    /// median of the rounds, against the CPU-time budget's median in the
-    /// same rounds (alternating): the cost of counting CPU time.
-    pub rounds: usize,
-    pub cpu_budget_median_ms: f64,
-    pub wall_deadline_median_ms: f64,
-    /// `cpu_budget_median_ms / wall_deadline_median_ms`.
-    pub cpu_budget_overhead: f64,
-    /// The process's CPU time for the same runs, medians, ms.
-    pub cpu_budget_process_cpu_ms: f64,
-    pub wall_deadline_process_cpu_ms: f64,
-    /// Their ratio: the overhead as CPU time, less moved by the load.
-    pub cpu_budget_cpu_overhead: f64,
-    /// The same ratio of the fastest rounds (noise only ever adds time).
-    pub cpu_budget_min_cpu_overhead: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -439,34 +422,6 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
     )?;
     let sandbox_ms = report.timings.calls_us as f64 / 1e3;
     let sandbox_scores: Vec<f64> = report.cases().filter_map(|c| c.score).collect();
-    // The per-call budget on the CPU clock against the old wall-clock
-    // deadline, in alternating rounds so that drift in the machine's load
-    // hits both alike.
-    // Wall time moves with the machine's load; the process's CPU time for
-    // the same run (the worker, the epoch ticker) is the steadier figure.
-    let rounds = 7;
-    let (mut cpu_runs, mut wall_runs) = (Vec::new(), Vec::new());
-    let (mut cpu_runs_cpu, mut wall_runs_cpu) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        for (clock, runs, runs_cpu) in [
-            (BudgetClock::Cpu, &mut cpu_runs, &mut cpu_runs_cpu),
-            (BudgetClock::Wall, &mut wall_runs, &mut wall_runs_cpu),
-        ] {
-            let mut spec = puzzle_spec(0..cases, Some(ANSWER));
-            spec.limits.clock = clock;
-            let before = process_cpu_time();
-            let report = checked(sandbox.run_blocking(spec), "throughput")?;
-            runs_cpu.push(ms(process_cpu_time().saturating_sub(before)));
-            runs.push(report.timings.calls_us as f64 / 1e3);
-        }
-    }
-    let cpu_budget_median_ms = median(&mut cpu_runs);
-    let wall_deadline_median_ms = median(&mut wall_runs);
-    let min = |runs: &[f64]| runs.iter().copied().fold(f64::INFINITY, f64::min);
-    let cpu_budget_min_cpu_ms = min(&cpu_runs_cpu);
-    let wall_deadline_min_cpu_ms = min(&wall_runs_cpu);
-    let cpu_budget_process_cpu_ms = median(&mut cpu_runs_cpu);
-    let wall_deadline_process_cpu_ms = median(&mut wall_runs_cpu);
     let (native_ms, native_python) = match native(cases) {
         Ok((result, version)) => {
             if result.scores != sandbox_scores {
@@ -489,31 +444,7 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
         native_python,
         ratio: native_ms.map(|n| n / sandbox_ms),
         target_ratio: 0.6,
-        rounds,
-        cpu_budget_median_ms,
-        wall_deadline_median_ms,
-        cpu_budget_overhead: cpu_budget_median_ms / wall_deadline_median_ms,
-        cpu_budget_process_cpu_ms,
-        wall_deadline_process_cpu_ms,
-        cpu_budget_cpu_overhead: cpu_budget_process_cpu_ms / wall_deadline_process_cpu_ms,
-        cpu_budget_min_cpu_overhead: cpu_budget_min_cpu_ms / wall_deadline_min_cpu_ms,
     })
-}
-
-/// CPU time of this whole process so far.
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
 }
 
 fn batch(sandbox: &Sandbox, runs: usize, cases: u64) -> Result<f64> {
@@ -1092,7 +1023,7 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         report.audit = Some(bench_audit(cache_dir, if quick { 16 } else { 1000 })?);
     }
     if want("audit_speed") {
-        eprintln!("bench: audit of a library with heavy files, the old way against the new...");
+        eprintln!("bench: audit of a library with heavy files...");
         report.audit_speed = Some(audit_speed::bench_audit_speed(cache_dir, quick)?);
     }
     if want("solver") {
@@ -1235,17 +1166,6 @@ impl BenchReport {
                     t.cases, t.sandbox_ms, t.sandbox_cases_per_s
                 )),
             }
-            lines.push(format!(
-                "             per-call budget on the CPU clock against the wall-clock deadline, medians of {} alternating rounds: wall {:.1} / {:.1} ms = {:.3}x, process CPU {:.1} / {:.1} ms = {:.3}x (fastest rounds {:.3}x)",
-                t.rounds,
-                t.cpu_budget_median_ms,
-                t.wall_deadline_median_ms,
-                t.cpu_budget_overhead,
-                t.cpu_budget_process_cpu_ms,
-                t.wall_deadline_process_cpu_ms,
-                t.cpu_budget_cpu_overhead,
-                t.cpu_budget_min_cpu_overhead
-            ));
         }
         if let Some(w) = &self.workers {
             lines.push(format!(
