@@ -31,8 +31,7 @@
 //!   (`docs/checks.md` lists them from it).
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
-//!   ([`llm::choose`] picks the endpoint), retries and accounting, and the
-//!   scripted fake server for tests.
+//!   ([`llm::choose`] picks the endpoint), retries and accounting.
 //! - [`calibrate`]: settings of a bootcamp's constructor parameters whose
 //!   solver accuracy reaches a target ([`calibrate::search`] decides the
 //!   next setting to measure, purely).
@@ -60,7 +59,6 @@
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
 //! - [`text`]: hidden characters (controls, bidi marks, invisibles) made
 //!   visible, for the terminal and the review page alike.
-//! - [`bench`](mod@bench): the committed benchmarks behind `bootforge bench`.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
 //!
 //! # Invariants the layout keeps
@@ -77,7 +75,6 @@
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 
-pub mod bench;
 pub mod calibrate;
 pub mod campaign;
 pub mod cli;

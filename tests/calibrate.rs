@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::calibrate::Report;
 use bootforge::calibrate::search::Bound;
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::store::Store;
 
 use crate::util::{bin, repo_path};

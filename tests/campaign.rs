@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::store::Store;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! `bootforge check` and `bootforge audit` through the real binary, the real
 //! sandbox and a fake OpenAI-compatible solver on a real socket.
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::util::{bin, repo_path};

@@ -281,9 +281,18 @@ fn class_flag_selects_the_class() {
 fn help_texts_name_the_commands() {
     let out = bootforge(&["--help"]);
     assert_eq!(out.code, 0);
-    for needle in ["sandbox", "bench", "--cache-dir", "Exit status"] {
+    for needle in ["sandbox", "--cache-dir", "Exit status"] {
         assert!(out.stdout.contains(needle), "{needle}");
     }
+    // The benchmarks left the binary for `cargo bench`: the old command is
+    // a usage error, not a silent success.
+    let out = bootforge(&["bench", "--quick"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unrecognized subcommand"),
+        "{}",
+        out.stderr
+    );
     let out = bootforge(&["sandbox", "run", "--help"]);
     for needle in [
         "--params",
@@ -296,58 +305,4 @@ fn help_texts_name_the_commands() {
     ] {
         assert!(out.stdout.contains(needle), "{needle}");
     }
-}
-
-#[test]
-fn bench_quick_runs_every_benchmark() {
-    let out = bootforge(&["bench", "--quick", "--json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!(report["quick"], true);
-    assert!(
-        report["compile"]["compile_ms"].as_f64().unwrap()
-            > report["compile"]["cache_load_ms"].as_f64().unwrap()
-    );
-    assert!(report["cold_start"]["median_ms"].as_f64().unwrap() > 0.0);
-    assert!(
-        report["throughput"]["sandbox_cases_per_s"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
-    // python3 is on every machine this runs on; the ratio compares the same loop.
-    assert!(
-        report["throughput"]["ratio"].as_f64().unwrap() > 0.0,
-        "{}",
-        out.stdout
-    );
-    assert!(report["workers"]["speedup"].as_f64().unwrap() > 0.0);
-    assert_eq!(report["audit"]["files"], 16);
-    assert_eq!(
-        report["audit"]["passed"], 8,
-        "the corpus is half good, half broken: {}",
-        report["audit"]
-    );
-    assert!(report["solver"]["mean_overhead_ms"].as_f64().unwrap() > -1.0);
-    let serve = &report["serve"];
-    assert_eq!(
-        (serve["items"].as_u64(), serve["requests"].as_u64()),
-        (Some(500), Some(20))
-    );
-    assert!(serve["item_p99_ms"].as_f64().unwrap() >= serve["item_median_ms"].as_f64().unwrap());
-    assert!(serve["rss_after_mib"].as_f64().unwrap() > 1.0, "{serve}");
-    // Every answer of the instant model is right, and scored.
-    assert_eq!(report["eval"]["records"], 500);
-    assert_eq!(report["eval"]["accuracy"], 1.0, "{}", report["eval"]);
-    // Each hostile endpoint is cut at the read cap after one request.
-    let hostile = report["hostile_llm"]["cases"].as_array().unwrap();
-    assert_eq!(hostile.len(), 4, "{}", report["hostile_llm"]);
-    assert!(
-        hostile[1..].iter().all(|c| c["outcome"]
-            .as_str()
-            .unwrap()
-            .contains("exceeded 8388608 bytes after 1 request")),
-        "{}",
-        report["hostile_llm"]
-    );
 }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::campaign::both;

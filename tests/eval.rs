@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::{Value, json};
 
 use crate::util;

@@ -1,7 +1,8 @@
 //! Integrity against hostile bootcamps: what the host keeps,
 //! copies and shows of a guest's output is bounded and exact, and guest text
 //! cannot take over a terminal. (The compiled-code attack is in
-//! `sandbox_isolation`; memory targets are measured by `bootforge bench`.)
+//! `sandbox_isolation`; memory targets are measured by the benchmarks,
+//! `cargo bench --bench bootforge`.)
 
 use crate::util::{bin, repo_path};
 

@@ -2,7 +2,7 @@
 //! tags, quantitative junk findings with a guess baseline, checks a bootcamp
 //! cannot tell from real use, the audit's speed and finding counts.
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::campaign::{bootforge, setup, solver};

@@ -4,7 +4,7 @@
 //! are legitimately not unique or tolerant must pass, and the findings reach
 //! the refine prompt, `review show` and the audit summary.
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::campaign::{bootforge, setup};

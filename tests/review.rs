@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use bootforge::llm::fake::FakeServer;
+use crate::fake::FakeServer;
 use serde_json::Value;
 
 use crate::campaign::{EXAMPLE_TASKS, Setup, bootforge, both, setup};

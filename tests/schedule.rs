@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::store::Store;
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use serde_json::Value;
 
 use crate::campaign::{EXAMPLE_TASKS, Setup, both, setup};

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bootforge::llm::fake::{FakeReply, FakeRequest, FakeServer};
+use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::sandbox::{Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 

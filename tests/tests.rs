@@ -3,6 +3,14 @@
 //! component; the CLI tests run the real binary.
 
 mod util;
+// The scripted OpenAI-compatible server (outside the product).
+#[path = "support/fake.rs"]
+mod fake;
+
+// The committed benchmarks (also the `cargo bench --bench bootforge` target):
+// `benchmarks` runs each of them quickly.
+mod bench;
+mod benchmarks;
 
 mod budget;
 mod calibrate;

@@ -6,7 +6,8 @@ GUEST_DIR is sandbox/guest (for the same Basebootcamp the sandbox uses). Per
 case: seed the global random, case_generator, JSON round-trip, prompt_func,
 verify_score of ANSWER. Prints one JSON object: {"cases": N, "elapsed_us": T,
 "scores": [...]}; only the loop is timed, not interpreter start or loading.
-`bootforge bench` compares this with the same loop in the sandbox.
+The benchmarks (`cargo bench --bench bootforge`) compare this with the
+same loop in the sandbox.
 """
 import json
 import random

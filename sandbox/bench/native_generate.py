@@ -1,6 +1,7 @@
 """Generate training records from a bootcamp under the machine's native
 python3, the way InternBootcamp's data pipeline loops a generator in one
-process: `bootforge bench` compares `bootforge generate` with this.
+process: the benchmarks (`cargo bench --bench bootforge`) compare
+`bootforge generate` with this.
 
     python3 native_generate.py GUEST_DIR BOOTCAMP_FILE CASES FIRST_SEED OUT_FILE
 

@@ -1,7 +1,7 @@
 """Latin square completion: fill an N x N grid so every row and column holds 1..N once.
 
 A bootcamp in InternBootcamp's style, shipped with bootforge as an example and
-used by `bootforge bench` (it is about 200 lines, the size the cold-start
+used by the benchmarks (it is about 200 lines, the size the cold-start
 target is stated for). The generator builds a random Latin square, then removes
 clues while the puzzle keeps a unique solution, checked by a backtracking
 solver; the verifier checks the rules and the clues rather than comparing with

@@ -375,7 +375,6 @@ fn render_budget(out: &mut Out, budget: &crate::evaluate::BudgetMetrics) {
     }
     let clock = match budget.clock {
         crate::sandbox::BudgetClock::Cpu => "CPU",
-        crate::sandbox::BudgetClock::Wall => "wall-clock",
     };
     let stages: Vec<String> = budget
         .stages

@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 
@@ -30,7 +30,7 @@ use crate::sandbox::{self, Sandbox, SandboxOptions};
 pub mod exit {
     /// Everything ran.
     pub const OK: u8 = 0;
-    /// The work failed: a bootcamp failed, a benchmark could not run.
+    /// The work failed: a bootcamp failed its checks, a run did not finish.
     pub const FAILED: u8 = 1;
     /// Bad usage or input: the message says what to fix.
     pub const USAGE: u8 = 2;
@@ -123,9 +123,6 @@ enum Command {
     /// a <think> block, each with its source). The same command again takes
     /// an unfinished run up without repeating its calls.
     Synth(synth::SynthArgs),
-    /// Measure the sandbox: throughput against native python3, cold start,
-    /// compile and cache load, 1 worker against 2.
-    Bench(BenchArgs),
     /// List every kind of finding a check can report, with what it means.
     Findings {
         /// Print the Markdown table `docs/checks.md` carries.
@@ -146,19 +143,6 @@ enum SandboxCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// Fewer iterations (a smoke run of every benchmark).
-    #[arg(long)]
-    quick: bool,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Run one benchmark by name.
-    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::bench::NAMES))]
-    only: Option<String>,
 }
 
 /// Parse the process arguments, run, and return the exit code.
@@ -240,7 +224,6 @@ pub fn main() -> ExitCode {
         Command::Synth(args) => {
             synth::synth(args, &campaign::DbArgs { db: cli.db.clone() }, &cache_dir)
         }
-        Command::Bench(args) => bench(args, &cache_dir),
         Command::Findings { markdown } => findings(markdown),
     };
     match result {
@@ -491,19 +474,6 @@ fn info(json: bool, cache_dir: &std::path::Path) -> CliResult {
             }
         ));
         out.line(format!("workers     {}", sandbox.workers()));
-    }
-    Ok(())
-}
-
-fn bench(args: BenchArgs, cache_dir: &std::path::Path) -> CliResult {
-    let report = crate::bench::run(cache_dir, args.quick, args.only.as_deref())?;
-    let mut out = Out::new();
-    if args.json {
-        out.line(serde_json::to_string(&report).unwrap_or_default());
-    } else {
-        for line in report.render() {
-            out.line(line);
-        }
     }
     Ok(())
 }

@@ -134,7 +134,6 @@ pub fn run(args: RunArgs, cache_dir: &Path) -> CliResult {
         memory_bytes,
         output_bytes: usize::try_from(args.output_limit).unwrap_or(usize::MAX),
         case_bytes: usize::try_from(args.max_case_bytes).unwrap_or(usize::MAX),
-        ..Limits::default()
     };
     let seeds = (0..args.cases).map(|i| args.seed.wrapping_add(i));
     let spec = spec.cases(seeds, args.answer.as_deref());

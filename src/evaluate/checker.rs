@@ -32,7 +32,7 @@ pub(crate) const NEAR_BUDGET: f64 = 0.5;
 fn budget_metrics(limits: &Limits, cpu: &[StageCpu]) -> BudgetMetrics {
     let budget_ms = limits.timeout.as_secs_f64() * 1e3;
     BudgetMetrics {
-        clock: limits.clock,
+        clock: BudgetClock::Cpu,
         budget_ms,
         wall_ceiling_ms: limits.wall_ceiling().as_secs_f64() * 1e3,
         stages: cpu
@@ -56,12 +56,8 @@ fn budget_metrics(limits: &Limits, cpu: &[StageCpu]) -> BudgetMetrics {
 }
 
 /// The stages whose slowest call finished near (not past) its CPU budget,
-/// with the share used. Only the CPU clock measures what a call costs on any
-/// machine; a wall-clock budget says nothing about it.
+/// with the share used (CPU time measures what a call costs on any machine).
 fn judge_near_budget(budget: &BudgetMetrics) -> Vec<(StageBudget, f64)> {
-    if budget.clock != BudgetClock::Cpu {
-        return Vec::new();
-    }
     budget
         .stages
         .iter()

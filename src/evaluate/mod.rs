@@ -291,17 +291,13 @@ async fn check_inner(
     // rerun of a few seeds (other OS entropy and clock), then every junk
     // answer. One instance for both keeps a check at two loads.
     let junk = discrimination::plan(&c, checked, &references);
-    let rerun_calls: Vec<Call> = rerun_seeds(n, config.determinism_cases)
+    let rerun_calls: Vec<Call> = rerun_seeds(n, DETERMINISM_CASES)
         .into_iter()
         .map(|seed| Call::Case { seed, answer: None })
         .collect();
     let reruns = rerun_calls.len();
     let mut junk_calls: std::collections::VecDeque<Call> = junk.calls.clone().into();
-    let first_junk = if config.batch_junk {
-        junk_calls.len().min(MIN_JUNK_CASES)
-    } else {
-        junk_calls.len()
-    };
+    let first_junk = junk_calls.len().min(MIN_JUNK_CASES);
     let mut second = c.spec(
         rerun_calls
             .into_iter()
@@ -387,9 +383,9 @@ fn junk_budget(main_calls_cpu_us: u64) -> std::time::Duration {
 }
 
 /// The seeds the determinism rerun repeats: `wanted` of `0..n`, spread
-/// evenly (all of them when `wanted` is `None` or at least `n`).
-fn rerun_seeds(n: usize, wanted: Option<u32>) -> Vec<u64> {
-    let d = wanted.map_or(n, |w| (w as usize).min(n));
+/// evenly (all of them when `wanted` is at least `n`).
+fn rerun_seeds(n: usize, wanted: u32) -> Vec<u64> {
+    let d = (wanted as usize).min(n);
     (0..d).map(|i| (i * n / d.max(1)) as u64).collect()
 }
 
@@ -397,9 +393,9 @@ fn rerun_seeds(n: usize, wanted: Option<u32>) -> Vec<u64> {
 mod tests {
     #[test]
     fn the_rerun_spreads_its_seeds() {
-        assert_eq!(super::rerun_seeds(20, Some(5)), [0, 4, 8, 12, 16]);
-        assert_eq!(super::rerun_seeds(3, Some(5)), [0, 1, 2]);
-        assert_eq!(super::rerun_seeds(4, None), [0, 1, 2, 3]);
-        assert!(super::rerun_seeds(0, Some(5)).is_empty());
+        assert_eq!(super::rerun_seeds(20, 5), [0, 4, 8, 12, 16]);
+        assert_eq!(super::rerun_seeds(3, 5), [0, 1, 2]);
+        assert_eq!(super::rerun_seeds(4, 4), [0, 1, 2, 3]);
+        assert!(super::rerun_seeds(0, 5).is_empty());
     }
 }

@@ -45,12 +45,6 @@ pub struct CheckConfig {
     /// The seed junk answers are built from; `None`: a fresh one per check
     /// (so a verifier cannot learn the junk's shape), recorded in the report.
     pub junk_seed: Option<u64>,
-    /// Score a case's junk answers in one guest call (`false`: one call
-    /// per answer, the old, slower way, kept for `bench`).
-    pub batch_junk: bool,
-    /// Seeds the determinism rerun generates again (spread over the checked
-    /// cases); `None`: all of them (the old, slower way, kept for `bench`).
-    pub determinism_cases: Option<u32>,
     /// Below this share of distinct cases, the instance set is too narrow.
     pub diversity_min: f64,
     pub limits: Limits,
@@ -71,8 +65,6 @@ impl Default for CheckConfig {
             score_flags: Map::new(),
             think: ThinkMode::Auto,
             junk_seed: None,
-            batch_junk: true,
-            determinism_cases: Some(DETERMINISM_CASES),
             diversity_min: 0.5,
             limits: Limits::default(),
             max_duration: std::time::Duration::from_secs(600),

@@ -6,11 +6,15 @@
 //! one endpoint (async-openai as the protocol layer, over bootforge's own HTTP
 //! service, [`guard`]: no hidden retries, a capped and idle-timed body),
 //! [`fleet::Fleet`] several (the choice of endpoint is the pure [`choose`]);
-//! [`stream`] reads replies. [`fake::FakeServer`] is a scripted
-//! OpenAI-compatible HTTP server on `127.0.0.1:0` for tests and benchmarks.
+//! [`stream`] reads replies. The scripted OpenAI-compatible server the tests
+//! and benchmarks run against is `tests/support/fake.rs`, outside the
+//! product; the unit tests here include it.
 
 pub mod choose;
-pub mod fake;
+// The tests' fake server, for this module's unit tests only.
+#[cfg(test)]
+#[path = "../../tests/support/fake.rs"]
+mod fake;
 pub mod fleet;
 pub mod guard;
 pub mod openai;

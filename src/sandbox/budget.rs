@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 /// The default wall-clock ceiling of a call, as a multiple of its CPU budget.
 pub const WALL_CEILING_FACTOR: u32 = 10;
 
-/// Which clock a call's budget ([`super::Limits::timeout`]) is counted on.
+/// Which clock a call's budget ([`super::Limits::timeout`]) is counted on,
+/// as the reports name it. There is one: the budget once counted wall-clock
+/// time, and that mode went with the benchmark that compared the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetClock {
@@ -33,9 +35,6 @@ pub enum BudgetClock {
     /// ceiling as a backstop: verdicts do not depend on the machine's load.
     #[default]
     Cpu,
-    /// Wall-clock time only: the budget and the ceiling are the same. Kept
-    /// so that `bench` can measure what counting CPU time costs.
-    Wall,
 }
 
 /// Which budget ended a call.
@@ -44,7 +43,7 @@ pub enum BudgetClock {
 pub enum BudgetKind {
     /// The CPU-time budget: the guest computed for that long.
     Cpu,
-    /// The wall-clock ceiling (or, with [`BudgetClock::Wall`], the budget).
+    /// The wall-clock ceiling.
     Wall,
 }
 
@@ -57,7 +56,7 @@ pub struct BudgetUse {
     pub cpu_ms: f64,
     /// Wall-clock time of the call, ms.
     pub wall_ms: f64,
-    /// The per-call budget, ms (CPU time, or wall time with the wall clock).
+    /// The per-call CPU-time budget, ms.
     pub budget_ms: f64,
     /// The per-call wall-clock ceiling, ms.
     pub wall_ceiling_ms: f64,
@@ -85,7 +84,6 @@ pub fn thread_cpu_time() -> Duration {
 /// The clocks of the call in progress on one store.
 #[derive(Debug, Clone)]
 pub(crate) struct CallClock {
-    pub clock: BudgetClock,
     pub budget: Duration,
     pub wall_ceiling: Duration,
     cpu_start: Duration,
@@ -104,7 +102,6 @@ pub(crate) enum Check {
 impl CallClock {
     pub fn idle() -> Self {
         CallClock {
-            clock: BudgetClock::Cpu,
             budget: Duration::ZERO,
             wall_ceiling: Duration::ZERO,
             cpu_start: Duration::ZERO,
@@ -113,22 +110,19 @@ impl CallClock {
     }
 
     /// Start a call's clocks. Must run on the thread that runs the call.
-    pub fn start(clock: BudgetClock, budget: Duration, wall_ceiling: Duration) -> Self {
+    pub fn start(budget: Duration, wall_ceiling: Duration) -> Self {
         CallClock {
-            clock,
             budget,
             wall_ceiling,
-            cpu_start: cpu_now(clock),
+            cpu_start: thread_cpu_time(),
             wall_start: Instant::now(),
         }
     }
 
     /// CPU and wall time used since the start (on the calling thread).
-    /// The wall-clock mode never reads the CPU clock (its CPU time is zero):
-    /// it is the old way's cost, the baseline `bench` compares against.
     pub fn used(&self) -> (Duration, Duration) {
         (
-            cpu_now(self.clock).saturating_sub(self.cpu_start),
+            thread_cpu_time().saturating_sub(self.cpu_start),
             self.wall_start.elapsed(),
         )
     }
@@ -136,7 +130,7 @@ impl CallClock {
     /// Check the budgets now (on the thread running the guest).
     pub fn check(&self, tick: Duration) -> Check {
         let (cpu, wall) = self.used();
-        decide(self.clock, self.budget, self.wall_ceiling, cpu, wall, tick)
+        decide(self.budget, self.wall_ceiling, cpu, wall, tick)
     }
 
     pub fn usage(&self, ended_by: BudgetKind) -> BudgetUse {
@@ -147,15 +141,8 @@ impl CallClock {
             wall_ms: ms(wall),
             budget_ms: ms(self.budget),
             wall_ceiling_ms: ms(self.wall_ceiling),
-            clock: self.clock,
+            clock: BudgetClock::Cpu,
         }
-    }
-}
-
-fn cpu_now(clock: BudgetClock) -> Duration {
-    match clock {
-        BudgetClock::Cpu => thread_cpu_time(),
-        BudgetClock::Wall => Duration::ZERO,
     }
 }
 
@@ -163,7 +150,7 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// The budget rule, pure. With the CPU clock, the next look is put off by
+/// The budget rule, pure. The next look is put off by
 /// half as many ticks as the nearer budget has left: a thread cannot use
 /// more CPU time than wall time passes, and a tick is at least `tick` of wall
 /// time. Half, not all: ticks come late (a sleeping ticker oversleeps), and
@@ -172,33 +159,21 @@ fn ms(d: Duration) -> f64 {
 /// CPU clock about a dozen times for a 10 s budget and overruns by about a
 /// tick.
 pub(crate) fn decide(
-    clock: BudgetClock,
     budget: Duration,
     wall_ceiling: Duration,
     cpu: Duration,
     wall: Duration,
     tick: Duration,
 ) -> Check {
-    match clock {
-        BudgetClock::Wall => {
-            if wall >= budget.min(wall_ceiling) {
-                Check::Over(BudgetKind::Wall)
-            } else {
-                Check::Continue(1)
-            }
-        }
-        BudgetClock::Cpu => {
-            if cpu >= budget {
-                return Check::Over(BudgetKind::Cpu);
-            }
-            if wall >= wall_ceiling {
-                return Check::Over(BudgetKind::Wall);
-            }
-            let left = (budget - cpu).min(wall_ceiling - wall) / 2;
-            let ticks = left.as_nanos() / tick.as_nanos().max(1);
-            Check::Continue(u64::try_from(ticks).unwrap_or(u64::MAX).max(1))
-        }
+    if cpu >= budget {
+        return Check::Over(BudgetKind::Cpu);
     }
+    if wall >= wall_ceiling {
+        return Check::Over(BudgetKind::Wall);
+    }
+    let left = (budget - cpu).min(wall_ceiling - wall) / 2;
+    let ticks = left.as_nanos() / tick.as_nanos().max(1);
+    Check::Continue(u64::try_from(ticks).unwrap_or(u64::MAX).max(1))
 }
 
 #[cfg(test)]
@@ -213,7 +188,7 @@ mod tests {
 
     #[test]
     fn the_cpu_budget_ends_a_call_that_computed_for_it() {
-        let d = |cpu, wall| decide(BudgetClock::Cpu, ms(100), ms(1000), ms(cpu), ms(wall), TICK);
+        let d = |cpu, wall| decide(ms(100), ms(1000), ms(cpu), ms(wall), TICK);
         assert_eq!(d(100, 100), Check::Over(BudgetKind::Cpu));
         assert_eq!(d(150, 900), Check::Over(BudgetKind::Cpu));
         // A busy machine: a tenth of a core for the guest, no verdict yet.
@@ -224,16 +199,9 @@ mod tests {
 
     #[test]
     fn the_next_look_waits_for_the_nearer_budget() {
-        let d = |cpu, wall| decide(BudgetClock::Cpu, ms(100), ms(1000), ms(cpu), ms(wall), TICK);
+        let d = |cpu, wall| decide(ms(100), ms(1000), ms(cpu), ms(wall), TICK);
         assert_eq!(d(0, 0), Check::Continue(25));
         assert_eq!(d(10, 992), Check::Continue(2));
-        assert_eq!(d(99, 99), Check::Continue(1));
-    }
-
-    #[test]
-    fn the_wall_clock_mode_counts_wall_time_only() {
-        let d = |cpu, wall| decide(BudgetClock::Wall, ms(100), ms(100), ms(cpu), ms(wall), TICK);
-        assert_eq!(d(0, 100), Check::Over(BudgetKind::Wall));
         assert_eq!(d(99, 99), Check::Continue(1));
     }
 

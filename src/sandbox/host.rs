@@ -121,7 +121,7 @@ impl HostState {
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
         self.clock.reset();
-        self.budget = CallClock::start(limits.clock, limits.timeout, limits.wall_ceiling());
+        self.budget = CallClock::start(limits.timeout, limits.wall_ceiling());
         self.reply = GuestReply::None;
     }
 }

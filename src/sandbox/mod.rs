@@ -76,16 +76,12 @@ pub const NATIVE_SPEED: f64 = 0.4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// The budget of each guest call (instantiation, loading the file, each
-    /// case, each scoring): CPU time of the thread running the guest, or
-    /// wall-clock time with [`BudgetClock::Wall`].
+    /// case, each scoring): CPU time of the thread running the guest.
     pub timeout: Duration,
     /// The wall-clock ceiling of each guest call, the backstop for a guest
     /// that waits instead of computing; `None`: [`WALL_CEILING_FACTOR`]
-    /// times `timeout`. Ignored with [`BudgetClock::Wall`].
+    /// times `timeout`.
     pub wall_timeout: Option<Duration>,
-    /// The clock `timeout` is counted on. With [`BudgetClock::Wall`] no CPU
-    /// time is measured (the reports show zero).
-    pub clock: BudgetClock,
     /// Linear memory cap.
     pub memory_bytes: usize,
     /// How much a run may print to stdout and stderr (each).
@@ -100,13 +96,9 @@ impl Limits {
     /// The wall-clock time after which a call is stopped whatever its CPU
     /// time (never below the budget itself).
     pub fn wall_ceiling(&self) -> Duration {
-        match self.clock {
-            BudgetClock::Wall => self.timeout,
-            BudgetClock::Cpu => self
-                .wall_timeout
-                .unwrap_or_else(|| self.timeout.saturating_mul(WALL_CEILING_FACTOR))
-                .max(self.timeout),
-        }
+        self.wall_timeout
+            .unwrap_or_else(|| self.timeout.saturating_mul(WALL_CEILING_FACTOR))
+            .max(self.timeout)
     }
 
     /// The largest reply the host copies out of guest memory for one call:
@@ -122,7 +114,6 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(10),
             wall_timeout: None,
-            clock: BudgetClock::Cpu,
             memory_bytes: 1 << 30,
             output_bytes: 1 << 20,
             case_bytes: protocol::DEFAULT_CASE_BYTES,
@@ -698,20 +689,16 @@ impl Runner<'_> {
 
     fn timeout_error(&self, stage: Stage, ended_by: BudgetKind) -> RunError {
         let usage = self.store.data().budget.usage(ended_by);
-        let message = match (usage.clock, ended_by) {
-            (BudgetClock::Cpu, BudgetKind::Cpu) => format!(
+        let message = match ended_by {
+            BudgetKind::Cpu => format!(
                 "the call used its {:.0} ms CPU budget ({:.0} ms of CPU time in {:.0} ms): an endless loop, \
                  or a computation too slow for the budget on any machine (raise --timeout-ms if it is meant to take this long)",
                 usage.budget_ms, usage.cpu_ms, usage.wall_ms
             ),
-            (BudgetClock::Cpu, BudgetKind::Wall) => format!(
+            BudgetKind::Wall => format!(
                 "the call was still not done at its {:.0} ms wall-clock ceiling, having used {:.0} ms of its {:.0} ms CPU budget: \
                  it waited instead of computing (a sleep), or the machine was overloaded (see --wall-timeout-ms)",
                 usage.wall_ceiling_ms, usage.cpu_ms, usage.budget_ms
-            ),
-            (BudgetClock::Wall, _) => format!(
-                "the call did not finish within {:.0} ms of wall-clock time (an endless loop, a very slow computation, or a sleep)",
-                usage.budget_ms
             ),
         };
         let mut error = RunError::new(ErrorKind::Timeout, stage, message);

@@ -84,8 +84,7 @@ const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id
      i.code, i.report_json, i.accuracy, i.note, i.created_at,
      COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
 
-/// Insert one queue entry for a bootcamp file (`review add`, and the bulk
-/// insert the serve benchmark uses).
+/// Insert one queue entry for a bootcamp file (`review add`).
 pub(super) async fn insert_file_item(
     conn: &mut sqlx::SqliteConnection,
     item: &NewReviewItem,

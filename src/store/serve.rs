@@ -1,14 +1,13 @@
 //! The SQL behind `bootforge serve` that the review queue's own
 //! queries lack: the decision history across items, an item's neighbours in
 //! the queue, and a campaign's per-generation counts (drafts, evaluations,
-//! acceptances, failing stages, LLM calls and tokens by role). Read-only,
-//! except a bulk insert of queue entries used by `bootforge bench`.
+//! acceptances, failing stages, LLM calls and tokens by role). Read-only.
 
 use anyhow::Result;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{NewReviewItem, ReviewFilter, ReviewItemRow, Store, now_utc};
+use super::{ReviewFilter, ReviewItemRow, Store};
 
 /// A decision with the item it was made on, for the history view.
 #[derive(Debug, Clone, Serialize)]
@@ -197,17 +196,5 @@ impl Store {
                 completion_tokens: r.get(4),
             })
             .collect())
-    }
-
-    /// Queue many bootcamp files in one transaction (`bootforge bench`
-    /// fills a store with thousands of entries this way).
-    pub async fn add_review_items(&self, items: &[NewReviewItem]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let now = now_utc();
-        for item in items {
-            super::review::insert_file_item(&mut tx, item, &now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }

@@ -165,30 +165,20 @@ pub(crate) fn plan(
         .count()
         * 2
         > cases.len();
-    let calls: Vec<Call> = if c.config.batch_junk {
-        // One guest call per case: a call per answer made the junk the
-        // slowest part of a check.
-        cases
-            .iter()
-            .enumerate()
-            .map(|(i, case)| Call::ScoreBatch {
-                identity: case.case_json.clone(),
-                answers: tried
-                    .iter()
-                    .filter(|t| t.case == i)
-                    .map(|t| t.text.clone())
-                    .collect(),
-            })
-            .collect()
-    } else {
-        tried
-            .iter()
-            .map(|t| Call::Score {
-                identity: cases[t.case].case_json.clone(),
-                answer: t.text.clone(),
-            })
-            .collect()
-    };
+    // One guest call per case: a call per answer made the junk the slowest
+    // part of a check.
+    let calls: Vec<Call> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| Call::ScoreBatch {
+            identity: case.case_json.clone(),
+            answers: tried
+                .iter()
+                .filter(|t| t.case == i)
+                .map(|t| t.text.clone())
+                .collect(),
+        })
+        .collect();
     JunkPlan {
         seed,
         tried,

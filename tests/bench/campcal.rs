@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::campaign::calls::Backend;
-use crate::campaign::config::CampaignConfig;
-use crate::llm::EndpointConfig;
-use crate::llm::fake::{FakeReply, FakeServer};
-use crate::llm::openai::OpenAiModel;
+use crate::fake::{FakeReply, FakeServer};
+use bootforge::campaign::calls::Backend;
+use bootforge::campaign::config::CampaignConfig;
+use bootforge::llm::EndpointConfig;
+use bootforge::llm::openai::OpenAiModel;
 
 /// Half-points of the tasks' accuracy curves (size at which the solver is
 /// right half the time).
@@ -153,9 +153,9 @@ fn run(cache_dir: &Path, halves: &[u32], calibrate: bool) -> Result<CampcalRun> 
     config.evolution.calibrate = calibrate;
     config.selftest.cases = 10;
     config.selftest.solver_cases = 20;
-    let tasks: Vec<crate::campaign::tasks::Task> = halves
+    let tasks: Vec<bootforge::campaign::tasks::Task> = halves
         .iter()
-        .map(|h| crate::campaign::tasks::Task {
+        .map(|h| bootforge::campaign::tasks::Task {
             id: format!("h{h}"),
             description: format!("Add up numbers (the solver's half-point is {h} numbers)."),
             title: None,
@@ -171,8 +171,8 @@ fn run(cache_dir: &Path, halves: &[u32], calibrate: bool) -> Result<CampcalRun> 
     let sandbox = super::open(cache_dir, 2)?;
     let started = Instant::now();
     let (outcome, spend) = runtime.block_on(async {
-        let store = crate::store::Store::open(&dir.path().join("bench.db")).await?;
-        let engines = crate::campaign::Engines {
+        let store = bootforge::store::Store::open(&dir.path().join("bench.db")).await?;
+        let engines = bootforge::campaign::Engines {
             store: store.clone(),
             sandbox,
             author: model("bench-author"),
@@ -180,7 +180,7 @@ fn run(cache_dir: &Path, halves: &[u32], calibrate: bool) -> Result<CampcalRun> 
             recorder: None,
             progress: None,
         };
-        let outcome = crate::campaign::start(engines, config, None, tasks).await?;
+        let outcome = bootforge::campaign::start(engines, config, None, tasks).await?;
         let spend = store.spend_by_model(outcome.campaign).await?;
         Ok::<_, anyhow::Error>((outcome, spend))
     })?;
@@ -222,7 +222,7 @@ pub fn bench(cache_dir: &Path, quick: bool) -> Result<CampcalBench> {
     Ok(CampcalBench {
         half_points: halves,
         solver_cases: 20,
-        calibrate_max_solver_calls: crate::campaign::config::EvolutionConfig::default()
+        calibrate_max_solver_calls: bootforge::campaign::config::EvolutionConfig::default()
             .calibrate_max_solver_calls,
         author_ratio: without.author_calls_per_accepted / with.author_calls_per_accepted.max(1e-9),
         with_calibration: with,
@@ -230,12 +230,13 @@ pub fn bench(cache_dir: &Path, quick: bool) -> Result<CampcalBench> {
     })
 }
 
+// A test of the benchmark's own script, run by the integration tests (the
+// bench target has no test harness).
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn the_scripted_author_doubles_the_parents_size() {
+        use super::*;
         let draft = reply("You write bootcamps\nTask id: h24 (x)");
         let FakeReply::Answer { content, .. } = draft else {
             panic!()

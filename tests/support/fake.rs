@@ -6,6 +6,12 @@
 //! (content and `reasoning_content` deltas, `finish_reason`, a usage chunk
 //! when `stream_options.include_usage` asks), optionally paced or stalling
 //! halfway. It runs on its own thread and runtime and stops when dropped.
+//!
+//! It is no part of the product: the integration tests, the bench target and
+//! the library's own unit tests include this file with `#[path]`.
+
+// Each crate that includes this file uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -23,7 +23,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{ANSWER, checked, median, ms, native, puzzle_spec};
-use crate::sandbox::{Sandbox, SandboxOptions, Tuning};
+use bootforge::sandbox::{Sandbox, SandboxOptions, Tuning};
 
 #[derive(Debug, Serialize)]
 pub struct Lever {
@@ -67,7 +67,7 @@ pub struct LeversBench {
 
 pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
     let (cases, rounds, cold_runs) = if quick { (30, 2, 3) } else { (300, 9, 30) };
-    let batched = crate::sandbox::DEFAULT_CASE_BATCH;
+    let batched = bootforge::sandbox::DEFAULT_CASE_BATCH;
     let mut variants: Vec<(&str, Tuning, usize)> = vec![
         ("default", Tuning::default(), batched),
         ("one_call_per_case", Tuning::default(), 1),

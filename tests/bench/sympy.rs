@@ -23,10 +23,15 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::{checked, child_peak, median, ms, open, peak_rss_mib};
-use crate::sandbox::{RunReport, RunSpec, Sandbox};
+use bootforge::sandbox::{RunReport, RunSpec, Sandbox};
 
-const PLAIN: &str = include_str!("../../tests/bootcamps/check/good.py");
-const SYMPY: &str = include_str!("../../tests/bootcamps/sympy/symbolic_expand.py");
+fn plain_source() -> &'static str {
+    super::repo_file("tests/bootcamps/check/good.py")
+}
+
+fn sympy_source() -> &'static str {
+    super::repo_file("tests/bootcamps/sympy/symbolic_expand.py")
+}
 
 #[derive(Debug, Serialize)]
 pub struct SympyBench {
@@ -92,10 +97,13 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     // the parent's address space until it execs).
     eprintln!("bench: sympy: peak RSS of a check of each...");
     let parent_peak_rss_mib = peak_rss_mib();
-    let exe = std::env::current_exe().context("finding the bootforge executable")?;
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_bootforge"));
     let files = tempfile::tempdir()?;
     let mut rss = Vec::new();
-    for (name, source) in [("good.py", PLAIN), ("symbolic_expand.py", SYMPY)] {
+    for (name, source) in [
+        ("good.py", plain_source()),
+        ("symbolic_expand.py", sympy_source()),
+    ] {
         let file = files.path().join(name);
         std::fs::write(&file, source)?;
         let (code, peak) = child_peak(
@@ -126,7 +134,7 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let sandbox = open(fresh.path(), 1)?;
     let started = Instant::now();
     checked(
-        sandbox.run_blocking(spec(SYMPY, "symbolic_expand.py")),
+        sandbox.run_blocking(spec(sympy_source(), "symbolic_expand.py")),
         "sympy",
     )?;
     let first_run_compiling_ms = ms(started.elapsed());
@@ -141,7 +149,7 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let sandbox = open(fresh.path(), 1)?;
     let started = Instant::now();
     checked(
-        sandbox.run_blocking(spec(SYMPY, "symbolic_expand.py")),
+        sandbox.run_blocking(spec(sympy_source(), "symbolic_expand.py")),
         "sympy",
     )?;
     let first_run_cached_ms = ms(started.elapsed());
@@ -156,21 +164,24 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let plain_only = open(cache_dir, 1)?;
     let both = open(cache_dir, 1)?;
     // Warm-up: the first instantiation faults in each image.
-    let plain_report = checked(plain_only.run_blocking(spec(PLAIN, "good.py")), "plain")?;
-    checked(both.run_blocking(spec(PLAIN, "good.py")), "plain")?;
+    let plain_report = checked(
+        plain_only.run_blocking(spec(plain_source(), "good.py")),
+        "plain",
+    )?;
+    checked(both.run_blocking(spec(plain_source(), "good.py")), "plain")?;
     let sympy_report = checked(
-        both.run_blocking(spec(SYMPY, "symbolic_expand.py")),
+        both.run_blocking(spec(sympy_source(), "symbolic_expand.py")),
         "sympy",
     )?;
     let (mut plain, mut sympy, mut plain_after) = (vec![], vec![], vec![]);
     let (mut sympy_inst, mut sympy_load) = (vec![], vec![]);
     for _ in 0..runs {
-        plain.push(cold(&plain_only, PLAIN, "good.py", 1)?.0);
-        let (total, inst, load) = cold(&both, SYMPY, "symbolic_expand.py", 1)?;
+        plain.push(cold(&plain_only, plain_source(), "good.py", 1)?.0);
+        let (total, inst, load) = cold(&both, sympy_source(), "symbolic_expand.py", 1)?;
         sympy.push(total);
         sympy_inst.push(inst);
         sympy_load.push(load);
-        plain_after.push(cold(&both, PLAIN, "good.py", 1)?.0);
+        plain_after.push(cold(&both, plain_source(), "good.py", 1)?.0);
     }
     if plain_only.sympy_component().loaded.is_some() {
         bail!("a plain bootcamp set up the sympy component");
@@ -186,8 +197,12 @@ pub fn bench_sympy(cache_dir: &Path, quick: bool) -> Result<SympyBench> {
     let mut scans = Vec::new();
     for _ in 0..1000 {
         let started = Instant::now();
-        std::hint::black_box(crate::sandbox::needs_sympy(std::hint::black_box(PLAIN)));
-        std::hint::black_box(crate::sandbox::needs_sympy(std::hint::black_box(SYMPY)));
+        std::hint::black_box(bootforge::sandbox::needs_sympy(std::hint::black_box(
+            plain_source(),
+        )));
+        std::hint::black_box(bootforge::sandbox::needs_sympy(std::hint::black_box(
+            sympy_source(),
+        )));
         scans.push(started.elapsed().as_secs_f64() * 1e6 / 2.0);
     }
 

@@ -13,13 +13,13 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::eval::{self, RunConfig};
-use crate::llm::fake::{FakeReply, FakeServer};
-use crate::llm::openai::OpenAiModel;
-use crate::llm::{ChatModel, EndpointConfig};
-use crate::reward::batch::Item;
-use crate::reward::{Service, Settings, Sources};
-use crate::store::Store;
+use crate::fake::{FakeReply, FakeServer};
+use bootforge::eval::{self, RunConfig};
+use bootforge::llm::openai::OpenAiModel;
+use bootforge::llm::{ChatModel, EndpointConfig};
+use bootforge::reward::batch::Item;
+use bootforge::reward::{Service, Settings, Sources};
+use bootforge::store::Store;
 
 const SUM: &str = r#"
 import random
@@ -88,7 +88,7 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
             any_status: false,
             dirs: vec![dir.path().to_path_buf()],
         };
-        let (catalog, _) = crate::reward::catalog(None, &sources).await?;
+        let (catalog, _) = bootforge::reward::catalog(None, &sources).await?;
         let service = Arc::new(Service::new(sandbox, catalog, Settings::default()));
         let records: Vec<(String, String, String)> = (0..n)
             .map(|i| {
@@ -123,7 +123,7 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
         let model: Arc<dyn ChatModel> = Arc::new(OpenAiModel::new(endpoint));
         let started = Instant::now();
         let client = eval::Client {
-            backend: crate::campaign::calls::Backend::Live(model.clone()),
+            backend: bootforge::campaign::calls::Backend::Live(model.clone()),
             recorder: None,
             concurrency: 64,
             limits: eval::Limits::default(),

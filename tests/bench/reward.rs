@@ -20,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{BASE, PUZZLE, PUZZLE_FILE, median, open, percentile};
-use crate::sandbox::RunSpec;
+use super::{PUZZLE_FILE, base, median, open, percentile, puzzle};
+use bootforge::sandbox::RunSpec;
 
 /// A verifier that costs real work: it counts the primes below a bound with
 /// a sieve and compares with the answer.
@@ -175,13 +175,13 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
     let dir = tempfile::tempdir()?;
     let camps = dir.path().join("bootcamps");
     std::fs::create_dir(&camps)?;
-    std::fs::write(camps.join(PUZZLE_FILE), PUZZLE)?;
+    std::fs::write(camps.join(PUZZLE_FILE), puzzle())?;
     std::fs::write(camps.join("prime_count.py"), HEAVY)?;
     let warm = 100;
     for i in 0..warm - 2 {
         std::fs::write(
             camps.join(format!("latin_{i}.py")),
-            PUZZLE.replace("LatinSquarebootcamp", &format!("LatinSquare{i}bootcamp")),
+            puzzle().replace("LatinSquarebootcamp", &format!("LatinSquare{i}bootcamp")),
         )?;
     }
     let batch_size = 1024;
@@ -214,7 +214,7 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
     let cheap = items(
         cache_dir,
         PUZZLE_FILE,
-        PUZZLE,
+        puzzle(),
         "LatinSquare",
         n,
         1,
@@ -223,7 +223,7 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
     let cheap_grpo = items(
         cache_dir,
         PUZZLE_FILE,
-        PUZZLE,
+        puzzle(),
         "LatinSquare",
         n,
         8,
@@ -254,7 +254,7 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
         },
     )?;
 
-    let exe = std::env::current_exe().context("finding the bootforge binary")?;
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_bootforge"));
     let workers = 2usize;
     let mut child = Command::new(exe)
         .arg("--cache-dir")
@@ -288,7 +288,7 @@ pub fn bench_reward(cache_dir: &Path, quick: bool) -> Result<RewardBench> {
         std::thread::spawn(move || for _ in lines {});
         let rss_start_mib = rss_mib(child.id());
         let guest = tempfile::tempdir()?;
-        std::fs::write(guest.path().join("bootforge_base.py"), BASE)?;
+        std::fs::write(guest.path().join("bootforge_base.py"), base())?;
         let mut cases = Vec::new();
         for (verifier, items, file) in [
             (

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{PUZZLE, median, percentile};
-use crate::store::{NewReviewItem, Store};
+use super::{median, percentile, puzzle};
+use bootforge::store::{NewReviewItem, Store};
 
 #[derive(Debug, Serialize)]
 pub struct ServeBench {
@@ -64,7 +64,7 @@ fn item(i: usize) -> NewReviewItem {
         file_path: Some(format!("bench/{i}.py")),
         class_name: None,
         params_json: "{}".into(),
-        code: PUZZLE.into(),
+        code: puzzle().into(),
         report_json: report.to_string(),
         accuracy: Some(0.33),
         note: None,
@@ -79,10 +79,14 @@ pub fn bench_serve(cache_dir: &Path, items: usize, requests: usize) -> Result<Se
         .build()?
         .block_on(async {
             let store = Store::open(&db).await?;
-            let batch: Vec<_> = (0..items).map(item).collect();
-            store.add_review_items(&batch).await
+            // The queue is filled as `review add` fills it, one entry at a
+            // time; only the requests after it are measured.
+            for i in 0..items {
+                store.add_review_item(&item(i)).await?;
+            }
+            anyhow::Ok(())
         })?;
-    let exe = std::env::current_exe().context("finding the bootforge binary")?;
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_bootforge"));
     let mut child = Command::new(exe)
         .arg("--cache-dir")
         .arg(cache_dir)

@@ -1,4 +1,4 @@
-//! `bootforge bench --only hostile_llm`: what a hostile OpenAI-compatible
+//! `bench --only hostile_llm`: what a hostile OpenAI-compatible
 //! endpoint can cost one attempt of the client (async-openai over
 //! bootforge's capped, idle-timed body): the wall time and the growth of
 //! this process's peak resident memory while reading, for
@@ -22,9 +22,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::llm::fake::{FakeReply, FakeServer};
-use crate::llm::openai::{MAX_BODY_BYTES, OpenAiModel};
-use crate::llm::{ChatModel, EndpointConfig, LlmError};
+use crate::fake::{FakeReply, FakeServer};
+use bootforge::llm::openai::{MAX_BODY_BYTES, OpenAiModel};
+use bootforge::llm::{ChatModel, EndpointConfig, LlmError};
 
 #[derive(Debug, Serialize)]
 pub struct HostileCase {

@@ -1,4 +1,4 @@
-//! `bootforge bench --only fleet`: a campaign against a fleet of
+//! `bench --only fleet`: a campaign against a fleet of
 //! three fake endpoints answering after 100, 200 and 400 ms, with equal
 //! concurrency, both roles served by all three. Its wall time is compared
 //! with the ideal for that fleet, as a ratio in one run; then the same
@@ -20,15 +20,14 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::campaign::calls::Backend;
-use crate::campaign::config::CampaignConfig;
-use crate::llm::EndpointConfig;
-use crate::llm::fake::{FakeReply, FakeServer};
-use crate::llm::fleet::Fleet;
+use crate::fake::{FakeReply, FakeServer};
+use bootforge::campaign::calls::Backend;
+use bootforge::campaign::config::CampaignConfig;
+use bootforge::llm::EndpointConfig;
+use bootforge::llm::fleet::Fleet;
 
 const LATENCIES_MS: [u64; 3] = [100, 200, 400];
 const CONCURRENCY: usize = 8;
-const BOOTCAMP: &str = include_str!("../../tests/bootcamps/campaign/interval_merge.py");
 
 #[derive(Debug, Serialize)]
 pub struct FleetRun {
@@ -102,7 +101,7 @@ fn calls_only(calls: usize, kill: bool) -> Result<CallsRun> {
         for i in 0..calls {
             let (fleet, done) = (fleet.clone(), done.clone());
             tasks.spawn(async move {
-                let result = crate::llm::ChatModel::complete(&*fleet, &format!("q{i}")).await;
+                let result = bootforge::llm::ChatModel::complete(&*fleet, &format!("q{i}")).await;
                 done.fetch_add(1, Ordering::Relaxed);
                 result
             });
@@ -146,7 +145,7 @@ fn rate(latencies: &[u64]) -> f64 {
 }
 
 fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<FleetRun> {
-    let code = format!("Here it is.\n```python\n{BOOTCAMP}```\n");
+    let code = format!("Here it is.\n```python\n{}```\n", super::bench_bootcamp());
     let total = Arc::new(AtomicUsize::new(0));
     let mut servers = Vec::new();
     let mut counters = Vec::new();
@@ -195,8 +194,8 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
     config.selftest.cases = 10;
     config.selftest.solver_cases = 10;
     config.selftest.accuracy_min = 0.0;
-    let task_list: Vec<crate::campaign::tasks::Task> = (0..tasks)
-        .map(|i| crate::campaign::tasks::Task {
+    let task_list: Vec<bootforge::campaign::tasks::Task> = (0..tasks)
+        .map(|i| bootforge::campaign::tasks::Task {
             id: format!("task-{i:03}"),
             description: format!("Merge intervals, variant {i}."),
             title: None,
@@ -232,8 +231,8 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
         .unwrap_or(2);
     let sandbox = super::open(cache_dir, jobs)?;
     let (outcome, wall, spend) = runtime.block_on(async {
-        let store = crate::store::Store::open(&dir.path().join("bench.db")).await?;
-        let engines = crate::campaign::Engines {
+        let store = bootforge::store::Store::open(&dir.path().join("bench.db")).await?;
+        let engines = bootforge::campaign::Engines {
             store: store.clone(),
             sandbox,
             author: fleet("bench-author"),
@@ -242,7 +241,7 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
             progress: None,
         };
         let started = Instant::now();
-        let outcome = crate::campaign::start(engines, config, None, task_list).await?;
+        let outcome = bootforge::campaign::start(engines, config, None, task_list).await?;
         let wall = started.elapsed().as_secs_f64();
         let spend = store.spend_by_model(outcome.campaign).await?;
         Ok::<_, anyhow::Error>((outcome, wall, spend))

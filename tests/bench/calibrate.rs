@@ -2,11 +2,11 @@
 //! reach a target accuracy within 0.1, against a plain grid search, on
 //! simulated solvers with known accuracy curves (binomial draws from a
 //! seeded generator: no sandbox, no server; the search is the pure
-//! [`crate::calibrate::search`] the command runs).
+//! [`bootforge::calibrate::search`] the command runs).
 
 use serde::Serialize;
 
-use crate::calibrate::search::{self, Next, Param, Plan, Probe};
+use bootforge::calibrate::search::{self, Next, Param, Plan, Probe};
 
 /// One accuracy curve: the chance of a right answer at `size` is
 /// `1 / (1 + (size / half)^3)`, starting from size 3.

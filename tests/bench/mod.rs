@@ -1,4 +1,9 @@
-//! `bootforge bench`: the sandbox's committed benchmarks.
+//! The committed benchmarks, a Cargo bench target with its own harness
+//! (`cargo bench --bench bootforge -- [--quick] [--only NAME] [--json]`,
+//! `main.rs`); the integration tests run every one of them quickly
+//! (`tests/benchmarks.rs`). They use the library's public API, run the real
+//! `bootforge` binary where a child process is measured, and read their
+//! bootcamps from `tests/bootcamps/` at run time.
 //!
 //! Every comparison is made inside one run, as a ratio, because this machine
 //! is shared and noisy:
@@ -6,8 +11,7 @@
 //! - **throughput**: generate + prompt + verify per case, for the Latin-square
 //!   example (`sandbox/examples/latin_square.py`), in the sandbox against the
 //!   same loop under the machine's native `python3` (target: the sandbox at
-//!   0.6 of native speed or better), and the per-call budget counted on the
-//!   CPU clock against the old wall-clock deadline (alternating rounds);
+//!   0.6 of native speed or better);
 //! - **cold start**: a new store, instantiation and loading the same ~200-line
 //!   bootcamp, median over many runs (target: 15 ms or less);
 //! - **compile**: the first compile of the component into an empty cache, then
@@ -16,9 +20,8 @@
 //! - **audit**: `bootforge audit` over 1,000 generated bootcamp files (variants
 //!   of the examples and the check tests' bootcamps), 20 cases each, no
 //!   solver: wall time and files per second per core (target: under 2 min);
-//! - **audit_speed**: an audit of a library with a tail of heavy bootcamps,
-//!   the old way against the new, as a ratio in one run (target 1.7x; see
-//!   `bench/audit_speed.rs`);
+//! - **audit_speed**: an audit of a library with a tail of heavy bootcamps:
+//!   wall time and findings (`tests/bench/audit_speed.rs`);
 //! - **solver**: the client's overhead per call over a fake server's own
 //!   latency, at concurrency 64;
 //! - **campaign**: 200 tasks x 4 drafts against a fake author and solver
@@ -28,7 +31,7 @@
 //!   peak-memory figure);
 //! - **fleet**: a campaign against three endpoints of 100, 200 and 400 ms,
 //!   wall time against the fleet's ideal, all up and with the fastest one
-//!   killed halfway (`src/bench/fleet.rs`);
+//!   killed halfway (`tests/bench/fleet.rs`);
 //! - **memory**: `bootforge check` as a child process on hostile bootcamps
 //!   (cases of 340,000 zeros, a 16 MiB case sent past a raised guest cap, a
 //!   100 MB harness reply) and against a solver answering 10 MB per call:
@@ -42,27 +45,27 @@
 //!   (run it alone, `--only generate`, for a clean figure);
 //! - **serve**: `bootforge serve` over 10,000 review items: queue-page and
 //!   item-page latency (median, p99 over 200 requests) and resident memory
-//!   at rest (`src/bench/serve.rs`);
+//!   at rest (`tests/bench/serve.rs`);
 //! - **calibrate**: solver calls the calibration search takes to reach a
 //!   target accuracy within 0.1 against a plain grid search, on simulated
-//!   solvers with known accuracy curves (`src/bench/calibrate.rs`);
+//!   solvers with known accuracy curves (`tests/bench/calibrate.rs`);
 //! - **campcal**: author calls per accepted bootcamp in a campaign whose
 //!   first drafts are all too easy, with calibration inside the campaign
-//!   and without (`src/bench/campcal.rs`);
+//!   and without (`tests/bench/campcal.rs`);
 //! - **reward**: `bootforge reward serve` scoring batches of 1,024 over HTTP
 //!   against native `verify_score` in one python3 process, per core, with
-//!   batch latency and memory with 100 bootcamps warm (`src/bench/reward.rs`);
+//!   batch latency and memory with 100 bootcamps warm (`tests/bench/reward.rs`);
 //! - **eval**: `bootforge eval` of 10,000 records against an instant
 //!   scripted model, against scoring them alone, and peak memory
-//!   (`src/bench/eval.rs`);
+//!   (`tests/bench/eval.rs`);
 //! - **levers**: the sandbox's speed levers (cases per guest call, Cranelift
 //!   settings), each against bootforge's defaults and native `python3`, in
-//!   alternating rounds (`src/bench/levers.rs`);
+//!   alternating rounds (`tests/bench/levers.rs`);
 //! - **hostile_llm**: what a hostile OpenAI endpoint costs one attempt of
 //!   the client (one endless SSE event, endless tiny events, endless
 //!   keep-alives, against an honest 1 MiB answer): wall time and peak memory
 //!   growth, and the connections 20 streamed calls open
-//!   (`src/bench/hostile.rs`).
+//!   (`tests/bench/hostile.rs`).
 
 mod fleet;
 
@@ -73,7 +76,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::sandbox::{BudgetClock, RunReport, RunSpec, Sandbox, SandboxOptions};
+use bootforge::sandbox::{RunReport, RunSpec, Sandbox, SandboxOptions};
 
 mod audit_speed;
 mod calibrate;
@@ -87,9 +90,55 @@ mod sympy;
 pub use serve::ServeBench;
 
 const PUZZLE_FILE: &str = "latin_square.py";
-const PUZZLE: &str = include_str!("../sandbox/examples/latin_square.py");
-const NATIVE_RUNNER: &str = include_str!("../sandbox/bench/native.py");
-const BASE: &str = include_str!("../sandbox/guest/bootforge_base.py");
+/// A file of the repository, read at run time: the benchmarks' bootcamps
+/// are the tests' fixtures and the sandbox's examples, never compiled into a
+/// binary. Read once per run and kept (a benchmark reads them in loops).
+fn repo_file(rel: &'static str) -> &'static str {
+    static FILES: std::sync::Mutex<Vec<(&str, &str)>> = std::sync::Mutex::new(Vec::new());
+    let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, text)) = files.iter().find(|(path, _)| *path == rel) {
+        return text;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading the benchmark file {}: {err}", path.display()));
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    files.push((rel, text));
+    text
+}
+
+fn puzzle() -> &'static str {
+    repo_file("sandbox/examples/latin_square.py")
+}
+
+fn native_runner() -> &'static str {
+    repo_file("sandbox/bench/native.py")
+}
+
+fn base() -> &'static str {
+    repo_file("sandbox/guest/bootforge_base.py")
+}
+
+fn zeros() -> &'static str {
+    repo_file("tests/bootcamps/hostile/zeros.py")
+}
+
+fn raise_cap() -> &'static str {
+    repo_file("tests/bootcamps/hostile/raise_cap.py")
+}
+
+fn huge_reply() -> &'static str {
+    repo_file("tests/bootcamps/hostile/huge_reply.py")
+}
+
+fn bench_bootcamp() -> &'static str {
+    repo_file("tests/bootcamps/campaign/interval_merge.py")
+}
+
+fn native_generate() -> &'static str {
+    repo_file("sandbox/bench/native_generate.py")
+}
+
 /// A well-formed but wrong answer: the verifier parses and checks all of it.
 const ANSWER: &str = "<think>fill rows</think>[answer]\n1 2 3 4 5\n2 3 4 5 1\n3 4 5 1 2\n4 5 1 2 3\n5 1 2 3 4\n[/answer]";
 
@@ -105,21 +154,6 @@ pub struct Throughput {
     /// Sandbox speed as a fraction of native speed.
     pub ratio: Option<f64>,
     pub target_ratio: f64,
-    /// The same cases with the old wall-clock deadline (no CPU clock read),
-    /// median of the rounds, against the CPU-time budget's median in the
-    /// same rounds (alternating): the cost of counting CPU time.
-    pub rounds: usize,
-    pub cpu_budget_median_ms: f64,
-    pub wall_deadline_median_ms: f64,
-    /// `cpu_budget_median_ms / wall_deadline_median_ms`.
-    pub cpu_budget_overhead: f64,
-    /// The process's CPU time for the same runs, medians, ms.
-    pub cpu_budget_process_cpu_ms: f64,
-    pub wall_deadline_process_cpu_ms: f64,
-    /// Their ratio: the overhead as CPU time, less moved by the load.
-    pub cpu_budget_cpu_overhead: f64,
-    /// The same ratio of the fastest rounds (noise only ever adds time).
-    pub cpu_budget_min_cpu_overhead: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -296,7 +330,7 @@ fn open(cache_dir: &Path, workers: usize) -> Result<Sandbox> {
 }
 
 fn puzzle_spec(seeds: std::ops::Range<u64>, answer: Option<&str>) -> RunSpec {
-    RunSpec::new(PUZZLE_FILE, PUZZLE).cases(seeds, answer)
+    RunSpec::new(PUZZLE_FILE, puzzle()).cases(seeds, answer)
 }
 
 fn bench_compile() -> Result<Compile> {
@@ -315,7 +349,7 @@ fn bench_compile() -> Result<Compile> {
     Ok(Compile {
         compile_ms: ms(compiled.elapsed),
         cache_load_ms: ms(loaded.elapsed),
-        component_compressed_bytes: crate::sandbox::engine_component_len(),
+        component_compressed_bytes: bootforge::sandbox::engine_component_len(),
         artifact_bytes: std::fs::metadata(&loaded.path)
             .map(|m| m.len())
             .unwrap_or(0),
@@ -354,9 +388,9 @@ struct NativeResult {
 
 fn native(cases: u64) -> Result<(NativeResult, String)> {
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("bootforge_base.py"), BASE)?;
-    std::fs::write(dir.path().join("native.py"), NATIVE_RUNNER)?;
-    std::fs::write(dir.path().join(PUZZLE_FILE), PUZZLE)?;
+    std::fs::write(dir.path().join("bootforge_base.py"), base())?;
+    std::fs::write(dir.path().join("native.py"), native_runner())?;
+    std::fs::write(dir.path().join(PUZZLE_FILE), puzzle())?;
     let version = Command::new("python3")
         .arg("--version")
         .output()
@@ -388,34 +422,6 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
     )?;
     let sandbox_ms = report.timings.calls_us as f64 / 1e3;
     let sandbox_scores: Vec<f64> = report.cases().filter_map(|c| c.score).collect();
-    // The per-call budget on the CPU clock against the old wall-clock
-    // deadline, in alternating rounds so that drift in the machine's load
-    // hits both alike.
-    // Wall time moves with the machine's load; the process's CPU time for
-    // the same run (the worker, the epoch ticker) is the steadier figure.
-    let rounds = 7;
-    let (mut cpu_runs, mut wall_runs) = (Vec::new(), Vec::new());
-    let (mut cpu_runs_cpu, mut wall_runs_cpu) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        for (clock, runs, runs_cpu) in [
-            (BudgetClock::Cpu, &mut cpu_runs, &mut cpu_runs_cpu),
-            (BudgetClock::Wall, &mut wall_runs, &mut wall_runs_cpu),
-        ] {
-            let mut spec = puzzle_spec(0..cases, Some(ANSWER));
-            spec.limits.clock = clock;
-            let before = process_cpu_time();
-            let report = checked(sandbox.run_blocking(spec), "throughput")?;
-            runs_cpu.push(ms(process_cpu_time().saturating_sub(before)));
-            runs.push(report.timings.calls_us as f64 / 1e3);
-        }
-    }
-    let cpu_budget_median_ms = median(&mut cpu_runs);
-    let wall_deadline_median_ms = median(&mut wall_runs);
-    let min = |runs: &[f64]| runs.iter().copied().fold(f64::INFINITY, f64::min);
-    let cpu_budget_min_cpu_ms = min(&cpu_runs_cpu);
-    let wall_deadline_min_cpu_ms = min(&wall_runs_cpu);
-    let cpu_budget_process_cpu_ms = median(&mut cpu_runs_cpu);
-    let wall_deadline_process_cpu_ms = median(&mut wall_runs_cpu);
     let (native_ms, native_python) = match native(cases) {
         Ok((result, version)) => {
             if result.scores != sandbox_scores {
@@ -438,31 +444,7 @@ fn bench_throughput(sandbox: &Sandbox, cases: u64) -> Result<Throughput> {
         native_python,
         ratio: native_ms.map(|n| n / sandbox_ms),
         target_ratio: 0.6,
-        rounds,
-        cpu_budget_median_ms,
-        wall_deadline_median_ms,
-        cpu_budget_overhead: cpu_budget_median_ms / wall_deadline_median_ms,
-        cpu_budget_process_cpu_ms,
-        wall_deadline_process_cpu_ms,
-        cpu_budget_cpu_overhead: cpu_budget_process_cpu_ms / wall_deadline_process_cpu_ms,
-        cpu_budget_min_cpu_overhead: cpu_budget_min_cpu_ms / wall_deadline_min_cpu_ms,
     })
-}
-
-/// CPU time of this whole process so far.
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
 }
 
 fn batch(sandbox: &Sandbox, runs: usize, cases: u64) -> Result<f64> {
@@ -508,40 +490,40 @@ fn bench_workers(cache_dir: &Path, runs: usize, cases: u64) -> Result<Workers> {
 
 /// Bootcamps the audit corpus is made from: the shipped examples and the
 /// check tests' bootcamps (good and broken, as a real corpus is).
-const CORPUS: [(&str, &str); 8] = [
-    ("latin_square.py", PUZZLE),
-    (
-        "arithmetic_chain.py",
-        include_str!("../sandbox/examples/arithmetic_chain.py"),
-    ),
-    ("good.py", include_str!("../tests/bootcamps/check/good.py")),
-    (
-        "knapsack.py",
-        include_str!("../tests/bootcamps/knapsack_compat.py"),
-    ),
-    (
-        "narrow.py",
-        include_str!("../tests/bootcamps/check/narrow.py"),
-    ),
-    (
-        "accepts_empty.py",
-        include_str!("../tests/bootcamps/check/accepts_empty.py"),
-    ),
-    (
-        "bad_reference.py",
-        include_str!("../tests/bootcamps/check/bad_reference.py"),
-    ),
-    (
-        "crash_generator.py",
-        include_str!("../tests/bootcamps/check/crash_generator.py"),
-    ),
-];
+fn corpus() -> [(&'static str, &'static str); 8] {
+    [
+        ("latin_square.py", puzzle()),
+        (
+            "arithmetic_chain.py",
+            repo_file("sandbox/examples/arithmetic_chain.py"),
+        ),
+        ("good.py", repo_file("tests/bootcamps/check/good.py")),
+        (
+            "knapsack.py",
+            repo_file("tests/bootcamps/knapsack_compat.py"),
+        ),
+        ("narrow.py", repo_file("tests/bootcamps/check/narrow.py")),
+        (
+            "accepts_empty.py",
+            repo_file("tests/bootcamps/check/accepts_empty.py"),
+        ),
+        (
+            "bad_reference.py",
+            repo_file("tests/bootcamps/check/bad_reference.py"),
+        ),
+        (
+            "crash_generator.py",
+            repo_file("tests/bootcamps/check/crash_generator.py"),
+        ),
+    ]
+}
 
 fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
     let dir = tempfile::tempdir()?;
     let mut paths = Vec::with_capacity(files);
     for i in 0..files {
-        let (name, source) = CORPUS[i % CORPUS.len()];
+        let corpus = corpus();
+        let (name, source) = corpus[i % corpus.len()];
         // Distinct files: a header comment, like a corpus of siblings.
         let path = dir.path().join(format!("{i:04}_{name}"));
         std::fs::write(&path, format!("# corpus file {i}\n{source}"))?;
@@ -551,12 +533,12 @@ fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
         .map(|n| n.get())
         .unwrap_or(2);
     let sandbox = open(cache_dir, jobs)?;
-    let config = crate::evaluate::CheckConfig::default();
+    let config = bootforge::evaluate::CheckConfig::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let started = Instant::now();
-    let reports = runtime.block_on(crate::evaluate::audit::audit(
+    let reports = runtime.block_on(bootforge::evaluate::audit::audit(
         &sandbox,
         None,
         &paths,
@@ -567,7 +549,7 @@ fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
     let wall = started.elapsed().as_secs_f64();
     let passed = reports
         .iter()
-        .filter(|r| r.verdict == crate::evaluate::Verdict::Pass)
+        .filter(|r| r.verdict == bootforge::evaluate::Verdict::Pass)
         .count();
     Ok(Audit {
         files,
@@ -583,16 +565,16 @@ fn bench_audit(cache_dir: &Path, files: usize) -> Result<Audit> {
 }
 
 fn bench_solver(calls: usize) -> Result<SolverOverhead> {
-    use crate::llm::ChatModel;
-    use crate::llm::fake::{FakeReply, FakeServer};
+    use crate::fake::{FakeReply, FakeServer};
+    use bootforge::llm::ChatModel;
     let latency = Duration::from_millis(50);
     let server = FakeServer::start(move |_| {
         FakeReply::Delay(latency, Box::new(FakeReply::answer("[answer]42[/answer]")))
     })?;
     let concurrency = 64;
-    let mut config = crate::llm::EndpointConfig::new(server.base_url(), "bench");
+    let mut config = bootforge::llm::EndpointConfig::new(server.base_url(), "bench");
     config.concurrency = concurrency;
-    let model = std::sync::Arc::new(crate::llm::openai::OpenAiModel::new(config));
+    let model = std::sync::Arc::new(bootforge::llm::openai::OpenAiModel::new(config));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -626,10 +608,6 @@ fn bench_solver(calls: usize) -> Result<SolverOverhead> {
     })
 }
 
-const ZEROS: &str = include_str!("../tests/bootcamps/hostile/zeros.py");
-const RAISE_CAP: &str = include_str!("../tests/bootcamps/hostile/raise_cap.py");
-const HUGE_REPLY: &str = include_str!("../tests/bootcamps/hostile/huge_reply.py");
-
 /// Run `bootforge check` (this executable) and return its exit code and
 /// peak RSS from the kernel's accounting of the child (`wait4`).
 fn child_peak(cmd: &mut Command) -> Result<(i32, f64)> {
@@ -661,18 +639,17 @@ fn child_peak(cmd: &mut Command) -> Result<(i32, f64)> {
 }
 
 fn bench_memory(cache_dir: &Path, quick: bool) -> Result<Vec<MemoryCase>> {
-    let exe = std::env::current_exe().context("finding the bootforge executable")?;
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_bootforge"));
     let dir = tempfile::tempdir()?;
     let memory_mb = 256u64;
     let target_mib = memory_mb as f64 + 100.0;
     // A solver answering 10 MB per call: the endpoint's bytes are the
     // host's to bound too.
     let answer = format!("<think>{}</think>[answer]7[/answer]", "x".repeat(10 << 20));
-    let server =
-        crate::llm::fake::FakeServer::start(move |_| crate::llm::fake::FakeReply::Answer {
-            content: answer.clone(),
-            reasoning: None,
-        })?;
+    let server = crate::fake::FakeServer::start(move |_| crate::fake::FakeReply::Answer {
+        content: answer.clone(),
+        reasoning: None,
+    })?;
     // Quick mode (the smoke test) keeps each scenario to a few cases.
     let (default_cases, zeros_cases, solver_cases) = if quick {
         ("2", "3", "2")
@@ -682,24 +659,24 @@ fn bench_memory(cache_dir: &Path, quick: bool) -> Result<Vec<MemoryCase>> {
     let mut scenarios: Vec<(&str, &str, Vec<String>)> = vec![
         (
             "zeros_default_cases",
-            ZEROS,
+            zeros(),
             vec!["--cases".into(), default_cases.into()],
         ),
         (
             "zeros_many_cases",
-            ZEROS,
+            zeros(),
             vec!["--cases".into(), zeros_cases.into()],
         ),
         (
             "raised_guest_cap_16mib_case",
-            RAISE_CAP,
+            raise_cap(),
             vec!["--cases".into(), "4".into()],
         ),
-        ("reply_of_100mb", HUGE_REPLY, vec![]),
+        ("reply_of_100mb", huge_reply(), vec![]),
     ];
     scenarios.push((
         "solver_answers_of_10mb",
-        ZEROS,
+        zeros(),
         vec![
             "--cases".into(),
             "4".into(),
@@ -762,14 +739,12 @@ fn rss_mib(pid: u32) -> f64 {
     status_mib(&pid.to_string(), "VmRSS:").unwrap_or(f64::NAN)
 }
 
-const BENCH_BOOTCAMP: &str = include_str!("../tests/bootcamps/campaign/interval_merge.py");
-
 fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
-    use crate::campaign::calls::Backend;
-    use crate::campaign::config::CampaignConfig;
-    use crate::llm::fake::{FakeReply, FakeServer};
+    use crate::fake::{FakeReply, FakeServer};
+    use bootforge::campaign::calls::Backend;
+    use bootforge::campaign::config::CampaignConfig;
     let latency = Duration::from_millis(200);
-    let code = format!("```python\n{BENCH_BOOTCAMP}```\n");
+    let code = format!("```python\n{}```\n", bench_bootcamp());
     let server = FakeServer::start(move |req| {
         let reply = if req.prompt.starts_with("You write bootcamps") {
             FakeReply::answer(format!("Here it is.\n{code}"))
@@ -800,12 +775,14 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
     // generation: the band admits it, so each task is one generation.
     config.selftest.accuracy_min = 0.0;
     let endpoint = |model: &str| {
-        let mut e = crate::llm::EndpointConfig::new(server.base_url(), model);
+        let mut e = bootforge::llm::EndpointConfig::new(server.base_url(), model);
         e.concurrency = concurrency;
-        Backend::Live(std::sync::Arc::new(crate::llm::openai::OpenAiModel::new(e)))
+        Backend::Live(std::sync::Arc::new(
+            bootforge::llm::openai::OpenAiModel::new(e),
+        ))
     };
-    let tasks_list: Vec<crate::campaign::tasks::Task> = (0..tasks)
-        .map(|i| crate::campaign::tasks::Task {
+    let tasks_list: Vec<bootforge::campaign::tasks::Task> = (0..tasks)
+        .map(|i| bootforge::campaign::tasks::Task {
             id: format!("task-{i:03}"),
             description: format!("Merge intervals, variant {i}."),
             title: None,
@@ -823,8 +800,8 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         .unwrap_or(2);
     let sandbox = open(cache_dir, jobs)?;
     let (outcome, wall, rows) = runtime.block_on(async {
-        let store = crate::store::Store::open(&dir.path().join("bench.db")).await?;
-        let engines = crate::campaign::Engines {
+        let store = bootforge::store::Store::open(&dir.path().join("bench.db")).await?;
+        let engines = bootforge::campaign::Engines {
             store: store.clone(),
             sandbox,
             author: endpoint("bench-author"),
@@ -833,7 +810,7 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
             progress: None,
         };
         let started = Instant::now();
-        let outcome = crate::campaign::start(engines, config, None, tasks_list).await?;
+        let outcome = bootforge::campaign::start(engines, config, None, tasks_list).await?;
         let wall = started.elapsed().as_secs_f64();
         let rows: i64 = store.table_counts().await?.iter().map(|(_, n)| n).sum();
         Ok::<_, anyhow::Error>((outcome, wall, rows))
@@ -891,10 +868,8 @@ pub struct GenerateBench {
     pub peak_rss_mib: f64,
 }
 
-const NATIVE_GENERATE: &str = include_str!("../sandbox/bench/native_generate.py");
-
 fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
-    use crate::export::generate::{self, Format, GenerateRequest, Quiet};
+    use bootforge::export::generate::{self, Format, GenerateRequest, Quiet};
     use sha2::{Digest, Sha256};
     let dir = tempfile::tempdir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -906,7 +881,7 @@ fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
         let out = dir.path().join(format!("jobs{jobs}.jsonl"));
         let request = GenerateRequest {
             filename: PUZZLE_FILE.into(),
-            source: PUZZLE.into(),
+            source: puzzle().into(),
             class: None,
             params: vec![Default::default()],
             n: cases,
@@ -929,9 +904,9 @@ fn bench_generate(cache_dir: &Path, cases: u64) -> Result<GenerateBench> {
         runs.push((elapsed, report, digest));
     }
     let native = (|| -> Result<(f64, String)> {
-        std::fs::write(dir.path().join("bootforge_base.py"), BASE)?;
-        std::fs::write(dir.path().join("native_generate.py"), NATIVE_GENERATE)?;
-        std::fs::write(dir.path().join(PUZZLE_FILE), PUZZLE)?;
+        std::fs::write(dir.path().join("bootforge_base.py"), base())?;
+        std::fs::write(dir.path().join("native_generate.py"), native_generate())?;
+        std::fs::write(dir.path().join(PUZZLE_FILE), puzzle())?;
         let version = Command::new("python3").arg("--version").output()?;
         let out = Command::new("python3")
             .arg(dir.path().join("native_generate.py"))
@@ -1048,7 +1023,7 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         report.audit = Some(bench_audit(cache_dir, if quick { 16 } else { 1000 })?);
     }
     if want("audit_speed") {
-        eprintln!("bench: audit of a library with heavy files, the old way against the new...");
+        eprintln!("bench: audit of a library with heavy files...");
         report.audit_speed = Some(audit_speed::bench_audit_speed(cache_dir, quick)?);
     }
     if want("solver") {
@@ -1191,17 +1166,6 @@ impl BenchReport {
                     t.cases, t.sandbox_ms, t.sandbox_cases_per_s
                 )),
             }
-            lines.push(format!(
-                "             per-call budget on the CPU clock against the wall-clock deadline, medians of {} alternating rounds: wall {:.1} / {:.1} ms = {:.3}x, process CPU {:.1} / {:.1} ms = {:.3}x (fastest rounds {:.3}x)",
-                t.rounds,
-                t.cpu_budget_median_ms,
-                t.wall_deadline_median_ms,
-                t.cpu_budget_overhead,
-                t.cpu_budget_process_cpu_ms,
-                t.wall_deadline_process_cpu_ms,
-                t.cpu_budget_cpu_overhead,
-                t.cpu_budget_min_cpu_overhead
-            ));
         }
         if let Some(w) = &self.workers {
             lines.push(format!(
