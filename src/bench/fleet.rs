@@ -278,9 +278,9 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
         accepted: outcome
             .tasks
             .iter()
-            .filter(|t| t.status == "accepted")
+            .filter(|t| t.status == crate::campaign::status::TaskStatus::Accepted)
             .count(),
-        status: outcome.status,
+        status: outcome.status.to_string(),
     })
 }
 

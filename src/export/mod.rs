@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::review::rules::Decision;
 use crate::store::{ReviewFilter, ReviewItemRow, Store};
 
 /// What to export.
@@ -333,7 +334,7 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             .await?
             .into_iter()
             .rev()
-            .find(|d| d.decision == "approved")
+            .find(|d| d.decision == Decision::Approved)
             .context("an approved item without its approval")?;
         let author_model = match (item.campaign_id, item.draft_id) {
             (Some(c), Some(d)) => store

@@ -10,26 +10,18 @@ use serde::Serialize;
 
 use crate::store::DecisionRow;
 
-/// A curator's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approved,
-    Rejected,
-    /// Sent back to its campaign with a note for the author.
-    Revise,
+stored_enum! {
+    /// A curator's decision (stored, and spelled as `review list --status`
+    /// takes it).
+    pub enum Decision as "review decision" {
+        Approved = "approved",
+        Rejected = "rejected",
+        /// Sent back to its campaign with a note for the author.
+        Revise = "revise",
+    }
 }
 
 impl Decision {
-    /// As stored (and as `review list --status` spells it).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approved => "approved",
-            Decision::Rejected => "rejected",
-            Decision::Revise => "revise",
-        }
-    }
-
     /// The command that records it.
     pub fn verb(self) -> &'static str {
         match self {
@@ -48,7 +40,7 @@ pub const STATUSES: [&str; 4] = ["pending", "approved", "rejected", "revise"];
 pub struct Refusal {
     pub item: i64,
     /// The decision already recorded.
-    pub decision: String,
+    pub decision: Decision,
     pub reviewer: String,
     pub at: String,
     pub note: Option<String>,
@@ -80,7 +72,7 @@ pub fn may_decide(item: i64, latest: Option<&DecisionRow>, force: bool) -> Resul
         Some(_) if force => Ok(true),
         Some(d) => Err(Refusal {
             item,
-            decision: d.decision.clone(),
+            decision: d.decision,
             reviewer: d.reviewer.clone(),
             at: d.created_at.clone(),
             note: d.note.clone(),
@@ -196,11 +188,11 @@ pub fn age(created: &str, now: i64) -> String {
 mod tests {
     use super::*;
 
-    fn decided(decision: &str) -> DecisionRow {
+    fn decided(decision: Decision) -> DecisionRow {
         DecisionRow {
             id: 1,
             item_id: 7,
-            decision: decision.into(),
+            decision,
             reviewer: "ada".into(),
             note: Some("fine".into()),
             forced: false,
@@ -211,7 +203,7 @@ mod tests {
     #[test]
     fn a_pending_item_may_be_decided_once() {
         assert_eq!(may_decide(7, None, false), Ok(false));
-        let refusal = may_decide(7, Some(&decided("approved")), false).unwrap_err();
+        let refusal = may_decide(7, Some(&decided(Decision::Approved)), false).unwrap_err();
         let text = refusal.to_string();
         assert!(
             text.contains("approved")
@@ -220,7 +212,15 @@ mod tests {
                 && text.contains("--force"),
             "{text}"
         );
-        assert_eq!(may_decide(7, Some(&decided("revise")), true), Ok(true));
+        assert_eq!(
+            may_decide(7, Some(&decided(Decision::Revise)), true),
+            Ok(true)
+        );
+    }
+
+    #[tokio::test]
+    async fn decisions_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(Decision::ALL).await;
     }
 
     #[test]
