@@ -116,7 +116,10 @@ pub async fn start_controlled(
         .await?;
     // A task a curator sent back in an earlier campaign is refined here
     // with the curator's note (`review revise`).
-    engines.store.carry_revisions(id).await?;
+    engines
+        .store
+        .carry_revisions(id, crate::review::rules::carried_note)
+        .await?;
     let lease = Lease::acquire(&engines.store, id, control.lease_ttl).await?;
     held(engines, id, config, prompts, lease, control.interrupt).await
 }

@@ -447,9 +447,14 @@ pub async fn decide(
         rules::may_revise(id, &item.source).map_err(ReviewError::Invalid)?;
     }
     store
-        .record_decision(id, decision, reviewer, note, |latest| {
-            rules::may_decide(id, latest, force)
-        })
+        .record_decision(
+            id,
+            decision,
+            reviewer,
+            note,
+            rules::reopening(id, decision).as_ref(),
+            |latest| rules::may_decide(id, latest, force),
+        )
         .await?
         .map_err(ReviewError::Refused)
 }

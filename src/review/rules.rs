@@ -8,7 +8,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::store::DecisionRow;
+use crate::campaign::status::{CampaignStatus, TaskStatus};
+use crate::store::{DecisionRow, Reopen};
 
 stored_enum! {
     /// A curator's decision (stored, and spelled as `review list --status`
@@ -78,6 +79,27 @@ pub fn may_decide(item: i64, latest: Option<&DecisionRow>, force: bool) -> Resul
             note: d.note.clone(),
         }),
     }
+}
+
+/// What recording `decision` on item `item` does to the campaign the item
+/// came from (nothing for an item added from a file): a `revise` reopens
+/// the task, so that it runs again on `campaign resume` with its accepted
+/// draft no longer accepted, and a finished campaign, which has work again,
+/// shows as resumable rather than done (`campaign status` and `list` read
+/// it). The store applies it in the decision's transaction.
+pub fn reopening(item: i64, decision: Decision) -> Option<Reopen> {
+    (decision == Decision::Revise).then(|| Reopen {
+        task_status: TaskStatus::Running,
+        campaign_from: CampaignStatus::Done,
+        campaign_to: CampaignStatus::Stopped,
+        stop_reason: format!("review item {item} was sent back for revision: resume to refine it"),
+    })
+}
+
+/// The note of a queue item carried from `item` into `campaign` (a new
+/// campaign over a task whose latest item was sent back).
+pub fn carried_note(item: i64, campaign: i64) -> String {
+    format!("carried from review item {item} into campaign {campaign}")
 }
 
 /// Whether an item from `source` can be sent back: only a campaign's draft
@@ -221,6 +243,23 @@ mod tests {
     #[tokio::test]
     async fn decisions_are_spelled_alike_in_sql_json_and_text() {
         crate::stored::assert_spellings(Decision::ALL).await;
+    }
+
+    #[test]
+    fn only_a_revise_reopens_its_task() {
+        assert_eq!(reopening(3, Decision::Approved), None);
+        assert_eq!(reopening(3, Decision::Rejected), None);
+        let reopen = reopening(3, Decision::Revise).unwrap();
+        assert_eq!(reopen.task_status, TaskStatus::Running);
+        assert_eq!(
+            (reopen.campaign_from, reopen.campaign_to),
+            (CampaignStatus::Done, CampaignStatus::Stopped)
+        );
+        assert!(
+            reopen.stop_reason.contains("review item 3") && reopen.stop_reason.contains("resume"),
+            "{}",
+            reopen.stop_reason
+        );
     }
 
     #[test]

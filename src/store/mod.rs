@@ -27,7 +27,9 @@ mod review;
 mod schedule;
 
 pub use lease::LeaseHolder;
-pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, Revision, now_utc};
+pub use review::{
+    DecisionRow, NewReviewItem, Reopen, ReviewFilter, ReviewItemRow, Revision, now_utc,
+};
 pub use schedule::{
     ClaimedSlot, DaemonRow, NewScheduleRun, RunRow, ScheduleRow, TaskOutcomeCounts,
 };

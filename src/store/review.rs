@@ -1,7 +1,8 @@
 //! The review queue's SQL: queue entries, decisions as appended
 //! rows, and the two places where the queue meets a campaign (a task's
-//! acceptance enqueues its draft in the same transaction; a `revise`
-//! reopens the task in the same transaction as the decision).
+//! acceptance enqueues its draft in the same transaction; a decision that
+//! reopens its task, as [`crate::review`] rules, is applied in the same
+//! transaction as the decision).
 //!
 //! Timestamps are bound from here (RFC 3339, UTC) rather than computed by
 //! SQLite's `strftime`, so these statements also run on PostgreSQL.
@@ -58,6 +59,21 @@ pub struct NewReviewItem {
     pub report_json: String,
     pub accuracy: Option<f64>,
     pub note: Option<String>,
+}
+
+/// What a decision does to the campaign its item came from, beyond the
+/// decision row: the review layer decides it
+/// ([`crate::review::rules::reopening`]), the store applies it in the
+/// decision's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reopen {
+    /// The task's new status; its accepted draft is no longer accepted.
+    pub task_status: TaskStatus,
+    /// The campaign moves from this status ...
+    pub campaign_from: CampaignStatus,
+    /// ... to this one, with `stop_reason`.
+    pub campaign_to: CampaignStatus,
+    pub stop_reason: String,
 }
 
 /// A draft of a task that a curator sent back, with the curator's note.
@@ -222,8 +238,9 @@ impl Store {
     /// Record a decision. `allow` sees the entry's latest decision (read in
     /// the same write transaction, so two curators cannot both decide a
     /// pending entry) and says whether the new one may be recorded and
-    /// whether it overrides (`Ok(forced)`), or why not. A `revise` of a
-    /// campaign's draft reopens its task in the same transaction.
+    /// whether it overrides (`Ok(forced)`), or why not. `reopen` (what the
+    /// review rules say the decision does to its item's campaign, if the
+    /// item came from one) is applied in the same transaction.
     ///
     /// `BEGIN IMMEDIATE` takes the write lock before the read: a deferred
     /// transaction that reads and then writes fails at once with "database
@@ -235,6 +252,7 @@ impl Store {
         decision: Decision,
         reviewer: &str,
         note: Option<&str>,
+        reopen: Option<&Reopen>,
         allow: impl FnOnce(Option<&DecisionRow>) -> Result<bool, E>,
     ) -> Result<Result<DecisionRow, E>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -265,29 +283,23 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        if decision == Decision::Revise {
-            // The task runs again on `campaign resume`: its accepted draft
-            // is no longer accepted.
+        if let Some(reopen) = reopen {
             sqlx::query(
                 "UPDATE tasks SET status = ?, accepted_draft = NULL
                  WHERE (campaign_id, id) IN (SELECT campaign_id, task_id FROM review_items WHERE id = ? AND campaign_id IS NOT NULL)",
             )
-            .bind(TaskStatus::Running)
+            .bind(reopen.task_status)
             .bind(item)
             .execute(&mut *tx)
             .await?;
-            // A finished campaign has work again: show it as resumable, not
-            // done (`campaign status` and `list` read this).
             sqlx::query(
                 "UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ?
                  WHERE status = ? AND id = (SELECT campaign_id FROM review_items WHERE id = ?)",
             )
-            .bind(CampaignStatus::Stopped)
-            .bind(format!(
-                "review item {item} was sent back for revision: resume to refine it"
-            ))
+            .bind(reopen.campaign_to)
+            .bind(&reopen.stop_reason)
             .bind(&created_at)
-            .bind(CampaignStatus::Done)
+            .bind(reopen.campaign_from)
             .bind(item)
             .execute(&mut *tx)
             .await?;
@@ -328,9 +340,14 @@ impl Store {
     /// queue item from another campaign was sent back (`revise`), copy that
     /// draft with its evaluation, queue item and `revise` decision into the
     /// new campaign, in one transaction, so the campaign refines it with the
-    /// curator's note. Returns how many were carried. Call it once, when the
-    /// campaign is created.
-    pub async fn carry_revisions(&self, campaign: i64) -> Result<usize> {
+    /// curator's note; the carried queue item's note is `note(item,
+    /// campaign)` of the item it was carried from. Returns how many were
+    /// carried. Call it once, when the campaign is created.
+    pub async fn carry_revisions(
+        &self,
+        campaign: i64,
+        note: impl Fn(i64, i64) -> String,
+    ) -> Result<usize> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let open: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT i.id, i.draft_id FROM tasks t
@@ -375,7 +392,7 @@ impl Store {
             )
             .bind(campaign)
             .bind(copy)
-            .bind(format!("carried from review item {item} into campaign {campaign}"))
+            .bind(note(item, campaign))
             .bind(&now)
             .bind(item)
             .execute(&mut *tx)
