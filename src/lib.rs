@@ -56,7 +56,11 @@
 //!   resumable ([`eval::report`]: per-task figures and comparisons, purely).
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
-//! - [`store`]: the SQLite lineage store and its migrations (`migrations/`).
+//! - [`store`]: the SQLite lineage store and its migrations (`migrations/`);
+//!   rows are read into named structs, and statuses (campaign, task, draft,
+//!   slot, decision, eval run) are enums stored as TEXT, one spelling for
+//!   SQL, JSON and display ([`store::UnknownValue`] names a value this
+//!   build does not know).
 //! - [`text`]: hidden characters (controls, bidi marks, invisibles) made
 //!   visible, for the terminal and the review page alike.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -74,6 +78,10 @@
 //!   solver calls through [`campaign::calls`] (stored, content-addressed).
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
+
+// First: the modules below declare their stored enums with its macro.
+#[macro_use]
+mod stored;
 
 pub mod calibrate;
 pub mod campaign;

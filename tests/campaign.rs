@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fake::{FakeReply, FakeRequest, FakeServer};
+use bootforge::campaign::status::DraftStatus;
 use bootforge::store::Store;
 use serde_json::Value;
 
@@ -292,7 +293,7 @@ fn the_band_decides_acceptance_and_garbage_is_not_code() {
     let (rt, store) = store(&s.db);
     let id = result["campaign"].as_i64().unwrap();
     let drafts = rt.block_on(store.drafts(id, "poetry")).unwrap();
-    assert!(drafts.iter().all(|d| d.status == "no_code"));
+    assert!(drafts.iter().all(|d| d.status == DraftStatus::NoCode));
     assert_eq!(
         drafts.iter().map(|d| d.generation).max(),
         Some(2),
@@ -426,7 +427,7 @@ fn a_dead_endpoint_stops_the_campaign_and_resume_finishes_it() {
     let (rt, store) = store(&s.db);
     let drafts = rt.block_on(store.drafts(1, "interval-merge")).unwrap();
     assert!(
-        drafts.iter().all(|d| d.status == "pending"),
+        drafts.iter().all(|d| d.status == DraftStatus::Pending),
         "no draft is blamed for the endpoint"
     );
     drop(store);
@@ -613,7 +614,10 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
         std::thread::sleep(Duration::from_millis(50));
         if s.db.exists() {
             let (rt, store) = store(&s.db);
-            let evaluated = rt.block_on(store.counts(1)).map(|c| c.1).unwrap_or(0);
+            let evaluated = rt
+                .block_on(store.counts(1))
+                .map(|c| c.evaluated)
+                .unwrap_or(0);
             if evaluated >= 1 {
                 break;
             }
@@ -669,6 +673,7 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
         .block_on(store.table_counts())
         .unwrap()
         .into_iter()
+        .map(|t| (t.table, t.rows))
         .collect();
     assert_eq!(counts["campaigns"], 1);
     assert_eq!(counts["tasks"], 2);
@@ -676,12 +681,15 @@ fn kill_9_then_resume_finishes_without_repeating_calls() {
     for task in ["digit-sum", "interval-merge"] {
         for d in rt.block_on(store.drafts(1, task)).unwrap() {
             assert!(
-                matches!(d.status.as_str(), "evaluated" | "no_code" | "llm_failed"),
+                matches!(
+                    d.status,
+                    DraftStatus::Evaluated | DraftStatus::NoCode | DraftStatus::LlmFailed
+                ),
                 "draft {} left {}",
                 d.id,
                 d.status
             );
-            assert!(d.status != "evaluated" || d.verdict.is_some());
+            assert!(d.status != DraftStatus::Evaluated || d.verdict.is_some());
         }
     }
 }
@@ -799,4 +807,56 @@ fn record_example_cassette() {
         ],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// A status this build does not know (a database written by a newer
+/// bootforge, or edited by hand) stops the command with an error naming the
+/// value, never a panic.
+#[test]
+fn an_unknown_stored_status_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bootforge.db");
+    let (rt, store) = store(&db);
+    let task = (
+        "t1".to_owned(),
+        None,
+        "describe".to_owned(),
+        "{}".to_owned(),
+    );
+    let id = rt
+        .block_on(store.create_campaign_with_tasks("c", "{}", None, &[task]))
+        .unwrap();
+    let edit = |sql: &'static str| {
+        use sqlx::Connection;
+        rt.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        });
+    };
+    let unknown = |args: &[&str], value: &str, kind: &str| {
+        let (code, _, stderr) = bootforge(&db, args);
+        // `campaign status` reports every failure to read as exit 2.
+        assert!(code == 1 || code == 2, "{args:?}: {code} {stderr}");
+        assert!(
+            stderr.contains(&format!("{value:?}")) && stderr.contains(kind),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    edit("UPDATE campaigns SET status = 'archived'");
+    unknown(&["campaign", "list"], "archived", "CampaignStatus");
+    edit("UPDATE campaigns SET status = 'done'");
+    edit("UPDATE tasks SET status = 'paused'");
+    unknown(
+        &["campaign", "status", &id.to_string()],
+        "paused",
+        "TaskStatus",
+    );
+    // Known values read as before.
+    edit("UPDATE tasks SET status = 'accepted'");
+    let (code, stdout, stderr) = bootforge(&db, &["campaign", "list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("done"), "{stdout}");
 }

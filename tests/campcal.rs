@@ -148,6 +148,7 @@ fn a_too_easy_draft_is_accepted_by_calibration_without_an_author_call() {
         .block_on(st.table_counts())
         .unwrap()
         .into_iter()
+        .map(|t| (t.table, t.rows))
         .collect();
     assert_eq!(counts["campaigns"], 1);
     let (code, stdout, _) = bootforge(&s.db, &["campaign", "status", "1", "--json"]);

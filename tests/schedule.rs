@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::fake::{FakeReply, FakeRequest, FakeServer};
+use bootforge::campaign::status::{DraftStatus, TaskStatus};
 use bootforge::store::Store;
 use serde_json::Value;
 
@@ -116,10 +117,10 @@ fn lease_expired(db: &Path, campaign: i64) -> bool {
         .is_none_or(|l| l.expires_ms <= now)
 }
 
-fn statuses(db: &Path, campaign: i64) -> Vec<String> {
+fn statuses(db: &Path, campaign: i64) -> Vec<TaskStatus> {
     let (rt, store) = store(db);
     let tasks = rt.block_on(store.tasks(campaign)).unwrap();
-    tasks.iter().map(|t| t.status.clone()).collect()
+    tasks.iter().map(|t| t.status).collect()
 }
 
 fn slow(delay_ms: u64) -> FakeServer {
@@ -264,7 +265,13 @@ fn a_resumed_campaign_decides_as_an_undisturbed_one() {
         let task = &rt.block_on(store.tasks(1)).unwrap()[0];
         let drafts = rt.block_on(store.drafts(1, "interval-merge")).unwrap();
         for d in &drafts {
-            assert_eq!(d.status, "evaluated", "draft {} left {}", d.id, d.status);
+            assert_eq!(
+                d.status,
+                DraftStatus::Evaluated,
+                "draft {} left {}",
+                d.id,
+                d.status
+            );
         }
         let accepted = task.accepted_draft.expect("accepted");
         let passing: Vec<i64> = drafts
@@ -316,14 +323,20 @@ fn a_resumed_campaign_decides_as_an_undisturbed_one() {
     wait_until("one sibling is evaluated", &mut Some(&mut child), || {
         s.db.exists() && {
             let (rt, store) = store(&s.db);
-            rt.block_on(store.counts(1)).map(|c| c.1).unwrap_or(0) >= 1
+            rt.block_on(store.counts(1))
+                .map(|c| c.evaluated)
+                .unwrap_or(0)
+                >= 1
         }
     });
     child.kill().unwrap();
     child.wait().unwrap();
     let (rt, st) = store(&s.db);
     let drafts = rt.block_on(st.drafts(1, "interval-merge")).unwrap();
-    let left = drafts.iter().filter(|d| d.status != "evaluated").count();
+    let left = drafts
+        .iter()
+        .filter(|d| d.status != DraftStatus::Evaluated)
+        .count();
     assert!(
         left >= 1,
         "the kill came after every evaluation: {drafts:?}"
@@ -764,7 +777,7 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
     let calls_at_kill = stored_calls(&s.db, 1);
     let requests_at_kill = server.requests().len();
     assert!(
-        statuses(&s.db, 1).iter().any(|t| t == "running"),
+        statuses(&s.db, 1).contains(&TaskStatus::Running),
         "the campaign ended before the kill"
     );
 
@@ -795,7 +808,11 @@ fn a_daemon_killed_mid_campaign_is_taken_over() {
         "no new campaign"
     );
     drop((rt, store));
-    assert!(statuses(&s.db, 1).iter().all(|t| t == "accepted"));
+    assert!(
+        statuses(&s.db, 1)
+            .iter()
+            .all(|t| *t == TaskStatus::Accepted)
+    );
     assert_eq!(
         server.requests().len(),
         stored_calls(&s.db, 1) + (requests_at_kill - calls_at_kill),
@@ -872,7 +889,11 @@ fn sigterm_leaves_a_resumable_campaign_and_exits_0() {
         (1, Some("done")),
         "{runs:?}"
     );
-    assert!(statuses(&s.db, 1).iter().all(|t| t == "accepted"));
+    assert!(
+        statuses(&s.db, 1)
+            .iter()
+            .all(|t| *t == TaskStatus::Accepted)
+    );
     assert_eq!(
         server.requests().len(),
         stored_calls(&s.db, 1) + (requests_at_stop - calls_at_stop),

@@ -5,6 +5,7 @@
 use crate::store::DraftRow;
 
 use super::config::EvolutionConfig;
+use super::status::DraftStatus;
 
 /// A draft to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +55,7 @@ fn better(a: &DraftRow, b: &DraftRow, band: (f64, f64)) -> std::cmp::Ordering {
 pub fn best(drafts: &[DraftRow], band: (f64, f64)) -> Option<i64> {
     drafts
         .iter()
-        .filter(|d| d.status == "evaluated")
+        .filter(|d| d.status == DraftStatus::Evaluated)
         .max_by(|a, b| better(a, b, band))
         .map(|d| d.id)
 }
@@ -88,12 +89,12 @@ pub fn decide_with_revisions(
     };
     let call: Vec<i64> = drafts
         .iter()
-        .filter(|d| d.status == "pending")
+        .filter(|d| d.status == DraftStatus::Pending)
         .map(|d| d.id)
         .collect();
     let evaluate: Vec<i64> = drafts
         .iter()
-        .filter(|d| d.status == "drafted")
+        .filter(|d| d.status == DraftStatus::Drafted)
         .map(|d| d.id)
         .collect();
     if !call.is_empty() || !evaluate.is_empty() {
@@ -114,7 +115,7 @@ pub fn decide_with_revisions(
         .iter()
         .filter(|d| {
             evo.calibrate
-                && d.status == "evaluated"
+                && d.status == DraftStatus::Evaluated
                 && d.band_miss
                 && d.calibrated.is_none()
                 && acceptable(d)
@@ -169,7 +170,9 @@ pub fn decide_with_revisions(
     let used: Vec<i64> = drafts.iter().filter_map(|d| d.parent_id).collect();
     let mut candidates: Vec<&DraftRow> = drafts
         .iter()
-        .filter(|d| d.status == "evaluated" && d.loaded == Some(true) && !used.contains(&d.id))
+        .filter(|d| {
+            d.status == DraftStatus::Evaluated && d.loaded == Some(true) && !used.contains(&d.id)
+        })
         .collect();
     candidates.sort_by(|a, b| better(b, a, band));
     candidates.truncate(evo.parents_per_generation as usize);
@@ -318,7 +321,7 @@ mod tests {
             prompt: String::new(),
             response: None,
             code: None,
-            status: status.into(),
+            status: status.parse().unwrap(),
             verdict: verdict.map(Into::into),
             furthest_stage: stage,
             loaded,

@@ -12,6 +12,7 @@ use anyhow::Result;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::status::CampaignStatus;
 use crate::store::{CampaignRow, LeaseHolder, Store};
 
 /// How long a lease lasts without renewal unless told otherwise.
@@ -239,18 +240,18 @@ pub fn holder_state(
 /// Pure: the status to show for a stored campaign. A campaign stored as
 /// `running` that nobody holds was interrupted (killed, or its machine
 /// went down): shown as `interrupted`, with the command that continues it.
-pub fn shown_status(stored: &str, holder: Holder, id: i64) -> (String, Option<String>) {
+pub fn shown_status(stored: CampaignStatus, holder: Holder, id: i64) -> (String, Option<String>) {
     match (stored, holder) {
-        ("running", Holder::Live) => ("running".into(), None),
-        ("running", _) => (
+        (CampaignStatus::Running, Holder::Live) => (stored.to_string(), None),
+        (CampaignStatus::Running, _) => (
             "interrupted".into(),
             Some(format!("`bootforge campaign resume {id}` continues it")),
         ),
-        ("stopped", _) => (
-            "stopped".into(),
+        (CampaignStatus::Stopped, _) => (
+            stored.to_string(),
             Some(format!("`bootforge campaign resume {id}` continues it")),
         ),
-        (other, _) => (other.into(), None),
+        (other, _) => (other.to_string(), None),
     }
 }
 
@@ -272,7 +273,7 @@ pub fn is_live(lease: Option<&LeaseHolder>) -> bool {
 pub async fn status_of(store: &Store, row: &CampaignRow) -> Result<(String, Option<String>)> {
     let lease = store.lease(row.id).await?;
     let state = holder_state(lease.as_ref(), now_ms(), &hostname(), pid_alive);
-    Ok(shown_status(&row.status, state, row.id))
+    Ok(shown_status(row.status, state, row.id))
 }
 
 #[cfg(test)]
@@ -305,12 +306,16 @@ mod tests {
         );
         assert_eq!(holder_state(None, 500, "here", alive), Holder::None);
 
-        assert_eq!(shown_status("running", Holder::Live, 3).0, "running");
-        let (status, hint) = shown_status("running", Holder::Gone, 3);
+        let running = CampaignStatus::Running;
+        assert_eq!(shown_status(running, Holder::Live, 3).0, "running");
+        let (status, hint) = shown_status(running, Holder::Gone, 3);
         assert_eq!(status, "interrupted");
         assert!(hint.unwrap().contains("campaign resume 3"));
-        assert_eq!(shown_status("running", Holder::None, 3).0, "interrupted");
-        assert_eq!(shown_status("done", Holder::None, 3), ("done".into(), None));
+        assert_eq!(shown_status(running, Holder::None, 3).0, "interrupted");
+        assert_eq!(
+            shown_status(CampaignStatus::Done, Holder::None, 3),
+            ("done".into(), None)
+        );
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::status::DraftStatus;
 use crate::store::DraftRow;
 
 /// One draft in the tree, in depth-first order.
@@ -15,7 +16,7 @@ pub struct TreeNode {
     pub depth: usize,
     pub generation: i64,
     pub operator: String,
-    pub status: String,
+    pub status: DraftStatus,
     pub verdict: Option<String>,
     pub accuracy: Option<f64>,
     pub main_finding: Option<String>,
@@ -61,7 +62,7 @@ pub fn tree(drafts: &[DraftRow], item: Option<i64>) -> Vec<TreeNode> {
             depth,
             generation: d.generation,
             operator: d.operator.clone(),
-            status: d.status.clone(),
+            status: d.status,
             verdict: d.verdict.clone(),
             accuracy: d.accuracy,
             main_finding: d.main_finding.clone(),
@@ -95,7 +96,7 @@ mod tests {
             prompt: String::new(),
             response: None,
             code: None,
-            status: "evaluated".into(),
+            status: DraftStatus::Evaluated,
             verdict: None,
             furthest_stage: None,
             loaded: None,

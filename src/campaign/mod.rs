@@ -32,6 +32,7 @@ pub mod progress;
 pub mod prompts;
 pub mod resume;
 mod solver_table;
+pub mod status;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -46,21 +47,21 @@ use crate::evaluate::{
     CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus, StoredReport,
 };
 use crate::sandbox::{Limits, Sandbox};
-use crate::store::{EvaluationRecord, NewDraft, Store, TaskRow};
+use crate::store::{CampaignCounts, EvaluationRecord, NewDraft, Store, TaskRow};
 use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
 use decide::Next;
 use lease::{Interrupt, Lease, RunControl};
 use progress::{CampaignEvent, Counts, Progress, Remedy};
 use prompts::Prompts;
+use status::{CampaignStatus, DraftStatus, TaskStatus};
 use tasks::Task;
 
 /// How one task ended (or where it stands).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskOutcome {
     pub task: String,
-    /// accepted | rejected | running
-    pub status: String,
+    pub status: TaskStatus,
     /// The accepted draft, else the best one.
     pub draft: Option<i64>,
     pub generation: Option<i64>,
@@ -71,8 +72,8 @@ pub struct TaskOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignOutcome {
     pub campaign: i64,
-    /// done | stopped
-    pub status: String,
+    /// Done or stopped.
+    pub status: CampaignStatus,
     /// Why it stopped; for a finished campaign, what its rejected tasks'
     /// author answers say went wrong (cut off by max_tokens), if anything.
     pub reason: Option<String>,
@@ -119,7 +120,10 @@ pub async fn start_controlled(
         .await?;
     // A task a curator sent back in an earlier campaign is refined here
     // with the curator's note (`review revise`).
-    engines.store.carry_revisions(id).await?;
+    engines
+        .store
+        .carry_revisions(id, crate::review::rules::carried_note)
+        .await?;
     let lease = Lease::acquire(&engines.store, id, control.lease_ttl).await?;
     held(engines, id, config, prompts, lease, control.interrupt).await
 }
@@ -162,7 +166,7 @@ pub async fn resume_controlled(
     };
     engines
         .store
-        .set_campaign_status(id, "running", None)
+        .set_campaign_status(id, CampaignStatus::Running, None)
         .await?;
     held(engines, id, config, prompts, lease, control.interrupt).await
 }
@@ -304,7 +308,10 @@ async fn drive(
 
     let permits = Arc::new(Semaphore::new(shared.config.task_concurrency));
     let mut running = tokio::task::JoinSet::new();
-    for task in tasks.into_iter().filter(|t| t.status == "running") {
+    for task in tasks
+        .into_iter()
+        .filter(|t| t.status == TaskStatus::Running)
+    {
         let shared = shared.clone();
         let permits = permits.clone();
         running.spawn(async move {
@@ -344,11 +351,11 @@ async fn drive(
         (None, None) => None,
     };
     let tasks = shared.store.tasks(id).await?;
-    let finished = tasks.iter().all(|t| t.status != "running");
+    let finished = tasks.iter().all(|t| t.status != TaskStatus::Running);
     let status = if finished && reason.is_none() {
-        "done"
+        CampaignStatus::Done
     } else {
-        "stopped"
+        CampaignStatus::Stopped
     };
     shared
         .store
@@ -358,7 +365,7 @@ async fn drive(
         Some(Stop::Budget) => Some(Remedy::RaiseBudget),
         Some(Stop::Replay(_)) => Some(Remedy::LiveEndpointOrCassette),
         Some(Stop::Endpoint(_)) => Some(Remedy::CheckEndpoint),
-        Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == "stopped" => {
+        Some(Stop::Store(_) | Stop::Interrupted(_)) | None if status == CampaignStatus::Stopped => {
             Some(Remedy::Resume)
         }
         _ => None,
@@ -366,7 +373,7 @@ async fn drive(
     let (reason, remedy) = match (reason, remedy) {
         (None, None) => {
             let mut statuses = Vec::new();
-            for task in tasks.iter().filter(|t| t.status == "rejected") {
+            for task in tasks.iter().filter(|t| t.status == TaskStatus::Rejected) {
                 for d in shared.store.drafts(id, &task.id).await? {
                     statuses.push(d.status);
                 }
@@ -380,7 +387,7 @@ async fn drive(
     };
     Ok(CampaignOutcome {
         campaign: id,
-        status: status.into(),
+        status,
         reason,
         remedy,
         tasks: outcomes(&shared.store, id, &tasks).await?,
@@ -391,12 +398,18 @@ async fn drive(
 /// say went wrong outside the bootcamps themselves: author answers cut off
 /// by `max_tokens` never had complete code to check. The cause and what to
 /// do, or None when no answer was cut off.
-pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(String, Remedy)> {
+pub fn rejection_cause(
+    statuses: &[DraftStatus],
+    max_tokens: Option<u32>,
+) -> Option<(String, Remedy)> {
     let answered = statuses
         .iter()
-        .filter(|s| !matches!(s.as_str(), "pending" | "llm_failed"))
+        .filter(|s| !matches!(s, DraftStatus::Pending | DraftStatus::LlmFailed))
         .count();
-    let cut = statuses.iter().filter(|s| *s == "truncated").count();
+    let cut = statuses
+        .iter()
+        .filter(|s| **s == DraftStatus::Truncated)
+        .count();
     if cut == 0 {
         return None;
     }
@@ -414,12 +427,17 @@ pub fn rejection_cause(statuses: &[String], max_tokens: Option<u32>) -> Option<(
 
 /// Report the campaign's counts (none when the store cannot say).
 async fn report_counts(shared: &Shared, budget: &Budget, total: usize, sink: &dyn Progress) {
-    if let Ok((_, evaluated, accepted)) = shared.store.counts(shared.campaign).await {
+    if let Ok(CampaignCounts {
+        evaluated,
+        accepted,
+        ..
+    }) = shared.store.counts(shared.campaign).await
+    {
         let done = shared
             .store
             .tasks(shared.campaign)
             .await
-            .map(|t| t.iter().filter(|t| t.status != "running").count())
+            .map(|t| t.iter().filter(|t| t.status != TaskStatus::Running).count())
             .unwrap_or(0);
         let (calls, tokens) = budget.spent();
         sink.event(&CampaignEvent::Counts(Counts {
@@ -466,15 +484,15 @@ pub async fn spend(
 }
 
 /// What a draft's status means, when it is not plain.
-pub fn draft_note(status: &str) -> Option<&'static str> {
+pub fn draft_note(status: DraftStatus) -> Option<&'static str> {
     match status {
-        "truncated" => {
+        DraftStatus::Truncated => {
             Some("the author's answer was cut off by max_tokens: raise [author].max_tokens")
         }
-        "no_code" => {
+        DraftStatus::NoCode => {
             Some("the author's answer held no Python code block defining a Basebootcamp subclass")
         }
-        "llm_failed" => Some(
+        DraftStatus::LlmFailed => Some(
             "the author call failed: the server refused the request (too long, malformed) or it failed past its retries",
         ),
         _ => None,
@@ -490,7 +508,7 @@ pub async fn outcomes(store: &Store, campaign: i64, tasks: &[TaskRow]) -> Result
         let row = draft.and_then(|id| drafts.iter().find(|d| d.id == id));
         out.push(TaskOutcome {
             task: task.id.clone(),
-            status: task.status.clone(),
+            status: task.status,
             draft,
             generation: row.map(|d| d.generation),
             accuracy: row.and_then(|d| d.accuracy),
@@ -516,7 +534,7 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
         // Drafts a curator sent back, with the note their children's refine
         // prompt carries (`review revise`).
         let revisions = shared.store.revisions(shared.campaign, &task.id).await?;
-        let revised: Vec<i64> = revisions.iter().map(|(id, _)| *id).collect();
+        let revised: Vec<i64> = revisions.iter().map(|r| r.draft_id).collect();
         match decide::decide_with_revisions(&drafts, &revised, &shared.config.evolution, band) {
             Next::Accepted(draft) => {
                 // Accepted and queued for review in one transaction.
@@ -536,7 +554,7 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
             Next::Rejected(best) => {
                 shared
                     .store
-                    .set_task_status(shared.campaign, &task.id, "rejected", None, best)
+                    .set_task_status(shared.campaign, &task.id, TaskStatus::Rejected, None, best)
                     .await?;
                 return Ok(());
             }
@@ -544,13 +562,13 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 let mut batch = Vec::with_capacity(planned.len());
                 for plan in planned {
                     let parent = plan.parent.and_then(|p| drafts.iter().find(|d| d.id == p));
-                    let note = parent.and_then(|p| revisions.iter().find(|(id, _)| *id == p.id));
+                    let note = parent.and_then(|p| revisions.iter().find(|r| r.draft_id == p.id));
                     let (operator, template, prompt) = match parent {
                         None => ("draft", prompts::DRAFT, draft_prompt(shared, &task)?),
                         Some(parent) => (
                             if note.is_some() { "revise" } else { "refine" },
                             prompts::REFINE,
-                            refine_prompt(shared, &task, parent, note.map(|(_, n)| n.as_str()))
+                            refine_prompt(shared, &task, parent, note.map(|r| r.note.as_str()))
                                 .await?,
                         ),
                     };
@@ -1010,8 +1028,8 @@ async fn evaluate_draft(
 mod tests {
     use super::*;
 
-    fn statuses(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    fn statuses(list: &[&str]) -> Vec<DraftStatus> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
     }
 
     #[test]

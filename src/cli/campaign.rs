@@ -12,9 +12,10 @@ use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime
 use crate::campaign::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::progress::{CampaignEvent, Counts, Progress, Remedy};
+use crate::campaign::status::{CampaignStatus, TaskStatus};
 use crate::campaign::tasks::{self, Task};
 use crate::campaign::{self, CampaignOutcome, Engines};
-use crate::store::Store;
+use crate::store::{CampaignCounts, Store};
 
 /// The example campaign run on embedded defaults.
 const EXAMPLE_CONFIG: &str = include_str!("../../prompts/example/campaign.toml");
@@ -436,7 +437,7 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> C
         render_tasks(&mut out, &outcome.tasks);
         // A finished campaign's cause (its author answers were cut off) is
         // part of its result, not a stop.
-        if outcome.status == "done" {
+        if outcome.status == CampaignStatus::Done {
             if let Some(reason) = &outcome.reason {
                 out.line(format!("cause: {reason}"));
             }
@@ -448,7 +449,7 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> C
             }
         }
     }
-    if outcome.status != "done" {
+    if outcome.status != CampaignStatus::Done {
         if let Some(reason) = &outcome.reason {
             super::eprintln_visible!("campaign {} stopped: {reason}", outcome.campaign);
         }
@@ -456,7 +457,7 @@ fn finish(result: anyhow::Result<CampaignOutcome>, json: bool, db: &DbArgs) -> C
             super::eprintln_visible!("to continue: {hint}");
         }
     }
-    if outcome.status == "done" {
+    if outcome.status == CampaignStatus::Done {
         Ok(())
     } else {
         Err(Exit::code(exit::FAILED))
@@ -476,7 +477,7 @@ fn next_steps(outcome: &CampaignOutcome, db: &DbArgs) -> Vec<String> {
     let accepted = outcome
         .tasks
         .iter()
-        .filter(|t| t.status == "accepted")
+        .filter(|t| t.status == TaskStatus::Accepted)
         .count();
     if accepted == 0 {
         let task = outcome.tasks.first().map_or("TASK", |t| t.task.as_str());
@@ -542,7 +543,11 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
         let tasks = store.tasks(id).await?;
         let outcomes = campaign::outcomes(&store, id, &tasks).await?;
         let usage = store.usage(id).await?;
-        let (drafts, evaluated, accepted) = store.counts(id).await?;
+        let CampaignCounts {
+            drafts,
+            evaluated,
+            accepted,
+        } = store.counts(id).await?;
         // An unreadable stored config only loses the prices.
         let config: CampaignConfig = serde_json::from_str(&row.config_json).unwrap_or_default();
         let spend = campaign::spend(&store, id, &config).await?;
@@ -685,7 +690,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> CliResult {
                 .map(|d| json!({"id": d.id, "parent": d.parent_id, "generation": d.generation, "operator": d.operator,
                                 "status": d.status, "verdict": d.verdict, "accuracy": d.accuracy,
                                 "guess_baseline": baselines.get(&d.id), "main_finding": d.main_finding,
-                                "note": campaign::draft_note(&d.status), "calibrate": calibrations.get(&d.id)}))
+                                "note": campaign::draft_note(d.status), "calibrate": calibrations.get(&d.id)}))
                 .collect();
             out.line(json!({"task": cmd.task, "campaign": campaign, "drafts": list}));
         } else {
@@ -702,7 +707,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> CliResult {
                     verdict,
                     d.accuracy.map(|a| format!(" acc {a:.3}")).unwrap_or_default(),
                     baselines.get(&d.draft).map(|b| format!(" guess {b:.2}")).unwrap_or_default(),
-                    d.main_finding.as_deref().or(campaign::draft_note(&d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
+                    d.main_finding.as_deref().or(campaign::draft_note(d.status)).map(|m| format!(" · {}", m.chars().take(90).collect::<String>())).unwrap_or_default()
                 ));
                 if let Some(step) = calibrations.get(&d.draft) {
                     let more = drafts.iter().any(|c| c.parent_id == Some(d.draft));

@@ -846,7 +846,7 @@ async fn list(db: &DbArgs, json: bool) -> CliResult {
             line.insert("run".into(), row.id.into());
             line.insert("name".into(), row.name.clone().into());
             line.insert("model".into(), model.into());
-            line.insert("status".into(), row.status.clone().into());
+            line.insert("status".into(), row.status.as_str().into());
             line.insert("created_at".into(), row.created_at.clone().into());
             line.insert("tasks".into(), report.overall.tasks.into());
             line.insert("answers".into(), report.overall.answers.into());

@@ -40,6 +40,17 @@ use crate::reward::Service;
 use crate::reward::batch::Item;
 use crate::store::{EvalAnswerRow, EvalRecordRow, EvalScore, Store};
 
+stored_enum! {
+    /// An evaluation run's stored status.
+    pub enum EvalStatus as "eval status" {
+        Running = "running",
+        /// Every answer asked for was made.
+        Done = "done",
+        /// Calls stopped (budget, endpoint) or were not made: resumable.
+        Incomplete = "incomplete",
+    }
+}
+
 /// What a run was started with (stored as its `config_json`; a resume
 /// uses the same).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -583,9 +594,9 @@ pub async fn execute(
     written?;
     outcome.scored = scored?;
     let status = if outcome.stopped.is_none() && outcome.not_made == 0 {
-        "done"
+        EvalStatus::Done
     } else {
-        "incomplete"
+        EvalStatus::Incomplete
     };
     store.set_eval_status(run, status).await?;
     Ok(outcome)
@@ -649,7 +660,7 @@ pub async fn load_report(store: &Store, run: i64) -> Result<Option<report::Repor
     let scores = store.eval_scores(run).await?;
     let excluded = store.eval_excluded(run).await?;
     Ok(Some(report::build(
-        (row.id, &row.name, &row.status, samples),
+        (row.id, &row.name, row.status.as_str(), samples),
         &per_task,
         &scores,
         &excluded,
@@ -659,6 +670,11 @@ pub async fn load_report(store: &Store, run: i64) -> Result<Option<report::Repor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn eval_statuses_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(EvalStatus::ALL).await;
+    }
 
     #[test]
     fn records_of_internbootcamps_shape_parse_and_bad_lines_are_named() {

@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::evaluate::StoredReport;
+use crate::review::rules::Decision;
 use crate::store::{ReviewFilter, ReviewItemRow, Store};
 
 /// What to export.
@@ -334,7 +335,7 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
             .await?
             .into_iter()
             .rev()
-            .find(|d| d.decision == "approved")
+            .find(|d| d.decision == Decision::Approved)
             .context("an approved item without its approval")?;
         let author_model = match (item.campaign_id, item.draft_id) {
             (Some(c), Some(d)) => store

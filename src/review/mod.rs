@@ -410,8 +410,8 @@ async fn lineage(
         let fixed = match parent {
             Some(p) if d.operator == "revise" => notes
                 .iter()
-                .find(|(id, _)| *id == p.id)
-                .map(|(_, n)| format!("curator: {n}"))
+                .find(|r| r.draft_id == p.id)
+                .map(|r| format!("curator: {}", r.note))
                 .or_else(|| Some("curator's note".into())),
             Some(p) => p
                 .main_finding
@@ -448,9 +448,14 @@ pub async fn decide(
         rules::may_revise(id, &item.source).map_err(ReviewError::Invalid)?;
     }
     store
-        .record_decision(id, decision.as_str(), reviewer, note, |latest| {
-            rules::may_decide(id, latest, force)
-        })
+        .record_decision(
+            id,
+            decision,
+            reviewer,
+            note,
+            rules::reopening(id, decision).as_ref(),
+            |latest| rules::may_decide(id, latest, force),
+        )
         .await?
         .map_err(ReviewError::Refused)
 }

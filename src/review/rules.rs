@@ -8,28 +8,21 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::store::DecisionRow;
+use crate::campaign::status::{CampaignStatus, TaskStatus};
+use crate::store::{DecisionRow, Reopen};
 
-/// A curator's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approved,
-    Rejected,
-    /// Sent back to its campaign with a note for the author.
-    Revise,
+stored_enum! {
+    /// A curator's decision (stored, and spelled as `review list --status`
+    /// takes it).
+    pub enum Decision as "review decision" {
+        Approved = "approved",
+        Rejected = "rejected",
+        /// Sent back to its campaign with a note for the author.
+        Revise = "revise",
+    }
 }
 
 impl Decision {
-    /// As stored (and as `review list --status` spells it).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approved => "approved",
-            Decision::Rejected => "rejected",
-            Decision::Revise => "revise",
-        }
-    }
-
     /// The command that records it.
     pub fn verb(self) -> &'static str {
         match self {
@@ -48,7 +41,7 @@ pub const STATUSES: [&str; 4] = ["pending", "approved", "rejected", "revise"];
 pub struct Refusal {
     pub item: i64,
     /// The decision already recorded.
-    pub decision: String,
+    pub decision: Decision,
     pub reviewer: String,
     pub at: String,
     pub note: Option<String>,
@@ -80,12 +73,33 @@ pub fn may_decide(item: i64, latest: Option<&DecisionRow>, force: bool) -> Resul
         Some(_) if force => Ok(true),
         Some(d) => Err(Refusal {
             item,
-            decision: d.decision.clone(),
+            decision: d.decision,
             reviewer: d.reviewer.clone(),
             at: d.created_at.clone(),
             note: d.note.clone(),
         }),
     }
+}
+
+/// What recording `decision` on item `item` does to the campaign the item
+/// came from (nothing for an item added from a file): a `revise` reopens
+/// the task, so that it runs again on `campaign resume` with its accepted
+/// draft no longer accepted, and a finished campaign, which has work again,
+/// shows as resumable rather than done (`campaign status` and `list` read
+/// it). The store applies it in the decision's transaction.
+pub fn reopening(item: i64, decision: Decision) -> Option<Reopen> {
+    (decision == Decision::Revise).then(|| Reopen {
+        task_status: TaskStatus::Running,
+        campaign_from: CampaignStatus::Done,
+        campaign_to: CampaignStatus::Stopped,
+        stop_reason: format!("review item {item} was sent back for revision: resume to refine it"),
+    })
+}
+
+/// The note of a queue item carried from `item` into `campaign` (a new
+/// campaign over a task whose latest item was sent back).
+pub fn carried_note(item: i64, campaign: i64) -> String {
+    format!("carried from review item {item} into campaign {campaign}")
 }
 
 /// Whether an item from `source` can be sent back: only a campaign's draft
@@ -196,11 +210,11 @@ pub fn age(created: &str, now: i64) -> String {
 mod tests {
     use super::*;
 
-    fn decided(decision: &str) -> DecisionRow {
+    fn decided(decision: Decision) -> DecisionRow {
         DecisionRow {
             id: 1,
             item_id: 7,
-            decision: decision.into(),
+            decision,
             reviewer: "ada".into(),
             note: Some("fine".into()),
             forced: false,
@@ -211,7 +225,7 @@ mod tests {
     #[test]
     fn a_pending_item_may_be_decided_once() {
         assert_eq!(may_decide(7, None, false), Ok(false));
-        let refusal = may_decide(7, Some(&decided("approved")), false).unwrap_err();
+        let refusal = may_decide(7, Some(&decided(Decision::Approved)), false).unwrap_err();
         let text = refusal.to_string();
         assert!(
             text.contains("approved")
@@ -220,7 +234,32 @@ mod tests {
                 && text.contains("--force"),
             "{text}"
         );
-        assert_eq!(may_decide(7, Some(&decided("revise")), true), Ok(true));
+        assert_eq!(
+            may_decide(7, Some(&decided(Decision::Revise)), true),
+            Ok(true)
+        );
+    }
+
+    #[tokio::test]
+    async fn decisions_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(Decision::ALL).await;
+    }
+
+    #[test]
+    fn only_a_revise_reopens_its_task() {
+        assert_eq!(reopening(3, Decision::Approved), None);
+        assert_eq!(reopening(3, Decision::Rejected), None);
+        let reopen = reopening(3, Decision::Revise).unwrap();
+        assert_eq!(reopen.task_status, TaskStatus::Running);
+        assert_eq!(
+            (reopen.campaign_from, reopen.campaign_to),
+            (CampaignStatus::Done, CampaignStatus::Stopped)
+        );
+        assert!(
+            reopen.stop_reason.contains("review item 3") && reopen.stop_reason.contains("resume"),
+            "{}",
+            reopen.stop_reason
+        );
     }
 
     #[test]

@@ -19,13 +19,14 @@ use tracing::{debug, info, warn};
 
 use super::clock::Clock;
 use super::due::{self, CatchUp, Due, Spec};
-use super::state;
+use super::state::{self, SlotStatus};
 use crate::campaign::calls::Backend;
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::lease::{self, Interrupt, Lease, LeaseHeld, RunControl};
+use crate::campaign::status::CampaignStatus;
 use crate::campaign::{self, Engines};
 use crate::sandbox::Sandbox;
-use crate::store::{NewScheduleRun, RunRow, ScheduleRow, Store};
+use crate::store::{ClaimedSlot, NewScheduleRun, RunRow, ScheduleRow, Store};
 
 /// Builds a run's author and solver clients from its config (the CLI owns
 /// how endpoints are configured).
@@ -184,7 +185,7 @@ impl Daemon {
                 ));
                 if let Err(err) = self
                     .store
-                    .set_campaign_status(r.campaign, "stopped", Some(&msg))
+                    .set_campaign_status(r.campaign, CampaignStatus::Stopped, Some(&msg))
                     .await
                 {
                     warn!("marking campaign {} stopped: {err:#}", r.campaign);
@@ -234,7 +235,7 @@ impl Daemon {
             .record_slot(
                 schedule,
                 slot.as_second(),
-                "skipped",
+                SlotStatus::Skipped,
                 reason,
                 &me.id,
                 now_ms,
@@ -331,7 +332,7 @@ impl Daemon {
                                     .record_slot(
                                         &s,
                                         slot.as_second(),
-                                        "failed",
+                                        SlotStatus::Failed,
                                         &reason,
                                         &me.id,
                                         now_ms,
@@ -360,7 +361,7 @@ impl Daemon {
                         tasks: &rows,
                         lease: &holder,
                     };
-                    let Some((run, campaign)) =
+                    let Some(ClaimedSlot { run, campaign }) =
                         self.store.claim_slot(&claim, state::is_open).await?
                     else {
                         debug!(schedule = %s.name, %slot, "slot claimed by another daemon");
@@ -469,7 +470,7 @@ impl Daemon {
             };
             // A campaign that ended while the daemon stopped (done, or
             // stopped on its budget) is over, signal or not: its run closes.
-            let over = matches!(&outcome, Ok(o) if state::campaign_over(&o.status, o.reason.as_deref()));
+            let over = matches!(&outcome, Ok(o) if state::campaign_over(o.status, o.reason.as_deref()));
             let interrupted = control.interrupt.reason().filter(|_| !over);
             if taken_over {
                 warn!(%schedule, run, campaign, "another process took the campaign over; it closes the run");
@@ -477,16 +478,16 @@ impl Daemon {
                 info!(%schedule, run, campaign, "left resumable: {why}");
             } else {
                 let (status, reason) = match &outcome {
-                    Ok(o) => (o.status.clone(), o.reason.clone()),
+                    Ok(o) => (SlotStatus::of_campaign(o.status), o.reason.clone()),
                     Err(err) if err.is::<LeaseHeld>() => {
                         warn!(%schedule, run, campaign, "{err:#}");
                         return (id, false);
                     }
-                    Err(err) => ("failed".to_owned(), Some(format!("{err:#}"))),
+                    Err(err) => (SlotStatus::Failed, Some(format!("{err:#}"))),
                 };
                 info!(%schedule, run, campaign, %status, reason = reason.as_deref().unwrap_or(""), "run ended");
                 if let Err(err) = store
-                    .finish_schedule_run(run, &status, reason.as_deref(), now_ms)
+                    .finish_schedule_run(run, status, reason.as_deref(), now_ms)
                     .await
                 {
                     warn!(%schedule, run, "recording the end of the run: {err:#}");
@@ -544,17 +545,17 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<StatusView> {
         .daemons()
         .await?
         .into_iter()
-        .map(|(id, host, pid, started_at, heartbeat_ms)| DaemonView {
+        .map(|d| DaemonView {
             alive: daemon_alive(
-                real_ms - heartbeat_ms,
-                host == this_host,
-                lease::pid_alive(pid),
+                real_ms - d.heartbeat_ms,
+                d.host == this_host,
+                lease::pid_alive(d.pid),
             ),
-            id,
-            host,
-            pid,
-            started_at,
-            heartbeat_age_s: (real_ms - heartbeat_ms) as f64 / 1000.0,
+            heartbeat_age_s: (real_ms - d.heartbeat_ms) as f64 / 1000.0,
+            id: d.id,
+            host: d.host,
+            pid: d.pid,
+            started_at: d.started_at,
         })
         .collect();
     let mut running = Vec::new();

@@ -131,8 +131,7 @@ pub struct HistoryEntry {
     /// The slot in the schedule's zone (RFC 3339).
     pub slot: String,
     pub campaign: Option<i64>,
-    /// running | done | stopped | failed | skipped
-    pub status: String,
+    pub status: state::SlotStatus,
     pub reason: Option<String>,
     pub accepted: i64,
     pub rejected: i64,
@@ -155,7 +154,8 @@ pub async fn history_entry(store: &Store, run: &RunRow, zone: &str) -> Result<Hi
     let state = state::of(run);
     let (mut accepted, mut rejected, mut llm_calls, mut tokens) = (0, 0, 0, 0);
     if let Some(id) = run.campaign_id {
-        (accepted, rejected) = store.task_outcome_counts(id).await?;
+        let tasks = store.task_outcome_counts(id).await?;
+        (accepted, rejected) = (tasks.accepted, tasks.rejected);
         let usage = store.usage(id).await?;
         (llm_calls, tokens) = (usage.llm_calls, usage.tokens);
     }

@@ -7,14 +7,41 @@
 use jiff::Timestamp;
 
 use crate::campaign::lease;
+use crate::campaign::status::CampaignStatus;
 use crate::store::RunRow;
+
+stored_enum! {
+    /// A slot's status as the daemon records it (and as history shows it).
+    pub enum SlotStatus as "slot status" {
+        /// Its campaign was started and has not been recorded as ended.
+        Running = "running",
+        Done = "done",
+        Stopped = "stopped",
+        /// Its campaign could not be started or failed.
+        Failed = "failed",
+        /// Not run (paused, busy, or a missed slot not caught up).
+        Skipped = "skipped",
+    }
+}
+
+impl SlotStatus {
+    /// The slot status that records a campaign's end: the same word. A
+    /// campaign is never `calibration` here (those rows hold no schedule's
+    /// run); should one be, the slot is recorded stopped.
+    pub fn of_campaign(status: CampaignStatus) -> SlotStatus {
+        match status {
+            CampaignStatus::Running => SlotStatus::Running,
+            CampaignStatus::Done => SlotStatus::Done,
+            CampaignStatus::Stopped | CampaignStatus::Calibration => SlotStatus::Stopped,
+        }
+    }
+}
 
 /// A run's status and reason as history, `daemon status` and the daemon
 /// see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunState {
-    /// running | done | stopped | failed | skipped
-    pub status: String,
+    pub status: SlotStatus,
     pub reason: Option<String>,
     /// When it ended (Unix ms): the daemon's record, or else when its
     /// campaign ended.
@@ -25,15 +52,16 @@ impl RunState {
     /// Still open: its campaign is going, or was interrupted and is the
     /// schedule's to continue (one run per schedule at a time).
     pub fn is_open(&self) -> bool {
-        self.status == "running"
+        self.status == SlotStatus::Running
     }
 }
 
 /// Pure: whether a campaign stored with `status` and stop `reason` is
 /// over for its schedule: done, or stopped for a reason other than an
 /// interruption (an interrupted campaign is the schedule's to continue).
-pub fn campaign_over(status: &str, reason: Option<&str>) -> bool {
-    status == "done" || (status == "stopped" && !lease::was_interrupted(reason))
+pub fn campaign_over(status: CampaignStatus, reason: Option<&str>) -> bool {
+    status == CampaignStatus::Done
+        || (status == CampaignStatus::Stopped && !lease::was_interrupted(reason))
 }
 
 /// Pure: the state of `run`. Its campaign being `done` makes it done (a
@@ -44,7 +72,7 @@ pub fn campaign_over(status: &str, reason: Option<&str>) -> bool {
 /// record stands.
 pub fn of(run: &RunRow) -> RunState {
     let recorded = RunState {
-        status: run.status.clone(),
+        status: run.status,
         reason: run.reason.clone(),
         finished_ms: run.finished_ms,
     };
@@ -59,18 +87,18 @@ pub fn of(run: &RunRow) -> RunState {
                 .map(|t| t.as_millisecond())
         })
     };
-    match run.campaign_status.as_deref() {
-        Some("done") => RunState {
-            status: "done".into(),
+    match run.campaign_status {
+        Some(CampaignStatus::Done) => RunState {
+            status: SlotStatus::Done,
             // A reason recorded with a stop no longer applies once done.
-            reason: match run.status.as_str() {
-                "running" | "done" => run.reason.clone(),
+            reason: match run.status {
+                SlotStatus::Running | SlotStatus::Done => run.reason.clone(),
                 _ => None,
             },
             finished_ms: ended_ms(),
         },
         Some(status) if campaign_over(status, run.campaign_reason.as_deref()) => RunState {
-            status: "stopped".into(),
+            status: SlotStatus::Stopped,
             reason: run.campaign_reason.clone(),
             finished_ms: ended_ms(),
         },
@@ -87,19 +115,22 @@ pub fn is_open(run: &RunRow) -> bool {
 mod tests {
     use super::*;
 
-    fn run(status: &str, campaign: Option<(&str, Option<&str>)>) -> RunRow {
+    use CampaignStatus as C;
+    use SlotStatus as S;
+
+    fn run(status: SlotStatus, campaign: Option<(CampaignStatus, Option<&str>)>) -> RunRow {
         RunRow {
             id: 1,
             schedule_id: Some(1),
             schedule: "n".into(),
             slot_s: 0,
             campaign_id: campaign.map(|_| 7),
-            status: status.into(),
+            status,
             reason: Some("missed 2 slots".into()),
             daemon: None,
             started_ms: 0,
             finished_ms: None,
-            campaign_status: campaign.map(|(s, _)| s.into()),
+            campaign_status: campaign.map(|(s, _)| s),
             campaign_reason: campaign.and_then(|(_, r)| r.map(Into::into)),
             campaign_updated: campaign.map(|_| "1970-01-01T00:00:05Z".into()),
         }
@@ -109,42 +140,47 @@ mod tests {
     fn a_run_follows_its_campaign_however_it_ended() {
         // Resumed by hand to the end after its daemon stopped: done, and
         // the schedule's next slot is free.
-        let by_hand = of(&run("running", Some(("done", None))));
-        assert_eq!(by_hand.status, "done");
+        let by_hand = of(&run(S::Running, Some((C::Done, None))));
+        assert_eq!(by_hand.status, S::Done);
         assert_eq!(by_hand.reason.as_deref(), Some("missed 2 slots"));
         assert_eq!(by_hand.finished_ms, Some(5_000));
         assert!(!by_hand.is_open());
         // Stopped on its budget in a resume by hand: stopped, with why.
         let budget = of(&run(
-            "running",
-            Some(("stopped", Some("the budget is spent"))),
+            S::Running,
+            Some((C::Stopped, Some("the budget is spent"))),
         ));
         assert_eq!(
-            (budget.status.as_str(), budget.reason.as_deref()),
-            ("stopped", Some("the budget is spent"))
+            (budget.status, budget.reason.as_deref()),
+            (S::Stopped, Some("the budget is spent"))
         );
         // Stopped by a daemon's SIGTERM (or a Ctrl-C of a resume): still the
         // schedule's to continue.
         let reason = lease::interrupted_reason("the daemon stopped (SIGTERM)");
-        assert!(is_open(&run("running", Some(("stopped", Some(&reason))))));
+        assert!(is_open(&run(S::Running, Some((C::Stopped, Some(&reason))))));
         // Going, or its holder died: open.
-        assert!(is_open(&run("running", Some(("running", None)))));
+        assert!(is_open(&run(S::Running, Some((C::Running, None)))));
         // Stopped on its budget, then resumed with a raised one to the end.
-        let raised = of(&run("stopped", Some(("done", None))));
-        assert_eq!((raised.status.as_str(), raised.reason), ("done", None));
+        let raised = of(&run(S::Stopped, Some((C::Done, None))));
+        assert_eq!((raised.status, raised.reason), (S::Done, None));
     }
 
     #[test]
     fn a_record_without_a_finished_campaign_stands() {
-        for status in ["skipped", "failed"] {
+        for status in [S::Skipped, S::Failed] {
             let r = run(status, None);
             assert_eq!(of(&r).status, status);
             assert!(!is_open(&r));
         }
         // The daemon could not start its campaign's clients: failed, also
         // while the campaign is stored as running.
-        let failed = of(&run("failed", Some(("running", None))));
-        assert_eq!(failed.status, "failed");
+        let failed = of(&run(S::Failed, Some((C::Running, None))));
+        assert_eq!(failed.status, S::Failed);
         assert_eq!(failed.finished_ms, None);
+    }
+
+    #[tokio::test]
+    async fn slot_statuses_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(SlotStatus::ALL).await;
     }
 }

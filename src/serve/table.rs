@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::evaluate::CheckStage;
-use crate::store::{GenerationCounts, RoleUsage};
+use crate::store::{GenerationCounts, RoleUsage, StageFailures};
 
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -32,7 +32,7 @@ pub fn stage_names() -> Vec<&'static str> {
 /// The table and its roles (sorted), from the store's counts.
 pub fn generation_table(
     counts: &[GenerationCounts],
-    failures: &[(i64, i64, i64)],
+    failures: &[StageFailures],
     usage: &[RoleUsage],
 ) -> (Vec<String>, Vec<GenerationRow>) {
     let mut roles: Vec<String> = usage.iter().map(|u| u.role.clone()).collect();
@@ -55,11 +55,11 @@ pub fn generation_table(
                 .copied();
             let evaluated = c.map(|c| c.evaluated).unwrap_or(0);
             let mut failing = vec![0.0; stages];
-            for &(g, furthest, n) in failures {
+            for f in failures {
                 // The stage that failed is the one after the last passed.
-                if Some(g) == generation && evaluated > 0 {
-                    let stage = (furthest.max(0) as usize).min(stages - 1);
-                    failing[stage] += n as f64 / evaluated as f64;
+                if Some(f.generation) == generation && evaluated > 0 {
+                    let stage = (f.furthest_stage.max(0) as usize).min(stages - 1);
+                    failing[stage] += f.count as f64 / evaluated as f64;
                 }
             }
             let usage = roles
@@ -113,7 +113,12 @@ mod tests {
             },
         ];
         // Generation 0: two failed at load (passed static only), one at generate.
-        let failures = [(0, 1, 2), (0, 2, 1)];
+        let failure = |generation, furthest_stage, count| StageFailures {
+            generation,
+            furthest_stage,
+            count,
+        };
+        let failures = [failure(0, 1, 2), failure(0, 2, 1)];
         let usage = [
             RoleUsage {
                 generation: Some(0),

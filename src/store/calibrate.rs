@@ -2,9 +2,9 @@
 //! UTC) so that these statements also run on PostgreSQL.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use super::{Store, now_utc};
+use crate::campaign::status::CampaignStatus;
 
 /// A calibration as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -72,10 +72,11 @@ impl Store {
         let campaign = match campaign {
             Some(id) => id,
             None => sqlx::query(
-                "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, NULL, 'calibration', ?, ?)",
+                "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, ?)",
             )
             .bind(format!("calibrate {file}"))
             .bind(settings_json)
+            .bind(CampaignStatus::Calibration)
             .bind(&now)
             .bind(&now)
             .execute(&mut *tx)
@@ -158,11 +159,12 @@ impl Store {
 
     /// Solver calls the calibration's campaign row holds.
     pub async fn calibration_calls(&self, campaign: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM llm_calls WHERE campaign_id = ?")
-            .bind(campaign)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get(0))
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM llm_calls WHERE campaign_id = ?")
+                .bind(campaign)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Link a review item to a finished calibration of its code (replacing
@@ -182,26 +184,24 @@ impl Store {
     /// The stored result (a `calibrate::Report` as JSON) of the review
     /// item's calibration, if it has one.
     pub async fn item_calibration(&self, item: i64) -> Result<Option<String>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT c.result_json FROM review_calibrations r JOIN calibrations c ON c.id = r.calibration_id WHERE r.item_id = ? AND c.result_json IS NOT NULL",
         )
         .bind(item)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 
     /// The check report stored for a setting of a calibration, if its
     /// checks ran there.
     pub async fn calibration_check(&self, id: i64, params_json: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT report_json FROM calibration_checks WHERE calibration_id = ? AND params_json = ?",
         )
         .bind(id)
         .bind(params_json)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 
     /// Store the check report of a setting (once: the same setting checked
@@ -248,13 +248,12 @@ impl Store {
     /// The settings (a JSON object with the `params` the search started
     /// from) of the review item's calibration, if it has one.
     pub async fn item_calibration_settings(&self, item: i64) -> Result<Option<String>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT c.settings_json FROM review_calibrations r JOIN calibrations c ON c.id = r.calibration_id WHERE r.item_id = ?",
         )
         .bind(item)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 
     /// Give each review item of `campaign` whose draft was accepted by

@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{Store, now_utc};
+use crate::eval::EvalStatus;
 
 /// An evaluation run.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -14,7 +14,7 @@ pub struct EvalRunRow {
     pub id: i64,
     pub name: String,
     pub config_json: String,
-    pub status: String,
+    pub status: EvalStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -83,16 +83,16 @@ impl Store {
     ) -> Result<i64> {
         let now = now_utc();
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO eval_runs (name, config_json, status, created_at, updated_at) VALUES (?, ?, 'running', ?, ?) RETURNING id",
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO eval_runs (name, config_json, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(name)
         .bind(config_json)
+        .bind(EvalStatus::Running)
         .bind(&now)
         .bind(&now)
         .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+        .await?;
         for (idx, (source, prompt, truth)) in records.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO eval_records (run_id, idx, data_source, prompt, ground_truth) VALUES (?, ?, ?, ?, ?)",
@@ -137,7 +137,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_eval_status(&self, id: i64, status: &str) -> Result<()> {
+    pub async fn set_eval_status(&self, id: i64, status: EvalStatus) -> Result<()> {
         sqlx::query("UPDATE eval_runs SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(now_utc())
@@ -256,12 +256,11 @@ impl Store {
 
     /// A run's excluded tasks: `(data source, reason)`.
     pub async fn eval_excluded(&self, run: i64) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT data_source, reason FROM eval_excluded WHERE run_id = ? ORDER BY data_source",
         )
         .bind(run)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .await?)
     }
 }

@@ -2,12 +2,12 @@
 //! and model, and an author answer cut off by max_tokens.
 
 use anyhow::Result;
-use sqlx::Row;
 
 use super::{CallRecord, Store};
+use crate::campaign::status::DraftStatus;
 
 /// Calls and tokens of one role and model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SpendRow {
     pub role: String,
     pub model: String,
@@ -20,23 +20,14 @@ impl Store {
     /// Calls and tokens by role and model (replayed calls included, like
     /// [`Store::usage`]; failed calls count, their tokens are 0).
     pub async fn spend_by_model(&self, campaign: i64) -> Result<Vec<SpendRow>> {
-        let rows = sqlx::query(
-            "SELECT role, model, COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0)
+        Ok(sqlx::query_as(
+            "SELECT role, model, COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
+                    COALESCE(SUM(completion_tokens), 0) AS completion_tokens
              FROM llm_calls WHERE campaign_id = ? GROUP BY role, model ORDER BY role, model",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SpendRow {
-                role: r.get(0),
-                model: r.get(1),
-                calls: r.get(2),
-                prompt_tokens: r.get(3),
-                completion_tokens: r.get(4),
-            })
-            .collect())
+        .await?)
     }
 
     /// Calls served by each endpoint, by role (`None`: replayed, or failed
@@ -45,27 +36,22 @@ impl Store {
         &self,
         campaign: i64,
     ) -> Result<Vec<(String, Option<String>, i64)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT role, endpoint, COUNT(*) FROM llm_calls WHERE campaign_id = ? GROUP BY role, endpoint ORDER BY role, endpoint",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        .await?)
     }
 
     /// Calls whose answer was cut off by max_tokens, by role.
     pub async fn truncated_calls(&self, campaign: i64) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT role, COUNT(*) FROM llm_calls WHERE campaign_id = ? AND finish_reason = 'length' GROUP BY role ORDER BY role",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .await?)
     }
 
     /// Store an author answer cut off by max_tokens and its call, in one
@@ -79,13 +65,12 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_call(&mut tx, campaign, call).await?;
-        sqlx::query(
-            "UPDATE drafts SET response = ?, code = NULL, status = 'truncated' WHERE id = ?",
-        )
-        .bind(response)
-        .bind(draft)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE drafts SET response = ?, code = NULL, status = ? WHERE id = ?")
+            .bind(response)
+            .bind(DraftStatus::Truncated)
+            .bind(draft)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

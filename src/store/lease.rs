@@ -5,12 +5,11 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::Store;
 
 /// The holder of a campaign's lease.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct LeaseHolder {
     pub host: String,
     pub pid: i64,
@@ -114,19 +113,12 @@ impl Store {
 
     /// The lease of a campaign, live or expired, if any.
     pub async fn lease(&self, campaign: i64) -> Result<Option<LeaseHolder>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT host, pid, started_at, token, expires_ms FROM campaign_leases WHERE campaign_id = ?",
         )
         .bind(campaign)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| LeaseHolder {
-            host: r.get(0),
-            pid: r.get(1),
-            started_at: r.get(2),
-            token: r.get(3),
-            expires_ms: r.get(4),
-        }))
+        .await?)
     }
 }
 

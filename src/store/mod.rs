@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+
+use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
 
 mod calibrate;
 pub use calibrate::{CalibrationRow, DraftCalibrationRow, ProbeRow};
@@ -25,10 +27,16 @@ mod review;
 mod schedule;
 
 pub use lease::LeaseHolder;
-pub use review::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, now_utc};
-pub use schedule::{NewScheduleRun, RunRow, ScheduleRow};
+pub use review::{
+    DecisionRow, NewReviewItem, Reopen, ReviewFilter, ReviewItemRow, Revision, now_utc,
+};
+pub use schedule::{
+    ClaimedSlot, DaemonRow, NewScheduleRun, RunRow, ScheduleRow, TaskOutcomeCounts,
+};
 mod serve;
-pub use serve::{GenerationCounts, HistoryRow, RoleUsage};
+pub use serve::{GenerationCounts, HistoryRow, RoleUsage, StageFailures};
+
+pub use crate::stored::UnknownValue;
 
 /// The store.
 #[derive(Clone)]
@@ -37,31 +45,31 @@ pub struct Store {
 }
 
 /// A campaign row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CampaignRow {
     pub id: i64,
     pub name: String,
     pub config_json: String,
     pub config_path: Option<String>,
-    pub status: String,
+    pub status: CampaignStatus,
     pub stop_reason: Option<String>,
     pub created_at: String,
 }
 
 /// A task of a campaign.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TaskRow {
     pub id: String,
     pub title: Option<String>,
     pub description: String,
     pub extra_json: String,
-    pub status: String,
+    pub status: TaskStatus,
     pub accepted_draft: Option<i64>,
     pub best_draft: Option<i64>,
 }
 
 /// A draft with its evaluation summary, if evaluated.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DraftRow {
     pub id: i64,
     pub task_id: String,
@@ -74,7 +82,7 @@ pub struct DraftRow {
     pub prompt: String,
     pub response: Option<String>,
     pub code: Option<String>,
-    pub status: String,
+    pub status: DraftStatus,
     pub verdict: Option<String>,
     pub furthest_stage: Option<i64>,
     pub loaded: Option<bool>,
@@ -103,7 +111,7 @@ pub struct NewDraft {
 }
 
 /// An LLM exchange to record.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct CallRecord {
     pub call_key: String,
     pub role: String,
@@ -142,31 +150,36 @@ pub struct EvaluationRecord {
 pub type SolverAttemptRow = (i64, String, Option<String>, f64, Option<String>);
 
 /// Spend of a campaign so far.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, sqlx::FromRow)]
 pub struct Usage {
     pub llm_calls: i64,
     pub tokens: i64,
 }
 
-/// An `llm_calls` row, selected with the columns of `finished_call` and `calls`, in that order.
-fn call_from_row(r: &sqlx::sqlite::SqliteRow) -> CallRecord {
-    CallRecord {
-        call_key: r.get(0),
-        role: r.get(1),
-        model: r.get(2),
-        draft_id: r.get(3),
-        status: r.get(4),
-        content: r.get(5),
-        reasoning: r.get(6),
-        error: r.get(7),
-        prompt_tokens: r.get(8),
-        completion_tokens: r.get(9),
-        latency_ms: r.get(10),
-        attempts: r.get(11),
-        endpoint: r.get(12),
-        finish_reason: r.get(13),
-    }
+/// What status displays count of a campaign.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CampaignCounts {
+    /// Drafts created.
+    pub drafts: i64,
+    /// Drafts evaluated.
+    pub evaluated: i64,
+    /// Tasks accepted.
+    pub accepted: i64,
 }
+
+/// How many rows a table holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: i64,
+}
+
+/// The columns of an `llm_calls` row that make a [`CallRecord`].
+const CALL_COLUMNS: &str = "call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason";
+
+/// The columns of a `campaigns` row that make a [`CampaignRow`].
+const CAMPAIGN_COLUMNS: &str =
+    "id, name, config_json, config_path, status, stop_reason, created_at";
 
 /// The inserts of [`Store::create_campaign_with_tasks`], inside a caller's
 /// transaction (a scheduled run claims its slot in the same one).
@@ -178,23 +191,25 @@ async fn insert_campaign(
     tasks: &[(String, Option<String>, String, String)],
 ) -> Result<i64> {
     let id = sqlx::query(
-        "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, 'running', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        "INSERT INTO campaigns (name, config_json, config_path, status, created_at, updated_at) VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
     )
     .bind(name)
     .bind(config_json)
     .bind(config_path)
+    .bind(CampaignStatus::Running)
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();
     for (task, title, description, extra) in tasks {
         sqlx::query(
-            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, 'running')",
+            "INSERT OR IGNORE INTO tasks (campaign_id, id, title, description, extra_json, status) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(task)
         .bind(title)
         .bind(description)
         .bind(extra)
+        .bind(TaskStatus::Running)
         .execute(&mut **tx)
         .await?;
     }
@@ -263,40 +278,26 @@ impl Store {
     }
 
     pub async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>> {
-        let row = sqlx::query("SELECT id, name, config_json, config_path, status, stop_reason, created_at FROM campaigns WHERE id = ?")
+        let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| CampaignRow {
-            id: r.get(0),
-            name: r.get(1),
-            config_json: r.get(2),
-            config_path: r.get(3),
-            status: r.get(4),
-            stop_reason: r.get(5),
-            created_at: r.get(6),
-        }))
+            .await?)
     }
 
     /// Every campaign (not the rows that only hold a calibration's calls).
     pub async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
-        let rows =
-            sqlx::query("SELECT id FROM campaigns WHERE status <> 'calibration' ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(c) = self.campaign(row.get(0)).await? {
-                out.push(c);
-            }
-        }
-        Ok(out)
+        let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE status <> ? ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(CampaignStatus::Calibration)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn set_campaign_status(
         &self,
         id: i64,
-        status: &str,
+        status: CampaignStatus,
         reason: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
@@ -316,31 +317,19 @@ impl Store {
     }
 
     pub async fn tasks(&self, campaign: i64) -> Result<Vec<TaskRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, title, description, extra_json, status, accepted_draft, best_draft FROM tasks WHERE campaign_id = ? ORDER BY id",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| TaskRow {
-                id: r.get(0),
-                title: r.get(1),
-                description: r.get(2),
-                extra_json: r.get(3),
-                status: r.get(4),
-                accepted_draft: r.get(5),
-                best_draft: r.get(6),
-            })
-            .collect())
+        .await?)
     }
 
     pub async fn set_task_status(
         &self,
         campaign: i64,
         task: &str,
-        status: &str,
+        status: TaskStatus,
         accepted: Option<i64>,
         best: Option<i64>,
     ) -> Result<()> {
@@ -356,10 +345,15 @@ impl Store {
     }
 
     pub async fn drafts(&self, campaign: i64, task: &str) -> Result<Vec<DraftRow>> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.task_id, d.generation, d.sample, d.parent_id, d.operator, d.template, d.model, d.prompt,
-                    d.response, d.code, d.status, e.verdict, e.furthest_stage, e.loaded, e.accuracy, e.main_finding,
-                    e.band_miss, c.in_band
+        // A draft not evaluated has no band miss; one not calibrated, no
+        // calibration outcome (NULL).
+        Ok(sqlx::query_as(
+            "SELECT d.id AS id, d.task_id AS task_id, d.generation AS generation, d.sample AS sample,
+                    d.parent_id AS parent_id, d.operator AS operator, d.template AS template, d.model AS model,
+                    d.prompt AS prompt, d.response AS response, d.code AS code, d.status AS status,
+                    e.verdict AS verdict, e.furthest_stage AS furthest_stage, e.loaded AS loaded,
+                    e.accuracy AS accuracy, e.main_finding AS main_finding,
+                    COALESCE(e.band_miss, 0) AS band_miss, c.in_band AS calibrated
              FROM drafts d LEFT JOIN evaluations e ON e.draft_id = d.id
              LEFT JOIN draft_calibrations c ON c.draft_id = d.id
              WHERE d.campaign_id = ? AND d.task_id = ? ORDER BY d.id",
@@ -367,40 +361,17 @@ impl Store {
         .bind(campaign)
         .bind(task)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DraftRow {
-                id: r.get(0),
-                task_id: r.get(1),
-                generation: r.get(2),
-                sample: r.get(3),
-                parent_id: r.get(4),
-                operator: r.get(5),
-                template: r.get(6),
-                model: r.get(7),
-                prompt: r.get(8),
-                response: r.get(9),
-                code: r.get(10),
-                status: r.get(11),
-                verdict: r.get(12),
-                furthest_stage: r.get(13),
-                loaded: r.get::<Option<i64>, _>(14).map(|v| v != 0),
-                accuracy: r.get(15),
-                main_finding: r.get(16),
-                band_miss: r.get::<Option<i64>, _>(17).is_some_and(|v| v != 0),
-                calibrated: r.get::<Option<i64>, _>(18).map(|v| v != 0),
-            })
-            .collect())
+        .await?)
     }
 
     /// The evaluation report of a draft, as stored.
     pub async fn evaluation_report(&self, draft: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT report_json FROM evaluations WHERE draft_id = ?")
-            .bind(draft)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(
+            sqlx::query_scalar("SELECT report_json FROM evaluations WHERE draft_id = ?")
+                .bind(draft)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Create a generation's drafts in one transaction (a crash leaves all of
@@ -413,7 +384,7 @@ impl Store {
             sqlx::query(
                 "INSERT OR IGNORE INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
                      template_sha, model, prompt, status, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
             )
             .bind(d.campaign_id)
             .bind(&d.task_id)
@@ -426,9 +397,10 @@ impl Store {
             .bind(&d.template_sha)
             .bind(&d.model)
             .bind(&d.prompt)
+            .bind(DraftStatus::Pending)
             .execute(&mut *tx)
             .await?;
-            let row = sqlx::query(
+            let id: i64 = sqlx::query_scalar(
                 "SELECT id FROM drafts WHERE campaign_id = ? AND task_id = ? AND generation = ? AND parent_key = ? AND sample = ?",
             )
             .bind(d.campaign_id)
@@ -438,7 +410,7 @@ impl Store {
             .bind(d.sample)
             .fetch_one(&mut *tx)
             .await?;
-            ids.push(row.get(0));
+            ids.push(id);
         }
         tx.commit().await?;
         Ok(ids)
@@ -487,15 +459,14 @@ impl Store {
 
     /// A finished exchange with this key, if the campaign has one.
     pub async fn finished_call(&self, campaign: i64, key: &str) -> Result<Option<CallRecord>> {
-        let row = sqlx::query(
-            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason
-             FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != 'failed'",
-        )
-        .bind(campaign)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(call_from_row))
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != 'failed'"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(campaign)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Store the author's answer for a draft and its call, in one transaction.
@@ -509,7 +480,11 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_call(&mut tx, campaign, call).await?;
-        let status = if code.is_some() { "drafted" } else { "no_code" };
+        let status = if code.is_some() {
+            DraftStatus::Drafted
+        } else {
+            DraftStatus::NoCode
+        };
         sqlx::query("UPDATE drafts SET response = ?, code = ?, status = ? WHERE id = ?")
             .bind(response)
             .bind(code)
@@ -525,7 +500,8 @@ impl Store {
     pub async fn fail_draft(&self, campaign: i64, draft: i64, call: &CallRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_call(&mut tx, campaign, call).await?;
-        sqlx::query("UPDATE drafts SET status = 'llm_failed' WHERE id = ?")
+        sqlx::query("UPDATE drafts SET status = ? WHERE id = ?")
+            .bind(DraftStatus::LlmFailed)
             .bind(draft)
             .execute(&mut *tx)
             .await?;
@@ -562,7 +538,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE drafts SET status = 'evaluated' WHERE id = ?")
+        sqlx::query("UPDATE drafts SET status = ? WHERE id = ?")
+            .bind(DraftStatus::Evaluated)
             .bind(draft)
             .execute(&mut *tx)
             .await?;
@@ -573,45 +550,40 @@ impl Store {
     /// LLM calls and tokens spent by a campaign (replayed calls included:
     /// a replay reproduces the original spend).
     pub async fn usage(&self, campaign: i64) -> Result<Usage> {
-        let row = sqlx::query(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM llm_calls WHERE campaign_id = ?",
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS llm_calls, COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
+             FROM llm_calls WHERE campaign_id = ?",
         )
         .bind(campaign)
         .fetch_one(&self.pool)
-        .await?;
-        Ok(Usage {
-            llm_calls: row.get(0),
-            tokens: row.get(1),
-        })
+        .await?)
     }
 
-    /// Counts for status displays: drafts evaluated, accepted tasks.
-    pub async fn counts(&self, campaign: i64) -> Result<(i64, i64, i64)> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1),
-                    (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1 AND status = 'evaluated'),
-                    (SELECT COUNT(*) FROM tasks WHERE campaign_id = ?1 AND status = 'accepted')",
+    /// Counts for status displays: drafts, drafts evaluated, accepted tasks.
+    pub async fn counts(&self, campaign: i64) -> Result<CampaignCounts> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1) AS drafts,
+                    (SELECT COUNT(*) FROM drafts WHERE campaign_id = ?1 AND status = ?2) AS evaluated,
+                    (SELECT COUNT(*) FROM tasks WHERE campaign_id = ?1 AND status = ?3) AS accepted",
         )
         .bind(campaign)
+        .bind(DraftStatus::Evaluated)
+        .bind(TaskStatus::Accepted)
         .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get(0), row.get(1), row.get(2)))
+        .await?)
     }
 
     /// Every LLM call of a campaign, in order.
     pub async fn calls(&self, campaign: i64) -> Result<Vec<CallRecord>> {
-        let rows = sqlx::query(
-            "SELECT call_key, role, model, draft_id, status, content, reasoning, error, prompt_tokens, completion_tokens, latency_ms, attempts, endpoint, finish_reason
-             FROM llm_calls WHERE campaign_id = ? ORDER BY id",
-        )
-        .bind(campaign)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(call_from_row).collect())
+        let sql = format!("SELECT {CALL_COLUMNS} FROM llm_calls WHERE campaign_id = ? ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(campaign)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Rows of each table, for checks of duplicates.
-    pub async fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+    pub async fn table_counts(&self) -> Result<Vec<TableCount>> {
         let mut out = Vec::new();
         for table in [
             "campaigns",
@@ -621,10 +593,14 @@ impl Store {
             "solver_attempts",
             "llm_calls",
         ] {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(&self.pool)
-                .await?;
-            out.push((table.to_owned(), row.get(0)));
+            let rows: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(&self.pool)
+                    .await?;
+            out.push(TableCount {
+                table: table.to_owned(),
+                rows,
+            });
         }
         Ok(out)
     }
@@ -698,8 +674,11 @@ mod tests {
             drafts.iter().find(|d| d.id == child).unwrap().parent_id,
             Some(a)
         );
-        assert_eq!(drafts.iter().find(|d| d.id == a).unwrap().status, "drafted");
+        assert_eq!(
+            drafts.iter().find(|d| d.id == a).unwrap().status,
+            DraftStatus::Drafted
+        );
         let counts = store.table_counts().await.unwrap();
-        assert_eq!(counts.iter().find(|(t, _)| t == "tasks").unwrap().1, 1);
+        assert_eq!(counts.iter().find(|t| t.table == "tasks").unwrap().rows, 1);
     }
 }

@@ -1,19 +1,21 @@
 //! The review queue's SQL: queue entries, decisions as appended
 //! rows, and the two places where the queue meets a campaign (a task's
-//! acceptance enqueues its draft in the same transaction; a `revise`
-//! reopens the task in the same transaction as the decision).
+//! acceptance enqueues its draft in the same transaction; a decision that
+//! reopens its task, as [`crate::review`] rules, is applied in the same
+//! transaction as the decision).
 //!
 //! Timestamps are bound from here (RFC 3339, UTC) rather than computed by
 //! SQLite's `strftime`, so these statements also run on PostgreSQL.
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::Store;
+use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
+use crate::review::rules::Decision;
 
 /// A queue entry with its current status (its latest decision, or pending).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ReviewItemRow {
     pub id: i64,
     /// campaign | file
@@ -34,12 +36,11 @@ pub struct ReviewItemRow {
 }
 
 /// One decision on a queue entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct DecisionRow {
     pub id: i64,
     pub item_id: i64,
-    /// approved | rejected | revise
-    pub decision: String,
+    pub decision: Decision,
     pub reviewer: String,
     pub note: Option<String>,
     /// It overrode an earlier decision (`--force`).
@@ -58,6 +59,29 @@ pub struct NewReviewItem {
     pub report_json: String,
     pub accuracy: Option<f64>,
     pub note: Option<String>,
+}
+
+/// What a decision does to the campaign its item came from, beyond the
+/// decision row: the review layer decides it
+/// ([`crate::review::rules::reopening`]), the store applies it in the
+/// decision's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reopen {
+    /// The task's new status; its accepted draft is no longer accepted.
+    pub task_status: TaskStatus,
+    /// The campaign moves from this status ...
+    pub campaign_from: CampaignStatus,
+    /// ... to this one, with `stop_reason`.
+    pub campaign_to: CampaignStatus,
+    pub stop_reason: String,
+}
+
+/// A draft of a task that a curator sent back, with the curator's note.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Revision {
+    pub draft_id: i64,
+    /// Empty when the curator left none.
+    pub note: String,
 }
 
 /// Which entries `review list` shows.
@@ -80,8 +104,10 @@ fn timestamp_utc(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string()
 }
 
-const ITEM_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id, i.file_path, i.class_name, i.params_json,
-     i.code, i.report_json, i.accuracy, i.note, i.created_at,
+/// The columns of a [`ReviewItemRow`].
+const ITEM_COLUMNS: &str = "i.id AS id, i.source AS source, i.campaign_id AS campaign_id, i.task_id AS task_id,
+     i.draft_id AS draft_id, i.file_path AS file_path, i.class_name AS class_name, i.params_json AS params_json,
+     i.code AS code, i.report_json AS report_json, i.accuracy AS accuracy, i.note AS note, i.created_at AS created_at,
      COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
 
 /// Insert one queue entry for a bootcamp file (`review add`).
@@ -108,38 +134,8 @@ pub(super) async fn insert_file_item(
     .last_insert_rowid())
 }
 
-/// A review item from a row of `ITEM_COLUMNS` (in that order; the page
-/// query of `serve` selects the same columns with the code left empty).
-pub(super) fn item_from_row(r: &sqlx::sqlite::SqliteRow) -> ReviewItemRow {
-    ReviewItemRow {
-        id: r.get(0),
-        source: r.get(1),
-        campaign_id: r.get(2),
-        task_id: r.get(3),
-        draft_id: r.get(4),
-        file_path: r.get(5),
-        class_name: r.get(6),
-        params_json: r.get(7),
-        code: r.get(8),
-        report_json: r.get(9),
-        accuracy: r.get(10),
-        note: r.get(11),
-        created_at: r.get(12),
-        status: r.get(13),
-    }
-}
-
-fn decision_from_row(r: &sqlx::sqlite::SqliteRow) -> DecisionRow {
-    DecisionRow {
-        id: r.get(0),
-        item_id: r.get(1),
-        decision: r.get(2),
-        reviewer: r.get(3),
-        note: r.get(4),
-        forced: r.get::<i64, _>(5) != 0,
-        created_at: r.get(6),
-    }
-}
+/// The columns of a [`DecisionRow`].
+const DECISION_COLUMNS: &str = "id, item_id, decision, reviewer, note, forced, created_at";
 
 impl Store {
     /// Mark a task accepted with `draft` and queue the draft for review, in
@@ -147,7 +143,8 @@ impl Store {
     /// is queued once).
     pub async fn accept_task(&self, campaign: i64, task: &str, draft: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tasks SET status = 'accepted', accepted_draft = ?, best_draft = ? WHERE campaign_id = ? AND id = ?")
+        sqlx::query("UPDATE tasks SET status = ?, accepted_draft = ?, best_draft = ? WHERE campaign_id = ? AND id = ?")
+            .bind(TaskStatus::Accepted)
             .bind(draft)
             .bind(draft)
             .bind(campaign)
@@ -206,7 +203,7 @@ impl Store {
                 WHERE (? IS NULL OR i.campaign_id = ?) AND (? IS NULL OR i.task_id = ?)) x
              WHERE (? IS NULL OR x.status = ?) ORDER BY x.id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(filter.campaign)
             .bind(filter.campaign)
             .bind(&filter.task)
@@ -214,36 +211,35 @@ impl Store {
             .bind(&filter.status)
             .bind(&filter.status)
             .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(item_from_row).collect())
+            .await?)
     }
 
     /// One queue entry.
     pub async fn review_item(&self, id: i64) -> Result<Option<ReviewItemRow>> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM review_items i WHERE i.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(item_from_row))
+            .await?)
     }
 
     /// Every decision on an entry, oldest first.
     pub async fn review_decisions(&self, item: i64) -> Result<Vec<DecisionRow>> {
-        let rows = sqlx::query(
-            "SELECT id, item_id, decision, reviewer, note, forced, created_at FROM review_decisions WHERE item_id = ? ORDER BY id",
-        )
-        .bind(item)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(decision_from_row).collect())
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM review_decisions WHERE item_id = ? ORDER BY id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(item)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Record a decision. `allow` sees the entry's latest decision (read in
     /// the same write transaction, so two curators cannot both decide a
     /// pending entry) and says whether the new one may be recorded and
-    /// whether it overrides (`Ok(forced)`), or why not. A `revise` of a
-    /// campaign's draft reopens its task in the same transaction.
+    /// whether it overrides (`Ok(forced)`), or why not. `reopen` (what the
+    /// review rules say the decision does to its item's campaign, if the
+    /// item came from one) is applied in the same transaction.
     ///
     /// `BEGIN IMMEDIATE` takes the write lock before the read: a deferred
     /// transaction that reads and then writes fails at once with "database
@@ -252,21 +248,20 @@ impl Store {
     pub async fn record_decision<E>(
         &self,
         item: i64,
-        decision: &str,
+        decision: Decision,
         reviewer: &str,
         note: Option<&str>,
+        reopen: Option<&Reopen>,
         allow: impl FnOnce(Option<&DecisionRow>) -> Result<bool, E>,
     ) -> Result<Result<DecisionRow, E>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let latest = sqlx::query(
-            "SELECT id, item_id, decision, reviewer, note, forced, created_at FROM review_decisions
-             WHERE item_id = ? ORDER BY id DESC LIMIT 1",
-        )
-        .bind(item)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(decision_from_row);
+        let sql = format!(
+            "SELECT {DECISION_COLUMNS} FROM review_decisions WHERE item_id = ? ORDER BY id DESC LIMIT 1"
+        );
+        let latest: Option<DecisionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(item)
+            .fetch_optional(&mut *tx)
+            .await?;
         let forced = match allow(latest.as_ref()) {
             Ok(forced) => forced,
             Err(refusal) => {
@@ -287,26 +282,23 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        if decision == "revise" {
-            // The task runs again on `campaign resume`: its accepted draft
-            // is no longer accepted.
+        if let Some(reopen) = reopen {
             sqlx::query(
-                "UPDATE tasks SET status = 'running', accepted_draft = NULL
+                "UPDATE tasks SET status = ?, accepted_draft = NULL
                  WHERE (campaign_id, id) IN (SELECT campaign_id, task_id FROM review_items WHERE id = ? AND campaign_id IS NOT NULL)",
             )
+            .bind(reopen.task_status)
             .bind(item)
             .execute(&mut *tx)
             .await?;
-            // A finished campaign has work again: show it as resumable, not
-            // done (`campaign status` and `list` read this).
             sqlx::query(
-                "UPDATE campaigns SET status = 'stopped', stop_reason = ?, updated_at = ?
-                 WHERE status = 'done' AND id = (SELECT campaign_id FROM review_items WHERE id = ?)",
+                "UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ?
+                 WHERE status = ? AND id = (SELECT campaign_id FROM review_items WHERE id = ?)",
             )
-            .bind(format!(
-                "review item {item} was sent back for revision: resume to refine it"
-            ))
+            .bind(reopen.campaign_to)
+            .bind(&reopen.stop_reason)
             .bind(&created_at)
+            .bind(reopen.campaign_from)
             .bind(item)
             .execute(&mut *tx)
             .await?;
@@ -315,7 +307,7 @@ impl Store {
         Ok(Ok(DecisionRow {
             id,
             item_id: item,
-            decision: decision.to_owned(),
+            decision,
             reviewer: reviewer.to_owned(),
             note: note.map(str::to_owned),
             forced,
@@ -325,19 +317,19 @@ impl Store {
 
     /// A task's drafts that a curator sent back (`revise`) and whose latest
     /// decision still says so, with the curator's note.
-    pub async fn revisions(&self, campaign: i64, task: &str) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query(
-            "SELECT i.draft_id, COALESCE(rd.note, '') FROM review_items i
+    pub async fn revisions(&self, campaign: i64, task: &str) -> Result<Vec<Revision>> {
+        Ok(sqlx::query_as(
+            "SELECT i.draft_id AS draft_id, COALESCE(rd.note, '') AS note FROM review_items i
              JOIN review_decisions rd ON rd.item_id = i.id
-             WHERE i.campaign_id = ? AND i.task_id = ? AND i.draft_id IS NOT NULL AND rd.decision = 'revise'
+             WHERE i.campaign_id = ? AND i.task_id = ? AND i.draft_id IS NOT NULL AND rd.decision = ?
                AND rd.id = (SELECT MAX(r2.id) FROM review_decisions r2 WHERE r2.item_id = i.id)
              ORDER BY i.draft_id",
         )
         .bind(campaign)
         .bind(task)
+        .bind(Decision::Revise)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .await?)
     }
 }
 
@@ -347,32 +339,38 @@ impl Store {
     /// queue item from another campaign was sent back (`revise`), copy that
     /// draft with its evaluation, queue item and `revise` decision into the
     /// new campaign, in one transaction, so the campaign refines it with the
-    /// curator's note. Returns how many were carried. Call it once, when the
-    /// campaign is created.
-    pub async fn carry_revisions(&self, campaign: i64) -> Result<usize> {
+    /// curator's note; the carried queue item's note is `note(item,
+    /// campaign)` of the item it was carried from. Returns how many were
+    /// carried. Call it once, when the campaign is created.
+    pub async fn carry_revisions(
+        &self,
+        campaign: i64,
+        note: impl Fn(i64, i64) -> String,
+    ) -> Result<usize> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let open = sqlx::query(
+        let open: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT i.id, i.draft_id FROM tasks t
              JOIN review_items i ON i.task_id = t.id
              WHERE t.campaign_id = ? AND i.draft_id IS NOT NULL
                AND i.id = (SELECT MAX(i2.id) FROM review_items i2
                            WHERE i2.task_id = t.id AND i2.campaign_id IS NOT NULL AND i2.campaign_id <> t.campaign_id)
-               AND (SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1) = 'revise'
+               AND (SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1) = ?
              ORDER BY i.id",
         )
         .bind(campaign)
+        .bind(Decision::Revise)
         .fetch_all(&mut *tx)
         .await?;
         let now = now_utc();
-        for row in &open {
-            let (item, draft): (i64, i64) = (row.get(0), row.get(1));
+        for &(item, draft) in &open {
             let copy = sqlx::query(
                 "INSERT INTO drafts (campaign_id, task_id, generation, sample, parent_id, parent_key, operator, template,
                      template_sha, model, prompt, response, code, status, created_at)
                  SELECT ?, task_id, generation, sample, NULL, 0, operator, template, template_sha, model, prompt, response,
-                     code, 'evaluated', created_at FROM drafts WHERE id = ?",
+                     code, ?, created_at FROM drafts WHERE id = ?",
             )
             .bind(campaign)
+            .bind(DraftStatus::Evaluated)
             .bind(draft)
             .execute(&mut *tx)
             .await?
@@ -393,7 +391,7 @@ impl Store {
             )
             .bind(campaign)
             .bind(copy)
-            .bind(format!("carried from review item {item} into campaign {campaign}"))
+            .bind(note(item, campaign))
             .bind(&now)
             .bind(item)
             .execute(&mut *tx)

@@ -8,12 +8,13 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{LeaseHolder, Store, insert_campaign};
+use crate::campaign::status::{CampaignStatus, TaskStatus};
+use crate::schedule::state::SlotStatus;
 
 /// A schedule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ScheduleRow {
     /// Never given to another schedule while runs carry it (see
     /// [`Store::add_schedule`]); 0 until stored.
@@ -33,7 +34,7 @@ pub struct ScheduleRow {
 /// A slot that was run or skipped, with the stored state of the campaign it
 /// started (a run's state follows its campaign's, however the campaign was
 /// finished: `schedule::state` derives it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct RunRow {
     pub id: i64,
     /// None: a schedule removed before schedules had ids.
@@ -41,32 +42,61 @@ pub struct RunRow {
     pub schedule: String,
     pub slot_s: i64,
     pub campaign_id: Option<i64>,
-    /// What the daemon recorded: running | done | stopped | failed | skipped
-    pub status: String,
+    /// What the daemon recorded.
+    pub status: SlotStatus,
     pub reason: Option<String>,
     pub daemon: Option<String>,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
-    /// The campaign's stored status (running | done | stopped), if any.
-    pub campaign_status: Option<String>,
+    /// The campaign's stored status, if any.
+    pub campaign_status: Option<CampaignStatus>,
     pub campaign_reason: Option<String>,
     /// When the campaign's status last changed (RFC 3339).
     pub campaign_updated: Option<String>,
 }
 
-/// The columns [`run_from_row`] reads, from `schedule_runs AS r` joined
-/// with `campaigns AS c` (a macro, so that queries stay static strings).
+/// A daemon that has not said it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DaemonRow {
+    pub id: String,
+    pub host: String,
+    pub pid: i64,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Unix ms of its latest heartbeat.
+    pub heartbeat_ms: i64,
+}
+
+/// A claimed slot: its run and the campaign it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimedSlot {
+    pub run: i64,
+    pub campaign: i64,
+}
+
+/// How a campaign's tasks ended so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct TaskOutcomeCounts {
+    pub accepted: i64,
+    pub rejected: i64,
+}
+
+/// The columns of a [`RunRow`], from `schedule_runs AS r` joined with
+/// `campaigns AS c` (a macro, so that queries stay static strings).
 macro_rules! select_runs {
     ($($rest:literal),*) => {
         concat!(
-            "SELECT r.id, r.schedule_id, r.schedule, r.slot_s, r.campaign_id, r.status, r.reason, r.daemon, r.started_ms, r.finished_ms, c.status, c.stop_reason, c.updated_at
+            "SELECT r.id AS id, r.schedule_id AS schedule_id, r.schedule AS schedule, r.slot_s AS slot_s,
+                    r.campaign_id AS campaign_id, r.status AS status, r.reason AS reason, r.daemon AS daemon,
+                    r.started_ms AS started_ms, r.finished_ms AS finished_ms, c.status AS campaign_status,
+                    c.stop_reason AS campaign_reason, c.updated_at AS campaign_updated
              FROM schedule_runs AS r LEFT JOIN campaigns AS c ON c.id = r.campaign_id ",
             $($rest),*
         )
     };
 }
 
-/// The columns [`schedule_from_row`] reads.
+/// The columns of a [`ScheduleRow`].
 macro_rules! select_schedules {
     ($rest:literal) => {
         concat!(
@@ -91,38 +121,6 @@ pub struct NewScheduleRun<'a> {
     pub lease: &'a LeaseHolder,
 }
 
-fn run_from_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
-    RunRow {
-        id: r.get(0),
-        schedule_id: r.get(1),
-        schedule: r.get(2),
-        slot_s: r.get(3),
-        campaign_id: r.get(4),
-        status: r.get(5),
-        reason: r.get(6),
-        daemon: r.get(7),
-        started_ms: r.get(8),
-        finished_ms: r.get(9),
-        campaign_status: r.get(10),
-        campaign_reason: r.get(11),
-        campaign_updated: r.get(12),
-    }
-}
-
-fn schedule_from_row(r: &sqlx::sqlite::SqliteRow) -> ScheduleRow {
-    ScheduleRow {
-        id: r.get(0),
-        name: r.get(1),
-        cron: r.get(2),
-        timezone: r.get(3),
-        config_path: r.get(4),
-        catch_up: r.get(5),
-        paused: r.get::<i64, _>(6) != 0,
-        since_s: r.get(7),
-        created_at: r.get(8),
-    }
-}
-
 impl Store {
     /// Add a schedule (`s.id` is ignored); its id, or None when one of that
     /// name exists. The id is one more than any a schedule or a run
@@ -131,7 +129,7 @@ impl Store {
     pub async fn add_schedule(&self, s: &ScheduleRow) -> Result<Option<i64>> {
         // `WHERE 1 = 1`: SQLite needs a WHERE before an upsert's ON CONFLICT
         // in an INSERT ... SELECT.
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "INSERT INTO schedules (id, name, cron, timezone, config_path, catch_up, paused, since_s, created_at)
              SELECT COALESCE(MAX(n), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
                FROM (SELECT MAX(id) AS n FROM schedules
@@ -149,23 +147,20 @@ impl Store {
         .bind(s.since_s)
         .bind(&s.created_at)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        .await?)
     }
 
     pub async fn schedules(&self) -> Result<Vec<ScheduleRow>> {
-        let rows = sqlx::query(select_schedules!("ORDER BY name"))
+        Ok(sqlx::query_as(select_schedules!("ORDER BY name"))
             .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(schedule_from_row).collect())
+            .await?)
     }
 
     pub async fn schedule(&self, name: &str) -> Result<Option<ScheduleRow>> {
-        let row = sqlx::query(select_schedules!("WHERE name = ?"))
+        Ok(sqlx::query_as(select_schedules!("WHERE name = ?"))
             .bind(name)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(schedule_from_row))
+            .await?)
     }
 
     /// Pause or resume; resuming sets `since_s` so that slots missed while
@@ -205,62 +200,66 @@ impl Store {
 
     /// A schedule's runs and skipped slots, oldest first.
     pub async fn schedule_runs(&self, schedule_id: i64) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(select_runs!(
+        Ok(sqlx::query_as(select_runs!(
             "WHERE r.schedule_id = ? ORDER BY r.slot_s, r.id"
         ))
         .bind(schedule_id)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(run_from_row).collect())
+        .await?)
     }
 
     /// The runs stored under a name, of every schedule that had it, oldest
     /// first (the history of a removed schedule).
     pub async fn schedule_runs_named(&self, name: &str) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(select_runs!("WHERE r.schedule = ? ORDER BY r.slot_s, r.id"))
-            .bind(name)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(run_from_row).collect())
+        Ok(
+            sqlx::query_as(select_runs!("WHERE r.schedule = ? ORDER BY r.slot_s, r.id"))
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Runs the daemon recorded as running, of every schedule. Whether one
     /// is still open depends on its campaign too (`schedule::state`).
     pub async fn open_schedule_runs(&self) -> Result<Vec<RunRow>> {
-        let rows = sqlx::query(select_runs!("WHERE r.status = 'running' ORDER BY r.id"))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(run_from_row).collect())
+        Ok(
+            sqlx::query_as(select_runs!("WHERE r.status = ? ORDER BY r.id"))
+                .bind(SlotStatus::Running)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// The latest slot recorded for a schedule (run or skipped).
     pub async fn last_slot(&self, schedule_id: i64) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MAX(slot_s) FROM schedule_runs WHERE schedule_id = ?")
-            .bind(schedule_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get(0))
+        Ok(
+            sqlx::query_scalar("SELECT MAX(slot_s) FROM schedule_runs WHERE schedule_id = ?")
+                .bind(schedule_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Claim a slot and start its campaign, all or nothing: `None` when the
     /// slot is already recorded or another run of the schedule is open
     /// (`open` says which of the runs recorded as running still are: that
-    /// depends on their campaigns). Returns (run id, campaign id).
+    /// depends on their campaigns).
     pub async fn claim_slot(
         &self,
         run: &NewScheduleRun<'_>,
         open: impl Fn(&RunRow) -> bool,
-    ) -> Result<Option<(i64, i64)>> {
+    ) -> Result<Option<ClaimedSlot>> {
         let mut tx = self.pool.begin().await?;
         // The write comes first, so the check below reads under SQLite's
         // write lock: no other daemon can slip in between.
         let claimed = sqlx::query(
             "INSERT INTO schedule_runs (schedule_id, schedule, slot_s, status, reason, daemon, started_ms)
-             VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (schedule_id, slot_s) DO NOTHING",
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, slot_s) DO NOTHING",
         )
         .bind(run.schedule_id)
         .bind(run.schedule)
         .bind(run.slot_s)
+        .bind(SlotStatus::Running)
         .bind(run.reason)
         .bind(run.daemon)
         .bind(run.now_ms)
@@ -271,14 +270,15 @@ impl Store {
             return Ok(None);
         }
         let run_id = claimed.last_insert_rowid();
-        let others = sqlx::query(select_runs!(
-            "WHERE r.schedule_id = ? AND r.status = 'running' AND r.id <> ?"
+        let others: Vec<RunRow> = sqlx::query_as(select_runs!(
+            "WHERE r.schedule_id = ? AND r.status = ? AND r.id <> ?"
         ))
         .bind(run.schedule_id)
+        .bind(SlotStatus::Running)
         .bind(run_id)
         .fetch_all(&mut *tx)
         .await?;
-        if others.iter().map(run_from_row).any(|r| open(&r)) {
+        if others.iter().any(open) {
             tx.rollback().await?;
             return Ok(None);
         }
@@ -307,7 +307,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some((run_id, campaign)))
+        Ok(Some(ClaimedSlot {
+            run: run_id,
+            campaign,
+        }))
     }
 
     /// Record a slot that did not run (`skipped`) or could not start
@@ -316,7 +319,7 @@ impl Store {
         &self,
         schedule: &ScheduleRow,
         slot_s: i64,
-        status: &str,
+        status: SlotStatus,
         reason: &str,
         daemon: &str,
         now_ms: i64,
@@ -343,17 +346,18 @@ impl Store {
     pub async fn finish_schedule_run(
         &self,
         run: i64,
-        status: &str,
+        status: SlotStatus,
         reason: Option<&str>,
         now_ms: i64,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE schedule_runs SET status = ?, reason = COALESCE(?, reason), finished_ms = ? WHERE id = ? AND status = 'running'",
+            "UPDATE schedule_runs SET status = ?, reason = COALESCE(?, reason), finished_ms = ? WHERE id = ? AND status = ?",
         )
         .bind(status)
         .bind(reason)
         .bind(now_ms)
         .bind(run)
+        .bind(SlotStatus::Running)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -384,31 +388,27 @@ impl Store {
         Ok(())
     }
 
-    /// Daemons that have not said they stopped: (id, host, pid, started_at,
-    /// heartbeat_ms), latest heartbeat first.
-    pub async fn daemons(&self) -> Result<Vec<(String, String, i64, String, i64)>> {
-        let rows = sqlx::query(
+    /// Daemons that have not said they stopped, latest heartbeat first.
+    pub async fn daemons(&self) -> Result<Vec<DaemonRow>> {
+        Ok(sqlx::query_as(
             "SELECT id, host, pid, started_at, heartbeat_ms FROM daemons WHERE stopped = 0 ORDER BY heartbeat_ms DESC",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            .collect())
+        .await?)
     }
 
-    /// Tasks of a campaign by status: (accepted, rejected).
-    pub async fn task_outcome_counts(&self, campaign: i64) -> Result<(i64, i64)> {
-        let row = sqlx::query(
-            "SELECT COALESCE(SUM(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0)
-             FROM tasks WHERE campaign_id = ?",
+    /// How many of a campaign's tasks were accepted and rejected.
+    pub async fn task_outcome_counts(&self, campaign: i64) -> Result<TaskOutcomeCounts> {
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN status = ?1 THEN 1 ELSE 0 END), 0) AS accepted,
+                    COALESCE(SUM(CASE WHEN status = ?2 THEN 1 ELSE 0 END), 0) AS rejected
+             FROM tasks WHERE campaign_id = ?3",
         )
+        .bind(TaskStatus::Accepted)
+        .bind(TaskStatus::Rejected)
         .bind(campaign)
         .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get(0), row.get(1)))
+        .await?)
     }
 }
 
@@ -455,8 +455,11 @@ mod tests {
             tasks: &[],
             lease: &lease,
         };
-        let open = |r: &RunRow| r.status == "running";
-        let (first, campaign) = store.claim_slot(&run(100), open).await.unwrap().unwrap();
+        let open = |r: &RunRow| r.status == SlotStatus::Running;
+        let ClaimedSlot {
+            run: first,
+            campaign,
+        } = store.claim_slot(&run(100), open).await.unwrap().unwrap();
         assert!(store.lease(campaign).await.unwrap().is_some());
         assert_eq!(
             store.claim_slot(&run(100), open).await.unwrap(),
@@ -469,30 +472,35 @@ mod tests {
             "a run is open"
         );
         // The caller decides what is open: a run whose campaign is over is not.
-        let going = |r: &RunRow| r.campaign_status.as_deref() == Some("running");
+        let going = |r: &RunRow| r.campaign_status == Some(CampaignStatus::Running);
         store
-            .set_campaign_status(campaign, "done", None)
+            .set_campaign_status(campaign, CampaignStatus::Done, None)
             .await
             .unwrap();
-        let (other, _) = store.claim_slot(&run(150), going).await.unwrap().unwrap();
+        let other = store
+            .claim_slot(&run(150), going)
+            .await
+            .unwrap()
+            .unwrap()
+            .run;
         store
-            .finish_schedule_run(other, "done", None, 5)
+            .finish_schedule_run(other, SlotStatus::Done, None, 5)
             .await
             .unwrap();
         assert!(
             store
-                .record_slot(&nightly, 200, "skipped", "busy", "d", 0)
+                .record_slot(&nightly, 200, SlotStatus::Skipped, "busy", "d", 0)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .record_slot(&nightly, 200, "skipped", "busy", "d", 0)
+                .record_slot(&nightly, 200, SlotStatus::Skipped, "busy", "d", 0)
                 .await
                 .unwrap()
         );
         store
-            .finish_schedule_run(first, "done", None, 5)
+            .finish_schedule_run(first, SlotStatus::Done, None, 5)
             .await
             .unwrap();
         assert_eq!(
@@ -504,10 +512,15 @@ mod tests {
         assert_eq!(store.last_slot(nightly.id).await.unwrap(), Some(300));
         let runs = store.schedule_runs(nightly.id).await.unwrap();
         assert_eq!(
-            runs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-            ["done", "done", "skipped", "running"]
+            runs.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [
+                SlotStatus::Done,
+                SlotStatus::Done,
+                SlotStatus::Skipped,
+                SlotStatus::Running
+            ]
         );
-        assert_eq!(runs[0].campaign_status.as_deref(), Some("done"));
+        assert_eq!(runs[0].campaign_status, Some(CampaignStatus::Done));
     }
 
     #[tokio::test]
@@ -517,7 +530,7 @@ mod tests {
         first.id = store.add_schedule(&first).await.unwrap().unwrap();
         assert_eq!(store.add_schedule(&first).await.unwrap(), None, "taken");
         store
-            .record_slot(&first, 100, "skipped", "no task", "d", 0)
+            .record_slot(&first, 100, SlotStatus::Skipped, "no task", "d", 0)
             .await
             .unwrap();
         assert!(store.remove_schedule("n").await.unwrap());
@@ -530,7 +543,7 @@ mod tests {
         // The same slot is the new schedule's to record.
         assert!(
             store
-                .record_slot(&again, 100, "skipped", "no task", "d", 0)
+                .record_slot(&again, 100, SlotStatus::Skipped, "no task", "d", 0)
                 .await
                 .unwrap()
         );

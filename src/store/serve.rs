@@ -5,16 +5,16 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{ReviewFilter, ReviewItemRow, Store};
+use crate::review::rules::Decision;
 
 /// A decision with the item it was made on, for the history view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub id: i64,
     pub item_id: i64,
-    pub decision: String,
+    pub decision: Decision,
     pub reviewer: String,
     pub note: Option<String>,
     pub forced: bool,
@@ -24,7 +24,7 @@ pub struct HistoryRow {
 }
 
 /// Per generation of a campaign: drafts made, evaluated, passed, accepted.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, sqlx::FromRow)]
 pub struct GenerationCounts {
     pub generation: i64,
     pub drafts: i64,
@@ -33,8 +33,17 @@ pub struct GenerationCounts {
     pub accepted: i64,
 }
 
+/// Failed evaluations of one generation whose furthest stage passed is
+/// `furthest_stage` (the failing stage is the one after it).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct StageFailures {
+    pub generation: i64,
+    pub furthest_stage: i64,
+    pub count: i64,
+}
+
 /// Per generation of a campaign and role: LLM calls and tokens.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct RoleUsage {
     /// None for calls not tied to a draft.
     pub generation: Option<i64>,
@@ -47,9 +56,25 @@ pub struct RoleUsage {
 /// The queue's columns as `review_items` selects them, but without the
 /// code (a list line does not show it, and 10,000 bootcamps' code is tens
 /// of megabytes per page view).
-const PAGE_COLUMNS: &str = "i.id, i.source, i.campaign_id, i.task_id, i.draft_id, i.file_path, i.class_name, i.params_json,
-     '' AS code, i.report_json, i.accuracy, i.note, i.created_at,
+const PAGE_COLUMNS: &str = "i.id AS id, i.source AS source, i.campaign_id AS campaign_id, i.task_id AS task_id,
+     i.draft_id AS draft_id, i.file_path AS file_path, i.class_name AS class_name, i.params_json AS params_json,
+     '' AS code, i.report_json AS report_json, i.accuracy AS accuracy, i.note AS note, i.created_at AS created_at,
      COALESCE((SELECT rd.decision FROM review_decisions rd WHERE rd.item_id = i.id ORDER BY rd.id DESC LIMIT 1), 'pending') AS status";
+
+/// Bind a [`ReviewFilter`]'s six parameters, as the count and the page of
+/// [`Store::review_items_page`] both take them.
+fn bind_filter<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
+    filter: &ReviewFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    query
+        .bind(filter.campaign)
+        .bind(filter.campaign)
+        .bind(filter.task.clone())
+        .bind(filter.task.clone())
+        .bind(filter.status.clone())
+        .bind(filter.status.clone())
+}
 
 impl Store {
     /// One page of the queue entries matching `filter` (oldest first, as
@@ -65,136 +90,89 @@ impl Store {
             "SELECT {PAGE_COLUMNS} FROM review_items i
              WHERE (? IS NULL OR i.campaign_id = ?) AND (? IS NULL OR i.task_id = ?)"
         );
-        let bind = |q: sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>| {
-            q.bind(filter.campaign)
-                .bind(filter.campaign)
-                .bind(filter.task.clone())
-                .bind(filter.task.clone())
-                .bind(filter.status.clone())
-                .bind(filter.status.clone())
-        };
         let count = format!("SELECT COUNT(*) FROM ({inner}) x WHERE (? IS NULL OR x.status = ?)");
-        let total: i64 = bind(sqlx::query(sqlx::AssertSqlSafe(count)))
+        let (total,): (i64,) = bind_filter(sqlx::query_as(sqlx::AssertSqlSafe(count)), filter)
             .fetch_one(&self.pool)
-            .await?
-            .get(0);
+            .await?;
         let page = format!(
             "SELECT * FROM ({inner}) x WHERE (? IS NULL OR x.status = ?) ORDER BY x.id LIMIT ? OFFSET ?"
         );
-        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(page)))
+        let items = bind_filter(sqlx::query_as(sqlx::AssertSqlSafe(page)), filter)
             .bind(limit)
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        let items = rows.iter().map(super::review::item_from_row).collect();
         Ok((items, total))
     }
 
     /// The latest decisions, newest first, at most `limit`.
     pub async fn decision_history(&self, limit: i64) -> Result<Vec<HistoryRow>> {
-        let rows = sqlx::query(
-            "SELECT rd.id, rd.item_id, rd.decision, rd.reviewer, rd.note, rd.forced, rd.created_at, i.task_id, i.campaign_id
+        Ok(sqlx::query_as(
+            "SELECT rd.id AS id, rd.item_id AS item_id, rd.decision AS decision, rd.reviewer AS reviewer,
+                    rd.note AS note, rd.forced AS forced, rd.created_at AS created_at,
+                    i.task_id AS task_id, i.campaign_id AS campaign_id
              FROM review_decisions rd JOIN review_items i ON i.id = rd.item_id
              ORDER BY rd.id DESC LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| HistoryRow {
-                id: r.get(0),
-                item_id: r.get(1),
-                decision: r.get(2),
-                reviewer: r.get(3),
-                note: r.get(4),
-                forced: r.get::<i64, _>(5) != 0,
-                created_at: r.get(6),
-                task_id: r.get(7),
-                campaign_id: r.get(8),
-            })
-            .collect())
+        .await?)
     }
 
     /// The queue entries just before and just after `id` (by id).
     pub async fn neighbour_items(&self, id: i64) -> Result<(Option<i64>, Option<i64>)> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT (SELECT MAX(id) FROM review_items WHERE id < ?), (SELECT MIN(id) FROM review_items WHERE id > ?)",
         )
         .bind(id)
         .bind(id)
         .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get(0), row.get(1)))
+        .await?)
     }
 
     /// Drafts made, evaluated, passed and accepted per generation. A draft
     /// counts as accepted when its task accepted it or it entered the
     /// review queue (a `revise` clears the task's acceptance, not history).
     pub async fn generation_counts(&self, campaign: i64) -> Result<Vec<GenerationCounts>> {
-        let rows = sqlx::query(
-            "SELECT d.generation, COUNT(*),
-                    SUM(CASE WHEN e.draft_id IS NOT NULL THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN e.verdict = 'pass' THEN 1 ELSE 0 END),
+        Ok(sqlx::query_as(
+            "SELECT d.generation AS generation, COUNT(*) AS drafts,
+                    SUM(CASE WHEN e.draft_id IS NOT NULL THEN 1 ELSE 0 END) AS evaluated,
+                    SUM(CASE WHEN e.verdict = 'pass' THEN 1 ELSE 0 END) AS passed,
                     SUM(CASE WHEN EXISTS (SELECT 1 FROM review_items r WHERE r.draft_id = d.id)
                                OR EXISTS (SELECT 1 FROM tasks t WHERE t.campaign_id = d.campaign_id AND t.accepted_draft = d.id)
-                             THEN 1 ELSE 0 END)
+                             THEN 1 ELSE 0 END) AS accepted
              FROM drafts d LEFT JOIN evaluations e ON e.draft_id = d.id
              WHERE d.campaign_id = ? GROUP BY d.generation ORDER BY d.generation",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| GenerationCounts {
-                generation: r.get(0),
-                drafts: r.get(1),
-                evaluated: r.get(2),
-                passed: r.get(3),
-                accepted: r.get(4),
-            })
-            .collect())
+        .await?)
     }
 
-    /// Failed evaluations per generation and furthest stage passed
-    /// (`(generation, furthest_stage, count)`): the failing stage is the
-    /// one after it.
-    pub async fn stage_failures(&self, campaign: i64) -> Result<Vec<(i64, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT d.generation, e.furthest_stage, COUNT(*)
+    /// Failed evaluations per generation and furthest stage passed.
+    pub async fn stage_failures(&self, campaign: i64) -> Result<Vec<StageFailures>> {
+        Ok(sqlx::query_as(
+            "SELECT d.generation AS generation, e.furthest_stage AS furthest_stage, COUNT(*) AS count
              FROM drafts d JOIN evaluations e ON e.draft_id = d.id
              WHERE d.campaign_id = ? AND e.verdict <> 'pass'
              GROUP BY d.generation, e.furthest_stage ORDER BY d.generation, e.furthest_stage",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        .await?)
     }
 
     /// LLM calls and tokens per generation (of the draft they served) and role.
     pub async fn usage_by_generation(&self, campaign: i64) -> Result<Vec<RoleUsage>> {
-        let rows = sqlx::query(
-            "SELECT d.generation, c.role, COUNT(*), COALESCE(SUM(c.prompt_tokens), 0), COALESCE(SUM(c.completion_tokens), 0)
+        Ok(sqlx::query_as(
+            "SELECT d.generation AS generation, c.role AS role, COUNT(*) AS calls,
+                    COALESCE(SUM(c.prompt_tokens), 0) AS prompt_tokens,
+                    COALESCE(SUM(c.completion_tokens), 0) AS completion_tokens
              FROM llm_calls c LEFT JOIN drafts d ON d.id = c.draft_id
              WHERE c.campaign_id = ? GROUP BY d.generation, c.role ORDER BY d.generation, c.role",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| RoleUsage {
-                generation: r.get(0),
-                role: r.get(1),
-                calls: r.get(2),
-                prompt_tokens: r.get(3),
-                completion_tokens: r.get(4),
-            })
-            .collect())
+        .await?)
     }
 }

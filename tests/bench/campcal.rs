@@ -195,7 +195,7 @@ fn run(cache_dir: &Path, halves: &[u32], calibrate: bool) -> Result<CampcalRun> 
     let accepted = outcome
         .tasks
         .iter()
-        .filter(|t| t.status == "accepted")
+        .filter(|t| t.status == bootforge::campaign::status::TaskStatus::Accepted)
         .count();
     let (author_calls, solver_calls) = (calls("author"), calls("solver"));
     let per = |n: usize| n as f64 / accepted.max(1) as f64;

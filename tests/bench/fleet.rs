@@ -277,9 +277,9 @@ fn run(cache_dir: &Path, tasks: usize, kill_after: Option<usize>) -> Result<Flee
         accepted: outcome
             .tasks
             .iter()
-            .filter(|t| t.status == "accepted")
+            .filter(|t| t.status == bootforge::campaign::status::TaskStatus::Accepted)
             .count(),
-        status: outcome.status,
+        status: outcome.status.to_string(),
     })
 }
 

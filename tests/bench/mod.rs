@@ -812,7 +812,7 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         let started = Instant::now();
         let outcome = bootforge::campaign::start(engines, config, None, tasks_list).await?;
         let wall = started.elapsed().as_secs_f64();
-        let rows: i64 = store.table_counts().await?.iter().map(|(_, n)| n).sum();
+        let rows: i64 = store.table_counts().await?.iter().map(|t| t.rows).sum();
         Ok::<_, anyhow::Error>((outcome, wall, rows))
     })?;
     let requests = server.requests();
@@ -838,7 +838,7 @@ fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
         accepted: outcome
             .tasks
             .iter()
-            .filter(|t| t.status == "accepted")
+            .filter(|t| t.status == bootforge::campaign::status::TaskStatus::Accepted)
             .count(),
         peak_rss_mib: peak_rss_mib(),
         rows_written: rows,

@@ -17,11 +17,11 @@ pub async fn campaigns(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     let result: Result<_, PageError> = async {
         let mut rows = Vec::new();
         for c in state.store.campaigns().await? {
-            let (drafts, evaluated, accepted) = state.store.counts(c.id).await?;
+            let counts = state.store.counts(c.id).await?;
             let usage = state.store.usage(c.id).await?;
             rows.push(minijinja::context! {
                 id => c.id, name => c.name, status => c.status, created_at => c.created_at,
-                drafts => drafts, evaluated => evaluated, accepted => accepted,
+                drafts => counts.drafts, evaluated => counts.evaluated, accepted => counts.accepted,
                 calls => usage.llm_calls, tokens => usage.tokens,
             });
         }
