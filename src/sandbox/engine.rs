@@ -45,48 +45,21 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// recursion limit for a DFS need far more than wasmtime's 512 KiB default.
 pub const MAX_WASM_STACK: usize = 64 << 20;
 
-/// Code-generation settings `bench --only levers` compares. The default is
-/// what bootforge runs with; every setting is part of the engine's
-/// compatibility hash, so each has its own cached artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Tuning {
-    /// Cranelift's `speed_and_size` optimisation level instead of `speed`.
-    pub opt_speed_and_size: bool,
-    /// Fill function tables at instantiation instead of on first use (lazy
-    /// tables make every indirect call check the entry; CPython's
-    /// interpreter makes many indirect calls).
-    pub eager_tables: bool,
-    /// Switch off Cranelift's Spectre mitigation on table accesses. Only
-    /// for measuring: bootcamp code is hostile, the mitigation stays on.
-    pub no_table_spectre_mitigation: bool,
-    /// Cranelift's single-pass register allocator (faster compiles, slower
-    /// code) instead of the backtracking one.
-    pub single_pass_regalloc: bool,
-}
-
-pub(crate) fn engine(tuning: &Tuning) -> Result<Engine> {
+/// The engine bootforge runs guests on. Its code-generation settings are
+/// fixed: Cranelift's `speed` level, lazily filled function tables, the
+/// backtracking register allocator and every Spectre mitigation on (bootcamp
+/// code is hostile). Alternatives (`speed_and_size`, eager tables, the
+/// single-pass allocator, the table-access mitigation off) were measured and
+/// gained nothing or lost speed, see docs/benchmarks.md.
+pub(crate) fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config
         .epoch_interruption(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(MAX_WASM_STACK + (2 << 20))
-        .cranelift_opt_level(if tuning.opt_speed_and_size {
-            OptLevel::SpeedAndSize
-        } else {
-            OptLevel::Speed
-        })
-        .table_lazy_init(!tuning.eager_tables)
+        .cranelift_opt_level(OptLevel::Speed)
+        .table_lazy_init(true)
         .parallel_compilation(true);
-    if tuning.single_pass_regalloc {
-        config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
-    }
-    if tuning.no_table_spectre_mitigation {
-        // SAFETY: a valid Cranelift flag and value; it changes generated
-        // code only (bench measurements, never the default).
-        unsafe {
-            config.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
-        }
-    }
     Engine::new(&config)
         .map_err(anyhow::Error::from)
         .context("configuring the wasmtime engine")

@@ -44,7 +44,7 @@ use wasmtime::{AsContext, Engine, Store, Trap, UpdateDeadline};
 
 pub use batch::DEFAULT_CASE_BATCH;
 pub use budget::{BudgetClock, BudgetKind, BudgetUse, WALL_CEILING_FACTOR};
-pub use engine::{ComponentSource, Tuning, cache_key, component_digest, decompress_component};
+pub use engine::{ComponentSource, cache_key, component_digest, decompress_component};
 pub use pool::next_ticket;
 pub use protocol::{
     Call, CallResult, CaseResult, ClassInfo, ErrorKind, Inspection, Loaded, MethodInfo, RunError,
@@ -315,8 +315,6 @@ pub struct SandboxOptions {
     pub cache_dir: PathBuf,
     /// Worker threads running guests (default: the number of cores).
     pub workers: usize,
-    /// Code-generation settings (default: bootforge's own).
-    pub tuning: Tuning,
 }
 
 impl SandboxOptions {
@@ -324,11 +322,7 @@ impl SandboxOptions {
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        SandboxOptions {
-            cache_dir,
-            workers,
-            tuning: Tuning::default(),
-        }
+        SandboxOptions { cache_dir, workers }
     }
 }
 
@@ -412,7 +406,7 @@ impl Sandbox {
     /// blocks for the seconds a first compile takes; call it off the async
     /// runtime (`spawn_blocking`) where that matters.
     pub fn open(options: &SandboxOptions) -> Result<Sandbox> {
-        let engine = engine::engine(&options.tuning)?;
+        let engine = engine::engine()?;
         let (component, source) = engine::load_component(&engine, &options.cache_dir)?;
         Self::from_component(engine, component, source, options)
     }

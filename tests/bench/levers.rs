@@ -1,21 +1,21 @@
-//! `bench --only levers`: what each sandbox speed lever is worth, as ratios
-//! measured in one run.
+//! `bench --only levers`: what the sandbox's batching lever is worth, as
+//! ratios measured in one run.
 //!
 //! The Latin-square loop of the throughput benchmark (generate + prompt +
-//! verify per case) runs in sandboxes that differ from bootforge's own in
-//! one setting each: one guest call per case instead of batches, and
-//! Cranelift settings (the `speed_and_size` optimisation level, eager
-//! function tables, no Spectre mitigation on table accesses, the single-pass
-//! register allocator). Rounds alternate between the variants and the same
-//! loop under native `python3`, each round starting at another one, so that
-//! drift in the machine's load hits all alike; each figure is the median of
-//! its rounds, and the fastest round is shown too (noise only adds time). Cold start (a new
-//! store, instantiation, loading the file) is measured per variant too.
+//! verify per case) runs in bootforge's own sandbox with its batches of
+//! cases per guest call and with one guest call per case (the existing
+//! `case_batch` option of a run). Rounds alternate between the two and the
+//! same loop under native `python3`, each round starting at another one, so
+//! that drift in the machine's load hits all alike; each figure is the median
+//! of its rounds, and the fastest round is shown too (noise only adds time).
+//! Cold start (a new store, instantiation, loading the file) is measured per
+//! variant too.
 //!
-//! Every Cranelift variant compiles the component once into the cache (its
-//! settings are part of the artifact's key): a full run costs about a
-//! minute of compiling per variant. `--quick` measures the batching lever
-//! only, which needs no compile.
+//! The Cranelift settings this benchmark once compared (`speed_and_size`,
+//! eager tables, the table-access Spectre mitigation off, the single-pass
+//! register allocator) needed switches in the product's engine; those were
+//! removed after being measured, and their numbers stay in
+//! docs/benchmarks.md. `--quick` runs fewer cases and rounds.
 
 use std::path::Path;
 
@@ -23,12 +23,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{ANSWER, checked, median, ms, native, puzzle_spec};
-use bootforge::sandbox::{Sandbox, SandboxOptions, Tuning};
+use bootforge::sandbox::{Sandbox, SandboxOptions};
 
 #[derive(Debug, Serialize)]
 pub struct Lever {
     pub name: String,
-    pub tuning: Tuning,
     /// Cases per guest call.
     pub case_batch: usize,
     /// Median wall time of the rounds' guest calls, ms.
@@ -50,8 +49,8 @@ pub struct Lever {
     pub speed_vs_native_min: Option<f64>,
     /// New store + instantiate + load, median, ms.
     pub cold_start_median_ms: f64,
-    /// Compiling the component for this variant (or loading it from the
-    /// cache), ms.
+    /// Compiling the component (or loading it from the cache), ms; the
+    /// variants share one sandbox.
     pub compile_ms: f64,
 }
 
@@ -68,77 +67,22 @@ pub struct LeversBench {
 pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
     let (cases, rounds, cold_runs) = if quick { (30, 2, 3) } else { (300, 9, 30) };
     let batched = bootforge::sandbox::DEFAULT_CASE_BATCH;
-    let mut variants: Vec<(&str, Tuning, usize)> = vec![
-        ("default", Tuning::default(), batched),
-        ("one_call_per_case", Tuning::default(), 1),
-    ];
-    if !quick {
-        variants.extend([
-            (
-                "opt_speed_and_size",
-                Tuning {
-                    opt_speed_and_size: true,
-                    ..Tuning::default()
-                },
-                batched,
-            ),
-            (
-                "eager_tables",
-                Tuning {
-                    eager_tables: true,
-                    ..Tuning::default()
-                },
-                batched,
-            ),
-            (
-                "no_table_spectre_mitigation",
-                Tuning {
-                    no_table_spectre_mitigation: true,
-                    ..Tuning::default()
-                },
-                batched,
-            ),
-            (
-                "single_pass_regalloc",
-                Tuning {
-                    single_pass_regalloc: true,
-                    ..Tuning::default()
-                },
-                batched,
-            ),
-        ]);
-    }
-    // One sandbox per distinct tuning, one worker each.
-    let mut sandboxes: Vec<(Tuning, Sandbox, f64)> = Vec::new();
-    for (name, tuning, _) in &variants {
-        if sandboxes.iter().any(|(t, _, _)| t == tuning) {
-            continue;
-        }
-        eprintln!("bench: levers: opening the sandbox for {name}...");
-        let mut options = SandboxOptions::new(cache_dir.to_path_buf());
-        options.workers = 1;
-        options.tuning = *tuning;
-        let sandbox = Sandbox::open(&options)?;
-        let compile_ms = ms(sandbox.component_source().elapsed);
-        sandboxes.push((*tuning, sandbox, compile_ms));
-    }
-    let sandbox_of = |tuning: &Tuning| {
-        sandboxes
-            .iter()
-            .find(|(t, _, _)| t == tuning)
-            .map(|(_, s, c)| (s, *c))
-            .expect("a sandbox per tuning")
-    };
-    let run = |tuning: &Tuning, case_batch: usize| -> Result<(f64, f64)> {
+    let variants: [(&str, usize); 2] = [("default", batched), ("one_call_per_case", 1)];
+    eprintln!("bench: levers: opening the sandbox...");
+    let mut options = SandboxOptions::new(cache_dir.to_path_buf());
+    options.workers = 1;
+    let sandbox = Sandbox::open(&options)?;
+    let compile_ms = ms(sandbox.component_source().elapsed);
+    let run = |case_batch: usize| -> Result<(f64, f64)> {
         let mut spec = puzzle_spec(0..cases, Some(ANSWER));
         spec.case_batch = case_batch;
-        let report = checked(sandbox_of(tuning).0.run_blocking(spec), "levers")?;
+        let report = checked(sandbox.run_blocking(spec), "levers")?;
         let t = &report.timings;
         Ok((t.calls_us as f64 / 1e3, t.calls_cpu_us as f64 / 1e3))
     };
     // Warm every variant (the first instantiation faults the image in).
-    for (_, tuning, batch) in &variants {
-        run(tuning, *batch)?;
+    for (_, batch) in &variants {
+        run(*batch)?;
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     let mut cpu_times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
@@ -163,8 +107,8 @@ pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
                 }
                 continue;
             }
-            let (_, tuning, batch) = &variants[slot];
-            let (wall, cpu) = run(tuning, *batch)?;
+            let (_, batch) = &variants[slot];
+            let (wall, cpu) = run(*batch)?;
             times[slot].push(wall);
             cpu_times[slot].push(cpu);
         }
@@ -175,8 +119,7 @@ pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
     let mins: Vec<f64> = times.iter().map(|t| min(t)).collect();
     let mut levers = Vec::new();
-    for (i, (name, tuning, case_batch)) in variants.iter().enumerate() {
-        let (sandbox, compile_ms) = sandbox_of(tuning);
+    for (i, (name, case_batch)) in variants.iter().enumerate() {
         let mut cold = Vec::with_capacity(cold_runs);
         for _ in 0..cold_runs {
             let report = checked(sandbox.run_blocking(puzzle_spec(0..0, None)), "levers")?;
@@ -185,7 +128,6 @@ pub fn bench_levers(cache_dir: &Path, quick: bool) -> Result<LeversBench> {
         }
         levers.push(Lever {
             name: (*name).into(),
-            tuning: *tuning,
             case_batch: *case_batch,
             median_ms: medians[i],
             min_ms: mins[i],

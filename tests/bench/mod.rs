@@ -58,9 +58,9 @@
 //! - **eval**: `bootforge eval` of 10,000 records against an instant
 //!   scripted model, against scoring them alone, and peak memory
 //!   (`tests/bench/eval.rs`);
-//! - **levers**: the sandbox's speed levers (cases per guest call, Cranelift
-//!   settings), each against bootforge's defaults and native `python3`, in
-//!   alternating rounds (`tests/bench/levers.rs`);
+//! - **levers**: the sandbox's batching lever (batches of cases per guest
+//!   call against one call per case) and native `python3`, in alternating
+//!   rounds (`tests/bench/levers.rs`);
 //! - **hostile_llm**: what a hostile OpenAI endpoint costs one attempt of
 //!   the client (one endless SSE event, endless tiny events, endless
 //!   keep-alives, against an honest 1 MiB answer): wall time and peak memory
@@ -1072,7 +1072,9 @@ pub fn run(cache_dir: &Path, quick: bool, only: Option<&str>) -> Result<BenchRep
         report.sympy = Some(sympy::bench_sympy(cache_dir, quick)?);
     }
     if want("levers") {
-        eprintln!("bench: sandbox speed levers, each against the default and native python3...");
+        eprintln!(
+            "bench: the sandbox's batching lever, against one call per case and native python3..."
+        );
         report.levers = Some(levers::bench_levers(cache_dir, quick)?);
     }
     Ok(report)
