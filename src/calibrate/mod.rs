@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::campaign::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
-use crate::campaign::flight::SingleFlight;
+use crate::calls::flight::SingleFlight;
+use crate::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
 use crate::evaluate::{CheckConfig, judge};
 use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError};
 use crate::sandbox::{Call, CallResult, ErrorKind, Limits, RunSpec, Sandbox};

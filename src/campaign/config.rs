@@ -304,7 +304,7 @@ pub struct CampaignConfig {
     pub selftest: SelftestConfig,
     pub budget: BudgetConfig,
     /// USD per million tokens, by model name: `[prices."deepseek-r1"]`.
-    pub prices: std::collections::BTreeMap<String, super::cost::Price>,
+    pub prices: std::collections::BTreeMap<String, crate::calls::cost::Price>,
 }
 
 impl Default for CampaignConfig {

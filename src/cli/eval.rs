@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::campaign::{DbArgs, TrafficArgs, open_store};
 use super::client::{Flags, capacity, fleet, role_of_flags, single};
 use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage};
-use crate::campaign::calls::{Backend, Recorder, Replay};
+use crate::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::{CampaignConfig, RoleConfig};
 use crate::eval::report::{Report, compare};
 use crate::eval::{self, ClientConfig, Limits, RunConfig, Stopped};

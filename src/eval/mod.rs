@@ -31,10 +31,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::campaign::calls::{
-    Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure,
-};
-use crate::campaign::cost::Price;
+use crate::calls::cost::Price;
+use crate::calls::{Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure};
 use crate::llm::{Completion, Failure, Usage};
 use crate::reward::Service;
 use crate::reward::batch::Item;
