@@ -18,6 +18,7 @@
 
 pub mod cost;
 pub mod flight;
+pub mod role;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -245,7 +245,7 @@ async fn drive(
         })
     };
     // A role's calls at once: the sum over its endpoints (one, or a fleet).
-    let slots = |role: &config::RoleConfig| -> usize {
+    let slots = |role: &crate::calls::role::RoleConfig| -> usize {
         role.resolved_endpoints()
             .iter()
             .map(|e| e.concurrency)

@@ -100,7 +100,7 @@ pub struct ClientConfig {
     /// `solver` or `author`: the section used.
     pub role: String,
     /// The section, resolved (endpoints, retries, timeouts, stream).
-    pub endpoints: crate::campaign::config::RoleConfig,
+    pub endpoints: crate::calls::role::RoleConfig,
     /// USD per million tokens by model (the file's `[prices]`).
     pub prices: BTreeMap<String, Price>,
 }
