@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError, Usage};
-use crate::store::{CallRecord, Store};
+use crate::store::{CallRecord, CallStatus, Store};
 
 /// A content-addressed call key.
 pub fn call_key(role: &str, parts: &[&str]) -> String {
@@ -134,15 +134,15 @@ pub enum Backend {
 
 impl Backend {
     /// The answer to request `key`, from the endpoint or the cassette, with
-    /// the status to record (`ok` or `replayed`); None when the cassette has
+    /// the status to record; None when the cassette has
     /// no answer for it. A cassette's failure replays as the refusal it was.
     pub async fn answer(
         &self,
         key: &str,
         prompt: &str,
-    ) -> Option<(Result<Completion, Failure>, &'static str)> {
+    ) -> Option<(Result<Completion, Failure>, CallStatus)> {
         Some(match self {
-            Backend::Live(model) => (model.complete(prompt).await, "ok"),
+            Backend::Live(model) => (model.complete(prompt).await, CallStatus::Ok),
             Backend::Replay(replay) => match replay.entries.get(key)? {
                 e if e.error.is_some() => (
                     Err(Failure {
@@ -152,7 +152,7 @@ impl Backend {
                         },
                         attempts: 1,
                     }),
-                    "replayed",
+                    CallStatus::Replayed,
                 ),
                 e => (
                     Ok(Completion {
@@ -167,7 +167,7 @@ impl Backend {
                         finish_reason: e.finish_reason.clone(),
                         endpoint: None,
                     }),
-                    "replayed",
+                    CallStatus::Replayed,
                 ),
             },
         })
@@ -395,7 +395,7 @@ impl Router {
                 self.budget.spend(&self.model, done.usage);
                 record.endpoint = done.endpoint.clone();
                 record.finish_reason = done.finish_reason.clone();
-                record.status = status.into();
+                record.status = status;
                 record.content = Some(done.content.clone());
                 record.reasoning = done.reasoning.clone();
                 record.prompt_tokens = done.usage.prompt_tokens as i64;
@@ -412,7 +412,7 @@ impl Router {
                         self.role, failure.error
                     ))));
                 }
-                record.status = "failed".into();
+                record.status = CallStatus::Failed;
                 record.error = Some(failure.error.to_string());
                 record.attempts = failure.attempts as i64;
                 // Failed calls never answer a later lookup; their own key
