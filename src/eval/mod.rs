@@ -6,10 +6,11 @@
 //! `data_source` resolves through [`crate::reward::resolve`]'s catalog, and
 //! answers are scored in batches by [`crate::reward::Service`] (warm
 //! instances, answers to one case sharing calls, a failing verifier failing
-//! only its own answer). The model is the campaign's [`Backend`]: its
+//! only its own answer). The model is a [`Backend`] of the call layer
+//! ([`crate::calls`], the one campaigns use): its
 //! OpenAI-compatible client (one endpoint or a fleet; streaming, retries,
-//! timeouts) or a cassette to replay, with the campaign's [`Budget`] in
-//! calls, tokens and dollars and its cassette [`Recorder`]. Calls are
+//! timeouts) or a cassette to replay, with a [`Budget`] in
+//! calls, tokens and dollars and a cassette [`Recorder`]. Calls are
 //! content-addressed by [`answer_key`].
 //!
 //! Everything is stored as it happens: the records when the run is
