@@ -32,11 +32,19 @@
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting.
+//! - [`calls`]: the call layer shared by campaigns, calibrations and
+//!   evaluation runs: content-addressed LLM calls through a
+//!   [`calls::Router`] (answers from the store first, then the endpoint or
+//!   a cassette, a budget in calls, tokens and dollars, a gate whose turn
+//!   is held until the call is stored), the solver as a draft's checks ask
+//!   it ([`calls::DraftSolver`]), single-flight and prices.
 //! - [`calibrate`]: settings of a bootcamp's constructor parameters whose
 //!   solver accuracy reaches a target ([`calibrate::search`] decides the
-//!   next setting to measure, purely).
-//! - [`campaign`]: the authoring loop, its config, tasks, prompt templates and
-//!   content-addressed LLM calls; [`campaign::decide`] picks the next step,
+//!   next setting to measure, purely; a range's two ends move as one); the
+//!   checks at each setting and at the chosen one go through
+//!   [`evaluate::check_at`].
+//! - [`campaign`]: the authoring loop, its config, tasks and prompt
+//!   templates; [`campaign::decide`] picks the next step,
 //!   [`campaign::lineage`] draws a task's drafts as a tree.
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
 //!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
@@ -52,7 +60,7 @@
 //! - [`eval`]: `bootforge eval`, a model answering a fixed data set, each
 //!   answer scored by its bootcamp in the sandbox through the reward
 //!   service's catalog and batch scoring, asked through the campaign's
-//!   client, budget and cassettes ([`campaign::calls`]), stored and
+//!   client, budget and cassettes ([`calls`]), stored and
 //!   resumable ([`eval::report`]: per-task figures and comparisons, purely).
 //! - [`serve`]: the review queue in a browser (`bootforge serve`): axum
 //!   routes calling the same [`review`] functions as the CLI.
@@ -73,9 +81,12 @@
 //!   [`evaluate::junk`], [`evaluate::nearmiss`] and [`llm::choose`] are pure
 //!   functions of their inputs, tested without I/O;
 //!   the async code around them reads, calls and writes.
-//! - The floors are one-way: `cli → schedule → campaign → calibrate →
-//!   evaluate → sandbox, llm, store`, except that [`calibrate`] routes its
-//!   solver calls through [`campaign::calls`] (stored, content-addressed).
+//! - The floors are one-way: `cli → schedule → campaign → calibrate, eval →
+//!   evaluate, calls → sandbox, llm, store`: [`campaign`], [`calibrate`] and
+//!   [`eval`] route their LLM calls through [`calls`], which knows none of
+//!   them (a campaign's solver template reaches it as a
+//!   [`calls::SolverPrompt`]). The one exception: [`store`] decodes the
+//!   status enums that the floors above it declare.
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 
@@ -84,6 +95,7 @@
 mod stored;
 
 pub mod calibrate;
+pub mod calls;
 pub mod campaign;
 pub mod cli;
 pub mod eval;

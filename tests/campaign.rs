@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::fake::{FakeReply, FakeRequest, FakeServer};
 use bootforge::campaign::status::DraftStatus;
-use bootforge::store::Store;
+use bootforge::store::{CallStatus, Store};
 use serde_json::Value;
 
 use crate::util::{bin, repo_path};
@@ -500,7 +500,10 @@ fn llm_faults_are_retried_and_counted() {
         .block_on(store.calls(result["campaign"].as_i64().unwrap()))
         .unwrap();
     let authors: Vec<_> = calls.iter().filter(|c| c.role == "author").collect();
-    assert!(authors.iter().all(|c| c.status == "ok"), "{authors:?}");
+    assert!(
+        authors.iter().all(|c| c.status == CallStatus::Ok),
+        "{authors:?}"
+    );
     assert!(authors.iter().any(|c| c.attempts >= 2), "{authors:?}");
     assert!(
         calls.iter().any(|c| c.role == "solver" && c.attempts >= 2),

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::fake::{FakeReply, FakeRequest, FakeServer};
-use bootforge::store::{CallRecord, Store};
+use bootforge::store::{CallRecord, CallStatus, Store};
 use serde_json::Value;
 
 use crate::campaign::{EXAMPLE_TASKS, author, bootforge, both, solver};
@@ -243,7 +243,7 @@ fn a_replica_killed_mid_campaign_hands_its_work_to_a_slow_one_and_a_rate_limited
     );
     // 429s were retried (elsewhere or later), not failures.
     assert!(calls.iter().any(|c| c.attempts > 1));
-    assert!(calls.iter().all(|c| c.status == "ok"));
+    assert!(calls.iter().all(|c| c.status == CallStatus::Ok));
     // stream = false is per endpoint; the others stream with usage.
     assert!(limited.requests().iter().all(|r| r.body["stream"] == false));
     assert!(

@@ -3,7 +3,7 @@
 //!
 //! [`search`] decides, purely, which setting to measure next; this module
 //! measures it: generates the cases in the sandbox at that setting (timing
-//! each), asks the solver through the campaign call router (content-addressed
+//! each), asks the solver through the call router of [`crate::calls`] (content-addressed
 //! calls stored as they finish, so a killed calibration resumes without
 //! repeating one), grades the answers with the bootcamp's own `verify_score`
 //! and stores the probe. `bootforge calibrate` asks a model of its own
@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::campaign::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
-use crate::campaign::flight::SingleFlight;
+use crate::calls::flight::SingleFlight;
+use crate::calls::{Backend, Budget, DraftSolver, Router, Stop, call_key};
 use crate::evaluate::{CheckConfig, judge};
 use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError};
 use crate::sandbox::{Call, CallResult, ErrorKind, Limits, RunSpec, Sandbox};

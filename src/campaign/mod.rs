@@ -21,11 +21,8 @@
 //! LLM call is content-addressed, so `campaign resume` after a crash (even
 //! `kill -9`) finishes without repeating a finished call or evaluation.
 
-pub mod calls;
 pub mod config;
-pub mod cost;
 pub mod decide;
-pub mod flight;
 pub mod lease;
 pub mod lineage;
 pub mod progress;
@@ -43,12 +40,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::calls::{self, Budget, DraftSolver, Router, Stop, call_key, cost};
 use crate::evaluate::{
     CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus, StoredReport,
 };
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{CampaignCounts, EvaluationRecord, NewDraft, Store, TaskRow};
-use calls::{Budget, DraftSolver, Router, Stop, call_key};
 use config::CampaignConfig;
 use decide::Next;
 use lease::{Interrupt, Lease, RunControl};
@@ -248,7 +245,7 @@ async fn drive(
         })
     };
     // A role's calls at once: the sum over its endpoints (one, or a fleet).
-    let slots = |role: &config::RoleConfig| -> usize {
+    let slots = |role: &crate::calls::role::RoleConfig| -> usize {
         role.resolved_endpoints()
             .iter()
             .map(|e| e.concurrency)

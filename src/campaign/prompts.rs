@@ -122,6 +122,15 @@ impl Prompts {
     }
 }
 
+impl crate::calls::SolverPrompt for Prompts {
+    /// The solver template around the question; the bare question when the
+    /// template cannot render it.
+    fn render(&self, question: &str) -> String {
+        Prompts::render(self, SOLVER, serde_json::json!({ "prompt": question }))
+            .unwrap_or_else(|_| question.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

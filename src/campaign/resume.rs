@@ -7,7 +7,8 @@
 
 use serde_json::Value;
 
-use super::config::{CampaignConfig, RoleConfig};
+use super::config::CampaignConfig;
+use crate::calls::role::RoleConfig;
 
 /// The role keys a resume may change: where and how requests are sent, not
 /// what is asked (`model`, `temperature` and `max_tokens` must match).

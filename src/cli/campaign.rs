@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
-use crate::campaign::calls::{Backend, Recorder, Replay};
+use crate::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::progress::{CampaignEvent, Counts, Progress, Remedy};
 use crate::campaign::status::{CampaignStatus, TaskStatus};

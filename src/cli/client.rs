@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::campaign::config::{ResolvedEndpoint, RoleConfig};
+use crate::calls::role::{ResolvedEndpoint, RoleConfig};
 use crate::llm::fleet::Fleet;
 use crate::llm::openai::OpenAiModel;
 use crate::llm::{ChatModel, EndpointConfig};

@@ -6,10 +6,11 @@
 //! `data_source` resolves through [`crate::reward::resolve`]'s catalog, and
 //! answers are scored in batches by [`crate::reward::Service`] (warm
 //! instances, answers to one case sharing calls, a failing verifier failing
-//! only its own answer). The model is the campaign's [`Backend`]: its
+//! only its own answer). The model is a [`Backend`] of the call layer
+//! ([`crate::calls`], the one campaigns use): its
 //! OpenAI-compatible client (one endpoint or a fleet; streaming, retries,
-//! timeouts) or a cassette to replay, with the campaign's [`Budget`] in
-//! calls, tokens and dollars and its cassette [`Recorder`]. Calls are
+//! timeouts) or a cassette to replay, with a [`Budget`] in
+//! calls, tokens and dollars and a cassette [`Recorder`]. Calls are
 //! content-addressed by [`answer_key`].
 //!
 //! Everything is stored as it happens: the records when the run is
@@ -31,10 +32,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::campaign::calls::{
-    Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure,
-};
-use crate::campaign::cost::Price;
+use crate::calls::cost::Price;
+use crate::calls::{Backend, Budget, CassetteEntry, Recorder, call_key, endpoint_failure};
 use crate::llm::{Completion, Failure, Usage};
 use crate::reward::Service;
 use crate::reward::batch::Item;
@@ -102,7 +101,7 @@ pub struct ClientConfig {
     /// `solver` or `author`: the section used.
     pub role: String,
     /// The section, resolved (endpoints, retries, timeouts, stream).
-    pub endpoints: crate::campaign::config::RoleConfig,
+    pub endpoints: crate::calls::role::RoleConfig,
     /// USD per million tokens by model (the file's `[prices]`).
     pub prices: BTreeMap<String, Price>,
 }

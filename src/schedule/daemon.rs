@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use super::clock::Clock;
 use super::due::{self, CatchUp, Due, Spec};
 use super::state::{self, SlotStatus};
-use crate::campaign::calls::Backend;
+use crate::calls::Backend;
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::lease::{self, Interrupt, Lease, LeaseHeld, RunControl};
 use crate::campaign::status::CampaignStatus;

@@ -110,6 +110,21 @@ pub struct NewDraft {
     pub prompt: String,
 }
 
+stored_enum! {
+    /// How an `llm_calls` row's answer came about. The default is a live
+    /// answer's; the router sets every record's status itself.
+    #[derive(Default)]
+    pub enum CallStatus as "call status" {
+        /// Answered by the endpoint.
+        #[default]
+        Ok = "ok",
+        /// Refused for good after its retries; never answers a later lookup.
+        Failed = "failed",
+        /// Answered from a cassette.
+        Replayed = "replayed",
+    }
+}
+
 /// An LLM exchange to record.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct CallRecord {
@@ -117,8 +132,7 @@ pub struct CallRecord {
     pub role: String,
     pub model: String,
     pub draft_id: Option<i64>,
-    /// ok | failed | replayed
-    pub status: String,
+    pub status: CallStatus,
     pub content: Option<String>,
     pub reasoning: Option<String>,
     pub error: Option<String>,
@@ -436,7 +450,7 @@ impl Store {
             .bind(&c.role)
             .bind(&c.model)
             .bind(c.draft_id)
-            .bind(&c.status)
+            .bind(c.status)
             .bind(&c.content)
             .bind(&c.reasoning)
             .bind(&c.error)
@@ -460,11 +474,12 @@ impl Store {
     /// A finished exchange with this key, if the campaign has one.
     pub async fn finished_call(&self, campaign: i64, key: &str) -> Result<Option<CallRecord>> {
         let sql = format!(
-            "SELECT {CALL_COLUMNS} FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != 'failed'"
+            "SELECT {CALL_COLUMNS} FROM llm_calls WHERE campaign_id = ? AND call_key = ? AND status != ?"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(campaign)
             .bind(key)
+            .bind(CallStatus::Failed)
             .fetch_optional(&self.pool)
             .await?)
     }
@@ -610,6 +625,11 @@ impl Store {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn call_statuses_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(CallStatus::ALL).await;
+    }
+
     fn draft(campaign: i64, sample: i64, parent: Option<i64>) -> NewDraft {
         NewDraft {
             campaign_id: campaign,
@@ -650,7 +670,7 @@ mod tests {
         let call = CallRecord {
             call_key: "k1".into(),
             role: "author".into(),
-            status: "ok".into(),
+            status: CallStatus::Ok,
             prompt_tokens: 3,
             completion_tokens: 4,
             attempts: 1,

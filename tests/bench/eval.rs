@@ -123,7 +123,7 @@ pub fn bench_eval(cache_dir: &Path, quick: bool) -> Result<EvalBench> {
         let model: Arc<dyn ChatModel> = Arc::new(OpenAiModel::new(endpoint));
         let started = Instant::now();
         let client = eval::Client {
-            backend: bootforge::campaign::calls::Backend::Live(model.clone()),
+            backend: bootforge::calls::Backend::Live(model.clone()),
             recorder: None,
             concurrency: 64,
             limits: eval::Limits::default(),

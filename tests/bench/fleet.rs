@@ -21,7 +21,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::fake::{FakeReply, FakeServer};
-use bootforge::campaign::calls::Backend;
+use bootforge::calls::Backend;
 use bootforge::campaign::config::CampaignConfig;
 use bootforge::llm::EndpointConfig;
 use bootforge::llm::fleet::Fleet;

@@ -741,7 +741,7 @@ fn rss_mib(pid: u32) -> f64 {
 
 fn bench_campaign(cache_dir: &Path, tasks: usize) -> Result<CampaignBench> {
     use crate::fake::{FakeReply, FakeServer};
-    use bootforge::campaign::calls::Backend;
+    use bootforge::calls::Backend;
     use bootforge::campaign::config::CampaignConfig;
     let latency = Duration::from_millis(200);
     let code = format!("```python\n{}```\n", bench_bootcamp());

@@ -1,7 +1,7 @@
-//! What a campaign's LLM calls cost: prices per model (USD per million input
+//! What LLM calls cost (a campaign's, an evaluation run's): prices per model (USD per million input
 //! and output tokens, `[prices."model"]` in the config) applied to the stored
-//! token counts, by role and model. Pure; the budget in [`super::calls`]
-//! counts the same way while the campaign runs.
+//! token counts, by role and model. Pure; the [`super::Budget`]
+//! counts the same way while a run goes on.
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,24 @@
-//! Every LLM call of a campaign goes through a [`Router`]: it serves a call the
-//! store already finished (so a resumed campaign never repeats one), enforces
-//! the budget, calls the live endpoint or replays a cassette, records the
-//! exchange to a cassette when asked, and hands back the record to store.
+//! The call layer: every LLM call of a campaign, a calibration or an
+//! evaluation run goes through it. It sits above [`crate::llm`] (the
+//! endpoints) and [`crate::store`] (the `llm_calls` rows), below
+//! [`crate::campaign`], [`crate::calibrate`] and [`crate::eval`], which share
+//! it; nothing here knows what a campaign is beyond the row its calls are
+//! stored under.
+//!
+//! A [`Router`] serves a call the store already finished (so a resumed run
+//! never repeats one), enforces the [`Budget`], calls the live endpoint or
+//! replays a cassette ([`Backend`]), records the exchange to a cassette
+//! ([`Recorder`]) when asked, and hands back the record to store.
+//! [`DraftSolver`] is the solver as a draft's checks ask it; [`flight`]
+//! makes the same key asked twice at once one call; [`cost`] prices spend.
 //!
 //! Calls are content-addressed: the key is a hash of the role, the model and
-//! what the request depends on, so the same campaign asks the same keys in
+//! what the request depends on, so the same run asks the same keys in
 //! any order, live, resumed or replayed.
+
+pub mod cost;
+pub mod flight;
+pub mod role;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -18,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, LlmError, Usage};
-use crate::store::{CallRecord, Store};
+use crate::store::{CallRecord, CallStatus, Store};
 
 /// A content-addressed call key.
 pub fn call_key(role: &str, parts: &[&str]) -> String {
@@ -121,15 +134,15 @@ pub enum Backend {
 
 impl Backend {
     /// The answer to request `key`, from the endpoint or the cassette, with
-    /// the status to record (`ok` or `replayed`); None when the cassette has
+    /// the status to record; None when the cassette has
     /// no answer for it. A cassette's failure replays as the refusal it was.
     pub async fn answer(
         &self,
         key: &str,
         prompt: &str,
-    ) -> Option<(Result<Completion, Failure>, &'static str)> {
+    ) -> Option<(Result<Completion, Failure>, CallStatus)> {
         Some(match self {
-            Backend::Live(model) => (model.complete(prompt).await, "ok"),
+            Backend::Live(model) => (model.complete(prompt).await, CallStatus::Ok),
             Backend::Replay(replay) => match replay.entries.get(key)? {
                 e if e.error.is_some() => (
                     Err(Failure {
@@ -139,7 +152,7 @@ impl Backend {
                         },
                         attempts: 1,
                     }),
-                    "replayed",
+                    CallStatus::Replayed,
                 ),
                 e => (
                     Ok(Completion {
@@ -154,7 +167,7 @@ impl Backend {
                         finish_reason: e.finish_reason.clone(),
                         endpoint: None,
                     }),
-                    "replayed",
+                    CallStatus::Replayed,
                 ),
             },
         })
@@ -171,7 +184,7 @@ pub struct Budget {
     /// Spend in micro-dollars, the limit, and the prices it is counted at.
     micro_usd: AtomicI64,
     max_micro_usd: Option<i64>,
-    prices: std::collections::BTreeMap<String, super::cost::Price>,
+    prices: std::collections::BTreeMap<String, cost::Price>,
 }
 
 impl Budget {
@@ -194,10 +207,10 @@ impl Budget {
         mut self,
         spent_usd: f64,
         max_usd: Option<f64>,
-        prices: std::collections::BTreeMap<String, super::cost::Price>,
+        prices: std::collections::BTreeMap<String, cost::Price>,
     ) -> Budget {
-        self.micro_usd = AtomicI64::new(super::cost::micro_usd(spent_usd));
-        self.max_micro_usd = max_usd.map(super::cost::micro_usd);
+        self.micro_usd = AtomicI64::new(cost::micro_usd(spent_usd));
+        self.max_micro_usd = max_usd.map(cost::micro_usd);
         self.prices = prices;
         self
     }
@@ -229,7 +242,7 @@ impl Budget {
         if let Some(price) = self.prices.get(model) {
             let usd = price.usd(usage.prompt_tokens, usage.completion_tokens);
             self.micro_usd
-                .fetch_add(super::cost::micro_usd(usd), Ordering::Relaxed);
+                .fetch_add(cost::micro_usd(usd), Ordering::Relaxed);
         }
     }
 
@@ -382,7 +395,7 @@ impl Router {
                 self.budget.spend(&self.model, done.usage);
                 record.endpoint = done.endpoint.clone();
                 record.finish_reason = done.finish_reason.clone();
-                record.status = status.into();
+                record.status = status;
                 record.content = Some(done.content.clone());
                 record.reasoning = done.reasoning.clone();
                 record.prompt_tokens = done.usage.prompt_tokens as i64;
@@ -399,7 +412,7 @@ impl Router {
                         self.role, failure.error
                     ))));
                 }
-                record.status = "failed".into();
+                record.status = CallStatus::Failed;
                 record.error = Some(failure.error.to_string());
                 record.attempts = failure.attempts as i64;
                 // Failed calls never answer a later lookup; their own key
@@ -443,7 +456,9 @@ pub struct DraftSolver {
     pub router: Arc<Router>,
     pub draft: i64,
     pub draft_key: String,
-    pub template: Arc<super::prompts::Prompts>,
+    /// How a check's question becomes the solver's prompt (the campaign's
+    /// solver template).
+    pub template: Arc<dyn SolverPrompt>,
     /// Set when a call of this draft's evaluation was refused (budget,
     /// cassette, endpoint): the evaluation is then incomplete.
     pub refused: std::sync::atomic::AtomicBool,
@@ -451,19 +466,21 @@ pub struct DraftSolver {
     pub new_calls: std::sync::atomic::AtomicUsize,
     /// The same key asked twice at once is one call: an evaluation whose
     /// cases render alike would otherwise pay for, and store, the answer twice.
-    pub inflight: super::flight::SingleFlight<Result<Completion, Failure>>,
+    pub inflight: flight::SingleFlight<Result<Completion, Failure>>,
+}
+
+/// Renders a check's question as the prompt the solver is sent. The
+/// template is the caller's (a campaign's prompts); this layer only needs
+/// the rendered text, per call, since the checks ask their questions one by
+/// one and the rendered prompt is part of the call key.
+pub trait SolverPrompt: Send + Sync {
+    fn render(&self, question: &str) -> String;
 }
 
 impl ChatModel for DraftSolver {
     fn complete<'a>(&'a self, prompt: &'a str) -> BoxFuture<'a, Result<Completion, Failure>> {
         Box::pin(async move {
-            let rendered = self
-                .template
-                .render(
-                    super::prompts::SOLVER,
-                    serde_json::json!({ "prompt": prompt }),
-                )
-                .unwrap_or_else(|_| prompt.to_owned());
+            let rendered = self.template.render(prompt);
             let key = call_key("solver", &[&self.router.model, &self.draft_key, &rendered]);
             self.inflight
                 .run(&key, || self.call_once(&key, &rendered))
