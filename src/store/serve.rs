@@ -72,8 +72,8 @@ fn bind_filter<'q, O>(
         .bind(filter.campaign)
         .bind(filter.task.clone())
         .bind(filter.task.clone())
-        .bind(filter.status.clone())
-        .bind(filter.status.clone())
+        .bind(filter.status)
+        .bind(filter.status)
 }
 
 impl Store {
