@@ -572,8 +572,8 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
         out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
                         "llm_calls": usage.llm_calls, "tokens": usage.tokens, "usd": usd, "spend": spend,
-                        "truncated": truncated.iter().map(|(role, n)| (role.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                        "endpoints": endpoints.iter().map(|(role, e, n)| json!({"role": role, "endpoint": e, "calls": n})).collect::<Vec<_>>(),
+                        "truncated": truncated.iter().map(|t| (t.role.clone(), json!(t.calls))).collect::<serde_json::Map<_, _>>(),
+                        "endpoints": endpoints.iter().map(|e| json!({"role": e.role, "endpoint": e.endpoint, "calls": e.calls})).collect::<Vec<_>>(),
                         "tasks": outcomes}));
     } else {
         out.line(format!(
@@ -601,14 +601,19 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
         if let Some(usd) = usd {
             out.line(format!("  spent ${usd:.4}"));
         }
-        for (role, endpoint, n) in &endpoints {
+        for e in &endpoints {
             out.line(format!(
-                "  {role:<7} {:<40} {n:>6} calls",
-                endpoint.as_deref().unwrap_or("(replayed or failed)")
+                "  {:<7} {:<40} {:>6} calls",
+                e.role,
+                e.endpoint.as_deref().unwrap_or("(replayed or failed)"),
+                e.calls
             ));
         }
-        for (role, n) in &truncated {
-            out.line(format!("  {n} {role} answers cut off by max_tokens"));
+        for t in &truncated {
+            out.line(format!(
+                "  {} {} answers cut off by max_tokens",
+                t.calls, t.role
+            ));
         }
         render_tasks(&mut out, &outcomes);
         if let Some(hint) = hint {

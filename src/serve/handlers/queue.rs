@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{MAX_FILTER, bounded_text, optional_id, optional_text};
 use crate::review::{self, ItemStatus};
 use crate::serve::{AppState, PageError};
-use crate::store::ReviewFilter;
+use crate::store::{ReviewFilter, ReviewPage};
 
 /// Rows per queue page.
 pub const PAGE: usize = 100;
@@ -57,7 +57,7 @@ pub async fn queue(
             .clamp(1, i64::MAX / PAGE as i64);
         // One page from the store (a queue of 10,000 is not read whole per
         // view); each line made by the function behind `review list`.
-        let (rows, total) = state
+        let ReviewPage { items: rows, total } = state
             .store
             .review_items_page(&filter, PAGE as i64, (page - 1) * PAGE as i64)
             .await?;
