@@ -44,8 +44,8 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
-use crate::sandbox::{Call, CallResult, Limits, RunError, RunSpec, Sandbox, Stage};
 use crate::review::ItemStatus;
+use crate::sandbox::{Call, CallResult, Limits, RunError, RunSpec, Sandbox, Stage};
 use crate::store::{ReviewFilter, Store};
 use batch::{BatchLimits, ErrorKind, Item, Scored};
 use resolve::{Bootcamp, Catalog};
