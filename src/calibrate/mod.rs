@@ -19,6 +19,7 @@
 //! item calibrated to that setting shows the report that goes with it.
 
 pub mod search;
+pub mod stored;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
