@@ -19,6 +19,7 @@
 //! item calibrated to that setting shows the report that goes with it.
 
 pub mod search;
+pub mod stored;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,6 +36,16 @@ use crate::llm::{AccountingSnapshot, BoxFuture, ChatModel, Completion, Failure, 
 use crate::sandbox::{Call, CallResult, ErrorKind, Limits, RunSpec, Sandbox};
 use crate::store::{ProbeRow, Store};
 use search::{Bound, Miss, Next, Param, Plan, Probe};
+
+stored_enum! {
+    /// A calibration's stored status.
+    pub enum CalibrationStatus as "calibration status" {
+        /// Opened; probes may still be missing (a run resumes it).
+        Running = "running",
+        /// Its report is stored.
+        Done = "done",
+    }
+}
 
 /// What to calibrate and how.
 #[derive(Debug, Clone)]
@@ -829,4 +840,14 @@ pub async fn calibrate(
         .finish_calibration(row.id, &serde_json::to_string(&report)?)
         .await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CalibrationStatus;
+
+    #[tokio::test]
+    async fn calibration_statuses_are_spelled_alike_in_sql_json_and_text() {
+        crate::stored::assert_spellings(CalibrationStatus::ALL).await;
+    }
 }

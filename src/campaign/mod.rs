@@ -40,6 +40,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::calibrate::stored::StoredCalibration;
 use crate::calls::{self, Budget, DraftSolver, Router, Stop, call_key, cost};
 use crate::evaluate::{
     CheckConfig, CheckReport, CheckStage, FindingKind, Severity, StageStatus, StoredReport,
@@ -715,10 +716,7 @@ async fn refine_prompt(
         .into_iter()
         .find(|c| c.draft_id == parent.id && !c.in_band)
         .map(|c| {
-            let result = c
-                .result_json
-                .as_deref()
-                .and_then(|r| serde_json::from_str::<Value>(r).ok());
+            let result = c.result_json.as_deref().and_then(StoredCalibration::read);
             solver_table::calibration_table(result.as_ref(), c.note.as_deref())
         });
     shared.prompts.render(

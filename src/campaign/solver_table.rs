@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::calibrate::stored::StoredCalibration;
 use crate::evaluate::{FindingKind, StoredReport};
 
 /// At most this many rows, and this much of each instance.
@@ -79,7 +80,7 @@ const PARAMS_CHARS: usize = 120;
 /// the bound that put it out of bounds). `report` is the stored calibration
 /// report; `note` why the calibration could not run, or why the setting it
 /// found in the band was not taken (a check failed there).
-pub fn calibration_table(report: Option<&Value>, note: Option<&str>) -> Value {
+pub fn calibration_table(report: Option<&StoredCalibration>, note: Option<&str>) -> Value {
     let Some(report) = report else {
         return json!({
             "summary": format!("the calibration could not run: {}", line(note.unwrap_or("no reason given"), NOTE_CHARS)),
@@ -87,55 +88,51 @@ pub fn calibration_table(report: Option<&Value>, note: Option<&str>) -> Value {
             "checks_failed": false,
         });
     };
-    let miss = report["chosen"]
-        .as_array()
-        .and_then(|c| c.iter().find(|x| x["role"] == "test"))
-        .and_then(|c| c["miss"].as_str())
+    let miss = report
+        .test()
+        .and_then(|c| c.miss.as_deref())
         .unwrap_or("no setting landed in the band");
-    let moving = report["moving"]
-        .as_str()
+    let moving = report
+        .moving
+        .as_deref()
         .map(|m| format!("; the parameter that moves the accuracy most: {}", cell(m)))
         .unwrap_or_default();
-    let names: Vec<String> = report["space"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["name"].as_str().map(cell))
+    let names: Vec<String> = report
+        .space
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(cell))
         .collect();
     let space = if names.is_empty() {
         "no numeric constructor parameter".to_owned()
     } else {
         format!("numeric parameters {}", names.join(", "))
     };
-    let rows: Vec<Value> = report["tried"]
-        .as_array()
-        .into_iter()
+    let rows: Vec<Value> = report
+        .tried
+        .iter()
         .flatten()
         .take(SETTINGS)
         .map(|t| {
-            let params = cell(&t["params"].to_string());
+            let params = cell(&t.params.to_string());
             let params: String = params.chars().take(PARAMS_CHARS).collect();
-            let accuracy = match t["accuracy"].as_f64() {
-                Some(a) => format!(
-                    "{a:.2} ({:.2}-{:.2})",
-                    t["interval"][0].as_f64().unwrap_or(0.0),
-                    t["interval"][1].as_f64().unwrap_or(0.0)
-                ),
+            let end = |i: usize| t.interval.get(i).copied().flatten().unwrap_or(0.0);
+            let accuracy = match t.accuracy {
+                Some(a) => format!("{a:.2} ({:.2}-{:.2})", end(0), end(1)),
                 None => "out of bounds".to_owned(),
             };
-            let bound = match &t["bound"] {
-                Value::Null => String::new(),
-                b => cell(&format!(
+            let bound = match &t.bound {
+                None => String::new(),
+                Some(b) => cell(&format!(
                     "{}: {}",
-                    b["bound"].as_str().unwrap_or("bound"),
-                    b["message"].as_str().unwrap_or("")
+                    b.bound.as_deref().unwrap_or("bound"),
+                    b.message.as_deref().unwrap_or("")
                 )),
             };
             json!({
                 "params": params,
                 "accuracy": accuracy,
-                "right": format!("{}/{}", t["correct"].as_u64().unwrap_or(0), t["cases"].as_u64().unwrap_or(0)),
-                "generate_ms": format!("{:.1}", t["generate_ms_per_case"].as_f64().unwrap_or(0.0)),
+                "right": format!("{}/{}", t.correct.unwrap_or(0), t.cases.unwrap_or(0)),
+                "generate_ms": format!("{:.1}", t.generate_ms_per_case.unwrap_or(0.0)),
                 "bound": bound,
             })
         })
@@ -200,6 +197,7 @@ mod tests {
             ],
             "chosen": [{"role": "train", "miss": "x"}, {"role": "test", "miss": "no parameter moves the accuracy"}]
         });
+        let report: StoredCalibration = serde_json::from_value(report).unwrap();
         let table = calibration_table(Some(&report), None);
         let summary = table["summary"].as_str().unwrap();
         assert!(summary.contains("numeric parameters size"), "{summary}");

@@ -116,8 +116,8 @@ impl CalibrateCommand {
             .item_calibration_settings(id)
             .await
             .map_err(|e| format!("reading review item {id}'s calibration: {e:#}"))?
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .and_then(|settings| settings["params"].as_object().cloned());
+            .and_then(|text| serde_json::from_str::<StartedFrom>(&text).ok())
+            .and_then(|settings| settings.params);
         let mut params: serde_json::Map<String, serde_json::Value> = match started {
             Some(params) => params,
             None => serde_json::from_str(&item.params_json).unwrap_or_default(),
@@ -423,4 +423,12 @@ fn render(out: &mut Out, r: &Report) {
     if let Some(bound) = &r.stopped_by {
         out.line(format!("the search was stopped by {bound}"));
     }
+}
+
+/// What `calibrate` reads of a stored calibration's settings: the
+/// constructor keyword arguments its search started from.
+#[derive(serde::Deserialize)]
+struct StartedFrom {
+    #[serde(default)]
+    params: Option<serde_json::Map<String, serde_json::Value>>,
 }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{CliResult, Exit, Out, bad_input, exit, failed, open_sandbox, runtime, usage};
+use crate::calibrate::stored::StoredCalibration;
 use crate::calls::{Backend, Recorder, Replay};
 use crate::campaign::config::CampaignConfig;
 use crate::campaign::progress::{CampaignEvent, Counts, Progress, Remedy};
@@ -572,8 +573,8 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
         out.line(json!({"campaign": row.id, "name": row.name, "status": shown, "hint": hint, "reason": row.stop_reason,
                         "drafts": drafts, "evaluated": evaluated, "accepted": accepted,
                         "llm_calls": usage.llm_calls, "tokens": usage.tokens, "usd": usd, "spend": spend,
-                        "truncated": truncated.iter().map(|(role, n)| (role.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                        "endpoints": endpoints.iter().map(|(role, e, n)| json!({"role": role, "endpoint": e, "calls": n})).collect::<Vec<_>>(),
+                        "truncated": truncated.iter().map(|t| (t.role.clone(), json!(t.calls))).collect::<serde_json::Map<_, _>>(),
+                        "endpoints": endpoints.iter().map(|e| json!({"role": e.role, "endpoint": e.endpoint, "calls": e.calls})).collect::<Vec<_>>(),
                         "tasks": outcomes}));
     } else {
         out.line(format!(
@@ -601,14 +602,19 @@ async fn status(db: &DbArgs, id: Option<i64>, json: bool) -> CliResult {
         if let Some(usd) = usd {
             out.line(format!("  spent ${usd:.4}"));
         }
-        for (role, endpoint, n) in &endpoints {
+        for e in &endpoints {
             out.line(format!(
-                "  {role:<7} {:<40} {n:>6} calls",
-                endpoint.as_deref().unwrap_or("(replayed or failed)")
+                "  {:<7} {:<40} {:>6} calls",
+                e.role,
+                e.endpoint.as_deref().unwrap_or("(replayed or failed)"),
+                e.calls
             ));
         }
-        for (role, n) in &truncated {
-            out.line(format!("  {n} {role} answers cut off by max_tokens"));
+        for t in &truncated {
+            out.line(format!(
+                "  {} {} answers cut off by max_tokens",
+                t.calls, t.role
+            ));
         }
         render_tasks(&mut out, &outcomes);
         if let Some(hint) = hint {
@@ -679,7 +685,7 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> CliResult {
             }
         }
         // A calibrated draft's `calibrate` step (no author call).
-        let calibrations: std::collections::HashMap<i64, serde_json::Value> = match store.draft_calibrations(campaign, &cmd.task).await {
+        let calibrations: std::collections::HashMap<i64, CalibrationStep> = match store.draft_calibrations(campaign, &cmd.task).await {
             Ok(rows) => rows.iter().map(|c| (c.draft_id, calibration_step(c))).collect(),
             Err(err) => return Err(failed(err)),
         };
@@ -721,62 +727,81 @@ pub fn lineage(cmd: LineageCommand, db: &DbArgs) -> CliResult {
 
 /// A draft's calibration as a lineage step: whether a setting landed in
 /// the band, the one chosen (parameters, accuracy and interval), the
-/// settings tried and the solver calls they took.
-fn calibration_step(c: &crate::store::DraftCalibrationRow) -> serde_json::Value {
-    let report: serde_json::Value = c
+/// settings tried and the solver calls they took. Serialised as the
+/// `calibrate` key of `campaign lineage --json`, fields in this order.
+#[derive(Debug, Clone, serde::Serialize)]
+struct CalibrationStep {
+    step: &'static str,
+    author_calls: u32,
+    calibration: Option<i64>,
+    in_band: bool,
+    params: Option<serde_json::Value>,
+    accuracy: Option<f64>,
+    /// The chosen setting's interval, when it landed in the band.
+    interval: Option<Vec<Option<f64>>>,
+    settings_tried: Option<usize>,
+    solver_calls: Option<u64>,
+    new_solver_calls: Option<u64>,
+    moving: Option<String>,
+    /// Why no setting landed in the band, when none did.
+    miss: Option<String>,
+    note: Option<String>,
+}
+
+fn calibration_step(c: &crate::store::DraftCalibrationRow) -> CalibrationStep {
+    let report = c
         .result_json
         .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok())
+        .and_then(StoredCalibration::read)
         .unwrap_or_default();
-    let test = report["chosen"]
-        .as_array()
-        .and_then(|list| list.iter().find(|x| x["role"] == "test"))
-        .cloned()
-        .unwrap_or_default();
+    let test = report.test().cloned().unwrap_or_default();
     let params = c
         .params_json
         .as_deref()
         .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
-    json!({
-        "step": "calibrate",
-        "author_calls": 0,
-        "calibration": c.calibration_id,
-        "in_band": c.in_band,
-        "params": params,
-        "accuracy": c.accuracy,
-        "interval": if c.in_band { test["interval"].clone() } else { serde_json::Value::Null },
-        "settings_tried": report["tried"].as_array().map(Vec::len),
-        "solver_calls": report["solver_calls"],
-        "new_solver_calls": report["new_solver_calls"],
-        "moving": report["moving"],
-        "miss": if c.in_band { serde_json::Value::Null } else { test["miss"].clone() },
-        "note": c.note,
-    })
+    CalibrationStep {
+        step: "calibrate",
+        author_calls: 0,
+        calibration: c.calibration_id,
+        in_band: c.in_band,
+        params,
+        accuracy: c.accuracy,
+        interval: if c.in_band { test.interval } else { None },
+        settings_tried: report.tried.as_ref().map(Vec::len),
+        solver_calls: report.solver_calls,
+        new_solver_calls: report.new_solver_calls,
+        moving: report.moving,
+        miss: if c.in_band { None } else { test.miss },
+        note: c.note.clone(),
+    }
 }
 
-fn calibration_line(step: &serde_json::Value) -> String {
+fn calibration_line(step: &CalibrationStep) -> String {
     let visible = |text: &str, max: usize| -> String {
         crate::text::visible(&text.chars().take(max).collect::<String>()).into_owned()
     };
     let tried = format!(
         "{} settings, {} solver calls, no author call",
-        step["settings_tried"].as_u64().unwrap_or(0),
-        step["solver_calls"].as_u64().unwrap_or(0)
+        step.settings_tried.unwrap_or(0),
+        step.solver_calls.unwrap_or(0)
     );
-    if step["in_band"] == true {
-        let interval = match (step["interval"][0].as_f64(), step["interval"][1].as_f64()) {
+    if step.in_band {
+        let end = |i: usize| step.interval.as_ref()?.get(i).copied().flatten();
+        let interval = match (end(0), end(1)) {
             (Some(lo), Some(hi)) => format!(" [{lo:.2}, {hi:.2}]"),
             _ => String::new(),
         };
+        let params = step.params.clone().unwrap_or_default();
         format!(
             "calibrate in band {} acc {:.3}{interval} · {tried}",
-            visible(&step["params"].to_string(), 120),
-            step["accuracy"].as_f64().unwrap_or(0.0),
+            visible(&params.to_string(), 120),
+            step.accuracy.unwrap_or(0.0),
         )
     } else {
-        let why = step["miss"]
-            .as_str()
-            .or(step["note"].as_str())
+        let why = step
+            .miss
+            .as_deref()
+            .or(step.note.as_deref())
             .unwrap_or("no setting in the band");
         format!("calibrate missed · {} · {tried}", visible(why, 120))
     }
@@ -785,6 +810,49 @@ fn calibration_line(step: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lineage's `calibrate` step keeps its JSON keys, their order and
+    /// its line, read from a stored calibration report.
+    #[test]
+    fn a_calibration_step_reads_the_stored_report() {
+        let report = json!({
+            "calibration": 2, "moving": "size", "solver_calls": 40, "new_solver_calls": 12,
+            "tried": [{"params": {"size": 4}}, {"params": {"size": 8}}],
+            "chosen": [{"role": "test", "miss": "too hard", "interval": [0.25, null]}]
+        });
+        let row = crate::store::DraftCalibrationRow {
+            draft_id: 5,
+            calibration_id: Some(2),
+            in_band: true,
+            params_json: Some(r#"{"size":4}"#.into()),
+            accuracy: Some(0.5),
+            note: None,
+            result_json: Some(report.to_string()),
+        };
+        let step = calibration_step(&row);
+        assert_eq!(
+            serde_json::to_string(&step).unwrap(),
+            r#"{"step":"calibrate","author_calls":0,"calibration":2,"in_band":true,"params":{"size":4},"accuracy":0.5,"interval":[0.25,null],"settings_tried":2,"solver_calls":40,"new_solver_calls":12,"moving":"size","miss":null,"note":null}"#
+        );
+        assert_eq!(
+            calibration_line(&step),
+            r#"calibrate in band {"size":4} acc 0.500 · 2 settings, 40 solver calls, no author call"#
+        );
+        let missed = calibration_step(&crate::store::DraftCalibrationRow {
+            in_band: false,
+            result_json: Some("not json".into()),
+            note: Some("the sandbox failed".into()),
+            ..row
+        });
+        assert_eq!(
+            serde_json::to_string(&missed).unwrap(),
+            r#"{"step":"calibrate","author_calls":0,"calibration":2,"in_band":false,"params":{"size":4},"accuracy":0.5,"interval":null,"settings_tried":null,"solver_calls":null,"new_solver_calls":null,"moving":null,"miss":null,"note":"the sandbox failed"}"#
+        );
+        assert_eq!(
+            calibration_line(&missed),
+            "calibrate missed · the sandbox failed · 0 settings, 0 solver calls, no author call"
+        );
+    }
 
     #[test]
     fn the_progress_line_shows_dollars_only_when_priced() {

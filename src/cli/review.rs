@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::campaign::{DbArgs, open_store};
 use super::check::{CheckArgs, render_report};
 use super::run::read_source;
+use super::values::ItemStatusArg;
 use super::{CliResult, Exit, Out, exit, failed, open_sandbox, runtime, usage, visible};
 use crate::evaluate::{StoredMutation, json_number};
 use crate::review::{self, Decision, ItemDetail, ItemSummary, ReviewError, rules};
@@ -31,8 +32,8 @@ pub enum ReviewCommand {
     /// One line per queued bootcamp: id, status, task, class, campaign,
     /// accuracy with its 95% interval, diversity, warnings, age.
     List {
-        #[arg(long, value_parser = rules::STATUSES)]
-        status: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<ItemStatusArg>,
         #[arg(long, value_name = "ID")]
         campaign: Option<i64>,
         #[arg(long, value_name = "T")]
@@ -140,7 +141,7 @@ pub fn run(cmd: ReviewCommand, db: &DbArgs, cache_dir: &Path) -> CliResult {
                 list(
                     &store,
                     ReviewFilter {
-                        status,
+                        status: status.map(Into::into),
                         campaign,
                         task,
                     },

@@ -5,6 +5,7 @@
 use crate::eval::synth::Keep;
 use crate::evaluate::ThinkMode;
 use crate::export::generate::{Format, PandasLike};
+use crate::review::ItemStatus;
 
 /// A clap value enum with a `From` into the domain type of the same variants.
 macro_rules! mirror {
@@ -69,6 +70,17 @@ mirror! {
     }
 }
 
+mirror! {
+    /// A review item's status ([`ItemStatus`]). The variants carry no help,
+    /// so `--help` lists the names on one line as before.
+    ItemStatusArg => ItemStatus {
+        Pending,
+        Approved,
+        Rejected,
+        Revise,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::ValueEnum;
@@ -92,6 +104,8 @@ mod tests {
         same_names::<FormatArg, Format>();
         same_names::<PandasArg, PandasLike>();
         same_names::<KeepArg, Keep>();
+        same_names::<ItemStatusArg, ItemStatus>();
+        assert_eq!(ItemStatusArg::value_variants().len(), ItemStatus::ALL.len());
         assert_eq!(KeepArg::value_variants().len(), 3);
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::evaluate::judge::{full_credit, wilson_interval};
-use crate::store::EvalScoreRow;
+use crate::store::{EvalScoreRow, ExcludedTask};
 
 /// Scoring error kinds that mean the bootcamp could not judge at all: a
 /// task whose every answer failed so is left out of the averages.
@@ -102,12 +102,12 @@ pub fn records_per_task<'a>(sources: impl Iterator<Item = &'a str>) -> BTreeMap<
 }
 
 /// Build the report of a run from its records per task, stored scores and
-/// excluded tasks (`(data source, reason)`).
+/// excluded tasks.
 pub fn build(
     header: (i64, &str, &str, usize),
     records: &BTreeMap<String, usize>,
     scores: &[EvalScoreRow],
-    excluded: &[(String, String)],
+    excluded: &[ExcludedTask],
 ) -> Report {
     let (run, name, status, samples) = header;
     let mut by_task: BTreeMap<&str, Vec<&EvalScoreRow>> = BTreeMap::new();
@@ -116,17 +116,17 @@ pub fn build(
     }
     let mut left_out: Vec<Excluded> = excluded
         .iter()
-        .map(|(source, reason)| Excluded {
-            data_source: source.clone(),
-            records: records.get(source).copied().unwrap_or(0),
-            reason: reason.clone(),
+        .map(|e| Excluded {
+            data_source: e.data_source.clone(),
+            records: records.get(&e.data_source).copied().unwrap_or(0),
+            reason: e.reason.clone(),
         })
         .collect();
     let mut tasks = Vec::new();
     let mut failed_calls = Vec::new();
     let mut pending = 0;
     for (source, &count) in records {
-        if excluded.iter().any(|(s, _)| s == source) {
+        if excluded.iter().any(|e| &e.data_source == source) {
             continue;
         }
         let rows = by_task.get(source.as_str()).cloned().unwrap_or_default();
@@ -298,7 +298,10 @@ mod tests {
             (1, "r", "done", 1),
             &records,
             &scores,
-            &[("D".into(), "no bootcamp".into())],
+            &[ExcludedTask {
+                data_source: "D".into(),
+                reason: "no bootcamp".into(),
+            }],
         );
         let names: Vec<&str> = report
             .tasks

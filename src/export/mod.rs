@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::evaluate::StoredReport;
-use crate::review::rules::Decision;
+use crate::review::rules::{Decision, ItemStatus};
 use crate::store::{ReviewFilter, ReviewItemRow, Store};
 
 /// What to export.
@@ -192,7 +192,7 @@ pub async fn export(store: &Store, request: &ExportRequest) -> Result<Manifest, 
     }
     let approved = store
         .review_items(&ReviewFilter {
-            status: Some("approved".into()),
+            status: Some(ItemStatus::Approved),
             campaign: request.campaign,
             task: None,
         })

@@ -22,13 +22,13 @@ use crate::evaluate::{
 use crate::llm::ChatModel;
 use crate::sandbox::{Limits, RunSpec, Sandbox};
 use crate::store::{DecisionRow, NewReviewItem, ReviewFilter, ReviewItemRow, Store};
-pub use rules::{Decision, Refusal};
+pub use rules::{Decision, ItemStatus, Refusal};
 
 /// One line of `review list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemSummary {
     pub id: i64,
-    pub status: String,
+    pub status: ItemStatus,
     /// campaign | file
     pub source: String,
     pub task: String,
@@ -227,7 +227,7 @@ pub fn summarize(item: &ReviewItemRow, now: i64) -> ItemSummary {
     let warnings = report.findings.iter().filter(|f| !f.is_error()).count();
     ItemSummary {
         id: item.id,
-        status: item.status.clone(),
+        status: item.status,
         source: item.source.clone(),
         task: item.task_id.clone(),
         class: class_of(item, &report),
@@ -290,7 +290,7 @@ pub async fn list(store: &Store, filter: &ReviewFilter) -> Result<Vec<ItemSummar
 /// The oldest pending item, if any.
 pub async fn oldest_pending(store: &Store) -> Result<Option<i64>> {
     let filter = ReviewFilter {
-        status: Some("pending".into()),
+        status: Some(ItemStatus::Pending),
         ..ReviewFilter::default()
     };
     Ok(store.review_items(&filter).await?.first().map(|i| i.id))

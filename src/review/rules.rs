@@ -33,8 +33,28 @@ impl Decision {
     }
 }
 
-/// The statuses an item can have.
-pub const STATUSES: [&str; 4] = ["pending", "approved", "rejected", "revise"];
+stored_enum! {
+    /// A review item's status: its latest decision, or pending when it has
+    /// none (read from the store, and spelled as `review list --status`
+    /// takes it).
+    pub enum ItemStatus as "review status" {
+        /// No decision yet.
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        Revise = "revise",
+    }
+}
+
+impl From<Decision> for ItemStatus {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Approved => ItemStatus::Approved,
+            Decision::Rejected => ItemStatus::Rejected,
+            Decision::Revise => ItemStatus::Revise,
+        }
+    }
+}
 
 /// Why a decision was not recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -243,6 +263,11 @@ mod tests {
     #[tokio::test]
     async fn decisions_are_spelled_alike_in_sql_json_and_text() {
         crate::stored::assert_spellings(Decision::ALL).await;
+        crate::stored::assert_spellings(ItemStatus::ALL).await;
+        // A decision is the item's status of the same name.
+        for d in Decision::ALL {
+            assert_eq!(ItemStatus::from(*d).as_str(), d.as_str());
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::{Map, Value};
 
+use crate::review::ItemStatus;
 use crate::sandbox::{Call, CallResult, Limits, RunError, RunSpec, Sandbox, Stage};
 use crate::store::{ReviewFilter, Store};
 use batch::{BatchLimits, ErrorKind, Item, Scored};
@@ -110,7 +111,7 @@ pub async fn catalog(store: Option<&Store>, sources: &Sources) -> Result<(Catalo
     if let Some(store) = store.filter(|_| sources.read_store) {
         let items = store
             .review_items(&ReviewFilter {
-                status: (!sources.any_status).then(|| "approved".to_owned()),
+                status: (!sources.any_status).then_some(ItemStatus::Approved),
                 campaign: None,
                 task: None,
             })

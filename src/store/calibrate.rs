@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use super::{Store, now_utc};
+use crate::calibrate::CalibrationStatus;
 use crate::campaign::status::CampaignStatus;
 
 /// A calibration as stored.
@@ -11,7 +12,7 @@ use crate::campaign::status::CampaignStatus;
 pub struct CalibrationRow {
     pub id: i64,
     pub campaign_id: i64,
-    pub status: String,
+    pub status: CalibrationStatus,
     pub space_json: Option<String>,
     pub result_json: Option<String>,
 }
@@ -84,13 +85,14 @@ impl Store {
             .last_insert_rowid(),
         };
         let id = sqlx::query(
-            "INSERT INTO calibrations (calibration_key, campaign_id, file, class_name, settings_json, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+            "INSERT INTO calibrations (calibration_key, campaign_id, file, class_name, settings_json, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(key)
         .bind(campaign)
         .bind(file)
         .bind(class)
         .bind(settings_json)
+        .bind(CalibrationStatus::Running)
         .bind(&now)
         .bind(&now)
         .execute(&mut *tx)
@@ -100,7 +102,7 @@ impl Store {
         Ok(CalibrationRow {
             id,
             campaign_id: campaign,
-            status: "running".into(),
+            status: CalibrationStatus::Running,
             space_json: None,
             result_json: None,
         })
@@ -118,8 +120,9 @@ impl Store {
 
     pub async fn finish_calibration(&self, id: i64, result_json: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE calibrations SET status = 'done', result_json = ?, updated_at = ? WHERE id = ?",
+            "UPDATE calibrations SET status = ?, result_json = ?, updated_at = ? WHERE id = ?",
         )
+        .bind(CalibrationStatus::Done)
         .bind(result_json)
         .bind(now_utc())
         .bind(id)

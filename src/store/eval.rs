@@ -61,6 +61,13 @@ pub struct EvalScore {
 }
 
 /// A record and an answer's score, for reports.
+/// A task an eval run leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExcludedTask {
+    pub data_source: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EvalScoreRow {
     pub idx: i64,
@@ -254,8 +261,8 @@ impl Store {
         Ok(())
     }
 
-    /// A run's excluded tasks: `(data source, reason)`.
-    pub async fn eval_excluded(&self, run: i64) -> Result<Vec<(String, String)>> {
+    /// A run's excluded tasks, by data source.
+    pub async fn eval_excluded(&self, run: i64) -> Result<Vec<ExcludedTask>> {
         Ok(sqlx::query_as(
             "SELECT data_source, reason FROM eval_excluded WHERE run_id = ? ORDER BY data_source",
         )

@@ -7,6 +7,22 @@ use super::{CallRecord, Store};
 use crate::campaign::status::DraftStatus;
 
 /// Calls and tokens of one role and model.
+/// How many calls of a role one endpoint served.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EndpointCalls {
+    pub role: String,
+    /// `None`: replayed from a cassette, or failed for good.
+    pub endpoint: Option<String>,
+    pub calls: i64,
+}
+
+/// How many answers of a role were cut off by `max_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TruncatedCalls {
+    pub role: String,
+    pub calls: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SpendRow {
     pub role: String,
@@ -32,12 +48,9 @@ impl Store {
 
     /// Calls served by each endpoint, by role (`None`: replayed, or failed
     /// for good).
-    pub async fn calls_by_endpoint(
-        &self,
-        campaign: i64,
-    ) -> Result<Vec<(String, Option<String>, i64)>> {
+    pub async fn calls_by_endpoint(&self, campaign: i64) -> Result<Vec<EndpointCalls>> {
         Ok(sqlx::query_as(
-            "SELECT role, endpoint, COUNT(*) FROM llm_calls WHERE campaign_id = ? GROUP BY role, endpoint ORDER BY role, endpoint",
+            "SELECT role, endpoint, COUNT(*) AS calls FROM llm_calls WHERE campaign_id = ? GROUP BY role, endpoint ORDER BY role, endpoint",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
@@ -45,9 +58,9 @@ impl Store {
     }
 
     /// Calls whose answer was cut off by max_tokens, by role.
-    pub async fn truncated_calls(&self, campaign: i64) -> Result<Vec<(String, i64)>> {
+    pub async fn truncated_calls(&self, campaign: i64) -> Result<Vec<TruncatedCalls>> {
         Ok(sqlx::query_as(
-            "SELECT role, COUNT(*) FROM llm_calls WHERE campaign_id = ? AND finish_reason = 'length' GROUP BY role ORDER BY role",
+            "SELECT role, COUNT(*) AS calls FROM llm_calls WHERE campaign_id = ? AND finish_reason = 'length' GROUP BY role ORDER BY role",
         )
         .bind(campaign)
         .fetch_all(&self.pool)

@@ -19,9 +19,9 @@ use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
 mod calibrate;
 pub use calibrate::{CalibrationRow, DraftCalibrationRow, ProbeRow};
 mod eval;
-pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScore, EvalScoreRow};
+pub use eval::{EvalAnswerRow, EvalRecordRow, EvalRunRow, EvalScore, EvalScoreRow, ExcludedTask};
 mod fleet;
-pub use fleet::SpendRow;
+pub use fleet::{EndpointCalls, SpendRow, TruncatedCalls};
 mod lease;
 mod review;
 mod schedule;
@@ -34,7 +34,7 @@ pub use schedule::{
     ClaimedSlot, DaemonRow, NewScheduleRun, RunRow, ScheduleRow, TaskOutcomeCounts,
 };
 mod serve;
-pub use serve::{GenerationCounts, HistoryRow, RoleUsage, StageFailures};
+pub use serve::{GenerationCounts, HistoryRow, Neighbours, ReviewPage, RoleUsage, StageFailures};
 
 pub use crate::stored::UnknownValue;
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
-use crate::review::rules::Decision;
+use crate::review::rules::{Decision, ItemStatus};
 
 /// A queue entry with its current status (its latest decision, or pending).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -31,8 +31,7 @@ pub struct ReviewItemRow {
     pub accuracy: Option<f64>,
     pub note: Option<String>,
     pub created_at: String,
-    /// pending | approved | rejected | revise
-    pub status: String,
+    pub status: ItemStatus,
 }
 
 /// One decision on a queue entry.
@@ -87,7 +86,7 @@ pub struct Revision {
 /// Which entries `review list` shows.
 #[derive(Debug, Clone, Default)]
 pub struct ReviewFilter {
-    pub status: Option<String>,
+    pub status: Option<ItemStatus>,
     pub campaign: Option<i64>,
     pub task: Option<String>,
 }
@@ -208,8 +207,8 @@ impl Store {
             .bind(filter.campaign)
             .bind(&filter.task)
             .bind(&filter.task)
-            .bind(&filter.status)
-            .bind(&filter.status)
+            .bind(filter.status)
+            .bind(filter.status)
             .fetch_all(&self.pool)
             .await?)
     }

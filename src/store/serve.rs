@@ -24,6 +24,22 @@ pub struct HistoryRow {
 }
 
 /// Per generation of a campaign: drafts made, evaluated, passed, accepted.
+/// One page of the review queue.
+#[derive(Debug, Clone)]
+pub struct ReviewPage {
+    /// Without their code.
+    pub items: Vec<ReviewItemRow>,
+    /// How many entries match the filter, on every page.
+    pub total: i64,
+}
+
+/// The queue entries on either side of one (by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Neighbours {
+    pub prev: Option<i64>,
+    pub next: Option<i64>,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, sqlx::FromRow)]
 pub struct GenerationCounts {
     pub generation: i64,
@@ -72,8 +88,8 @@ fn bind_filter<'q, O>(
         .bind(filter.campaign)
         .bind(filter.task.clone())
         .bind(filter.task.clone())
-        .bind(filter.status.clone())
-        .bind(filter.status.clone())
+        .bind(filter.status)
+        .bind(filter.status)
 }
 
 impl Store {
@@ -85,7 +101,7 @@ impl Store {
         filter: &ReviewFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<ReviewItemRow>, i64)> {
+    ) -> Result<ReviewPage> {
         let inner = format!(
             "SELECT {PAGE_COLUMNS} FROM review_items i
              WHERE (? IS NULL OR i.campaign_id = ?) AND (? IS NULL OR i.task_id = ?)"
@@ -102,7 +118,7 @@ impl Store {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        Ok((items, total))
+        Ok(ReviewPage { items, total })
     }
 
     /// The latest decisions, newest first, at most `limit`.
@@ -120,9 +136,9 @@ impl Store {
     }
 
     /// The queue entries just before and just after `id` (by id).
-    pub async fn neighbour_items(&self, id: i64) -> Result<(Option<i64>, Option<i64>)> {
+    pub async fn neighbour_items(&self, id: i64) -> Result<Neighbours> {
         Ok(sqlx::query_as(
-            "SELECT (SELECT MAX(id) FROM review_items WHERE id < ?), (SELECT MIN(id) FROM review_items WHERE id > ?)",
+            "SELECT (SELECT MAX(id) FROM review_items WHERE id < ?) AS prev, (SELECT MIN(id) FROM review_items WHERE id > ?) AS next",
         )
         .bind(id)
         .bind(id)

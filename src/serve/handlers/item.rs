@@ -17,6 +17,7 @@ use crate::review::{self, Decision, ReviewError, Sample};
 use crate::sandbox::{Limits, RunSpec};
 use crate::serve::diff::{DiffLine, line_diff};
 use crate::serve::{AppState, PageError, Viewer};
+use crate::store::Neighbours;
 
 /// Seeds the "more seeds" button may ask for at once.
 pub const MAX_MORE: u64 = 30;
@@ -125,7 +126,7 @@ async fn render_item(
             nodes.push(Node { node, diff });
         }
     }
-    let (prev, next) = state.store.neighbour_items(id).await?;
+    let Neighbours { prev, next } = state.store.neighbour_items(id).await?;
     let code_lines: Vec<(usize, &str)> = detail
         .code
         .lines()

@@ -10,9 +10,9 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{MAX_FILTER, bounded_text, optional_id, optional_text};
-use crate::review::{self, rules};
+use crate::review::{self, ItemStatus};
 use crate::serve::{AppState, PageError};
-use crate::store::ReviewFilter;
+use crate::store::{ReviewFilter, ReviewPage};
 
 /// Rows per queue page.
 pub const PAGE: usize = 100;
@@ -35,20 +35,20 @@ pub async fn queue(
         Err(r) => return r,
     };
     let result = async {
-        let status = optional_text(&q.status);
-        if let Some(s) = &status
-            && !rules::STATUSES.contains(&s.as_str())
-        {
-            return Err(PageError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unknown status {s:?}; one of {}",
-                    rules::STATUSES.join(", ")
-                ),
-            ));
-        }
+        let status = match optional_text(&q.status) {
+            None => None,
+            Some(s) => Some(s.parse::<ItemStatus>().map_err(|_| {
+                PageError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "unknown status {s:?}; one of {}",
+                        ItemStatus::NAMES.join(", ")
+                    ),
+                )
+            })?),
+        };
         let filter = ReviewFilter {
-            status: status.clone(),
+            status,
             campaign: optional_id(&q.campaign, "campaign")?,
             task: bounded_text(&q.task, MAX_FILTER, "task filter")?,
         };
@@ -57,7 +57,7 @@ pub async fn queue(
             .clamp(1, i64::MAX / PAGE as i64);
         // One page from the store (a queue of 10,000 is not read whole per
         // view); each line made by the function behind `review list`.
-        let (rows, total) = state
+        let ReviewPage { items: rows, total } = state
             .store
             .review_items_page(&filter, PAGE as i64, (page - 1) * PAGE as i64)
             .await?;
@@ -71,10 +71,10 @@ pub async fn queue(
             total => total,
             page => page,
             pages => pages,
-            statuses => rules::STATUSES,
+            statuses => ItemStatus::NAMES,
             campaigns => campaigns.iter().map(|c| (c.id, c.name.clone())).collect::<Vec<_>>(),
             filter => minijinja::context! {
-                status => status.unwrap_or_default(),
+                status => status.map(ItemStatus::as_str).unwrap_or_default(),
                 campaign => filter.campaign.map(|c| c.to_string()).unwrap_or_default(),
                 task => filter.task.clone().unwrap_or_default(),
             },
