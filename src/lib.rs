@@ -28,7 +28,10 @@
 //!   rule, [`evaluate::junk`] builds the junk answers and
 //!   [`evaluate::nearmiss`] the near-miss and over-broad ones;
 //!   [`evaluate::FindingKind`] names every finding a check can report
-//!   (`docs/checks.md` lists them from it).
+//!   (`docs/checks.md` lists them from it); [`evaluate::StoredReport`]
+//!   reads a stored report of any version back (lenient: defaults for
+//!   missing fields, names kept as strings) for everything that renders or
+//!   summarises one.
 //! - [`llm`]: the [`llm::ChatModel`] trait, the OpenAI-compatible client
 //!   (streaming, capped reads), fleets of endpoints per role
 //!   ([`llm::choose`] picks the endpoint), retries and accounting.
@@ -45,7 +48,10 @@
 //!   [`evaluate::check_at`].
 //! - [`campaign`]: the authoring loop, its config, tasks and prompt
 //!   templates; [`campaign::decide`] picks the next step,
-//!   [`campaign::lineage`] draws a task's drafts as a tree.
+//!   [`campaign::lineage`] draws a task's drafts as a tree;
+//!   [`campaign::progress`] is what a run reports (typed events to a
+//!   `Progress` the caller passes, and a `Remedy` for how it ended), and
+//!   [`cli`] draws the progress line and words the hints.
 //! - [`schedule`]: cron schedules of campaigns and the daemon that runs them
 //!   ([`schedule::due`] decides when, purely); campaign ownership (leases) is
 //!   [`campaign::lease`].
@@ -66,9 +72,12 @@
 //!   routes calling the same [`review`] functions as the CLI.
 //! - [`store`]: the SQLite lineage store and its migrations (`migrations/`);
 //!   rows are read into named structs, and statuses (campaign, task, draft,
-//!   slot, decision, eval run) are enums stored as TEXT, one spelling for
+//!   slot, decision, review item, calibration, eval run, LLM call) are
+//!   enums stored as TEXT, one spelling for
 //!   SQL, JSON and display ([`store::UnknownValue`] names a value this
-//!   build does not know).
+//!   build does not know). What a review decision does to its campaign (a
+//!   `revise` reopens the task) is a rule of [`review::rules`], which the
+//!   store applies in the decision's transaction.
 //! - [`text`]: hidden characters (controls, bidi marks, invisibles) made
 //!   visible, for the terminal and the review page alike.
 //! - [`cli`]: argument parsing and rendering for the `bootforge` binary.
@@ -85,8 +94,9 @@
 //!   evaluate, calls → sandbox, llm, store`: [`campaign`], [`calibrate`] and
 //!   [`eval`] route their LLM calls through [`calls`], which knows none of
 //!   them (a campaign's solver template reaches it as a
-//!   [`calls::SolverPrompt`]). The one exception: [`store`] decodes the
-//!   status enums that the floors above it declare.
+//!   [`calls::SolverPrompt`]). The stored statuses are
+//!   declared in [`store::status`], below everything that reads them, and
+//!   re-exported by the modules that own them.
 //! - Everything a guest or a model returns is hostile input: capped, parsed
 //!   defensively, never trusted to be well-formed.
 

@@ -37,15 +37,7 @@ use crate::sandbox::{Call, CallResult, ErrorKind, Limits, RunSpec, Sandbox};
 use crate::store::{ProbeRow, Store};
 use search::{Bound, Miss, Next, Param, Plan, Probe};
 
-stored_enum! {
-    /// A calibration's stored status.
-    pub enum CalibrationStatus as "calibration status" {
-        /// Opened; probes may still be missing (a run resumes it).
-        Running = "running",
-        /// Its report is stored.
-        Done = "done",
-    }
-}
+pub use crate::store::status::CalibrationStatus;
 
 /// What to calibrate and how.
 #[derive(Debug, Clone)]

@@ -39,16 +39,7 @@ use crate::reward::Service;
 use crate::reward::batch::Item;
 use crate::store::{EvalAnswerRow, EvalRecordRow, EvalScore, Store};
 
-stored_enum! {
-    /// An evaluation run's stored status.
-    pub enum EvalStatus as "eval status" {
-        Running = "running",
-        /// Every answer asked for was made.
-        Done = "done",
-        /// Calls stopped (budget, endpoint) or were not made: resumable.
-        Incomplete = "incomplete",
-    }
-}
+pub use crate::store::status::EvalStatus;
 
 /// What a run was started with (stored as its `config_json`; a resume
 /// uses the same).

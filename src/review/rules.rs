@@ -11,16 +11,7 @@ use serde::Serialize;
 use crate::campaign::status::{CampaignStatus, TaskStatus};
 use crate::store::{DecisionRow, Reopen};
 
-stored_enum! {
-    /// A curator's decision (stored, and spelled as `review list --status`
-    /// takes it).
-    pub enum Decision as "review decision" {
-        Approved = "approved",
-        Rejected = "rejected",
-        /// Sent back to its campaign with a note for the author.
-        Revise = "revise",
-    }
-}
+pub use crate::store::status::{Decision, ItemStatus};
 
 impl Decision {
     /// The command that records it.
@@ -30,19 +21,6 @@ impl Decision {
             Decision::Rejected => "reject",
             Decision::Revise => "revise",
         }
-    }
-}
-
-stored_enum! {
-    /// A review item's status: its latest decision, or pending when it has
-    /// none (read from the store, and spelled as `review list --status`
-    /// takes it).
-    pub enum ItemStatus as "review status" {
-        /// No decision yet.
-        Pending = "pending",
-        Approved = "approved",
-        Rejected = "rejected",
-        Revise = "revise",
     }
 }
 

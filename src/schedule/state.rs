@@ -10,19 +10,7 @@ use crate::campaign::lease;
 use crate::campaign::status::CampaignStatus;
 use crate::store::RunRow;
 
-stored_enum! {
-    /// A slot's status as the daemon records it (and as history shows it).
-    pub enum SlotStatus as "slot status" {
-        /// Its campaign was started and has not been recorded as ended.
-        Running = "running",
-        Done = "done",
-        Stopped = "stopped",
-        /// Its campaign could not be started or failed.
-        Failed = "failed",
-        /// Not run (paused, busy, or a missed slot not caught up).
-        Skipped = "skipped",
-    }
-}
+pub use crate::store::status::SlotStatus;
 
 impl SlotStatus {
     /// The slot status that records a campaign's end: the same word. A

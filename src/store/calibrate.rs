@@ -3,9 +3,8 @@
 
 use anyhow::Result;
 
+use super::status::{CalibrationStatus, CampaignStatus};
 use super::{Store, now_utc};
-use crate::calibrate::CalibrationStatus;
-use crate::campaign::status::CampaignStatus;
 
 /// A calibration as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -5,8 +5,8 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::status::EvalStatus;
 use super::{Store, now_utc};
-use crate::eval::EvalStatus;
 
 /// An evaluation run.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

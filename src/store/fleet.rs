@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
+use super::status::DraftStatus;
 use super::{CallRecord, Store};
-use crate::campaign::status::DraftStatus;
 
 /// Calls and tokens of one role and model.
 /// How many calls of a role one endpoint served.

@@ -14,7 +14,8 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
+pub use status::CallStatus;
+use status::{CampaignStatus, DraftStatus, TaskStatus};
 
 mod calibrate;
 pub use calibrate::{CalibrationRow, DraftCalibrationRow, ProbeRow};
@@ -34,6 +35,7 @@ pub use schedule::{
     ClaimedSlot, DaemonRow, NewScheduleRun, RunRow, ScheduleRow, TaskOutcomeCounts,
 };
 mod serve;
+pub mod status;
 pub use serve::{GenerationCounts, HistoryRow, Neighbours, ReviewPage, RoleUsage, StageFailures};
 
 pub use crate::stored::UnknownValue;
@@ -108,21 +110,6 @@ pub struct NewDraft {
     pub template_sha: String,
     pub model: String,
     pub prompt: String,
-}
-
-stored_enum! {
-    /// How an `llm_calls` row's answer came about. The default is a live
-    /// answer's; the router sets every record's status itself.
-    #[derive(Default)]
-    pub enum CallStatus as "call status" {
-        /// Answered by the endpoint.
-        #[default]
-        Ok = "ok",
-        /// Refused for good after its retries; never answers a later lookup.
-        Failed = "failed",
-        /// Answered from a cassette.
-        Replayed = "replayed",
-    }
 }
 
 /// An LLM exchange to record.

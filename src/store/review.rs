@@ -11,8 +11,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Store;
-use crate::campaign::status::{CampaignStatus, DraftStatus, TaskStatus};
-use crate::review::rules::{Decision, ItemStatus};
+use super::status::{CampaignStatus, Decision, DraftStatus, ItemStatus, TaskStatus};
 
 /// A queue entry with its current status (its latest decision, or pending).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

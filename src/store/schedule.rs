@@ -9,9 +9,8 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::status::{CampaignStatus, SlotStatus, TaskStatus};
 use super::{LeaseHolder, Store, insert_campaign};
-use crate::campaign::status::{CampaignStatus, TaskStatus};
-use crate::schedule::state::SlotStatus;
 
 /// A schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]

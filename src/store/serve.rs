@@ -6,8 +6,8 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use super::status::Decision;
 use super::{ReviewFilter, ReviewItemRow, Store};
-use crate::review::rules::Decision;
 
 /// A decision with the item it was made on, for the history view.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
