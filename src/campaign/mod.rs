@@ -288,7 +288,6 @@ async fn drive(
         })
     };
 
-    shared.store.apply_calibrated_reports(id).await?;
     let tasks = shared.store.tasks(id).await?;
     let total = tasks.len();
     let progress = engines.progress.map(|sink| {
@@ -539,13 +538,6 @@ async fn run_task(shared: &Shared, task: TaskRow) -> Result<()> {
                 shared
                     .store
                     .accept_task(shared.campaign, &task.id, draft)
-                    .await?;
-                // Accepted by calibration: its item shows the check at the
-                // calibrated setting (again at the next start, should this
-                // be cut short).
-                shared
-                    .store
-                    .apply_calibrated_reports(shared.campaign)
                     .await?;
                 return Ok(());
             }

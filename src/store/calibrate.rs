@@ -258,23 +258,6 @@ impl Store {
         .await?)
     }
 
-    /// Give each review item of `campaign` whose draft was accepted by
-    /// calibration the check report at the calibrated setting. Idempotent:
-    /// run after each acceptance and again when a campaign (re)starts, so
-    /// an acceptance cut short by a crash still gets it.
-    pub async fn apply_calibrated_reports(&self, campaign: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE review_items SET report_json = (SELECT dc.report_json FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id)
-             WHERE campaign_id = ? AND EXISTS (SELECT 1 FROM draft_calibrations dc
-                 WHERE dc.draft_id = review_items.draft_id AND dc.in_band = 1
-                   AND dc.report_json IS NOT NULL AND dc.report_json <> review_items.report_json)",
-        )
-        .bind(campaign)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Record what a campaign draft's calibration found (once: a resumed
     /// campaign that calibrates the draft again finds the same), with the
     /// check report at the setting found (the full check when in band).

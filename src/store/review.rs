@@ -161,13 +161,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         // A draft accepted by calibration: the item is set to the
-        // parameters that put it in the band, at their accuracy, and linked
-        // to the calibration (its ladder and test setting are what export
-        // and generate --split use).
+        // parameters that put it in the band, at their accuracy, with the
+        // check report at that setting, and linked to the calibration (its
+        // ladder and test setting are what export and generate --split use).
         sqlx::query(
             "UPDATE review_items SET
                  params_json = (SELECT dc.params_json FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id),
-                 accuracy = (SELECT dc.accuracy FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id)
+                 accuracy = (SELECT dc.accuracy FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id),
+                 report_json = COALESCE((SELECT dc.report_json FROM draft_calibrations dc WHERE dc.draft_id = review_items.draft_id), review_items.report_json)
              WHERE draft_id = ? AND EXISTS (SELECT 1 FROM draft_calibrations dc
                  WHERE dc.draft_id = review_items.draft_id AND dc.in_band = 1 AND dc.params_json IS NOT NULL)",
         )
